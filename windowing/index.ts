@@ -1,0 +1,6 @@
+/**
+ * Public face of windowing/: pure flow-control decisions and the frame codec.
+ * Nothing here opens a socket, starts a timer or reads a clock; callers pass time in.
+ */
+export { Watermark, type Crossing } from './watermark.js';
+export { DirectionWindow, type DirectionWindowOptions, type FlowAction } from './direction-window.js';
