@@ -4,3 +4,4 @@
  */
 export { Watermark, type Crossing } from './watermark.js';
 export { DirectionWindow, type DirectionWindowOptions, type FlowAction } from './direction-window.js';
+export { Admission, type AdmissionOptions, type AdmissionVerdict } from './admission.js';

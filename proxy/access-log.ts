@@ -1,0 +1,57 @@
+import type { RelayEnd } from './relay.js';
+
+/** One finished connection, as the access log records it. */
+export interface AccessLogEntry {
+  id: number;
+  client: string;
+  target: string;
+  /** Bytes client -> target and target -> client. */
+  bytesUp: number;
+  bytesDown: number;
+  durationMs: number;
+  end: RelayEnd | ConnectionRefusal;
+  /** Time the client (up) and target (down) were paused by backpressure. */
+  heldBackUpMs: number;
+  heldBackDownMs: number;
+  error?: string;
+}
+
+/** Ways a connection ends before any byte is relayed. */
+export type ConnectionRefusal = 'queue-full' | 'queue-timeout' | 'connect-failed' | 'connect-timeout' | 'shutdown';
+
+/** Access log formats: one line of `key=value` text, or one JSON object per line. */
+export type LogFormat = 'text' | 'json';
+
+/** Formats one access-log line (without the newline). */
+export function formatAccessLog(entry: AccessLogEntry, format: LogFormat, at: Date = new Date()): string {
+  const ms = (n: number) => Math.round(n);
+  if (format === 'json') {
+    return JSON.stringify({
+      time: at.toISOString(),
+      conn: entry.id,
+      client: entry.client,
+      target: entry.target,
+      bytes_up: entry.bytesUp,
+      bytes_down: entry.bytesDown,
+      duration_ms: ms(entry.durationMs),
+      end: entry.end,
+      held_up_ms: ms(entry.heldBackUpMs),
+      held_down_ms: ms(entry.heldBackDownMs),
+      ...(entry.error !== undefined ? { error: entry.error } : {}),
+    });
+  }
+  const parts = [
+    at.toISOString(),
+    `conn=${entry.id}`,
+    `client=${entry.client}`,
+    `target=${entry.target}`,
+    `up=${entry.bytesUp}`,
+    `down=${entry.bytesDown}`,
+    `duration=${ms(entry.durationMs)}ms`,
+    `end=${entry.end}`,
+    `held_up=${ms(entry.heldBackUpMs)}ms`,
+    `held_down=${ms(entry.heldBackDownMs)}ms`,
+  ];
+  if (entry.error !== undefined) parts.push(`error=${entry.error}`);
+  return parts.join(' ');
+}

@@ -1,0 +1,43 @@
+import { isIP } from 'node:net';
+
+/** Where to listen or connect: a TCP host and port, or a unix socket path. */
+export type Address =
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'unix'; path: string };
+
+/**
+ * Parses `HOST:PORT`, `[v6]:PORT` or `unix:/path`. Port 0 is allowed (listen on any free port).
+ * Throws a RangeError whose message says what was expected.
+ */
+export function parseAddress(text: string): Address {
+  if (text.startsWith('unix:')) {
+    const path = text.slice('unix:'.length);
+    if (path === '') throw new RangeError(`expected unix:/path/to/socket, got "${text}"`);
+    return { kind: 'unix', path };
+  }
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  if (!m) throw new RangeError(`expected HOST:PORT, [IPv6]:PORT or unix:/path, got "${text}"`);
+  const host = m[1] ?? m[2]!;
+  if (m[1] !== undefined && isIP(host) !== 6) throw new RangeError(`"${host}" in "${text}" is not an IPv6 address`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new RangeError(`port ${port} in "${text}" is above 65535`);
+  return { kind: 'tcp', host, port };
+}
+
+/** Formats an address the way parseAddress reads it (IPv6 hosts in brackets). */
+export function formatAddress(address: Address): string {
+  if (address.kind === 'unix') return `unix:${address.path}`;
+  return isIP(address.host) === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+/** Options for `net.connect` / `server.listen` that reach this address. */
+export function socketOptions(address: Address): { host: string; port: number } | { path: string } {
+  return address.kind === 'unix' ? { path: address.path } : { host: address.host, port: address.port };
+}
+
+/** True when the address can only be reached from this machine (loopback or a unix socket). */
+export function isLoopback(address: Address): boolean {
+  if (address.kind === 'unix') return true;
+  const h = address.host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
+}

@@ -1,0 +1,36 @@
+import type { OptionSpec, ParsedOptions } from '../cli-args.js';
+
+/** One `sluice <name>` subcommand: its flags, help text and what it runs. */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  examples: string[];
+  options: OptionSpec[];
+  /** Runs until the command is done; resolves with the exit code. */
+  run(options: ParsedOptions): Promise<number>;
+}
+
+/** Writes one log line to stderr (stdout carries only the ready line and command output). */
+export function logLine(text: string): void {
+  process.stderr.write(`sluice: ${text}\n`);
+}
+
+/**
+ * Resolves on the first SIGTERM or SIGINT; a second one exits at once, for people who mean it.
+ * Returns a function that removes the handlers.
+ */
+export function onShutdownSignal(handler: (signal: NodeJS.Signals) => void): () => void {
+  let seen = false;
+  const listener = (signal: NodeJS.Signals) => {
+    if (seen) process.exit(1);
+    seen = true;
+    handler(signal);
+  };
+  process.on('SIGTERM', listener);
+  process.on('SIGINT', listener);
+  return () => {
+    process.off('SIGTERM', listener);
+    process.off('SIGINT', listener);
+  };
+}

@@ -1,0 +1,15 @@
+import type { OptionSpec } from '../cli-args.js';
+
+/** Flags every proxying command shares, with the defaults from DESIGN.md. */
+export const COMMON_OPTIONS: OptionSpec[] = [
+  { name: 'window', kind: 'size', default: '256KiB', min: 1, max: 2 ** 32 - 1, help: 'bytes allowed to wait for the slow side, per direction, before the other side is paused' },
+  { name: 'max-conns', kind: 'count', default: '0', help: 'most connections to the target at once; extra clients wait in a queue (0 = no limit)' },
+  { name: 'max-queue', kind: 'count', default: '1024', help: 'most clients waiting for a slot; past it new clients are closed' },
+  { name: 'queue-timeout', kind: 'duration', default: '5s', min: 1, help: 'how long a client may wait for a slot before it is closed' },
+  { name: 'connect-timeout', kind: 'duration', default: '5s', min: 1, help: 'give up connecting to the target after this long and close the client' },
+  { name: 'idle-timeout', kind: 'duration', default: '1h', help: 'close a connection after this long with no bytes either way, queued time included (0 = never)' },
+  { name: 'drain-timeout', kind: 'duration', default: '30s', help: 'on SIGTERM/SIGINT, how long open connections may finish before they are reset' },
+  { name: 'metrics', kind: 'address', help: 'serve /metrics (Prometheus) and /healthz on this HOST:PORT' },
+  { name: 'log', kind: 'choice', choices: ['text', 'json'], default: 'text', help: 'access log format on stderr, one line per finished connection' },
+  { name: 'quiet', kind: 'flag', help: 'no access log' },
+];

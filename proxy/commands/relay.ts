@@ -1,0 +1,73 @@
+import type { Address } from '../address.js';
+import { formatAddress } from '../address.js';
+import { formatAccessLog, type LogFormat } from '../access-log.js';
+import type { ParsedOptions } from '../cli-args.js';
+import { startHttpEndpoints, type HttpEndpoints } from '../http-endpoints.js';
+import { MetricsRegistry } from '../metrics.js';
+import { registerProcessMetrics } from '../process-metrics.js';
+import { RelayServer } from '../relay-server.js';
+import { COMMON_OPTIONS } from './common-options.js';
+import { logLine, onShutdownSignal, type Command } from './command.js';
+
+/** `sluice relay`: plain TCP in, plain TCP out, with backpressure. */
+export const relayCommand: Command = {
+  name: 'relay',
+  summary: 'plain TCP in, plain TCP out; reads from the fast side only while the slow side keeps up',
+  usage: 'sluice relay --listen HOST:PORT --target HOST:PORT [options]',
+  examples: [
+    'sluice relay --listen 127.0.0.1:7000 --target 127.0.0.1:6379',
+    'sluice relay --listen [::1]:7000 --target unix:/run/db.sock --window 64KiB --max-conns 100',
+    'sluice relay --listen 0.0.0.0:7000 --target 10.0.0.5:5432 --metrics 127.0.0.1:9100 --log json',
+  ],
+  options: [
+    { name: 'listen', kind: 'address', required: true, help: 'where clients connect (port 0 picks a free one)' },
+    { name: 'target', kind: 'address', required: true, help: 'the slow service to protect' },
+    ...COMMON_OPTIONS,
+  ],
+  run: runRelay,
+};
+
+async function runRelay(o: ParsedOptions): Promise<number> {
+  const logFormat = o.log as LogFormat;
+  const quiet = o.quiet === true;
+  const server = new RelayServer({
+    listen: o.listen as Address,
+    target: o.target as Address,
+    windowBytes: o.window as number,
+    maxConns: o['max-conns'] as number,
+    maxQueue: o['max-queue'] as number,
+    queueTimeoutMs: o['queue-timeout'] as number,
+    connectTimeoutMs: o['connect-timeout'] as number,
+    idleTimeoutMs: o['idle-timeout'] as number,
+    onAccessLog: quiet ? undefined : (entry) => process.stderr.write(formatAccessLog(entry, logFormat) + '\n'),
+  });
+  const registry = new MetricsRegistry();
+  server.registerMetrics(registry);
+  registerProcessMetrics(registry);
+
+  let endpoints: HttpEndpoints | null = null;
+  try {
+    const address = await server.listen();
+    if (o.metrics) endpoints = await startHttpEndpoints(o.metrics as Address, registry);
+    process.stdout.write(`sluice relay listening on ${formatAddress(address)}\n`);
+    if (endpoints) logLine(`metrics on http://${formatAddress(endpoints.address)}/metrics`);
+  } catch (err) {
+    logLine(`cannot listen: ${(err as Error).message}`);
+    await server.shutdown(0).catch(() => {});
+    await endpoints?.close();
+    return 1;
+  }
+
+  const drainTimeoutMs = o['drain-timeout'] as number;
+  await new Promise<void>((resolve) => {
+    const off = onShutdownSignal((signal) => {
+      logLine(`${signal}: no longer accepting; draining up to ${drainTimeoutMs} ms`);
+      void server.shutdown(drainTimeoutMs).then(async () => {
+        off();
+        await endpoints?.close();
+        resolve();
+      });
+    });
+  });
+  return 0;
+}

@@ -1,0 +1,86 @@
+import type { Duplex, Readable, Writable } from 'node:stream';
+import { DirectionWindow } from '../windowing/index.js';
+
+/**
+ * One direction of a relay: reads from `source`, writes to `sink`, and stops reading while
+ * the bytes waiting for the sink are past the window (or the sink's write() said false),
+ * restarting under the low watermark. The window, not the producer, bounds the memory.
+ *
+ *   source --'data'--> onData --write(chunk, onFlushed)--> sink
+ *      ^                                                     |
+ *      +------- pause() / resume() <-- DirectionWindow <-----+ writableLength
+ */
+export class Pump {
+  /** Bytes read from the source (all of them are written to the sink). */
+  bytesRead = 0;
+  /** True once the source ended and the end was passed on to the sink. */
+  ended = false;
+  readonly window: DirectionWindow;
+
+  constructor(
+    private readonly source: Readable,
+    private readonly sink: Writable,
+    window: DirectionWindow,
+    private readonly now: () => number,
+  ) {
+    this.window = window;
+  }
+
+  /** Starts moving bytes; call once. */
+  start(): void {
+    this.source.on('data', this.onData);
+    this.source.once('end', this.onEnd);
+  }
+
+  /** Stops listening to the source (used when the relay is torn down). */
+  stop(): void {
+    this.source.off('data', this.onData);
+    this.source.off('end', this.onEnd);
+  }
+
+  /** Bytes written to the sink that it has not yet flushed. */
+  get queuedBytes(): number {
+    return this.sink.writableLength;
+  }
+
+  /** Bytes the sink has flushed onward. */
+  get deliveredBytes(): number {
+    return this.bytesRead - this.sink.writableLength;
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.bytesRead += chunk.length;
+    const sinkFull = !this.sink.write(chunk, this.onFlushed);
+    if (this.window.update(this.sink.writableLength, this.now(), sinkFull) === 'pause') {
+      this.source.pause();
+    }
+  };
+
+  // One callback per direction, not a closure per chunk.
+  private readonly onFlushed = (err?: Error | null): void => {
+    if (err || !this.window.isPaused) return;
+    if (this.window.update(this.sink.writableLength, this.now()) === 'resume') {
+      this.source.resume();
+    }
+  };
+
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    // end() queues behind pending writes, so nothing read is lost on a half-close.
+    this.sink.end();
+  };
+}
+
+/** A duplex that may support TCP resets (net.Socket does, unix sockets and in-memory pairs don't). */
+export function resetOrDestroy(stream: Duplex): void {
+  const resettable = stream as Duplex & { resetAndDestroy?: () => unknown };
+  if (typeof resettable.resetAndDestroy === 'function') {
+    try {
+      resettable.resetAndDestroy();
+      return;
+    } catch {
+      // Not a TCP handle (unix socket): a plain close is the closest we can signal.
+    }
+  }
+  stream.destroy();
+}

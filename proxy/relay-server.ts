@@ -1,0 +1,352 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { Admission } from '../windowing/index.js';
+import { formatAddress, socketOptions, type Address } from './address.js';
+import type { AccessLogEntry, ConnectionRefusal } from './access-log.js';
+import { connectTarget, type PendingConnect } from './connect.js';
+import type { MetricsRegistry } from './metrics.js';
+import { Relay, DEFAULT_WINDOW_BYTES, type RelayResult } from './relay.js';
+import { resetOrDestroy } from './pump.js';
+
+/**
+ * The relay sidecar: accepts clients, admits at most `maxConns` to the target at once (the
+ * rest wait in a bounded FIFO queue), connects each to the target with a deadline, and relays
+ * with per-direction flow control. One access-log entry per finished connection.
+ *
+ *   listener --> Admission --(admit)--> connectTarget --> Relay(client, target)
+ *                    |  (queue: timer)        | (fail/timeout: close client)
+ *                    +-- reject when full     +--> done: log, release slot, admit next
+ */
+
+/** Everything a relay server needs; the CLI fills it from flags. */
+export interface RelayServerOptions {
+  listen: Address;
+  target: Address;
+  /** Per-direction window in bytes (default 256 KiB). */
+  windowBytes?: number;
+  connectTimeoutMs?: number;
+  /** No bytes either way for this long closes the connection (queued time counts); 0 disables. */
+  idleTimeoutMs?: number;
+  /** Most connections to the target at once; 0 = no limit. */
+  maxConns?: number;
+  /** Most clients waiting for a slot. */
+  maxQueue?: number;
+  queueTimeoutMs?: number;
+  /** Called once per finished connection. */
+  onAccessLog?: (entry: AccessLogEntry) => void;
+  /** Clock in milliseconds (default performance.now). */
+  now?: () => number;
+}
+
+/** Defaults, each with its reason in DESIGN.md's table. */
+export const RELAY_DEFAULTS = {
+  windowBytes: DEFAULT_WINDOW_BYTES,
+  connectTimeoutMs: 5_000, // HAProxy: just above a multiple of the 3 s SYN retransmit
+  idleTimeoutMs: 3_600_000, // Envoy tcp_proxy: 1 h
+  maxConns: 0,
+  maxQueue: 1024, // bounded so a flood cannot pile sockets up in memory
+  queueTimeoutMs: 5_000,
+  drainTimeoutMs: 30_000,
+} as const;
+
+type Phase = 'queued' | 'connecting' | 'relaying';
+
+interface Connection {
+  id: number;
+  client: Socket;
+  clientAddress: string;
+  acceptedMs: number;
+  phase: Phase;
+  timer: NodeJS.Timeout | null;
+  pending: PendingConnect | null;
+  relay: Relay | null;
+  onEarlyClose: () => void;
+}
+
+/** Per-direction totals of finished connections; live ones are added at read time. */
+interface DirectionTotals {
+  bytes: number;
+  pauses: number;
+  heldBackMs: number;
+}
+
+/** A listening relay; see the module comment. */
+export class RelayServer {
+  private readonly options: Required<Omit<RelayServerOptions, 'onAccessLog'>> & Pick<RelayServerOptions, 'onAccessLog'>;
+  private readonly server: Server;
+  private readonly connections = new Set<Connection>();
+  private readonly admission: Admission<Connection>;
+  private readonly targetText: string;
+  private nextId = 1;
+  private closing = false;
+  private idleWaiters: (() => void)[] = [];
+  private acceptedTotal = 0;
+  private readonly endedTotal = new Map<string, number>();
+  private readonly up: DirectionTotals = { bytes: 0, pauses: 0, heldBackMs: 0 };
+  private readonly down: DirectionTotals = { bytes: 0, pauses: 0, heldBackMs: 0 };
+
+  constructor(options: RelayServerOptions) {
+    this.options = {
+      windowBytes: options.windowBytes ?? RELAY_DEFAULTS.windowBytes,
+      connectTimeoutMs: options.connectTimeoutMs ?? RELAY_DEFAULTS.connectTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs ?? RELAY_DEFAULTS.idleTimeoutMs,
+      maxConns: options.maxConns ?? RELAY_DEFAULTS.maxConns,
+      maxQueue: options.maxQueue ?? RELAY_DEFAULTS.maxQueue,
+      queueTimeoutMs: options.queueTimeoutMs ?? RELAY_DEFAULTS.queueTimeoutMs,
+      now: options.now ?? (() => performance.now()),
+      listen: options.listen,
+      target: options.target,
+      onAccessLog: options.onAccessLog,
+    };
+    this.targetText = formatAddress(options.target);
+    this.admission = new Admission({ maxActive: this.options.maxConns, maxQueued: this.options.maxQueue });
+    // pauseOnConnect: nothing is read from a client until its target is connected, so a
+    // queued or connecting client costs a socket, not a buffer.
+    this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) =>
+      this.onConnection(socket),
+    );
+  }
+
+  /** Starts listening; resolves with the real address (the actual port when 0 was asked). */
+  listen(): Promise<Address> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(socketOptions(this.options.listen), () => {
+        this.server.off('error', onError);
+        resolve(this.address());
+      });
+    });
+  }
+
+  /** The address the server is listening on. */
+  address(): Address {
+    const a = this.server.address();
+    if (a === null) throw new Error('not listening');
+    if (typeof a === 'string') return { kind: 'unix', path: a };
+    return { kind: 'tcp', host: a.address, port: a.port };
+  }
+
+  /** Connections holding a slot (connecting or relaying). */
+  get activeConnections(): number {
+    return this.admission.active;
+  }
+
+  /** Clients waiting for a slot. */
+  get queuedConnections(): number {
+    return this.admission.queued;
+  }
+
+  /** Bytes read but not yet flushed, over all connections. */
+  bufferedBytes(): number {
+    let total = 0;
+    for (const c of this.connections) if (c.relay) total += c.relay.bufferedBytes;
+    return total;
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, let connections finish for up to `drainTimeoutMs`,
+   * then reset what is left. Resolves once every socket is closed.
+   */
+  async shutdown(drainTimeoutMs: number = RELAY_DEFAULTS.drainTimeoutMs): Promise<void> {
+    this.closing = true;
+    const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.connections.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)));
+      await Promise.race([this.whenIdle(), deadline]);
+      clearTimeout(timer);
+      for (const c of [...this.connections]) {
+        if (c.relay) c.relay.abort('aborted', true);
+        else this.refuse(c, 'shutdown', true);
+      }
+      await this.whenIdle();
+    }
+    await listenerClosed;
+  }
+
+  /** Adds this server's metrics to a registry. */
+  registerMetrics(registry: MetricsRegistry): void {
+    const live = () => {
+      const up = { ...this.up };
+      const down = { ...this.down };
+      for (const c of this.connections) {
+        if (!c.relay) continue;
+        const s = c.relay.stats();
+        add(up, s.clientToTarget.bytes, s.clientToTarget.pauses, s.clientToTarget.heldBackMs);
+        add(down, s.targetToClient.bytes, s.targetToClient.pauses, s.targetToClient.heldBackMs);
+      }
+      return { up, down };
+    };
+    const byDirection = (pick: (t: DirectionTotals) => number) => () => {
+      const { up, down } = live();
+      return [
+        { labels: { direction: 'client_to_target' }, value: pick(up) },
+        { labels: { direction: 'target_to_client' }, value: pick(down) },
+      ];
+    };
+    registry.gauge('sluice_connections_active', 'Connections holding a slot toward the target (connecting or relaying).', () => this.admission.active);
+    registry.gauge('sluice_connections_queued', 'Clients waiting for a slot toward the target.', () => this.admission.queued);
+    registry.counter('sluice_connections_total', 'Client connections accepted.', () => this.acceptedTotal);
+    registry.counter('sluice_connections_closed_total', 'Finished connections by how they ended.', () =>
+      [...this.endedTotal].map(([end, value]) => ({ labels: { end }, value })),
+    );
+    registry.counter('sluice_bytes_total', 'Bytes relayed, by direction.', byDirection((t) => t.bytes));
+    registry.gauge('sluice_bytes_buffered', 'Bytes read but not yet flushed to the other side.', () => this.bufferedBytes());
+    registry.counter('sluice_pauses_total', 'Times a side was paused because the other side was behind, by direction of the held-back data.', byDirection((t) => t.pauses));
+    registry.counter('sluice_held_back_seconds_total', 'Time sides spent paused by backpressure, by direction.', byDirection((t) => t.heldBackMs / 1000));
+  }
+
+  private onConnection(client: Socket): void {
+    this.acceptedTotal++;
+    const conn: Connection = {
+      id: this.nextId++,
+      client,
+      clientAddress: describePeer(client),
+      acceptedMs: this.options.now(),
+      phase: 'queued',
+      timer: null,
+      pending: null,
+      relay: null,
+      onEarlyClose: () => this.onEarlyClose(conn),
+    };
+    this.connections.add(conn);
+    client.on('error', noop); // a reset while waiting shows up as 'close'; handled there
+    client.once('close', conn.onEarlyClose);
+    if (this.closing) return this.refuse(conn, 'shutdown', false);
+
+    const verdict = this.admission.arrive(conn);
+    if (verdict === 'admit') return this.connect(conn);
+    if (verdict === 'reject') return this.refuse(conn, 'queue-full', false);
+    // Waiting: the queue timeout, or the idle timeout if sooner (a queued client is silent to us).
+    const idle = this.options.idleTimeoutMs;
+    const useIdle = idle > 0 && idle < this.options.queueTimeoutMs;
+    conn.timer = setTimeout(() => {
+      conn.timer = null;
+      if (this.admission.leave(conn)) this.refuse(conn, useIdle ? 'idle-timeout' : 'queue-timeout', false);
+    }, useIdle ? idle : this.options.queueTimeoutMs);
+  }
+
+  private connect(conn: Connection): void {
+    if (conn.timer) clearTimeout(conn.timer);
+    conn.timer = null;
+    conn.phase = 'connecting';
+    conn.pending = connectTarget(
+      this.options.target,
+      this.options.connectTimeoutMs,
+      { writableHighWaterMark: this.options.windowBytes },
+      (failure, target) => {
+        conn.pending = null;
+        if (failure || !target) {
+          this.releaseSlot();
+          return this.refuse(conn, failure?.end ?? 'connect-failed', false, failure?.error);
+        }
+        this.startRelay(conn, target);
+      },
+    );
+  }
+
+  private startRelay(conn: Connection, target: Socket): void {
+    conn.phase = 'relaying';
+    conn.client.off('close', conn.onEarlyClose);
+    conn.client.off('error', noop);
+    conn.relay = new Relay(conn.client, target, {
+      windowBytes: this.options.windowBytes,
+      idleTimeoutMs: this.options.idleTimeoutMs,
+      quietSinceMs: conn.acceptedMs,
+      now: this.options.now,
+    });
+    conn.client.resume();
+    void conn.relay.done.then((result) => this.onRelayDone(conn, result));
+  }
+
+  private onRelayDone(conn: Connection, result: RelayResult): void {
+    const up = result.clientToTarget;
+    const down = result.targetToClient;
+    add(this.up, up.bytes, up.pauses, up.heldBackMs);
+    add(this.down, down.bytes, down.pauses, down.heldBackMs);
+    this.finish(conn, {
+      id: conn.id,
+      client: conn.clientAddress,
+      target: this.targetText,
+      bytesUp: up.bytes,
+      bytesDown: down.bytes,
+      durationMs: this.options.now() - conn.acceptedMs,
+      end: result.end,
+      heldBackUpMs: up.heldBackMs,
+      heldBackDownMs: down.heldBackMs,
+      ...(result.error !== undefined ? { error: result.error } : {}),
+    });
+    this.releaseSlot();
+  }
+
+  // The client went away before relaying began.
+  private onEarlyClose(conn: Connection): void {
+    if (!this.connections.has(conn)) return;
+    if (conn.timer) clearTimeout(conn.timer);
+    conn.timer = null;
+    const wasQueued = this.admission.leave(conn);
+    if (conn.pending) {
+      conn.pending.cancel();
+      conn.pending = null;
+    }
+    this.finish(conn, this.emptyEntry(conn, 'client-reset'));
+    if (!wasQueued) this.releaseSlot();
+  }
+
+  private refuse(conn: Connection, end: ConnectionRefusal | 'idle-timeout', reset: boolean, error?: string): void {
+    if (!this.connections.has(conn)) return;
+    if (conn.timer) clearTimeout(conn.timer);
+    conn.timer = null;
+    conn.client.off('close', conn.onEarlyClose);
+    this.finish(conn, { ...this.emptyEntry(conn, end), ...(error !== undefined ? { error } : {}) });
+    if (reset) resetOrDestroy(conn.client);
+    else conn.client.destroy();
+  }
+
+  private releaseSlot(): void {
+    for (const next of this.admission.release()) this.connect(next);
+  }
+
+  private emptyEntry(conn: Connection, end: AccessLogEntry['end']): AccessLogEntry {
+    return {
+      id: conn.id,
+      client: conn.clientAddress,
+      target: this.targetText,
+      bytesUp: 0,
+      bytesDown: 0,
+      durationMs: this.options.now() - conn.acceptedMs,
+      end,
+      heldBackUpMs: 0,
+      heldBackDownMs: 0,
+    };
+  }
+
+  private finish(conn: Connection, entry: AccessLogEntry): void {
+    this.connections.delete(conn);
+    this.endedTotal.set(entry.end, (this.endedTotal.get(entry.end) ?? 0) + 1);
+    this.options.onAccessLog?.(entry);
+    if (this.connections.size === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private whenIdle(): Promise<void> {
+    if (this.connections.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}
+
+function add(t: DirectionTotals, bytes: number, pauses: number, heldBackMs: number): void {
+  t.bytes += bytes;
+  t.pauses += pauses;
+  t.heldBackMs += heldBackMs;
+}
+
+function describePeer(socket: Socket): string {
+  if (socket.remoteAddress === undefined) return 'unix';
+  return formatAddress({ kind: 'tcp', host: socket.remoteAddress, port: socket.remotePort ?? 0 });
+}
+
+function noop(): void {}
