@@ -1,0 +1,12 @@
+/**
+ * Public face of sluice as a library: the relay for any two connected duplex streams, the
+ * relay server the CLI runs, and the pieces around them (addresses, sizes, metrics).
+ */
+export { relay, Relay, DEFAULT_WINDOW_BYTES, type RelayOptions, type RelayResult, type RelayEnd, type DirectionStats } from './relay.js';
+export { Pump } from './pump.js';
+export { RelayServer, RELAY_DEFAULTS, type RelayServerOptions } from './relay-server.js';
+export { parseAddress, formatAddress, type Address } from './address.js';
+export { parseSize, parseDuration, formatSize, formatDuration } from './units.js';
+export { MetricsRegistry, type MetricFamily, type Sample } from './metrics.js';
+export { startHttpEndpoints, type HealthStatus, type HttpEndpoints } from './http-endpoints.js';
+export { formatAccessLog, type AccessLogEntry, type LogFormat } from './access-log.js';

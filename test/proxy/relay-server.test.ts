@@ -1,0 +1,235 @@
+import { expect } from 'chai';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { get } from 'node:http';
+import sinon from 'sinon';
+import { MetricsRegistry, RelayServer, startHttpEndpoints, type AccessLogEntry, type Address, type RelayServerOptions } from '../../proxy/index.js';
+import { randomBytes, randomChunks, sha256 } from '../helpers/random.js';
+import { closeError, connectTo, echoServer, listen, readAll, readSlowly, Resources, until, writeAll } from '../helpers/sockets.js';
+import { startSilentTarget } from '../helpers/silent-target.js';
+
+interface Started {
+  server: RelayServer;
+  port: number;
+  logs: AccessLogEntry[];
+}
+
+describe('RelayServer', () => {
+  const res = new Resources();
+  const servers: RelayServer[] = [];
+  let clock: sinon.SinonFakeTimers | null = null;
+
+  afterEach(async () => {
+    clock?.restore();
+    clock = null;
+    await Promise.all(servers.splice(0).map((s) => s.shutdown(0)));
+    await res.closeAll();
+  });
+
+  async function start(target: Address, options: Partial<RelayServerOptions> = {}): Promise<Started> {
+    const logs: AccessLogEntry[] = [];
+    const server = new RelayServer({ listen: { kind: 'tcp', host: '127.0.0.1', port: 0 }, target, onAccessLog: (e) => logs.push(e), ...options });
+    servers.push(server);
+    const address = await server.listen();
+    return { server, port: address.kind === 'tcp' ? address.port : 0, logs };
+  }
+
+  const tcp = (port: number): Address => ({ kind: 'tcp', host: '127.0.0.1', port });
+
+  /** A target server that holds every connection open and lets the test see them. */
+  function holdingTarget(): { server: Server; sockets: Socket[] } {
+    const sockets: Socket[] = [];
+    const server = res.server(createServer({ allowHalfOpen: true }, (s) => sockets.push(s)));
+    return { server, sockets };
+  }
+
+  it('relays random data to an echo target intact and logs one line for the connection', async () => {
+    const target = echoServer(res);
+    const { port, logs } = await start(tcp(await listen(target)));
+    const client = res.socket(await connectTo(port));
+    const data = randomBytes(4 * 1024 * 1024, 11);
+    const got = readSlowly(client, 12, 32 * 1024);
+    await writeAll(client, randomChunks(data, 50_000, 13));
+    expect(await got).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
+    await until(() => logs.length === 1, 'the access log line');
+    expect(logs[0]).to.include({ id: 1, bytesUp: data.length, bytesDown: data.length, end: 'closed' });
+  });
+
+  it('closes the client of a refused target at once, logs connect-failed, and keeps serving', async () => {
+    const gone = res.server(createServer());
+    const deadPort = await listen(gone);
+    await new Promise<void>((r) => gone.close(() => r()));
+    const { server, port, logs } = await start(tcp(deadPort));
+    for (let i = 0; i < 3; i++) {
+      const client = res.socket(await connectTo(port));
+      expect((await readAll(client)).bytes).to.equal(0);
+    }
+    await until(() => logs.length === 3, 'three log lines');
+    expect(logs.map((l) => [l.end, l.error])).to.deep.equal(Array(3).fill(['connect-failed', 'ECONNREFUSED']));
+    expect(server.activeConnections).to.equal(0);
+  });
+
+  it('closes the client when the target never answers, after --connect-timeout', async () => {
+    const silent = await startSilentTarget();
+    res.defer(() => silent.close());
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { server, port, logs } = await start(tcp(silent.port), { connectTimeoutMs: 5000 });
+    const client = res.socket(await connectTo(port));
+    const ended = readAll(client);
+    await until(() => server.activeConnections === 1, 'the connect attempt');
+    await clock.tickAsync(4999);
+    expect(logs).to.have.length(0);
+    await clock.tickAsync(1);
+    await ended;
+    expect(logs.map((l) => [l.end, l.error])).to.deep.equal([['connect-timeout', 'timeout']]);
+  });
+
+  it('never puts more than --max-conns on the target; a waiting client gets the freed slot', async () => {
+    const held = holdingTarget();
+    const { server, port, logs } = await start(tcp(await listen(held.server)), { maxConns: 2 });
+    const clients = await Promise.all([0, 1, 2].map(async () => res.socket(await connectTo(port))));
+    await until(() => held.sockets.length === 2 && server.queuedConnections === 1, 'two admitted, one queued');
+    clients[0]!.end();
+    held.sockets[0]!.end();
+    await until(() => held.sockets.length === 3, 'the queued client reaching the target');
+    expect(server.activeConnections).to.equal(2);
+    const reply = readAll(clients[2]!);
+    held.sockets[2]!.end('served');
+    clients[2]!.end();
+    expect((await reply).bytes).to.equal('served'.length);
+    await until(() => logs.length === 2, 'two finished connections');
+    expect(logs.every((l) => l.end === 'closed')).to.equal(true);
+  });
+
+  it('closes a client that waited --queue-timeout for a slot', async () => {
+    const held = holdingTarget();
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { server, port, logs } = await start(tcp(await listen(held.server)), { maxConns: 1, queueTimeoutMs: 3000 });
+    res.socket(await connectTo(port));
+    const waiting = res.socket(await connectTo(port));
+    await until(() => server.queuedConnections === 1 && held.sockets.length === 1, 'one admitted, one queued');
+    const ended = readAll(waiting);
+    await clock.tickAsync(2999);
+    expect(server.queuedConnections).to.equal(1);
+    await clock.tickAsync(1);
+    await ended;
+    expect(logs.map((l) => l.end)).to.deep.equal(['queue-timeout']);
+    expect(held.sockets).to.have.length(1);
+  });
+
+  it('closes a queued client that sends nothing after --idle-timeout when that is sooner', async () => {
+    const held = holdingTarget();
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { server, port, logs } = await start(tcp(await listen(held.server)), {
+      maxConns: 1,
+      queueTimeoutMs: 5000,
+      idleTimeoutMs: 1000,
+      now: () => clock!.now, // one clock for the queue and the relay's idle timer
+    });
+    res.socket(await connectTo(port));
+    const waiting = res.socket(await connectTo(port));
+    await until(() => server.queuedConnections === 1, 'one queued');
+    const ended = readAll(waiting);
+    await clock.tickAsync(999);
+    expect(server.queuedConnections).to.equal(1);
+    await clock.tickAsync(1);
+    await ended;
+    await until(() => logs.length === 2, 'both connections logged');
+    expect(logs.map((l) => [l.id, l.end]).sort()).to.deep.equal([[1, 'idle-timeout'], [2, 'idle-timeout']]);
+  });
+
+  it('turns a client away at once when the queue is full (--max-queue)', async () => {
+    const held = holdingTarget();
+    const { server, port, logs } = await start(tcp(await listen(held.server)), { maxConns: 1, maxQueue: 1 });
+    res.socket(await connectTo(port));
+    res.socket(await connectTo(port));
+    await until(() => server.queuedConnections === 1, 'one queued');
+    const third = res.socket(await connectTo(port));
+    expect((await readAll(third)).bytes).to.equal(0);
+    expect(logs.map((l) => l.end)).to.deep.equal(['queue-full']);
+  });
+
+  it('shuts down gracefully: refuses new clients, lets a transfer in flight finish intact', async () => {
+    const target = echoServer(res);
+    const { server, port, logs } = await start(tcp(await listen(target)));
+    const client = res.socket(await connectTo(port));
+    const data = randomBytes(2 * 1024 * 1024, 21);
+    const got = readSlowly(client, 22, 16 * 1024);
+    client.write(data.subarray(0, 1024 * 1024));
+    await until(() => server.activeConnections === 1, 'the connection');
+    const stopping = server.shutdown(30_000);
+    const refused = await connectTo(port).then(
+      (s) => (s.destroy(), 'accepted'),
+      (e: NodeJS.ErrnoException) => e.code,
+    );
+    expect(refused).to.equal('ECONNREFUSED');
+    await writeAll(client, [data.subarray(1024 * 1024)]);
+    expect(await got).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
+    await stopping;
+    expect(logs.map((l) => l.end)).to.deep.equal(['closed']);
+  });
+
+  it('resets connections still open when the drain deadline passes', async () => {
+    const held = holdingTarget();
+    const { server, port, logs } = await start(tcp(await listen(held.server)));
+    const client = res.socket(await connectTo(port));
+    await until(() => held.sockets.length === 1, 'the connection');
+    const error = closeError(client);
+    await server.shutdown(20);
+    expect((await error)?.code).to.equal('ECONNRESET');
+    expect(logs.map((l) => l.end)).to.deep.equal(['aborted']);
+  });
+
+  it('serves /metrics with connection and byte counters, and /healthz', async () => {
+    const target = echoServer(res);
+    const { server, port, logs } = await start(tcp(await listen(target)));
+    const registry = new MetricsRegistry();
+    server.registerMetrics(registry);
+    const endpoints = await startHttpEndpoints({ kind: 'tcp', host: '127.0.0.1', port: 0 }, registry);
+    res.defer(() => endpoints.close());
+    const client = res.socket(await connectTo(port));
+    const reply = readAll(client);
+    client.end(Buffer.alloc(12345, 1));
+    await reply;
+    await until(() => logs.length === 1, 'the log line');
+    const httpPort = endpoints.address.kind === 'tcp' ? endpoints.address.port : 0;
+    const metrics = await httpGet(httpPort, '/metrics');
+    expect(metrics.status).to.equal(200);
+    expect(metrics.body).to.include('sluice_bytes_total{direction="client_to_target"} 12345');
+    expect(metrics.body).to.include('sluice_bytes_total{direction="target_to_client"} 12345');
+    expect(metrics.body).to.include('sluice_connections_total 1');
+    expect(metrics.body).to.include('sluice_connections_closed_total{end="closed"} 1');
+    expect(metrics.body).to.match(/# TYPE sluice_bytes_buffered gauge\nsluice_bytes_buffered 0/);
+    const health = await httpGet(httpPort, '/healthz');
+    expect([health.status, health.body]).to.deep.equal([200, 'ok\n']);
+  });
+
+  it('listens and connects over IPv6 and unix sockets', async () => {
+    const target = echoServer(res);
+    const path = join(tmpdir(), `sluice-test-${process.pid}-${Date.now()}.sock`);
+    await new Promise<void>((r) => target.listen(path, () => r()));
+    const logs: AccessLogEntry[] = [];
+    const server = new RelayServer({ listen: { kind: 'tcp', host: '::1', port: 0 }, target: { kind: 'unix', path }, onAccessLog: (e) => logs.push(e) });
+    servers.push(server);
+    const address = await server.listen();
+    expect(address).to.include({ kind: 'tcp', host: '::1' });
+    const client = res.socket(await connectTo(address.kind === 'tcp' ? address.port : 0, '::1'));
+    const reply = readAll(client);
+    client.end('over unix');
+    expect((await reply).bytes).to.equal('over unix'.length);
+    await until(() => logs.length === 1, 'the log line');
+    expect(logs[0]).to.include({ target: `unix:${path}`, end: 'closed' });
+  });
+});
+
+function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path, agent: false }, (r) => {
+      let body = '';
+      r.setEncoding('utf8');
+      r.on('data', (d: string) => (body += d));
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
