@@ -1,0 +1,57 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Path to the built CLI (dist/proxy/cli.js), from dist/test/helpers. */
+export const CLI_PATH = fileURLToPath(new URL('../../proxy/cli.js', import.meta.url));
+
+/** A running `sluice` process with its output collected. */
+export interface RunningCli {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code (or the signal name). */
+  exited: Promise<number | string>;
+  /** Stops it (SIGKILL) if still running and waits for the exit. */
+  kill(): Promise<void>;
+}
+
+/** Starts `node dist/proxy/cli.js ...args`. */
+export function startCli(args: string[]): RunningCli {
+  const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Runs the CLI to completion. */
+export async function runCli(args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const cli = startCli(args);
+  const code = await cli.exited;
+  return { code, stdout: cli.stdout(), stderr: cli.stderr() };
+}
+
+/** Waits for the `sluice <command> listening on HOST:PORT` line and returns the port. */
+export async function readyPort(cli: RunningCli, command: string): Promise<number> {
+  const pattern = new RegExp(`^sluice ${command} listening on (?:\\[[^\\]]+\\]|[^:\\s]+):(\\d+)$`, 'm');
+  for (;;) {
+    const m = pattern.exec(cli.stdout());
+    if (m) return Number(m[1]);
+    const stillRunning = await Promise.race([
+      new Promise<boolean>((r) => cli.child.stdout!.once('data', () => r(true))),
+      cli.exited.then(() => false),
+    ]);
+    if (!stillRunning) throw new Error(`sluice ${command} exited before it was ready:\n${cli.stderr()}`);
+  }
+}

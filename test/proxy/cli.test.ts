@@ -1,0 +1,74 @@
+import { expect } from 'chai';
+import { readAll, connectTo, echoServer, listen, Resources } from '../helpers/sockets.js';
+import { readyPort, runCli, startCli, type RunningCli } from '../helpers/cli.js';
+
+describe('sluice command line', () => {
+  const res = new Resources();
+  const running: RunningCli[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((c) => c.kill()));
+    await res.closeAll();
+  });
+
+  const bad: [string[], RegExp][] = [
+    [['relay', '--target', '127.0.0.1:1'], /--listen is required/],
+    [['relay', '--listen', '127.0.0.1:0', '--target', 'nope'], /--target: expected HOST:PORT/],
+    [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--window', '12XB'], /--window: expected a size/],
+    [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--idle-timeout', 'soon'], /--idle-timeout: expected a duration/],
+    [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--max-conns', '-3'], /--max-conns: expected a whole number/],
+    [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--log', 'xml'], /--log: expected one of text\|json/],
+    [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--bogus'], /unknown flag --bogus/],
+    [['relay', '--listen'], /--listen needs a value/],
+    [['teleport'], /unknown command "teleport"/],
+  ];
+  for (const [args, message] of bad) {
+    it(`\`sluice ${args.join(' ')}\` exits 2 with one line naming the problem`, async () => {
+      const { code, stdout, stderr } = await runCli(args);
+      expect(code).to.equal(2);
+      expect(stdout).to.equal('');
+      expect(stderr.trimEnd().split('\n')).to.have.length(1);
+      expect(stderr).to.match(message);
+    });
+  }
+
+  it('`sluice relay --help` lists every option with an example', async () => {
+    const { code, stdout } = await runCli(['relay', '--help']);
+    expect(code).to.equal(0);
+    for (const flag of ['--listen', '--target', '--window', '--max-conns', '--max-queue', '--queue-timeout', '--connect-timeout', '--idle-timeout', '--drain-timeout', '--metrics', '--log']) {
+      expect(stdout).to.include(flag);
+    }
+    expect(stdout).to.match(/Examples:\n {2}sluice relay --listen/);
+  });
+
+  it('`sluice --help` lists the commands', async () => {
+    const { code, stdout } = await runCli(['--help']);
+    expect(code).to.equal(0);
+    expect(stdout).to.include('relay');
+  });
+
+  it('prints the ready line with the real port, relays, logs to stderr, and exits 0 on SIGTERM', async () => {
+    const target = echoServer(res);
+    const targetPort = await listen(target);
+    const cli = startCli(['relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${targetPort}`, '--log', 'json']);
+    running.push(cli);
+    const port = await readyPort(cli, 'relay');
+    expect(port).to.be.greaterThan(0);
+    const client = res.socket(await connectTo(port));
+    const reply = readAll(client);
+    client.end('ping');
+    expect((await reply).bytes).to.equal(4);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).to.equal(0);
+    const log = cli.stderr().split('\n').find((l) => l.startsWith('{'));
+    expect(JSON.parse(log!)).to.include({ conn: 1, bytes_up: 4, bytes_down: 4, end: 'closed' });
+    expect(cli.stdout()).to.equal(`sluice relay listening on 127.0.0.1:${port}\n`);
+  });
+
+  it('exits 1 with one line when the listen address is taken', async () => {
+    const taken = res.server((await import('node:net')).createServer());
+    const port = await listen(taken);
+    const { code, stderr } = await runCli(['relay', '--listen', `127.0.0.1:${port}`, '--target', '127.0.0.1:1']);
+    expect(code).to.equal(1);
+    expect(stderr).to.match(/cannot listen: .*EADDRINUSE/);
+  });
+});
