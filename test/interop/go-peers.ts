@@ -66,14 +66,11 @@ export function buildGoPeers(): Promise<GoPeers | null> {
 }
 
 function goEnv(cacheRoot: string): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    GO111MODULE: 'off',
-    GOPATH: DEBIAN_GOPATH,
-    GOCACHE: join(cacheRoot, 'go-build'),
-    GOFLAGS: '',
-    CGO_ENABLED: '0',
-  };
+  const env: NodeJS.ProcessEnv = { ...process.env, GO111MODULE: 'off', GOPATH: DEBIAN_GOPATH, GOFLAGS: '', CGO_ENABLED: '0' };
+  // Go's own build cache (~/.cache/go-build) outlives `npm ci` and saves recompiling the
+  // standard library; only without a home directory keep it beside our binaries.
+  if (!env.GOCACHE && !env.HOME && !env.XDG_CACHE_HOME) env.GOCACHE = join(cacheRoot, 'go-build');
+  return env;
 }
 
 function run(
@@ -170,17 +167,17 @@ async function doBuild(): Promise<GoPeers | null> {
   await mkdir(tmpDir, { recursive: true });
   const started = Date.now();
   try {
-    for (const program of Object.values(PROGRAMS)) {
-      try {
-        await run('go', ['build', '-trimpath', '-o', join(tmpDir, program), `./${program}`], {
-          cwd: goDir,
-          env,
-          timeoutMs: 300_000,
-        });
-      } catch (err) {
-        const stderr = String((err as { stderr?: string }).stderr ?? '').trim();
-        throw new Error(`go-peers: building ${program} failed: ${stderr || (err as Error).message}`);
-      }
+    // One invocation: yamux is compiled once for all programs; -o DIR/ names each after its dir.
+    const programs = Object.values(PROGRAMS);
+    try {
+      await run('go', ['build', '-trimpath', '-o', tmpDir + '/', ...programs.map((p) => `./${p}`)], {
+        cwd: goDir,
+        env,
+        timeoutMs: 300_000,
+      });
+    } catch (err) {
+      const stderr = String((err as { stderr?: string }).stderr ?? '').trim();
+      throw new Error(`go-peers: building ${programs.join(', ')} failed: ${stderr || (err as Error).message}`);
     }
     await rm(outDir, { recursive: true, force: true });
     try {
