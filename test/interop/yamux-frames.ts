@@ -1,0 +1,171 @@
+// A deliberately tiny, independent yamux frame decoder, written only to describe and sanity-check
+// the golden transcript (test/fixtures/yamux-go-transcript.json). It is NOT sluice's codec and
+// shares no code with it, so the real codec can be checked against what this one saw.
+//
+// Wire format (hashicorp/yamux spec.md, version 0), all integers big-endian:
+//   version u8 | type u8 | flags u16 | stream id u32 | length u32   (12 bytes)
+// type 0 DATA carries `length` payload bytes; type 1 WINDOW_UPDATE's length is a window delta;
+// type 2 PING's length is an opaque value echoed in the ACK; type 3 GO_AWAY's length is an
+// error code (0 normal, 1 protocol error, 2 internal error). Flags: SYN 1, ACK 2, FIN 4, RST 8.
+
+export const FRAME_HEADER_BYTES = 12;
+export const TYPE_NAMES = ['DATA', 'WINDOW_UPDATE', 'PING', 'GO_AWAY'] as const;
+const FLAG_NAMES: Array<[number, string]> = [
+  [1, 'SYN'],
+  [2, 'ACK'],
+  [4, 'FIN'],
+  [8, 'RST'],
+];
+
+export interface DecodedFrame {
+  /** Byte offset of the header within its direction's byte stream. */
+  offset: number;
+  version: number;
+  type: number;
+  typeName: string;
+  flags: number;
+  /** e.g. "SYN|ACK", or "" for none. */
+  flagNames: string;
+  streamId: number;
+  /** Payload length (DATA), window delta (WINDOW_UPDATE), opaque value (PING), code (GO_AWAY). */
+  length: number;
+}
+
+export function flagNames(flags: number): string {
+  const names = FLAG_NAMES.filter(([bit]) => flags & bit).map(([, n]) => n);
+  const unknown = flags & ~0xf;
+  if (unknown) names.push(`0x${unknown.toString(16)}`);
+  return names.join('|');
+}
+
+/** Decodes a whole direction's bytes. `rest` is the count of bytes after the last complete frame. */
+export function decodeFrames(bytes: Uint8Array): { frames: DecodedFrame[]; rest: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const frames: DecodedFrame[] = [];
+  let off = 0;
+  while (bytes.length - off >= FRAME_HEADER_BYTES) {
+    const type = view.getUint8(off + 1);
+    const flags = view.getUint16(off + 2);
+    const length = view.getUint32(off + 8);
+    const payload = type === 0 ? length : 0;
+    if (bytes.length - off - FRAME_HEADER_BYTES < payload) break;
+    frames.push({
+      offset: off,
+      version: view.getUint8(off),
+      type,
+      typeName: TYPE_NAMES[type] ?? `UNKNOWN(${type})`,
+      flags,
+      flagNames: flagNames(flags),
+      streamId: view.getUint32(off + 4),
+      length,
+    });
+    off += FRAME_HEADER_BYTES + payload;
+  }
+  return { frames, rest: bytes.length - off };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transcript fixture
+
+export type Direction = 'c2s' | 's2c';
+
+export interface TranscriptChunk {
+  seq: number;
+  dir: Direction;
+  offset: number;
+  length: number;
+  tMs: number;
+  hex: string;
+}
+
+/** A frame as listed in the fixture's `frames`, in relay order. */
+export interface TranscriptFrame {
+  /** Chunk (seq) in which the frame's header starts. */
+  chunk: number;
+  dir: Direction;
+  offset: number;
+  type: string;
+  flags: string;
+  streamId: number;
+  length: number;
+}
+
+export interface Transcript {
+  format: string;
+  description: string;
+  goVersion: string;
+  yamux: string;
+  config: Record<string, string>;
+  script: string[];
+  pingRttMs: number;
+  directions: Record<Direction, { bytes: number; sha256: string }>;
+  decoder?: string;
+  frames?: TranscriptFrame[];
+  chunks: TranscriptChunk[];
+}
+
+/** Concatenates one direction's chunks. */
+export function directionBytes(t: Transcript, dir: Direction): Buffer {
+  return Buffer.concat(t.chunks.filter((c) => c.dir === dir).map((c) => Buffer.from(c.hex, 'hex')));
+}
+
+/** Decodes both directions and lists every frame in the order the relay saw its header start. */
+export function transcriptFrames(t: Transcript): TranscriptFrame[] {
+  const out: TranscriptFrame[] = [];
+  for (const dir of ['c2s', 's2c'] as const) {
+    const chunks = t.chunks.filter((c) => c.dir === dir);
+    const { frames, rest } = decodeFrames(directionBytes(t, dir));
+    if (rest !== 0) throw new Error(`${dir}: ${rest} bytes after the last complete frame`);
+    for (const f of frames) {
+      const chunk = chunks.find((c) => f.offset >= c.offset && f.offset < c.offset + c.length);
+      if (!chunk) throw new Error(`${dir}: no chunk holds offset ${f.offset}`);
+      out.push({
+        chunk: chunk.seq,
+        dir,
+        offset: f.offset,
+        type: f.typeName,
+        flags: f.flagNames,
+        streamId: f.streamId,
+        length: f.length,
+      });
+    }
+  }
+  return out.sort((a, b) => a.chunk - b.chunk || a.offset - b.offset);
+}
+
+/** A Markdown description of the transcript's frames. */
+export function describeTranscript(t: Transcript): string {
+  const frames = transcriptFrames(t);
+  const lines = [
+    '# yamux-go-transcript.json: frames',
+    '',
+    '<!-- Generated by test/interop/regen-transcript.ts with the independent decoder in',
+    '     test/interop/yamux-frames.ts. Do not edit by hand. -->',
+    '',
+    `${t.description}. ${t.goVersion}, hashicorp/yamux ${t.yamux}.`,
+    `c2s ${t.directions.c2s.bytes} bytes, s2c ${t.directions.s2c.bytes} bytes, ${t.chunks.length} relay chunks, ${frames.length} frames.`,
+    '',
+    'Script:',
+    '',
+    ...t.script.map((s, i) => `${i + 1}. ${s}`),
+    '',
+    'Frames in the order the relay saw each header start (`chunk` = seq of the chunk holding it;',
+    '`length` is the payload length for DATA, the window delta for WINDOW_UPDATE, the opaque',
+    'value for PING and the error code for GO_AWAY):',
+    '',
+    '| # | chunk | dir | offset | type | flags | stream | length |',
+    '| ---: | ---: | --- | ---: | --- | --- | ---: | ---: |',
+    ...frames.map(
+      (f, i) =>
+        `| ${i + 1} | ${f.chunk} | ${f.dir} | ${f.offset} | ${f.type} | ${f.flags || '-'} | ${f.streamId} | ${f.length} |`,
+    ),
+    '',
+    'Relay chunks (how the bytes arrived; frames span chunk boundaries):',
+    '',
+    '| seq | dir | offset | bytes | t (ms) |',
+    '| ---: | --- | ---: | ---: | ---: |',
+    ...t.chunks.map((c) => `| ${c.seq} | ${c.dir} | ${c.offset} | ${c.length} | ${c.tMs} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
