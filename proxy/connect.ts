@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { socketOptions, type Address } from './address.js';
+import type { ReadHook } from './read-hook.js';
 
 /** Why a connection to the target could not be made. */
 export interface ConnectFailure {
@@ -17,6 +18,8 @@ export interface PendingConnect {
 export interface TargetSocketOptions {
   /** Node's writable high-water mark: write() returns false past it. */
   writableHighWaterMark?: number;
+  /** Read through this hook (allocation-free path); the socket stays paused until a pump starts it. */
+  readHook?: ReadHook;
 }
 
 /**
@@ -35,7 +38,10 @@ export function connectTarget(
     allowHalfOpen: true,
     noDelay: true,
     ...(options.writableHighWaterMark !== undefined ? { writableHighWaterMark: options.writableHighWaterMark } : {}),
+    ...(options.readHook ? { onread: options.readHook.onread } : {}),
   });
+  // Read nothing before the relay is ready for it (a server that speaks first waits in the kernel).
+  if (options.readHook) socket.pause();
   let settled = false;
   const timer = timeoutMs > 0 ? setTimeout(() => finish({ end: 'connect-timeout', error: 'timeout' }), timeoutMs) : null;
 

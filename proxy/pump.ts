@@ -1,6 +1,21 @@
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { DirectionWindow } from '../windowing/index.js';
 
+/** One direction of a relay, whichever way it reads. */
+export interface DirectionPump {
+  /** Bytes read from the source (all of them are written to the sink). */
+  readonly bytesRead: number;
+  /** True once the source ended and the end was passed on to the sink. */
+  readonly ended: boolean;
+  readonly window: DirectionWindow;
+  /** Bytes held for the sink: written but not flushed (plus any buffer slack they pin). */
+  readonly queuedBytes: number;
+  /** Bytes the sink has flushed onward. */
+  readonly deliveredBytes: number;
+  start(): void;
+  stop(): void;
+}
+
 /**
  * One direction of a relay: reads from `source`, writes to `sink`, and stops reading while
  * the bytes waiting for the sink are past the window (or the sink's write() said false),
@@ -10,7 +25,7 @@ import { DirectionWindow } from '../windowing/index.js';
  *      ^                                                     |
  *      +------- pause() / resume() <-- DirectionWindow <-----+ writableLength
  */
-export class Pump {
+export class Pump implements DirectionPump {
   /** Bytes read from the source (all of them are written to the sink). */
   bytesRead = 0;
   /** True once the source ended and the end was passed on to the sink. */

@@ -6,6 +6,8 @@ import { connectTarget, type PendingConnect } from './connect.js';
 import type { MetricsRegistry } from './metrics.js';
 import { Relay, DEFAULT_WINDOW_BYTES, type RelayResult } from './relay.js';
 import { resetOrDestroy } from './pump.js';
+import { adoptWithReadHook } from './adopt-socket.js';
+import { ReadHook } from './read-hook.js';
 
 /**
  * The relay sidecar: accepts clients, admits at most `maxConns` to the target at once (the
@@ -35,6 +37,11 @@ export interface RelayServerOptions {
   onAccessLog?: (entry: AccessLogEntry) => void;
   /** Clock in milliseconds (default performance.now). */
   now?: () => number;
+  /**
+   * 'onread' (default): sockets read into reused buffers (see read-buffers.ts); 'stream':
+   * ordinary 'data' events, the path any duplex takes. Both have the same flow control.
+   */
+  readPath?: 'onread' | 'stream';
 }
 
 /** Defaults, each with its reason in DESIGN.md's table. */
@@ -60,10 +67,11 @@ interface Connection {
   pending: PendingConnect | null;
   relay: Relay | null;
   onEarlyClose: () => void;
+  clientReads: ReadHook | undefined;
 }
 
 /** Per-direction totals of finished connections; live ones are added at read time. */
-interface DirectionTotals {
+export interface DirectionTotals {
   bytes: number;
   pauses: number;
   heldBackMs: number;
@@ -93,6 +101,7 @@ export class RelayServer {
       maxQueue: options.maxQueue ?? RELAY_DEFAULTS.maxQueue,
       queueTimeoutMs: options.queueTimeoutMs ?? RELAY_DEFAULTS.queueTimeoutMs,
       now: options.now ?? (() => performance.now()),
+      readPath: options.readPath ?? 'onread',
       listen: options.listen,
       target: options.target,
       onAccessLog: options.onAccessLog,
@@ -136,6 +145,19 @@ export class RelayServer {
     return this.admission.queued;
   }
 
+  /** Live totals per direction, finished connections included. */
+  stats(): { clientToTarget: DirectionTotals; targetToClient: DirectionTotals } {
+    const up = { ...this.up };
+    const down = { ...this.down };
+    for (const c of this.connections) {
+      if (!c.relay) continue;
+      const s = c.relay.stats();
+      add(up, s.clientToTarget.bytes, s.clientToTarget.pauses, s.clientToTarget.heldBackMs);
+      add(down, s.targetToClient.bytes, s.targetToClient.pauses, s.targetToClient.heldBackMs);
+    }
+    return { clientToTarget: up, targetToClient: down };
+  }
+
   /** Bytes read but not yet flushed, over all connections. */
   bufferedBytes(): number {
     let total = 0;
@@ -166,22 +188,11 @@ export class RelayServer {
 
   /** Adds this server's metrics to a registry. */
   registerMetrics(registry: MetricsRegistry): void {
-    const live = () => {
-      const up = { ...this.up };
-      const down = { ...this.down };
-      for (const c of this.connections) {
-        if (!c.relay) continue;
-        const s = c.relay.stats();
-        add(up, s.clientToTarget.bytes, s.clientToTarget.pauses, s.clientToTarget.heldBackMs);
-        add(down, s.targetToClient.bytes, s.targetToClient.pauses, s.targetToClient.heldBackMs);
-      }
-      return { up, down };
-    };
     const byDirection = (pick: (t: DirectionTotals) => number) => () => {
-      const { up, down } = live();
+      const { clientToTarget, targetToClient } = this.stats();
       return [
-        { labels: { direction: 'client_to_target' }, value: pick(up) },
-        { labels: { direction: 'target_to_client' }, value: pick(down) },
+        { labels: { direction: 'client_to_target' }, value: pick(clientToTarget) },
+        { labels: { direction: 'target_to_client' }, value: pick(targetToClient) },
       ];
     };
     registry.gauge('sluice_connections_active', 'Connections holding a slot toward the target (connecting or relaying).', () => this.admission.active);
@@ -196,8 +207,18 @@ export class RelayServer {
     registry.counter('sluice_held_back_seconds_total', 'Time sides spent paused by backpressure, by direction.', byDirection((t) => t.heldBackMs / 1000));
   }
 
-  private onConnection(client: Socket): void {
+  private onConnection(accepted: Socket): void {
     this.acceptedTotal++;
+    let client = accepted;
+    let clientReads: ReadHook | undefined;
+    if (this.options.readPath === 'onread') {
+      const hook = new ReadHook();
+      const adopted = adoptWithReadHook(accepted, hook, this.options.windowBytes);
+      if (adopted) {
+        client = adopted;
+        clientReads = hook;
+      }
+    }
     const conn: Connection = {
       id: this.nextId++,
       client,
@@ -208,6 +229,7 @@ export class RelayServer {
       pending: null,
       relay: null,
       onEarlyClose: () => this.onEarlyClose(conn),
+      clientReads,
     };
     this.connections.add(conn);
     client.on('error', noop); // a reset while waiting shows up as 'close'; handled there
@@ -230,22 +252,23 @@ export class RelayServer {
     if (conn.timer) clearTimeout(conn.timer);
     conn.timer = null;
     conn.phase = 'connecting';
+    const targetReads = this.options.readPath === 'onread' ? new ReadHook() : undefined;
     conn.pending = connectTarget(
       this.options.target,
       this.options.connectTimeoutMs,
-      { writableHighWaterMark: this.options.windowBytes },
+      { writableHighWaterMark: this.options.windowBytes, ...(targetReads ? { readHook: targetReads } : {}) },
       (failure, target) => {
         conn.pending = null;
         if (failure || !target) {
           this.releaseSlot();
           return this.refuse(conn, failure?.end ?? 'connect-failed', false, failure?.error);
         }
-        this.startRelay(conn, target);
+        this.startRelay(conn, target, targetReads);
       },
     );
   }
 
-  private startRelay(conn: Connection, target: Socket): void {
+  private startRelay(conn: Connection, target: Socket, targetReads: ReadHook | undefined): void {
     conn.phase = 'relaying';
     conn.client.off('close', conn.onEarlyClose);
     conn.client.off('error', noop);
@@ -254,6 +277,8 @@ export class RelayServer {
       idleTimeoutMs: this.options.idleTimeoutMs,
       quietSinceMs: conn.acceptedMs,
       now: this.options.now,
+      ...(conn.clientReads ? { clientReads: conn.clientReads } : {}),
+      ...(targetReads ? { targetReads } : {}),
     });
     conn.client.resume();
     void conn.relay.done.then((result) => this.onRelayDone(conn, result));

@@ -1,6 +1,9 @@
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DirectionWindow } from '../windowing/index.js';
-import { Pump, resetOrDestroy } from './pump.js';
+import { FastPump } from './fast-pump.js';
+import { Pump, resetOrDestroy, type DirectionPump } from './pump.js';
+import type { ReadHook } from './read-hook.js';
 
 /** How a relayed connection ended. */
 export type RelayEnd =
@@ -41,6 +44,12 @@ export interface RelayOptions {
   quietSinceMs?: number;
   /** Clock for held-back time, in milliseconds. Default performance.now. */
   now?: () => number;
+  /**
+   * Read hooks the sides were created with (`onread`), for the allocation-free read path.
+   * Without one, that side is read through ordinary 'data' events.
+   */
+  clientReads?: ReadHook;
+  targetReads?: ReadHook;
 }
 
 /** Default per-direction window: the yamux stream window, between HAProxy's 16 KiB and Envoy's 1 MiB. */
@@ -60,8 +69,8 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 export class Relay {
   /** Settles once both sides are closed; never rejects. */
   readonly done: Promise<RelayResult>;
-  readonly clientToTarget: Pump;
-  readonly targetToClient: Pump;
+  readonly clientToTarget: DirectionPump;
+  readonly targetToClient: DirectionPump;
   private readonly now: () => number;
   private readonly startedMs: number;
   private end: RelayEnd | null = null;
@@ -81,8 +90,12 @@ export class Relay {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
     const windowOf = () => new DirectionWindow({ windowBytes, lowBytes: options.lowBytes });
-    this.clientToTarget = new Pump(client, target, windowOf(), this.now);
-    this.targetToClient = new Pump(target, client, windowOf(), this.now);
+    const pump = (source: Duplex, hook: ReadHook | undefined, sink: Duplex): DirectionPump =>
+      hook
+        ? new FastPump(source as Socket, hook, sink as Socket, windowOf(), this.now)
+        : new Pump(source, sink, windowOf(), this.now);
+    this.clientToTarget = pump(client, options.clientReads, target);
+    this.targetToClient = pump(target, options.targetReads, client);
 
     for (const [side, other, name] of [[client, target, 'client'], [target, client, 'target']] as const) {
       (side as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
@@ -182,7 +195,7 @@ export class Relay {
   }
 }
 
-function statsOf(pump: Pump, now: number): DirectionStats {
+function statsOf(pump: DirectionPump, now: number): DirectionStats {
   return { bytes: pump.bytesRead, pauses: pump.window.pauses, heldBackMs: pump.window.heldBackMs(now) };
 }
 

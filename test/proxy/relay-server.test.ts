@@ -44,17 +44,58 @@ describe('RelayServer', () => {
     return { server, sockets };
   }
 
-  it('relays random data to an echo target intact and logs one line for the connection', async () => {
-    const target = echoServer(res);
-    const { port, logs } = await start(tcp(await listen(target)));
-    const client = res.socket(await connectTo(port));
-    const data = randomBytes(4 * 1024 * 1024, 11);
-    const got = readSlowly(client, 12, 32 * 1024);
-    await writeAll(client, randomChunks(data, 50_000, 13));
-    expect(await got).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
-    await until(() => logs.length === 1, 'the access log line');
-    expect(logs[0]).to.include({ id: 1, bytesUp: data.length, bytesDown: data.length, end: 'closed' });
-  });
+  for (const readPath of ['onread', 'stream'] as const) {
+    for (const seed of [11, 12]) {
+      it(`relays random data to an echo target intact and logs one line (${readPath} reads, seed ${seed})`, async () => {
+        const target = echoServer(res);
+        const { port, logs } = await start(tcp(await listen(target)), { readPath, windowBytes: 64 * 1024 });
+        const client = res.socket(await connectTo(port));
+        const data = randomBytes(4 * 1024 * 1024 + seed, seed);
+        // Mixed piece sizes: tiny ones take the copy path, big ones the zero-copy path.
+        const got = readSlowly(client, seed + 1, 32 * 1024);
+        await writeAll(client, randomChunks(data, seed % 2 === 0 ? 300_000 : 3_000, seed + 2));
+        expect(await got).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
+        await until(() => logs.length === 1, 'the access log line');
+        expect(logs[0]).to.include({ id: 1, bytesUp: data.length, bytesDown: data.length, end: 'closed' });
+      });
+    }
+
+    it(`holds a fast client back to a stalled target's pace, memory within the window (${readPath} reads)`, async () => {
+      const held = holdingTarget();
+      const windowBytes = 128 * 1024;
+      const { server, port } = await start(tcp(await listen(held.server)), { readPath, windowBytes });
+      const client = res.socket(await connectTo(port));
+      const data = randomBytes(24 * 1024 * 1024, 5);
+      const writing = writeAll(client, [data]);
+      await until(() => held.sockets.length === 1, 'the target connection');
+      const target = held.sockets[0]!;
+      target.pause();
+      let peak = 0;
+      await until(() => {
+        peak = Math.max(peak, server.bufferedBytes());
+        return server.stats().clientToTarget.pauses > 0;
+      }, 'the client being held back');
+      const got = readSlowly(target, 6, 64 * 1024);
+      const sampler = setInterval(() => (peak = Math.max(peak, server.bufferedBytes())), 1);
+      res.defer(() => clearInterval(sampler));
+      await writing;
+      expect(await got).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
+      target.end();
+      // One read buffer past the window at most: reads are at most 64 KiB.
+      expect(peak).to.be.at.most(windowBytes + 64 * 1024);
+    });
+  }
+
+  for (const readPath of ['onread', 'stream'] as const) {
+    it(`delivers a greeting the target sends before the client says anything (${readPath} reads)`, async () => {
+      const target = res.server(createServer({ allowHalfOpen: true }, (s) => s.end('220 hello\r\n')));
+      const { port } = await start(tcp(await listen(target)), { readPath });
+      const client = res.socket(await connectTo(port));
+      const greeting = readAll(client);
+      expect((await greeting).bytes).to.equal('220 hello\r\n'.length);
+      client.end();
+    });
+  }
 
   it('closes the client of a refused target at once, logs connect-failed, and keeps serving', async () => {
     const gone = res.server(createServer());

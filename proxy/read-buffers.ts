@@ -1,0 +1,45 @@
+/**
+ * Read buffers for sockets that read through `onread` instead of allocating per read.
+ *
+ * A socket that is idle or carries small messages reads into one LANDING buffer shared by
+ * every such socket (reads are handled one at a time on the event loop, and what lands is
+ * copied out at once), so 1000 idle connections cost no buffers at all. A socket moving bulk
+ * data reads straight into a dedicated 64 KiB buffer from a shared free list, which is handed
+ * to write() without copying and comes back to the list once flushed. Per-read allocation,
+ * not copying, is what a pipe() relay pays for; this pays for neither on the bulk path.
+ */
+
+/** Size of every read buffer: what Node itself reads per call. */
+export const READ_BUFFER_BYTES = 64 * 1024;
+
+/** The shared buffer idle and small-message sockets read into; never handed to write(). */
+export const LANDING: Buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+
+/**
+ * A bounded free list of dedicated read buffers. It caches, it does not cap: memory in use is
+ * bounded by the relay windows; the list only keeps up to `maxCached` buffers for reuse and lets
+ * the garbage collector have the rest.
+ */
+export class BufferPool {
+  private readonly free: Buffer[] = [];
+
+  constructor(readonly maxCached: number = 256) {}
+
+  /** Buffers waiting for reuse. */
+  get cached(): number {
+    return this.free.length;
+  }
+
+  /** A dedicated buffer: a cached one if any, else a new one. */
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  }
+
+  /** Returns a buffer that no socket reads into and no write still holds. */
+  give(buffer: Buffer): void {
+    if (buffer !== LANDING && this.free.length < this.maxCached) this.free.push(buffer);
+  }
+}
+
+/** The process-wide pool (256 x 64 KiB = 16 MiB cached at most). */
+export const sharedPool = new BufferPool();

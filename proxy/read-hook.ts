@@ -1,0 +1,41 @@
+import { LANDING } from './read-buffers.js';
+
+/** Receives reads that landed in a hook's buffer; returns false to stop reading. */
+export interface ReadSink {
+  onRead(bytes: number, buffer: Buffer): boolean;
+}
+
+/**
+ * The `onread` option of a net.Socket, created before the socket so the socket reads into
+ * buffers we choose (see read-buffers.ts). A pump binds to it once the relay starts; reads
+ * that arrive before that are copied aside and reading stops until a pump takes over.
+ */
+export class ReadHook {
+  /** The buffer the next read lands in; the pump moves it between LANDING and dedicated ones. */
+  next: Buffer = LANDING;
+  private sink: ReadSink | null = null;
+  private early: Buffer[] = [];
+
+  /** Pass this as `onread` to `net.connect` / `new net.Socket`. */
+  readonly onread = {
+    buffer: (): Buffer => this.next,
+    callback: (bytes: number, buffer: Buffer): boolean => {
+      if (this.sink) return this.sink.onRead(bytes, buffer);
+      this.early.push(Buffer.from(buffer.subarray(0, bytes)));
+      return false;
+    },
+  };
+
+  /** Routes reads to `sink` and returns what arrived before it (already copied). */
+  bind(sink: ReadSink): Buffer[] {
+    this.sink = sink;
+    const early = this.early;
+    this.early = [];
+    return early;
+  }
+
+  /** Stops routing reads; later ones are kept aside again. */
+  unbind(): void {
+    this.sink = null;
+  }
+}
