@@ -23,7 +23,9 @@ export interface FramePart {
   readonly header: FrameHeader;
   /** Payload bytes in this part: a view of the pushed chunk, possibly empty. Only data frames have any. */
   readonly payload: Buffer;
-  /** Where `payload` starts within the frame's payload; 0 marks the first part, the one announcing the header. */
+  /** True on the frame's first part, the one announcing the header (its payload may be empty). */
+  readonly start: boolean;
+  /** Where `payload` starts within the frame's payload. */
   readonly offset: number;
   /** True on the frame's last part: after it, the frame's flags (FIN, RST) may take effect. */
   readonly end: boolean;
@@ -123,7 +125,7 @@ export class FrameDecoder {
         }
         this.check(header);
         if (header.type !== FrameType.Data || header.length === 0) {
-          onPart({ header, payload: EMPTY, offset: 0, end: true });
+          onPart({ header, payload: EMPTY, start: true, offset: 0, end: true });
           continue;
         }
         const take = Math.min(header.length, input.length - pos);
@@ -135,7 +137,7 @@ export class FrameDecoder {
         }
         const payload = input.subarray(pos, pos + take);
         pos += take;
-        onPart({ header, payload, offset: 0, end });
+        onPart({ header, payload, start: true, offset: 0, end });
       } else {
         const header = this.frame as FrameHeader;
         const offset = this.payloadSeen;
@@ -149,7 +151,7 @@ export class FrameDecoder {
         }
         const payload = input.subarray(pos, pos + take);
         pos += take;
-        onPart({ header, payload, offset, end });
+        onPart({ header, payload, start: false, offset, end });
       }
     }
   }

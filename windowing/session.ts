@@ -438,7 +438,7 @@ export class Session {
   private handlePart(part: FramePart, nowMs: number, events: SessionEvent[]): void {
     if (this.terminated) return;
     const header = part.header;
-    if (part.offset === 0) this.handleHeader(header, nowMs, events);
+    if (part.start) this.handleHeader(header, nowMs, events);
     if (header.type !== FrameType.Data) return;
     if (part.payload.length > 0) this.handlePayload(header, part.payload, events);
     if (part.end) this.handleEndFlags(header, nowMs, events);
