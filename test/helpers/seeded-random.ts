@@ -25,10 +25,16 @@ export class SeededRandom {
     return this.next() < p;
   }
 
-  /** Random bytes. */
+  /** Random bytes: a seeded xorshift stream, fast enough for megabytes. */
   bytes(n: number): Buffer {
-    const out = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) out[i] = this.int(0, 255);
-    return out;
+    const words = new Uint32Array(Math.ceil(n / 4));
+    let x = (this.int(1, 0xfffffffe) | 1) >>> 0;
+    for (let i = 0; i < words.length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      words[i] = x >>> 0;
+    }
+    return Buffer.from(words.buffer, 0, n);
   }
 }
