@@ -160,7 +160,10 @@ export class Session {
     return this.limits.role;
   }
 
-  /** True once the session is over (error, or a go away with a non-zero code either way). */
+  /**
+   * True once the session is over (error, or a go away with a non-zero code either way): flush the
+   * outbound queue, close the connection, and tear down every stream still in streamIds().
+   */
   get isTerminated(): boolean {
     return this.terminated;
   }
@@ -536,7 +539,9 @@ export class Session {
   private handleEndFlags(header: FrameHeader, nowMs: number, events: SessionEvent[]): void {
     const rst = hasFlag(header.flags, Flag.RST);
     if (!rst && !hasFlag(header.flags, Flag.FIN)) return;
-    if (rst && this.resets.take(nowMs)) throw new ResetFloodError();
+    // Only resets of streams the peer opened count: open-then-reset churn is the peer's attack
+    // (Rapid Reset); refusing or cancelling streams we opened is its right and costs it as much as us.
+    if (rst && !this.isLocalId(header.streamId) && this.resets.take(nowMs)) throw new ResetFloodError();
     const stream = this.streams.get(header.streamId);
     if (stream === undefined) return;
     if (rst) {

@@ -481,6 +481,16 @@ describe('Session', () => {
       expect(err.code).to.equal('ERR_RESET_FLOOD');
     });
 
+    it('resets of streams we opened (refusals, cancels) do not spend the reset budget', () => {
+      const s = dialer({ resetBurst: 1, resetsPerSecond: 0 });
+      for (let i = 0; i < 5; i++) {
+        const opened = s.open();
+        expect(opened.ok).to.equal(true);
+        const id = (opened as { streamId: number }).streamId;
+        expect(summarize(s.receive(frame(WindowUpdate, RST, id, 0), 0))).to.deep.equal([`streamReset ${id}`]);
+      }
+    });
+
     it('an unexpected failure inside becomes an InternalError with go away 2, never an exception', () => {
       const s = withStream();
       sinon.stub(s as unknown as { handlePart: () => void }, 'handlePart').throws(new TypeError('boom'));
