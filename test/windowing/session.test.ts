@@ -22,6 +22,7 @@ import {
   type SessionOptions,
   type SessionError,
 } from '../../windowing/index.js';
+import { chunkings } from '../helpers/chunking.js';
 import { frame, summarize, takeFrames, takeLines } from '../helpers/wire.js';
 
 const { Data, WindowUpdate, Ping, GoAway } = FrameType;
@@ -363,6 +364,32 @@ describe('Session', () => {
       expect(() => s.consumed(1, 72 * KiB + 1, 3)).to.throw(StreamStateError);
     });
 
+    it('auto-tuning grows a window only in the window update that tells the peer', () => {
+      const s = withStream({ autoTune: true });
+      s.ping(0);
+      s.receive(frame(Ping, ACK, 0, 1), 50);
+      s.takeOutbound();
+      s.receive(frame(Data, 0, 1, 0, Buffer.alloc(256 * KiB)), 100);
+      s.consumed(1, 128 * KiB - 1, 101);
+      expect(s.streamInfo(1)).to.include({ recvWindowBytes: 256 * KiB, recvCreditBytes: 0 });
+      s.consumed(1, 1, 101);
+      expect(takeLines(s)).to.deep.equal(['WINDOW_UPDATE stream=1 flags=- delta=393216']);
+      expect(s.streamInfo(1)).to.include({ recvWindowBytes: 512 * KiB, recvCreditBytes: 384 * KiB, recvBufferedBytes: 128 * KiB });
+      expect(s.stats.windowsGrown).to.equal(1);
+      expect(errorOf(s.receive(frame(Data, 0, 1, 384 * KiB + 1), 102))).to.be.instanceOf(ReceiveWindowExceededError);
+    });
+
+    it('a slow drain (half the window over more than two round trips) does not grow the window', () => {
+      const s = withStream({ autoTune: true });
+      s.ping(0);
+      s.receive(frame(Ping, ACK, 0, 1), 50);
+      s.takeOutbound();
+      s.receive(frame(Data, 0, 1, 0, Buffer.alloc(256 * KiB)), 100);
+      s.consumed(1, 128 * KiB, 200);
+      expect(takeLines(s)).to.deep.equal(['WINDOW_UPDATE stream=1 flags=- delta=131072']);
+      expect(s.streamInfo(1)?.recvWindowBytes).to.equal(256 * KiB);
+    });
+
     it('grants nothing once the peer has sent FIN', () => {
       const s = withStream();
       s.receive(frame(Data, FIN, 1, 0, Buffer.alloc(256 * KiB)), 0);
@@ -405,6 +432,44 @@ describe('Session', () => {
       s.send(1, Buffer.alloc(10));
       expect(s.receive(frame(WindowUpdate, 0, 1, 5000), 0)).to.deep.equal([]);
     });
+  });
+
+  describe('chunking matrix', () => {
+    const script = Buffer.concat([
+      frame(Data, SYN, 1, 0, Buffer.from('hello, ')),
+      frame(Ping, SYN, 0, 77),
+      frame(Data, 0, 1, 0, Buffer.alloc(3000, 1)),
+      frame(WindowUpdate, SYN, 3, 0),
+      frame(WindowUpdate, 0, 1, 4096),
+      frame(Data, FIN, 1, 0, Buffer.from('world')),
+      frame(Data, RST, 3, 0, Buffer.alloc(40, 2)),
+      frame(GoAway, 0, 0, 0),
+    ]);
+    const reference = run([script]);
+
+    function run(chunks: Buffer[]): { events: string[]; data: Record<number, string>; out: string[] } {
+      const s = acceptor();
+      const events: string[] = [];
+      const data: Record<number, string> = {};
+      for (const chunk of chunks) {
+        for (const e of s.receive(chunk, 0)) {
+          if (e.type === 'data') data[e.streamId] = (data[e.streamId] ?? '') + e.bytes.toString('hex');
+          else events.push(summarize([e])[0]);
+        }
+      }
+      return { events, data, out: takeLines(s) };
+    }
+
+    it('the whole script gives the expected events', () => {
+      expect(reference.events).to.deep.equal(['streamOpened 1', 'streamOpened 3', 'streamEnded 1', 'streamReset 3', 'goAway 0']);
+      expect(reference.out).to.deep.equal(['PING stream=0 flags=ACK opaque=77']);
+    });
+
+    for (const chunking of chunkings()) {
+      it(`${chunking.name}: same events, same bytes, same replies as in one piece`, () => {
+        expect(run(chunking.split(script))).to.deep.equal(reference);
+      });
+    }
   });
 
   describe('limits', () => {
