@@ -50,7 +50,10 @@ export type SessionEvent =
   | { readonly type: 'streamOpened'; readonly streamId: number }
   /** The peer acknowledged a stream we opened. */
   | { readonly type: 'streamAccepted'; readonly streamId: number }
-  /** Payload for a stream: a view of the received chunk; call consumed() once it has been taken onward. */
+  /**
+   * Payload for a stream: a view of the chunk given to receive() (copy it if that memory is reused,
+   * e.g. with an onread pool); call consumed() once it has been taken onward.
+   */
   | { readonly type: 'data'; readonly streamId: number; readonly bytes: Buffer }
   /** The peer half-closed the stream (FIN): no more data will come; end() the onward side. */
   | { readonly type: 'streamEnded'; readonly streamId: number }
