@@ -5,3 +5,4 @@
 export { Watermark, type Crossing } from './watermark.js';
 export { DirectionWindow, type DirectionWindowOptions, type FlowAction } from './direction-window.js';
 export { Admission, type AdmissionOptions, type AdmissionVerdict } from './admission.js';
+export { TokenBucket, type TokenBucketOptions, type TokenGrant } from './token-bucket.js';
