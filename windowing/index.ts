@@ -6,3 +6,4 @@ export { Watermark, type Crossing } from './watermark.js';
 export { DirectionWindow, type DirectionWindowOptions, type FlowAction } from './direction-window.js';
 export { Admission, type AdmissionOptions, type AdmissionVerdict } from './admission.js';
 export { TokenBucket, type TokenBucketOptions, type TokenGrant } from './token-bucket.js';
+export { MemoryBudget, DEFAULT_MEMORY_BUDGET_BYTES, type MemoryBudgetOptions } from './memory-budget.js';
