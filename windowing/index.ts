@@ -7,3 +7,4 @@ export { DirectionWindow, type DirectionWindowOptions, type FlowAction } from '.
 export { Admission, type AdmissionOptions, type AdmissionVerdict } from './admission.js';
 export { TokenBucket, type TokenBucketOptions, type TokenGrant } from './token-bucket.js';
 export { MemoryBudget, DEFAULT_MEMORY_BUDGET_BYTES, type MemoryBudgetOptions } from './memory-budget.js';
+export { AdaptiveLimit, type AdaptiveLimitOptions, type LatencyKind, type LimitUpdate } from './adaptive-limit.js';
