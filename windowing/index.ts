@@ -24,3 +24,20 @@ export {
   type OutboundBatch,
   type SessionStats,
 } from './session.js';
+export { TokenBucket, type TokenBucketOptions, type TokenGrant } from './token-bucket.js';
+export { MemoryBudget, DEFAULT_MEMORY_BUDGET_BYTES, type MemoryBudgetOptions } from './memory-budget.js';
+export { AdaptiveLimit, type AdaptiveLimitOptions, type LatencyKind, type LimitUpdate } from './adaptive-limit.js';
+export {
+  computePressure,
+  describePressure,
+  HeldBackWindow,
+  PressureSignals,
+  DEFAULT_EVENT_LOOP_DELAY_TARGET_MS,
+  DEFAULT_SHED_AT,
+  type PressureInputs,
+  type PressureComponents,
+  type PressureReading,
+  type HeldBackWindowOptions,
+  type PressureSignalOptions,
+  type HealthVerdict,
+} from './pressure.js';

@@ -1,0 +1,94 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+/** Event-loop delay over one interval, in milliseconds. */
+export interface EventLoopDelay {
+  /** 99th percentile of the delays measured in the interval. */
+  p99Ms: number;
+  maxMs: number;
+  meanMs: number;
+  /** How many delays were measured (0: nothing to say, all figures 0). */
+  samples: number;
+}
+
+/** The part of Node's IntervalHistogram this monitor uses (a seam for tests). */
+export interface DelayHistogram {
+  enable(): boolean;
+  disable(): boolean;
+  reset(): void;
+  percentile(p: number): number;
+  readonly max: number;
+  readonly mean: number;
+  readonly count: number;
+}
+
+/** Options for an event-loop monitor. */
+export interface EventLoopMonitorOptions {
+  /** Sampling period in ms (Node's default and ours: 10). */
+  resolutionMs?: number;
+  /** Makes the histogram; default `monitorEventLoopDelay`. */
+  histogram?: (resolutionMs: number) => DelayHistogram;
+}
+
+/**
+ * How late the event loop runs, for the pressure figure: a thin wrapper over
+ * `perf_hooks.monitorEventLoopDelay` that reports each interval on its own (read() returns the
+ * figures since the previous read and starts a new interval) and can be closed.
+ *
+ * Node's histogram records the time between two ticks of a `resolutionMs` timer, so a loop
+ * that is on time records about `resolutionMs`; the delay reported here is that time minus
+ * `resolutionMs`. Known blind spot: reset() makes Node forget the previous tick, so the first
+ * gap after each read is not recorded; a single stall that begins right after a read is
+ * missed, a sustained one is not. The sampling timer is unref'd by Node and keeps no process
+ * alive.
+ */
+export class EventLoopMonitor {
+  readonly resolutionMs: number;
+  private readonly histogram: DelayHistogram;
+  private open = true;
+
+  constructor(options: EventLoopMonitorOptions = {}) {
+    this.resolutionMs = options.resolutionMs ?? 10;
+    if (!Number.isSafeInteger(this.resolutionMs) || this.resolutionMs < 1) {
+      throw new RangeError(`resolutionMs must be a whole number >= 1, got ${this.resolutionMs}`);
+    }
+    const make = options.histogram ?? ((resolution: number) => monitorEventLoopDelay({ resolution }));
+    this.histogram = make(this.resolutionMs);
+    this.histogram.enable();
+  }
+
+  /** Delays measured since the last read (or the start), not yet reset. */
+  get sampleCount(): number {
+    return this.open ? this.histogram.count : 0;
+  }
+
+  /** True until close(). */
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  /** The figures since the last read, then starts a new interval. After close(): zeros. */
+  read(): EventLoopDelay {
+    if (!this.open || this.histogram.count === 0) return { p99Ms: 0, maxMs: 0, meanMs: 0, samples: 0 };
+    const h = this.histogram;
+    const result: EventLoopDelay = {
+      p99Ms: this.delayMs(h.percentile(99)),
+      maxMs: this.delayMs(h.max),
+      meanMs: this.delayMs(h.mean),
+      samples: h.count,
+    };
+    h.reset();
+    return result;
+  }
+
+  /** Stops sampling; idempotent. */
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.histogram.disable();
+  }
+
+  // Nanoseconds between ticks -> milliseconds late.
+  private delayMs(tickNs: number): number {
+    return Math.max(0, tickNs / 1e6 - this.resolutionMs);
+  }
+}
