@@ -23,6 +23,7 @@ export const relayCommand: Command = {
     { name: 'listen', kind: 'address', required: true, help: 'where clients connect (port 0 picks a free one)' },
     { name: 'target', kind: 'address', required: true, help: 'the slow service to protect' },
     ...COMMON_OPTIONS,
+    { name: 'read-path', kind: 'choice', choices: ['onread', 'stream'], default: 'onread', help: "how sockets are read: 'onread' reuses buffers (fast), 'stream' is Node's ordinary path" },
   ],
   run: runRelay,
 };
@@ -39,6 +40,7 @@ async function runRelay(o: ParsedOptions): Promise<number> {
     queueTimeoutMs: o['queue-timeout'] as number,
     connectTimeoutMs: o['connect-timeout'] as number,
     idleTimeoutMs: o['idle-timeout'] as number,
+    readPath: o['read-path'] as 'onread' | 'stream',
     onAccessLog: quiet ? undefined : (entry) => process.stderr.write(formatAccessLog(entry, logFormat) + '\n'),
   });
   const registry = new MetricsRegistry();
