@@ -17,7 +17,7 @@ export interface AccessLogEntry {
 }
 
 /** Ways a connection ends before any byte is relayed. */
-export type ConnectionRefusal = 'queue-full' | 'queue-timeout' | 'connect-failed' | 'connect-timeout' | 'shutdown';
+export type ConnectionRefusal = 'queue-full' | 'queue-timeout' | 'connect-failed' | 'connect-timeout' | 'shutdown' | 'overloaded';
 
 /** Access log formats: one line of `key=value` text, or one JSON object per line. */
 export type LogFormat = 'text' | 'json';

@@ -34,6 +34,7 @@ export class FastPump implements DirectionPump, ReadSink {
     private readonly sink: Socket,
     readonly window: DirectionWindow,
     private readonly now: () => number,
+    private readonly onResume?: (pausedMs: number) => void,
     private readonly pool: BufferPool = sharedPool,
   ) {}
 
@@ -60,6 +61,7 @@ export class FastPump implements DirectionPump, ReadSink {
   stop(): void {
     this.hook.unbind();
     this.source.off('end', this.onEnd);
+    this.window.release();
     // A destroyed source never reads again, so its dedicated buffer can serve someone else.
     if (this.source.destroyed && this.hook.next !== LANDING) {
       this.pool.give(this.hook.next);
@@ -122,7 +124,10 @@ export class FastPump implements DirectionPump, ReadSink {
     this.writesFlushed++;
     this.releasePinned(this.writesFlushed);
     if (err || !this.window.isPaused) return;
-    if (this.window.update(this.queuedBytes, this.now()) === 'resume') this.source.resume();
+    if (this.window.update(this.queuedBytes, this.now()) === 'resume') {
+      this.source.resume();
+      this.onResume?.(this.window.lastPauseMs);
+    }
   };
 
   private readonly onEnd = (): void => {

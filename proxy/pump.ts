@@ -37,9 +37,13 @@ export class Pump implements DirectionPump {
     private readonly sink: Writable,
     window: DirectionWindow,
     private readonly now: () => number,
+    private readonly onResume?: (pausedMs: number) => void,
   ) {
     this.window = window;
   }
+
+  /** Something else that may hold the source paused (a rate limit): the window then leaves it paused. */
+  otherHold: (() => boolean) | null = null;
 
   /** Starts moving bytes; call once. */
   start(): void {
@@ -51,6 +55,7 @@ export class Pump implements DirectionPump {
   stop(): void {
     this.source.off('data', this.onData);
     this.source.off('end', this.onEnd);
+    this.window.release();
   }
 
   /** Bytes written to the sink that it has not yet flushed. */
@@ -75,7 +80,8 @@ export class Pump implements DirectionPump {
   private readonly onFlushed = (err?: Error | null): void => {
     if (err || !this.window.isPaused) return;
     if (this.window.update(this.sink.writableLength, this.now()) === 'resume') {
-      this.source.resume();
+      if (!this.otherHold?.()) this.source.resume();
+      this.onResume?.(this.window.lastPauseMs);
     }
   };
 

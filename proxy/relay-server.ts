@@ -8,6 +8,8 @@ import { Relay, DEFAULT_WINDOW_BYTES, type RelayResult } from './relay.js';
 import { resetOrDestroy } from './pump.js';
 import { adoptWithReadHook } from './adopt-socket.js';
 import { ReadHook } from './read-hook.js';
+import { Governor, type GovernedInstance } from './governor.js';
+import type { HealthStatus } from './http-endpoints.js';
 
 /**
  * The relay sidecar: accepts clients, admits at most `maxConns` to the target at once (the
@@ -42,6 +44,14 @@ export interface RelayServerOptions {
    * ordinary 'data' events, the path any duplex takes. Both have the same flow control.
    */
   readPath?: 'onread' | 'stream';
+  /** Cap on all buffered bytes (default 256 MiB): windows shrink as it fills; new clients are turned away at saturation. */
+  memoryBudgetBytes?: number;
+  /** Adapt the limit on target connections to the target's latency (Gradient2); `maxConns` caps it. */
+  adaptiveConcurrency?: boolean;
+  /** Pressure from which /healthz answers 503 (default 0.8). */
+  shedAt?: number;
+  /** Bytes per second per direction per connection (token bucket); 0 = unlimited. */
+  rateBytesPerS?: number;
 }
 
 /** Defaults, each with its reason in DESIGN.md's table. */
@@ -56,6 +66,9 @@ export const RELAY_DEFAULTS = {
 } as const;
 
 type Phase = 'queued' | 'connecting' | 'relaying';
+
+type Options = Required<Omit<RelayServerOptions, 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt'>> &
+  Pick<RelayServerOptions, 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt'>;
 
 interface Connection {
   id: number;
@@ -79,7 +92,9 @@ export interface DirectionTotals {
 
 /** A listening relay; see the module comment. */
 export class RelayServer {
-  private readonly options: Required<Omit<RelayServerOptions, 'onAccessLog'>> & Pick<RelayServerOptions, 'onAccessLog'>;
+  private readonly options: Options;
+  /** Pressure, memory budget, adaptive limit and the signals drawn from them. */
+  readonly governor: Governor;
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
   private readonly admission: Admission<Connection>;
@@ -101,13 +116,26 @@ export class RelayServer {
       maxQueue: options.maxQueue ?? RELAY_DEFAULTS.maxQueue,
       queueTimeoutMs: options.queueTimeoutMs ?? RELAY_DEFAULTS.queueTimeoutMs,
       now: options.now ?? (() => performance.now()),
-      readPath: options.readPath ?? 'onread',
+      // The rate limiter polices 'data' events, which the onread path does not emit.
+      readPath: options.rateBytesPerS ? 'stream' : (options.readPath ?? 'onread'),
+      adaptiveConcurrency: options.adaptiveConcurrency ?? false,
+      rateBytesPerS: options.rateBytesPerS ?? 0,
+      memoryBudgetBytes: options.memoryBudgetBytes,
+      shedAt: options.shedAt,
       listen: options.listen,
       target: options.target,
       onAccessLog: options.onAccessLog,
     };
     this.targetText = formatAddress(options.target);
-    this.admission = new Admission({ maxActive: this.options.maxConns, maxQueued: this.options.maxQueue });
+    this.governor = new Governor(this.governedView(), {
+      ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
+      ...(options.shedAt !== undefined ? { shedAt: options.shedAt } : {}),
+      adaptiveConcurrency: this.options.adaptiveConcurrency,
+      ...(this.options.maxConns > 0 ? { maxConcurrency: this.options.maxConns } : {}),
+      now: this.options.now,
+    });
+    const initialLimit = this.governor.limit ? this.governor.limit.limit : this.options.maxConns;
+    this.admission = new Admission({ maxActive: initialLimit, maxQueued: this.options.maxQueue });
     // pauseOnConnect: nothing is read from a client until its target is connected, so a
     // queued or connecting client costs a socket, not a buffer.
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) =>
@@ -133,6 +161,16 @@ export class RelayServer {
     if (a === null) throw new Error('not listening');
     if (typeof a === 'string') return { kind: 'unix', path: a };
     return { kind: 'tcp', host: a.address, port: a.port };
+  }
+
+  /** What /healthz answers: 503 with Retry-After while pressure is above --shed-at. */
+  health(): HealthStatus {
+    return this.governor.health();
+  }
+
+  /** The HAProxy agent-check reply line. */
+  agentReply(): string {
+    return this.governor.agentReply();
   }
 
   /** Connections holding a slot (connecting or relaying). */
@@ -184,6 +222,7 @@ export class RelayServer {
       await this.whenIdle();
     }
     await listenerClosed;
+    this.governor.close();
   }
 
   /** Adds this server's metrics to a registry. */
@@ -195,6 +234,7 @@ export class RelayServer {
         { labels: { direction: 'target_to_client' }, value: pick(targetToClient) },
       ];
     };
+    this.governor.registerMetrics(registry);
     registry.gauge('sluice_connections_active', 'Connections holding a slot toward the target (connecting or relaying).', () => this.admission.active);
     registry.gauge('sluice_connections_queued', 'Clients waiting for a slot toward the target.', () => this.admission.queued);
     registry.counter('sluice_connections_total', 'Client connections accepted.', () => this.acceptedTotal);
@@ -235,6 +275,7 @@ export class RelayServer {
     client.on('error', noop); // a reset while waiting shows up as 'close'; handled there
     client.once('close', conn.onEarlyClose);
     if (this.closing) return this.refuse(conn, 'shutdown', false);
+    if (!this.governor.accepting) return this.refuse(conn, 'overloaded', false);
 
     const verdict = this.admission.arrive(conn);
     if (verdict === 'admit') return this.connect(conn);
@@ -253,12 +294,15 @@ export class RelayServer {
     conn.timer = null;
     conn.phase = 'connecting';
     const targetReads = this.options.readPath === 'onread' ? new ReadHook() : undefined;
+    const startedMs = this.options.now();
     conn.pending = connectTarget(
       this.options.target,
       this.options.connectTimeoutMs,
       { writableHighWaterMark: this.options.windowBytes, ...(targetReads ? { readHook: targetReads } : {}) },
       (failure, target) => {
         conn.pending = null;
+        // A failed connect counts as the slowest answer there is.
+        this.governor.latency('connect', failure?.end === 'connect-timeout' ? this.options.connectTimeoutMs : this.options.now() - startedMs);
         if (failure || !target) {
           this.releaseSlot();
           return this.refuse(conn, failure?.end ?? 'connect-failed', false, failure?.error);
@@ -279,9 +323,38 @@ export class RelayServer {
       now: this.options.now,
       ...(conn.clientReads ? { clientReads: conn.clientReads } : {}),
       ...(targetReads ? { targetReads } : {}),
+      budget: this.governor.budget,
+      onResume: this.onResume,
+      ...(this.options.rateBytesPerS > 0 ? { rateBytesPerS: this.options.rateBytesPerS } : {}),
     });
     conn.client.resume();
     void conn.relay.done.then((result) => this.onRelayDone(conn, result));
+  }
+
+  // A pause lasts as long as the slow side took to drain half a window: a latency sample,
+  // normalised to milliseconds per 64 KiB so different windows compare.
+  private readonly onResume = (pausedMs: number): void => {
+    this.governor.latency('drain', (pausedMs * 65536) / Math.max(1, this.options.windowBytes / 2));
+  };
+
+  private governedView(): GovernedInstance {
+    return {
+      relayingConnections: () => {
+        let total = 0;
+        let heldBack = 0;
+        for (const c of this.connections) {
+          if (!c.relay) continue;
+          total++;
+          if (c.relay.clientToTarget.window.isPaused || c.relay.targetToClient.window.isPaused) heldBack++;
+        }
+        return { total, heldBack };
+      },
+      activeConnections: () => this.admission.active,
+      setConcurrencyLimit: (limit) => {
+        const capped = this.options.maxConns > 0 ? Math.min(limit, this.options.maxConns) : limit;
+        for (const next of this.admission.setLimit(capped)) this.connect(next);
+      },
+    };
   }
 
   private onRelayDone(conn: Connection, result: RelayResult): void {

@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { DirectionWindow } from '../windowing/index.js';
+import { DirectionWindow, type MemoryBudget } from '../windowing/index.js';
 import { FastPump } from './fast-pump.js';
 import { Pump, resetOrDestroy, type DirectionPump } from './pump.js';
+import { RateLimiter } from './rate-limiter.js';
 import type { ReadHook } from './read-hook.js';
 
 /** How a relayed connection ended. */
@@ -50,6 +51,12 @@ export interface RelayOptions {
    */
   clientReads?: ReadHook;
   targetReads?: ReadHook;
+  /** Process-wide budget the buffered bytes are charged to; windows shrink as it fills. */
+  budget?: MemoryBudget;
+  /** Called when a paused side resumes, with how long it was held back (a drain-time sample). */
+  onResume?: (pausedMs: number) => void;
+  /** Bytes per second allowed each way (token bucket); needs sides read through 'data' events (no read hooks). */
+  rateBytesPerS?: number;
 }
 
 /** Default per-direction window: the yamux stream window, between HAProxy's 16 KiB and Envoy's 1 MiB. */
@@ -79,6 +86,7 @@ export class Relay {
   private idleTimer: NodeJS.Timeout | null = null;
   private lastProgress = -1;
   private resolveDone!: (result: RelayResult) => void;
+  private limiters: RateLimiter[] = [];
 
   constructor(
     private readonly client: Duplex,
@@ -89,13 +97,17 @@ export class Relay {
     this.startedMs = this.now();
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
-    const windowOf = () => new DirectionWindow({ windowBytes, lowBytes: options.lowBytes });
+    const windowOf = () => new DirectionWindow({ windowBytes, lowBytes: options.lowBytes, budget: options.budget });
     const pump = (source: Duplex, hook: ReadHook | undefined, sink: Duplex): DirectionPump =>
       hook
-        ? new FastPump(source as Socket, hook, sink as Socket, windowOf(), this.now)
-        : new Pump(source, sink, windowOf(), this.now);
+        ? new FastPump(source as Socket, hook, sink as Socket, windowOf(), this.now, options.onResume)
+        : new Pump(source, sink, windowOf(), this.now, options.onResume);
     this.clientToTarget = pump(client, options.clientReads, target);
     this.targetToClient = pump(target, options.targetReads, client);
+    if (options.rateBytesPerS) {
+      if (options.clientReads || options.targetReads) throw new RangeError('rateBytesPerS needs sides without read hooks');
+      this.limiters = [this.limit(client, this.clientToTarget as Pump, options.rateBytesPerS), this.limit(target, this.targetToClient as Pump, options.rateBytesPerS)];
+    }
 
     for (const [side, other, name] of [[client, target, 'client'], [target, client, 'target']] as const) {
       (side as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
@@ -105,6 +117,7 @@ export class Relay {
     }
     this.clientToTarget.start();
     this.targetToClient.start();
+    for (const l of this.limiters) l.start();
     const idleTimeoutMs = options.idleTimeoutMs ?? 0;
     if (idleTimeoutMs > 0) this.armIdleTimer(idleTimeoutMs, options.quietSinceMs ?? this.startedMs);
   }
@@ -135,6 +148,13 @@ export class Relay {
     }
   }
 
+  // The window and the rate both pause the source; each resumes it only when the other agrees.
+  private limit(source: Duplex, pump: Pump, rateBytesPerS: number): RateLimiter {
+    const limiter = new RateLimiter(source, { rateBytesPerS, now: this.now, canResume: () => !pump.window.isPaused });
+    pump.otherHold = () => limiter.holding;
+    return limiter;
+  }
+
   private onSideError(name: 'client' | 'target', other: Duplex, err: NodeJS.ErrnoException): void {
     if (this.end === null) {
       const reset = err.code !== undefined && RESET_CODES.has(err.code);
@@ -162,6 +182,7 @@ export class Relay {
     this.idleTimer = null;
     this.clientToTarget.stop();
     this.targetToClient.stop();
+    for (const l of this.limiters) l.stop();
     const now = this.now();
     this.resolveDone({
       end: this.end ?? 'closed',

@@ -1,3 +1,4 @@
+import type { MemoryBudget } from './memory-budget.js';
 import { Watermark, type Crossing } from './watermark.js';
 
 /** What the relay should do with its source after a change in the bytes queued toward the sink. */
@@ -9,23 +10,35 @@ export interface DirectionWindowOptions {
   windowBytes: number;
   /** Bytes at or under which a paused source resumes; defaults to half the window. */
   lowBytes?: number;
+  /**
+   * The process-wide budget this direction's queued bytes are charged to. As it fills, the
+   * window shrinks in proportion (MemoryBudget.effectiveWindow), so many slow connections
+   * together stay within it.
+   */
+  budget?: MemoryBudget;
 }
 
 /**
  * Flow-control accounting for one direction of a relay (source -> sink). The relay reports how
  * many bytes are waiting for the sink after every write and every flush; this says when to stop
- * and restart reading from the source, and keeps the ledger of how long the source was held back.
- * It never looks at a clock: callers pass `nowMs` when a pause starts or ends.
+ * and restart reading from the source, keeps the ledger of how long the source was held back,
+ * and charges the queued bytes to the memory budget if there is one.
+ * It never looks at a clock: callers pass `nowMs`.
  */
 export class DirectionWindow {
   readonly watermark: Watermark;
+  readonly budget: MemoryBudget | undefined;
   /** How many times the source was paused. */
   pauses = 0;
+  /** How long the most recent pause lasted, once it has ended. */
+  lastPauseMs = 0;
   private heldBackTotalMs = 0;
   private pausedAtMs: number | null = null;
+  private chargedBytes = 0;
 
   constructor(options: DirectionWindowOptions) {
     this.watermark = new Watermark(options.windowBytes, options.lowBytes);
+    this.budget = options.budget;
   }
 
   /** True while the source should be paused. */
@@ -36,24 +49,38 @@ export class DirectionWindow {
   /**
    * Reports `queuedBytes` now waiting for the sink and returns what to do with the source.
    * `sinkFull` is true when the sink's write() returned false: that pauses too, whatever
-   * the count says, because the sink asked for it.
+   * the count says, because the sink asked for it. A window shrunk by the budget pauses the
+   * same way.
    */
   update(queuedBytes: number, nowMs: number, sinkFull = false): FlowAction {
+    let full = sinkFull;
+    if (this.budget) {
+      this.budget.adjust(queuedBytes - this.chargedBytes);
+      this.chargedBytes = queuedBytes;
+      if (this.watermark.highBytes > 0 && queuedBytes >= this.budget.effectiveWindow(this.watermark.highBytes)) full = true;
+    }
     const crossing: Crossing | null = this.watermark.update(queuedBytes);
     if (this.pausedAtMs === null) {
-      if (crossing === 'above-high' || sinkFull) {
+      if (crossing === 'above-high' || full) {
         this.pausedAtMs = nowMs;
         this.pauses++;
         return 'pause';
       }
       return null;
     }
-    if (crossing === 'below-low' || (!this.watermark.isAboveHigh && queuedBytes <= this.watermark.lowBytes)) {
-      this.heldBackTotalMs += Math.max(0, nowMs - this.pausedAtMs);
+    if (crossing === 'below-low' || (!this.watermark.isAboveHigh && !full && queuedBytes <= this.watermark.lowBytes)) {
+      this.lastPauseMs = Math.max(0, nowMs - this.pausedAtMs);
+      this.heldBackTotalMs += this.lastPauseMs;
       this.pausedAtMs = null;
       return 'resume';
     }
     return null;
+  }
+
+  /** Gives back to the budget whatever is still charged (the direction is finished). */
+  release(): void {
+    if (this.budget && this.chargedBytes > 0) this.budget.adjust(-this.chargedBytes);
+    this.chargedBytes = 0;
   }
 
   /** Total time the source has been held back, including a pause still in progress. */

@@ -112,6 +112,18 @@ export class MemoryBudget {
     return granted;
   }
 
+  /**
+   * Records a change in bytes already held (a read that has happened cannot be refused): the
+   * ledger follows what is really buffered, and may pass the budget; callers shrink windows
+   * and stop accepting from what it says. Negative deltas give bytes back.
+   */
+  adjust(deltaBytes: number): void {
+    if (!Number.isSafeInteger(deltaBytes)) throw new RangeError(`deltaBytes must be a whole number, got ${deltaBytes}`);
+    if (-deltaBytes > this.used) throw new RangeError(`released ${-deltaBytes} bytes but only ${this.used} are held`);
+    this.used += deltaBytes;
+    this.recheck();
+  }
+
   /** Gives back `bytes` taken earlier. Giving back more than is held is a bug and throws. */
   release(bytes: number): void {
     checkBytes(bytes);
@@ -129,7 +141,7 @@ export class MemoryBudget {
       throw new RangeError(`baseBytes must be a whole number >= 1, got ${baseBytes}`);
     }
     const floor = Math.min(baseBytes, this.minWindowBytes);
-    return Math.max(floor, Math.floor(baseBytes * (1 - this.fill)));
+    return Math.max(floor, Math.floor(baseBytes * (1 - Math.min(1, this.fill))));
   }
 
   private recheck(): void {

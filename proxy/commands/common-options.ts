@@ -10,6 +10,11 @@ export const COMMON_OPTIONS: OptionSpec[] = [
   { name: 'idle-timeout', kind: 'duration', default: '1h', help: 'close a connection after this long with no bytes either way, queued time included (0 = never)' },
   { name: 'drain-timeout', kind: 'duration', default: '30s', help: 'on SIGTERM/SIGINT, how long open connections may finish before they are reset' },
   { name: 'metrics', kind: 'address', help: 'serve /metrics (Prometheus) and /healthz on this HOST:PORT' },
+  { name: 'memory-budget', kind: 'size', default: '256MiB', min: 64 * 1024, help: 'cap on all buffered bytes: windows shrink as it fills, new clients are turned away at 95%' },
+  { name: 'adaptive-concurrency', kind: 'flag', help: 'adapt the limit on target connections to the target\'s latency (Gradient2); --max-conns caps it' },
+  { name: 'shed-at', kind: 'number', default: '0.8', min: 0.05, max: 1, help: 'pressure (0..1) from which /healthz answers 503 and the agent weight falls' },
+  { name: 'agent', kind: 'address', help: 'answer HAProxy agent checks on this HOST:PORT (weight N%, drain, up)' },
+  { name: 'rate', kind: 'size', default: '0', help: 'bytes per second per direction per connection (token bucket; 0 = unlimited)' },
   { name: 'log', kind: 'choice', choices: ['text', 'json'], default: 'text', help: 'access log format on stderr, one line per finished connection' },
   { name: 'quiet', kind: 'flag', help: 'no access log' },
 ];

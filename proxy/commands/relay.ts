@@ -3,6 +3,7 @@ import { formatAddress } from '../address.js';
 import { formatAccessLog, type LogFormat } from '../access-log.js';
 import type { ParsedOptions } from '../cli-args.js';
 import { startHttpEndpoints, type HttpEndpoints } from '../http-endpoints.js';
+import { startAgentCheck, type AgentCheckResponder } from '../agent-check.js';
 import { MetricsRegistry } from '../metrics.js';
 import { registerProcessMetrics } from '../process-metrics.js';
 import { RelayServer } from '../relay-server.js';
@@ -18,6 +19,7 @@ export const relayCommand: Command = {
     'sluice relay --listen 127.0.0.1:7000 --target 127.0.0.1:6379',
     'sluice relay --listen [::1]:7000 --target unix:/run/db.sock --window 64KiB --max-conns 100',
     'sluice relay --listen 0.0.0.0:7000 --target 10.0.0.5:5432 --metrics 127.0.0.1:9100 --log json',
+    'sluice relay --listen 127.0.0.1:7000 --target 127.0.0.1:5432 --adaptive-concurrency --max-conns 200 --agent 127.0.0.1:7100 --shed-at 0.7',
   ],
   options: [
     { name: 'listen', kind: 'address', required: true, help: 'where clients connect (port 0 picks a free one)' },
@@ -41,6 +43,10 @@ async function runRelay(o: ParsedOptions): Promise<number> {
     connectTimeoutMs: o['connect-timeout'] as number,
     idleTimeoutMs: o['idle-timeout'] as number,
     readPath: o['read-path'] as 'onread' | 'stream',
+    memoryBudgetBytes: o['memory-budget'] as number,
+    adaptiveConcurrency: o['adaptive-concurrency'] === true,
+    shedAt: o['shed-at'] as number,
+    rateBytesPerS: o.rate as number,
     onAccessLog: quiet ? undefined : (entry) => process.stderr.write(formatAccessLog(entry, logFormat) + '\n'),
   });
   const registry = new MetricsRegistry();
@@ -48,15 +54,19 @@ async function runRelay(o: ParsedOptions): Promise<number> {
   registerProcessMetrics(registry);
 
   let endpoints: HttpEndpoints | null = null;
+  let agent: AgentCheckResponder | null = null;
   try {
     const address = await server.listen();
-    if (o.metrics) endpoints = await startHttpEndpoints(o.metrics as Address, registry);
+    if (o.metrics) endpoints = await startHttpEndpoints(o.metrics as Address, registry, () => server.health());
+    if (o.agent) agent = await startAgentCheck(o.agent as Address, () => server.agentReply());
     process.stdout.write(`sluice relay listening on ${formatAddress(address)}\n`);
     if (endpoints) logLine(`metrics on http://${formatAddress(endpoints.address)}/metrics`);
+    if (agent) logLine(`agent checks on ${formatAddress(agent.address)}`);
   } catch (err) {
     logLine(`cannot listen: ${(err as Error).message}`);
     await server.shutdown(0).catch(() => {});
     await endpoints?.close();
+    await agent?.close();
     return 1;
   }
 
@@ -67,6 +77,7 @@ async function runRelay(o: ParsedOptions): Promise<number> {
       void server.shutdown(drainTimeoutMs).then(async () => {
         off();
         await endpoints?.close();
+        await agent?.close();
         resolve();
       });
     });
