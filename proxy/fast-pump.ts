@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { DirectionWindow } from '../windowing/index.js';
 import type { DirectionPump } from './pump.js';
-import { LANDING, READ_BUFFER_BYTES, sharedPool, type BufferPool } from './read-buffers.js';
+import { isLanding, LANDING, landingAtMost, READ_BUFFER_BYTES, sharedPool, type BufferPool } from './read-buffers.js';
 import type { ReadHook, ReadSink } from './read-hook.js';
 
 /** Reads at least this big go to write() without a copy (smaller ones are copied out exactly). */
@@ -63,7 +63,7 @@ export class FastPump implements DirectionPump, ReadSink {
     this.source.off('end', this.onEnd);
     this.window.release();
     // A destroyed source never reads again, so its dedicated buffer can serve someone else.
-    if (this.source.destroyed && this.hook.next !== LANDING) {
+    if (this.source.destroyed && !isLanding(this.hook.next)) {
       this.pool.give(this.hook.next);
       this.hook.next = LANDING;
     }
@@ -74,10 +74,11 @@ export class FastPump implements DirectionPump, ReadSink {
     this.bytesRead += bytes;
     let chunk: Buffer;
     let pin = false;
-    if (buffer === LANDING || bytes < ZERO_COPY_MIN_BYTES) {
+    const landed = isLanding(buffer);
+    if (landed || bytes < ZERO_COPY_MIN_BYTES) {
       chunk = Buffer.allocUnsafe(bytes);
       buffer.copy(chunk, 0, 0, bytes);
-      if (buffer !== LANDING) {
+      if (!landed) {
         // Small reads on a dedicated buffer: the flow has gone light; give the buffer back.
         this.pool.give(buffer);
         this.hook.next = LANDING;
@@ -102,7 +103,21 @@ export class FastPump implements DirectionPump, ReadSink {
       this.slackBytes += slack;
       this.hook.next = this.pool.take();
     }
-    return this.applyWindow(sinkFull);
+    const keepReading = this.applyWindow(sinkFull);
+    if (this.window.budget) this.fitNextRead();
+    return keepReading;
+  }
+
+  // Under a memory budget the next read may bring no more than this direction's share has room
+  // for, so reads cannot overshoot the budget by a whole 64 KiB each.
+  private fitNextRead(): void {
+    const room = this.window.budget!.effectiveWindow(this.window.watermark.highBytes || READ_BUFFER_BYTES) - this.queuedBytes;
+    if (room >= READ_BUFFER_BYTES) {
+      if (isLanding(this.hook.next)) this.hook.next = LANDING; // room again: full-size reads
+      return;
+    }
+    if (!isLanding(this.hook.next)) this.pool.give(this.hook.next);
+    this.hook.next = landingAtMost(room);
   }
 
   // Decides pause/resume from what is queued; true means keep reading.

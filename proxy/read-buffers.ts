@@ -15,6 +15,26 @@ export const READ_BUFFER_BYTES = 64 * 1024;
 /** The shared buffer idle and small-message sockets read into; never handed to write(). */
 export const LANDING: Buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
 
+/** Smallest read a socket is offered when memory is tight. */
+export const MIN_READ_BYTES = 4 * 1024;
+
+// Views of LANDING in powers of two from 4 KiB: a smaller view caps how much one read brings in.
+const LANDING_VIEWS: Buffer[] = [];
+for (let size = MIN_READ_BYTES; size < READ_BUFFER_BYTES; size *= 2) LANDING_VIEWS.push(LANDING.subarray(0, size));
+LANDING_VIEWS.push(LANDING);
+
+/** True for LANDING and its views (whatever lands there must be copied out at once). */
+export function isLanding(buffer: Buffer): boolean {
+  return buffer.buffer === LANDING.buffer;
+}
+
+/** A view of LANDING at most `bytes` long (at least MIN_READ_BYTES): the next read brings no more. */
+export function landingAtMost(bytes: number): Buffer {
+  let i = 0;
+  while (i + 1 < LANDING_VIEWS.length && LANDING_VIEWS[i + 1]!.length <= bytes) i++;
+  return LANDING_VIEWS[i]!;
+}
+
 /**
  * A bounded free list of dedicated read buffers. It caches, it does not cap: memory in use is
  * bounded by the relay windows; the list only keeps up to `maxCached` buffers for reuse and lets
@@ -37,7 +57,7 @@ export class BufferPool {
 
   /** Returns a buffer that no socket reads into and no write still holds. */
   give(buffer: Buffer): void {
-    if (buffer !== LANDING && this.free.length < this.maxCached) this.free.push(buffer);
+    if (!isLanding(buffer) && this.free.length < this.maxCached) this.free.push(buffer);
   }
 }
 

@@ -97,6 +97,51 @@ describe('RelayServer', () => {
     });
   }
 
+  it('keeps everything buffered under --memory-budget with many slow connections, windows shrinking as it fills', async () => {
+    const held = holdingTarget();
+    const budget = 2 * 1024 * 1024;
+    const { server, port } = await start(tcp(await listen(held.server)), { windowBytes: 256 * 1024, memoryBudgetBytes: budget });
+    const clients = await Promise.all(Array.from({ length: 8 }, async () => res.socket(await connectTo(port))));
+    await until(() => held.sockets.length === 8, 'eight target connections');
+    for (const t of held.sockets) t.pause();
+    let peak = 0;
+    const writes = clients.map((c) => writeAll(c, [randomBytes(16 * 1024 * 1024, 3)], false).catch(() => {}));
+    await until(() => {
+      peak = Math.max(peak, server.governor.budget.usedBytes);
+      return server.stats().clientToTarget.pauses >= 8 && clients.every((c) => c.writableLength > 0);
+    }, 'every client held back');
+    // Eight 256 KiB windows would be 2 MiB; shrunk by the budget's fill they settle well under it.
+    expect(peak).to.be.at.most(budget);
+    expect(server.bufferedBytes()).to.be.lessThan(budget);
+    expect(server.governor.budget.usedBytes).to.equal(server.bufferedBytes());
+    for (const c of clients) c.destroy();
+    for (const t of held.sockets) t.destroy();
+    await Promise.all(writes);
+    await until(() => server.activeConnections === 0, 'all connections gone');
+    expect(server.governor.budget.usedBytes).to.equal(0);
+  });
+
+  it('turns new clients away while the memory budget is saturated, and takes them again once it drains', async () => {
+    const held = holdingTarget();
+    const { server, port, logs } = await start(tcp(await listen(held.server)), { windowBytes: 64 * 1024, memoryBudgetBytes: 128 * 1024 });
+    // Twelve directions at the 16 KiB floor hold more than the budget: it saturates.
+    const clients = await Promise.all(Array.from({ length: 12 }, async () => res.socket(await connectTo(port))));
+    await until(() => held.sockets.length === 12, 'twelve target connections');
+    for (const t of held.sockets) t.pause();
+    // More than the kernel's socket buffers absorb, so bytes queue in the relay.
+    for (const c of clients) void writeAll(c, [Buffer.alloc(16 * 1024 * 1024)], false).catch(() => {});
+    await until(() => !server.governor.accepting, 'the budget saturating');
+    const turnedAway = res.socket(await connectTo(port));
+    expect((await readAll(turnedAway)).bytes).to.equal(0);
+    expect(logs.map((l) => l.end)).to.include('overloaded');
+    for (const c of clients) c.destroy();
+    for (const t of held.sockets) t.destroy();
+    await until(() => server.governor.accepting, 'the budget draining');
+    const welcome = res.socket(await connectTo(port));
+    await until(() => held.sockets.length === 13, 'the new client reaching the target');
+    welcome.destroy();
+  });
+
   it('closes the client of a refused target at once, logs connect-failed, and keeps serving', async () => {
     const gone = res.server(createServer());
     const deadPort = await listen(gone);
