@@ -2,9 +2,10 @@
 import { pathToFileURL } from 'node:url';
 import { formatOptionsHelp, parseOptions, UsageError } from './cli-args.js';
 import type { Command } from './commands/command.js';
+import { demoCommand } from './commands/demo.js';
 import { relayCommand } from './commands/relay.js';
 
-const COMMANDS: Command[] = [relayCommand];
+const COMMANDS: Command[] = [relayCommand, demoCommand];
 
 function globalHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
