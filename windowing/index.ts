@@ -5,3 +5,15 @@
 export { Watermark, type Crossing } from './watermark.js';
 export { DirectionWindow, type DirectionWindowOptions, type FlowAction } from './direction-window.js';
 export { Admission, type AdmissionOptions, type AdmissionVerdict } from './admission.js';
+export {
+  MessageFramer,
+  MessageTooLargeError,
+  MESSAGE_FRAMINGS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  MAX_MESSAGE_LIMIT_BYTES,
+  U32BE_PREFIX_BYTES,
+  LINE_TERMINATOR,
+  type MessageFraming,
+  type MessageFramerOptions,
+  type FramerEnd,
+} from './message-framer.js';
