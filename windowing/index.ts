@@ -17,3 +17,14 @@ export {
   type MessageFramerOptions,
   type FramerEnd,
 } from './message-framer.js';
+export {
+  MessageQueue,
+  OVERFLOW_POLICIES,
+  DROP_REASONS,
+  type OverflowPolicy,
+  type DropReason,
+  type OfferDecision,
+  type MessageQueueOptions,
+  type Sized,
+} from './message-queue.js';
+export { SpillBudget } from './spill-budget.js';
