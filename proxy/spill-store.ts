@@ -39,8 +39,15 @@ export const DEFAULT_READ_BATCH_BYTES = 256 * 1024;
 // Copy buffers of the write batch; messages are copied in, so a batch never pins the reads they came from.
 const ARENA_BYTES = 64 * 1024;
 
+// Written arenas are kept for reuse, up to this much over the whole store: allocating a fresh one per
+// batch would leave garbage that the collector frees late (tens of MiB of RSS at disk speed).
+const ARENA_POOL_BYTES = 4 * 1024 * 1024;
+
 /** Run directories are named `sluice-<pid>-<hex>`; only names of this shape are ever cleaned up. */
 const RUN_DIR_PATTERN = /^sluice-([0-9]+)-([0-9a-f]{8,32})$/;
+
+// Released read buffers a spool keeps for its next reads (one being read into while one is still in the sink).
+const MAX_FREE_READ_BUFFERS = 2;
 
 // Run directories of stores open in this process, so a second store never removes a live sibling's.
 const liveRunDirs = new Set<string>();
@@ -109,6 +116,7 @@ export class SpillStore {
   bytesWrittenTotal = 0;
 
   private readonly spools = new Set<SpillSpool>();
+  private readonly freeArenas: Buffer[] = [];
   private nextSpoolId = 1;
   private closed = false;
 
@@ -200,6 +208,16 @@ export class SpillStore {
     if (this.diskFullEvents++ === 0) this.onDiskFull?.(err, this.runDir);
   }
 
+  /** @internal a write-batch buffer, reused when one is free */
+  takeArena(): Buffer {
+    return this.freeArenas.pop() ?? Buffer.allocUnsafeSlow(ARENA_BYTES);
+  }
+
+  /** @internal gives back an arena nobody references any more */
+  giveArena(arena: Buffer): void {
+    if (arena.length === ARENA_BYTES && (this.freeArenas.length + 1) * ARENA_BYTES <= ARENA_POOL_BYTES) this.freeArenas.push(arena);
+  }
+
   /** @internal */
   forget(spool: SpillSpool): void {
     this.spools.delete(spool);
@@ -246,6 +264,9 @@ export class SpillSpool {
   // Budget reserved and not yet released, so close() gives back exactly what this spool holds.
   private reserved = 0;
   private closed = false;
+  // Read buffers lent out with messages (by their memory), and those given back by `release` for reuse.
+  private readonly lent = new WeakSet<ArrayBufferLike>();
+  private readonly freeReadBuffers: Buffer[] = [];
   private readonly decoder = new MessageFramer({ framing: 'u32be', maxMessageBytes: MAX_MESSAGE_LIMIT_BYTES });
   private readonly header = Buffer.alloc(SPILL_RECORD_HEADER_BYTES);
 
@@ -327,6 +348,22 @@ export class SpillSpool {
     }
   }
 
+  /**
+   * Optional: says that the messages of a `read` batch are no longer referenced (the sink flushed
+   * them), so the memory they were read into can take the next read instead of becoming garbage.
+   * Without it nothing breaks; the collector frees that memory, later.
+   */
+  release(messages: readonly Buffer[]): void {
+    for (const m of messages) {
+      const memory = m.buffer;
+      if (!this.lent.has(memory)) continue;
+      this.lent.delete(memory);
+      if (this.freeReadBuffers.length < MAX_FREE_READ_BUFFERS && memory.byteLength === this.store.readBatchBytes) {
+        this.freeReadBuffers.push(Buffer.from(memory, 0, memory.byteLength));
+      }
+    }
+  }
+
   /** Deletes every segment, drops what is buffered and gives its bytes back to the budget. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -334,6 +371,12 @@ export class SpillSpool {
     await Promise.allSettled([this.flushing, this.readDone]);
     const segments = this.segments.splice(0);
     await Promise.all(segments.map((s) => this.deleteSegment(s, false)));
+    // Arenas never handed to a reader go back to the pool (after a write failure, some were).
+    if (this.diskError === null) {
+      const arenas: Buffer[] = [];
+      this.takeBatch(arenas);
+      for (const arena of arenas) this.store.giveArena(arena);
+    }
     this.pending = [];
     this.arena = null;
     this.arenaUsed = 0;
@@ -350,7 +393,7 @@ export class SpillSpool {
     while (from < src.length) {
       if (this.arena === null || this.arenaUsed === this.arena.length) {
         if (this.arena !== null) this.pending.push(this.arena);
-        this.arena = Buffer.allocUnsafeSlow(Math.max(ARENA_BYTES, Math.min(src.length - from, this.store.writeBatchBytes)));
+        this.arena = this.store.takeArena();
         this.arenaUsed = 0;
       }
       const n = src.copy(this.arena, this.arenaUsed, from);
@@ -359,10 +402,16 @@ export class SpillSpool {
     }
   }
 
-  /** Takes the whole write batch out (full arenas and the used part of the current one). */
-  private takeBatch(): Buffer[] {
+  /** Takes the whole write batch out (full arenas and the used part of the current one); `arenas` gets the arenas themselves. */
+  private takeBatch(arenas?: Buffer[]): Buffer[] {
     const batch = this.pending;
-    if (this.arena !== null && this.arenaUsed > 0) batch.push(this.arena.subarray(0, this.arenaUsed));
+    if (arenas !== undefined) arenas.push(...batch);
+    if (this.arena !== null && this.arenaUsed > 0) {
+      batch.push(this.arena.subarray(0, this.arenaUsed));
+      arenas?.push(this.arena);
+    } else if (this.arena !== null) {
+      this.store.giveArena(this.arena);
+    }
     this.pending = [];
     this.arena = null;
     this.arenaUsed = 0;
@@ -391,7 +440,8 @@ export class SpillSpool {
   private async flushLoop(): Promise<void> {
     while (this.pendingBytes > 0 && this.diskError === null && !this.closed) {
       this.flushingBytes = this.pendingBytes;
-      let batch = this.takeBatch();
+      const arenas: Buffer[] = [];
+      let batch = this.takeBatch(arenas);
       try {
         const segment = this.writableSegment();
         const file = await this.fileOf(segment);
@@ -403,6 +453,7 @@ export class SpillSpool {
           batch = dropFront(batch, bytesWritten);
         }
         if (segment.written >= this.store.segmentBytes) segment.sealed = true;
+        for (const arena of arenas) this.store.giveArena(arena);
       } catch (err) {
         // What was not written stays in RAM, ahead of anything appended since; the reader takes
         // it from there. Appends answer "full" until the backlog is read back.
@@ -448,7 +499,11 @@ export class SpillSpool {
       const bytes = await this.readRaw(maxBytes);
       if (bytes === null) return [];
       const records = this.decoder.push(bytes);
-      if (records.length === 0) continue;
+      if (records.length === 0) {
+        // All of it was copied into the decoder's partial record: the read buffer is free again.
+        this.release([bytes]);
+        continue;
+      }
       const messages = new Array<Buffer>(records.length);
       for (let i = 0; i < records.length; i++) {
         const message = records[i]!.subarray(SPILL_RECORD_HEADER_BYTES);
@@ -467,14 +522,14 @@ export class SpillSpool {
       const segment = this.segments[0];
       if (segment !== undefined && segment.readOffset < segment.written) {
         const n = Math.min(maxBytes, segment.written - segment.readOffset);
-        const buffer = Buffer.allocUnsafeSlow(n);
+        const buffer = this.readBuffer(n);
         const file = await this.fileOf(segment);
         const { bytesRead } = await file.read(buffer, 0, n, segment.readOffset);
         if (bytesRead <= 0) throw Object.assign(new Error(`spill segment ${segment.path} ended early`), { code: 'EIO' });
         segment.readOffset += bytesRead;
         // Deleted as soon as it is read out, so its bytes go back to the budget without waiting for another read.
         await this.deleteIfDone(segment, true);
-        return bytesRead === n ? buffer : buffer.subarray(0, bytesRead);
+        return buffer.length === bytesRead ? buffer : buffer.subarray(0, bytesRead);
       }
       if (segment !== undefined && segment.sealed) {
         await this.deleteIfDone(segment);
@@ -504,6 +559,17 @@ export class SpillSpool {
       this.diskError = null;
       return null;
     }
+  }
+
+  /** Memory for a read of `n` bytes: a released read buffer if one fits, else a new one (full-size unless the read is small). */
+  private readBuffer(n: number): Buffer {
+    const size = this.store.readBatchBytes;
+    let buffer: Buffer;
+    if (n > size) buffer = Buffer.allocUnsafeSlow(n);
+    else if (this.freeReadBuffers.length > 0) buffer = this.freeReadBuffers.pop()!;
+    else buffer = Buffer.allocUnsafeSlow(n > size / 2 ? size : n);
+    this.lent.add(buffer.buffer);
+    return buffer;
   }
 
   /** Deletes the oldest segment if it is fully read and nothing more will be written to it (or `caughtUp`). */

@@ -235,6 +235,25 @@ describe('SpillStore', () => {
       expectSame(await readAllBack(spool), msgs);
     });
 
+    it('reads into the same memory again once a batch is released, and only then', async () => {
+      const store = await openStore({ readBatchBytes: 4096, writeBatchBytes: 64 * 1024 });
+      const spool = store.openSpool();
+      const msgs = messages(8, 400, 100);
+      await appendAll(spool, msgs);
+      const first = await spool.read();
+      const second = await spool.read();
+      expect(second[second.length - 1]!.buffer).not.to.equal(first[first.length - 1]!.buffer);
+      const firstMemory = first[first.length - 1]!.buffer;
+      const snapshot = first.map((m) => Buffer.from(m));
+      spool.release([Buffer.alloc(10), Buffer.from('not ours')]); // ignored
+      spool.release(first);
+      spool.release(first); // twice is harmless
+      const third = await spool.read();
+      expect(third[third.length - 1]!.buffer).to.equal(firstMemory);
+      const rest = await readAllBack(spool);
+      expectSame([...snapshot, ...second, ...third, ...rest], msgs);
+    });
+
     it('deletes its segments and gives its budget back when closed', async () => {
       const store = await openStore({ segmentBytes: 64 * 1024, writeBatchBytes: 16 * 1024 });
       const spool = store.openSpool();
