@@ -32,7 +32,7 @@ async function write(spool: SpillSpool, m: Buffer, count: number): Promise<void>
     }
     if (answer !== 'ok') throw new Error(`spill refused a message: ${answer}`);
   }
-  await spool.whenWritable();
+  await spool.flush();
 }
 
 async function readBack(spool: SpillSpool, count: number, size: number, until: () => boolean): Promise<number> {

@@ -21,7 +21,11 @@ import { MessageFramer, SpillBudget, U32BE_PREFIX_BYTES, MAX_MESSAGE_LIMIT_BYTES
  * fsynced: the spill relieves memory, it is not a durable queue.
  */
 
-/** What `append` answers: `ok` (taken), `full` (budget or disk full: fall back to block), `busy` (write batch full: retry after `whenWritable()`). */
+/**
+ * What `append` answers: `ok` (taken), `full` (budget or disk full: fall back to block), `busy`
+ * (a batch is being written and the next one is full too, so the disk is behind: retry after
+ * `whenWritable()`).
+ */
 export type SpillAppend = 'ok' | 'full' | 'busy';
 
 /** Bytes of the record header in front of each stored message. */
@@ -259,6 +263,7 @@ export class SpillSpool {
   private flushing: Promise<void> | null = null;
   private flushingBytes = 0;
   private flushScheduled = false;
+  private writableWaiters: (() => void)[] = [];
   private reading = false;
   private readDone: Promise<unknown> = Promise.resolve();
   // Budget reserved and not yet released, so close() gives back exactly what this spool holds.
@@ -295,12 +300,18 @@ export class SpillSpool {
     return this.pendingBytes + this.flushingBytes;
   }
 
-  /** Whether `append` would take a message of `size` bytes now (reserves nothing). */
+  /**
+   * Whether `append` would take a message of `size` bytes now. Reserves nothing; it may start
+   * writing a full batch, so that only a disk that is really behind answers `busy`.
+   */
   canAppend(size: number): SpillAppend {
     if (this.closed || this.diskError !== null) return 'full';
     const recordBytes = SPILL_RECORD_HEADER_BYTES + size;
     if (!this.store.budget.fits(recordBytes)) return 'full';
-    if (this.pendingBytes > 0 && this.pendingBytes + recordBytes > this.store.writeBatchBytes) return 'busy';
+    if (this.pendingBytes > 0 && this.pendingBytes + recordBytes > this.store.writeBatchBytes) {
+      this.startFlush();
+      if (this.pendingBytes > 0) return this.diskError !== null ? 'full' : 'busy';
+    }
     return 'ok';
   }
 
@@ -320,14 +331,29 @@ export class SpillSpool {
     this.pendingBytes += recordBytes;
     this.backlogMessages++;
     this.backlogBytes += message.length;
-    this.scheduleFlush();
+    // Half a batch is worth a write now; less waits for the end of the turn to gather more.
+    if (this.pendingBytes * 2 >= this.store.writeBatchBytes) this.startFlush();
+    else this.scheduleFlush();
     return 'ok';
   }
 
-  /** Resolves once the write batch in progress (if any) is on disk, starting it if need be. */
+  /**
+   * Resolves once the write batch has room again (its bytes were handed to the disk), starting
+   * that write if none is in progress; at once if it has room already, or the spool is full or closed.
+   */
   whenWritable(): Promise<void> {
-    if (this.flushing === null) this.startFlush();
-    return this.flushing ?? Promise.resolve();
+    this.startFlush();
+    if (this.pendingBytes === 0 || this.diskError !== null || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.writableWaiters.push(resolve));
+  }
+
+  /** Resolves once everything appended so far is on disk, or could not be written (see `diskError`). */
+  async flush(): Promise<void> {
+    for (;;) {
+      this.startFlush();
+      if (this.flushing === null) return;
+      await this.flushing;
+    }
   }
 
   /**
@@ -368,6 +394,7 @@ export class SpillSpool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.wakeWriters();
     await Promise.allSettled([this.flushing, this.readDone]);
     const segments = this.segments.splice(0);
     await Promise.all(segments.map((s) => this.deleteSegment(s, false)));
@@ -442,6 +469,7 @@ export class SpillSpool {
       this.flushingBytes = this.pendingBytes;
       const arenas: Buffer[] = [];
       let batch = this.takeBatch(arenas);
+      this.wakeWriters();
       try {
         const segment = this.writableSegment();
         const file = await this.fileOf(segment);
@@ -463,9 +491,18 @@ export class SpillSpool {
         this.pendingBytes += unwritten;
         this.diskError = err as NodeJS.ErrnoException;
         this.store.noteDiskError(this.diskError);
+        this.wakeWriters();
       }
       this.flushingBytes = 0;
     }
+  }
+
+  /** Resolves the `whenWritable()` promises: the batch has room again, or never will (full, closed). */
+  private wakeWriters(): void {
+    if (this.writableWaiters.length === 0) return;
+    const waiters = this.writableWaiters;
+    this.writableWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** The segment new bytes go to: the last one unless it is sealed. */

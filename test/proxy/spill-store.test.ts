@@ -158,7 +158,7 @@ describe('SpillStore', () => {
       const spool = store.openSpool();
       const msgs = messages(1, 3000, 300);
       await appendAll(spool, msgs);
-      await spool.whenWritable();
+      await spool.flush();
       const bytes = msgs.reduce((n, m) => n + m.length, 0);
       expect(spool.backlogMessages).to.equal(msgs.length);
       expect(spool.backlogBytes).to.equal(bytes);
@@ -213,17 +213,32 @@ describe('SpillStore', () => {
       });
     }
 
-    it('answers busy once its write batch is full, and ok again after whenWritable()', async () => {
+    it('starts writing at half a batch, answers busy only while one batch is written and the next is full, ok after whenWritable()', async () => {
       const store = await openStore({ writeBatchBytes: 1000 });
       const spool = store.openSpool();
       const m = Buffer.alloc(96); // 100 bytes as a record
-      for (let i = 0; i < 10; i++) expect(spool.append(m)).to.equal('ok');
+      let ok = 0;
+      while (spool.append(m) === 'ok') ok++;
+      // 500 bytes went to the disk at once; the next 1000 filled the batch behind them.
+      expect(ok).to.equal(15);
       expect(spool.canAppend(96)).to.equal('busy');
-      expect(spool.append(m)).to.equal('busy');
-      expect(spool.bufferedBytes).to.equal(1000);
+      expect(spool.bufferedBytes).to.equal(1500);
       await spool.whenWritable();
       expect(spool.append(m)).to.equal('ok');
-      expect(spool.backlogMessages).to.equal(11);
+      expect(spool.backlogMessages).to.equal(16);
+      await spool.flush();
+      expect(spool.bufferedBytes).to.equal(0);
+      expect(store.bytesOnDisk).to.equal(1600);
+    });
+
+    it('with a full batch and no write in progress, starts the write instead of answering busy', async () => {
+      const store = await openStore({ writeBatchBytes: 1000 });
+      const spool = store.openSpool();
+      expect(spool.append(Buffer.alloc(396))).to.equal('ok'); // 400: under half, waits for the end of the turn
+      expect(spool.canAppend(696)).to.equal('ok'); // 400 + 700 > 1000: the 400 go to the disk now
+      expect(spool.append(Buffer.alloc(696))).to.equal('ok');
+      await spool.flush();
+      expectSame(await readAllBack(spool), [Buffer.alloc(396), Buffer.alloc(696)]);
     });
 
     it('takes a message larger than a write batch and a read batch when its batch is empty, and gives it back whole', async () => {
@@ -258,7 +273,7 @@ describe('SpillStore', () => {
       const store = await openStore({ segmentBytes: 64 * 1024, writeBatchBytes: 16 * 1024 });
       const spool = store.openSpool();
       await appendAll(spool, messages(4, 2000, 200));
-      await spool.whenWritable();
+      await spool.flush();
       expect((await readdir(store.runDir)).length).to.be.above(1);
       expect(store.budget.usedBytes).to.be.above(0);
       await spool.close();
@@ -322,7 +337,7 @@ describe('SpillStore', () => {
       });
       const a = store.openSpool();
       const b = store.openSpool();
-      const msgs = messages(6, 200, 60);
+      const msgs = messages(6, 2000, 60);
       const accepted: Buffer[] = [];
       for (const m of msgs) {
         let answer = a.append(m);
@@ -333,13 +348,14 @@ describe('SpillStore', () => {
         if (answer === 'full') break;
         accepted.push(m);
       }
+      await a.flush();
       expect(a.diskError?.code).to.equal('ENOSPC');
+      expect(a.append(Buffer.from('x'))).to.equal('full');
       expect(accepted.length).to.be.below(msgs.length);
       expect(accepted.reduce((n, m) => n + 4 + m.length, 0)).to.be.above(5000);
       // The other connection fails too; the log line is still only one.
       b.append(Buffer.from('b1'));
-      await b.whenWritable();
-      await new Promise((r) => setImmediate(r));
+      await b.flush();
       expect(b.canAppend(1)).to.equal('full');
       expect(reports).to.deep.equal(['ENOSPC']);
       expect(store.diskFullEvents).to.equal(2);
@@ -349,7 +365,7 @@ describe('SpillStore', () => {
       // With its backlog gone, the connection tries the disk again.
       disk.allow(1e9);
       expect(a.append(Buffer.from('again'))).to.equal('ok');
-      await a.whenWritable();
+      await a.flush();
       expect(a.diskError).to.equal(null);
       expectSame(await readAllBack(a), [Buffer.from('again')]);
       expectSame(await readAllBack(b), [Buffer.from('b1')]);
