@@ -16,7 +16,8 @@ import { MessageFramer, SpillBudget, U32BE_PREFIX_BYTES, MAX_MESSAGE_LIMIT_BYTES
  *
  * Each message is stored as a record: a 4-byte big-endian length, then the message's bytes
  * (framing included), so it comes back whole whatever the `--messages` framing. RAM per
- * connection is one write batch being filled, one being written, and one read batch; the disk
+ * connection is one write batch being filled, one being written, and a read batch or two (one
+ * still in the sink, one kept for reuse when the caller uses `release`); the disk
  * used by the whole process is bounded by a shared `SpillBudget` (`--spill-max`). Nothing is
  * fsynced: the spill relieves memory, it is not a durable queue.
  */
@@ -50,8 +51,8 @@ const ARENA_POOL_BYTES = 4 * 1024 * 1024;
 /** Run directories are named `sluice-<pid>-<hex>`; only names of this shape are ever cleaned up. */
 const RUN_DIR_PATTERN = /^sluice-([0-9]+)-([0-9a-f]{8,32})$/;
 
-// Released read buffers a spool keeps for its next reads (one being read into while one is still in the sink).
-const MAX_FREE_READ_BUFFERS = 2;
+// Released read buffers a spool keeps for its next read (one read into while the last one is still in the sink).
+const MAX_FREE_READ_BUFFERS = 1;
 
 // Run directories of stores open in this process, so a second store never removes a live sibling's.
 const liveRunDirs = new Set<string>();

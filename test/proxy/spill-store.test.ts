@@ -326,6 +326,29 @@ describe('SpillStore', () => {
     });
   });
 
+  it('rejects a read the disk fails, and still cleans up on close', async () => {
+    const store = await openStore({
+      openSegment: async (path) => {
+        const handle = await open(path, 'wx+');
+        return {
+          writev: (buffers, position) => handle.writev(buffers, position),
+          close: () => handle.close(),
+          read: async () => {
+            throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+          },
+        };
+      },
+    });
+    const spool = store.openSpool();
+    await appendAll(spool, messages(3, 10, 50));
+    await spool.flush();
+    const err = (await spool.read().catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    expect(err.code).to.equal('EIO');
+    await spool.close();
+    expect(await readdir(store.runDir)).to.deep.equal([]);
+    expect(store.budget.usedBytes).to.equal(0);
+  });
+
   describe('a full disk', () => {
     it('turns writes into "full" after a short write, reports it once, and still delivers everything in order', async () => {
       const disk = failingDisk(5000);
