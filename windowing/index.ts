@@ -41,3 +41,26 @@ export {
   type PressureSignalOptions,
   type HealthVerdict,
 } from './pressure.js';
+export {
+  MessageFramer,
+  MessageTooLargeError,
+  MESSAGE_FRAMINGS,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  MAX_MESSAGE_LIMIT_BYTES,
+  U32BE_PREFIX_BYTES,
+  LINE_TERMINATOR,
+  type MessageFraming,
+  type MessageFramerOptions,
+  type FramerEnd,
+} from './message-framer.js';
+export {
+  MessageQueue,
+  OVERFLOW_POLICIES,
+  DROP_REASONS,
+  type OverflowPolicy,
+  type DropReason,
+  type OfferDecision,
+  type MessageQueueOptions,
+  type Sized,
+} from './message-queue.js';
+export { SpillBudget } from './spill-budget.js';
