@@ -1,4 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Admission } from '../windowing/index.js';
 import { formatAddress, socketOptions, type Address } from './address.js';
 import type { AccessLogEntry, ConnectionRefusal } from './access-log.js';
@@ -9,6 +11,8 @@ import { resetOrDestroy } from './pump.js';
 import { adoptWithReadHook } from './adopt-socket.js';
 import { ReadHook } from './read-hook.js';
 import { Governor, type GovernedInstance } from './governor.js';
+import { SpillStore } from './spill-store.js';
+import { DROP_REASONS, type DropReason, type MessageFraming, type OverflowPolicy } from '../windowing/index.js';
 import type { HealthStatus } from './http-endpoints.js';
 
 /**
@@ -52,6 +56,18 @@ export interface RelayServerOptions {
   shedAt?: number;
   /** Bytes per second per direction per connection (token bucket); 0 = unlimited. */
   rateBytesPerS?: number;
+  /** Message boundaries of the client-to-target direction; needed by every overflow policy but block. */
+  messages?: MessageFraming;
+  /** What to do when the window toward the target is full (default block). */
+  overflow?: OverflowPolicy;
+  /** Longest message body; a longer one closes its connection (default 1 MiB). */
+  maxMessageBytes?: number;
+  /** Where spill keeps what does not fit in memory (default: the system temp directory). */
+  spillDir?: string;
+  /** Most bytes on disk over all connections; past it spill falls back to block (default 1 GiB). */
+  spillMaxBytes?: number;
+  /** One-line notices (a full spill disk); default: nowhere. */
+  onNotice?: (text: string) => void;
 }
 
 /** Defaults, each with its reason in DESIGN.md's table. */
@@ -67,8 +83,8 @@ export const RELAY_DEFAULTS = {
 
 type Phase = 'queued' | 'connecting' | 'relaying';
 
-type Options = Required<Omit<RelayServerOptions, 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt'>> &
-  Pick<RelayServerOptions, 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt'>;
+type OptionalKeys = 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice';
+type Options = Required<Omit<RelayServerOptions, OptionalKeys>> & Pick<RelayServerOptions, OptionalKeys>;
 
 interface Connection {
   id: number;
@@ -105,6 +121,9 @@ export class RelayServer {
   private acceptedTotal = 0;
   private readonly endedTotal = new Map<string, number>();
   private readonly up: DirectionTotals = { bytes: 0, pauses: 0, heldBackMs: 0 };
+  private spillStore: SpillStore | null = null;
+  private messagesForwarded = 0;
+  private readonly messagesDroppedBy: Record<DropReason, number> = { 'drop-newest': 0, 'drop-oldest': 0, 'too-large': 0, incomplete: 0, closed: 0 };
   private readonly down: DirectionTotals = { bytes: 0, pauses: 0, heldBackMs: 0 };
 
   constructor(options: RelayServerOptions) {
@@ -122,11 +141,20 @@ export class RelayServer {
       rateBytesPerS: options.rateBytesPerS ?? 0,
       memoryBudgetBytes: options.memoryBudgetBytes,
       shedAt: options.shedAt,
+      messages: options.messages,
+      overflow: options.overflow ?? 'block',
+      maxMessageBytes: options.maxMessageBytes ?? 1024 * 1024,
+      spillDir: options.spillDir ?? join(tmpdir(), 'sluice-spill'),
+      spillMaxBytes: options.spillMaxBytes ?? 1024 ** 3,
+      onNotice: options.onNotice,
       listen: options.listen,
       target: options.target,
       onAccessLog: options.onAccessLog,
     };
     this.targetText = formatAddress(options.target);
+    if (this.options.overflow !== 'block' && !this.options.messages) {
+      throw new RangeError(`overflow ${this.options.overflow} needs message boundaries (messages: lines or u32be)`);
+    }
     this.governor = new Governor(this.governedView(), {
       ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
       ...(options.shedAt !== undefined ? { shedAt: options.shedAt } : {}),
@@ -143,8 +171,23 @@ export class RelayServer {
     );
   }
 
-  /** Starts listening; resolves with the real address (the actual port when 0 was asked). */
-  listen(): Promise<Address> {
+  /**
+   * Starts listening; resolves with the real address (the actual port when 0 was asked).
+   * With spill, first prepares the spill directory (rejects with SpillDirError if unwritable).
+   */
+  async listen(): Promise<Address> {
+    if (this.options.overflow === 'spill' && !this.spillStore) {
+      let told = false;
+      this.spillStore = await SpillStore.open({
+        dir: this.options.spillDir,
+        maxBytes: this.options.spillMaxBytes,
+        onDiskFull: (err, runDir) => {
+          if (told) return;
+          told = true;
+          this.options.onNotice?.(`spill disk full or failing in ${runDir} (${err.code ?? err.message}): falling back to block`);
+        },
+      });
+    }
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       this.server.once('error', onError);
@@ -223,6 +266,34 @@ export class RelayServer {
     }
     await listenerClosed;
     this.governor.close();
+    await this.spillStore?.close();
+  }
+
+  /** Bytes in spill files now. */
+  spilledBytes(): number {
+    return this.spillStore?.bytesOnDisk ?? 0;
+  }
+
+  /** Whole messages forwarded (message mode), finished and live connections. */
+  messagesForwardedTotal(): number {
+    let total = this.messagesForwarded;
+    for (const c of this.connections) total += c.relay?.messageCounts()?.forwarded ?? 0;
+    return total;
+  }
+
+  /** Whole messages dropped by reason (message mode), finished and live connections. */
+  messagesDroppedByReason(): Record<DropReason, number> {
+    const out = { ...this.messagesDroppedBy };
+    for (const c of this.connections) {
+      const counts = c.relay?.messageCounts();
+      if (counts) for (const r of DROP_REASONS) out[r] += counts.dropped[r];
+    }
+    return out;
+  }
+
+  /** Whole messages dropped for any reason. */
+  messagesDropped(): number {
+    return Object.values(this.messagesDroppedByReason()).reduce((a, b) => a + b, 0);
   }
 
   /** Adds this server's metrics to a registry. */
@@ -244,6 +315,16 @@ export class RelayServer {
     registry.counter('sluice_bytes_total', 'Bytes relayed, by direction.', byDirection((t) => t.bytes));
     registry.gauge('sluice_bytes_buffered', 'Bytes read but not yet flushed to the other side.', () => this.bufferedBytes());
     registry.counter('sluice_pauses_total', 'Times a side was paused because the other side was behind, by direction of the held-back data.', byDirection((t) => t.pauses));
+    if (this.options.messages) {
+      registry.counter('sluice_messages_forwarded_total', 'Whole messages forwarded client to target (message mode).', () => this.messagesForwardedTotal());
+      registry.counter('sluice_messages_dropped_total', 'Whole messages discarded, by reason (message mode).', () =>
+        Object.entries(this.messagesDroppedByReason()).map(([reason, value]) => ({ labels: { reason }, value })),
+      );
+    }
+    if (this.options.overflow === 'spill') {
+      registry.gauge('sluice_spill_bytes', 'Bytes in spill files now.', () => this.spillStore?.bytesOnDisk ?? 0);
+      registry.counter('sluice_spill_bytes_total', 'Bytes ever written to spill files.', () => this.spillStore?.bytesWrittenTotal ?? 0);
+    }
     registry.counter('sluice_held_back_seconds_total', 'Time sides spent paused by backpressure, by direction.', byDirection((t) => t.heldBackMs / 1000));
   }
 
@@ -251,7 +332,8 @@ export class RelayServer {
     this.acceptedTotal++;
     let client = accepted;
     let clientReads: ReadHook | undefined;
-    if (this.options.readPath === 'onread') {
+    // Message mode reads the client through 'data' events (the framer keeps views of chunks).
+    if (this.options.readPath === 'onread' && !this.options.messages) {
       const hook = new ReadHook();
       const adopted = adoptWithReadHook(accepted, hook, this.options.windowBytes);
       if (adopted) {
@@ -326,6 +408,16 @@ export class RelayServer {
       budget: this.governor.budget,
       onResume: this.onResume,
       ...(this.options.rateBytesPerS > 0 ? { rateBytesPerS: this.options.rateBytesPerS } : {}),
+      ...(this.options.messages
+        ? {
+            messages: {
+              framing: this.options.messages,
+              maxMessageBytes: this.options.maxMessageBytes,
+              policy: this.options.overflow,
+              ...(this.spillStore ? { spool: this.spillStore.openSpool() } : {}),
+            },
+          }
+        : {}),
     });
     conn.client.resume();
     void conn.relay.done.then((result) => this.onRelayDone(conn, result));
@@ -362,6 +454,10 @@ export class RelayServer {
     const down = result.targetToClient;
     add(this.up, up.bytes, up.pauses, up.heldBackMs);
     add(this.down, down.bytes, down.pauses, down.heldBackMs);
+    if (result.messages) {
+      this.messagesForwarded += result.messages.forwarded;
+      for (const r of DROP_REASONS) this.messagesDroppedBy[r] += result.messages.dropped[r];
+    }
     this.finish(conn, {
       id: conn.id,
       client: conn.clientAddress,

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { DirectionWindow, type MemoryBudget } from '../windowing/index.js';
+import { DirectionWindow, type DropReason, type MemoryBudget } from '../windowing/index.js';
+import { MessagePump, type MessageModeOptions } from './message-pump.js';
 import { FastPump } from './fast-pump.js';
 import { Pump, resetOrDestroy, type DirectionPump } from './pump.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -14,6 +15,7 @@ export type RelayEnd =
   | 'client-error'
   | 'target-error'
   | 'idle-timeout'
+  | 'message-too-large' // a message over --max-message: what came before it was delivered, then closed
   | 'aborted'; // torn down by the owner (shutdown deadline, memory pressure)
 
 /** Counters for one direction. */
@@ -31,6 +33,14 @@ export interface RelayResult {
   targetToClient: DirectionStats;
   /** The error code or message behind an '-error' or '-reset' end. */
   error?: string;
+  /** Message mode only: whole messages forwarded and dropped (by reason), client to target. */
+  messages?: MessageCounts;
+}
+
+/** Message counters of one connection in message mode. */
+export interface MessageCounts {
+  forwarded: number;
+  dropped: Record<DropReason, number>;
 }
 
 /** Flow-control options for a relay. */
@@ -57,6 +67,8 @@ export interface RelayOptions {
   onResume?: (pausedMs: number) => void;
   /** Bytes per second allowed each way (token bucket); needs sides read through 'data' events (no read hooks). */
   rateBytesPerS?: number;
+  /** Message mode for the client-to-target direction (drop and spill strategies); needs no client read hook. */
+  messages?: MessageModeOptions;
 }
 
 /** Default per-direction window: the yamux stream window, between HAProxy's 16 KiB and Envoy's 1 MiB. */
@@ -102,7 +114,12 @@ export class Relay {
       hook
         ? new FastPump(source as Socket, hook, sink as Socket, windowOf(), this.now, options.onResume)
         : new Pump(source, sink, windowOf(), this.now, options.onResume);
-    this.clientToTarget = pump(client, options.clientReads, target);
+    if (options.messages) {
+      if (options.clientReads) throw new RangeError('message mode reads the client through data events: no client read hook');
+      this.clientToTarget = new MessagePump(client, target, windowOf(), options.messages, this.now, () => this.onMessageTooLarge());
+    } else {
+      this.clientToTarget = pump(client, options.clientReads, target);
+    }
     this.targetToClient = pump(target, options.targetReads, client);
     if (options.rateBytesPerS) {
       if (options.clientReads || options.targetReads) throw new RangeError('rateBytesPerS needs sides without read hooks');
@@ -148,6 +165,25 @@ export class Relay {
     }
   }
 
+  /** Message counters, in message mode. */
+  messageCounts(): MessageCounts | undefined {
+    if (!(this.clientToTarget instanceof MessagePump)) return undefined;
+    const q = this.clientToTarget.queue;
+    return { forwarded: q.forwarded, dropped: { ...q.dropped } };
+  }
+
+  // The pump delivers what came before the oversized message and ends the target; the client,
+  // whose stream can no longer be trusted, is closed once that is done.
+  private onMessageTooLarge(): void {
+    this.end ??= 'message-too-large';
+    const closeAll = () => this.abort('message-too-large', false);
+    if (this.target.writableFinished || this.target.destroyed) closeAll();
+    else {
+      this.target.once('finish', closeAll);
+      this.target.once('close', closeAll);
+    }
+  }
+
   // The window and the rate both pause the source; each resumes it only when the other agrees.
   private limit(source: Duplex, pump: Pump, rateBytesPerS: number): RateLimiter {
     const limiter = new RateLimiter(source, { rateBytesPerS, now: this.now, canResume: () => !pump.window.isPaused });
@@ -190,6 +226,7 @@ export class Relay {
       clientToTarget: statsOf(this.clientToTarget, now),
       targetToClient: statsOf(this.targetToClient, now),
       ...(this.error !== undefined ? { error: this.error } : {}),
+      ...(this.clientToTarget instanceof MessagePump ? { messages: this.messageCounts()! } : {}),
     });
   };
 

@@ -54,27 +54,43 @@ export class DirectionWindow {
    */
   update(queuedBytes: number, nowMs: number, sinkFull = false): FlowAction {
     let full = sinkFull;
-    if (this.budget) {
-      this.budget.adjust(queuedBytes - this.chargedBytes);
-      this.chargedBytes = queuedBytes;
-      if (this.watermark.highBytes > 0 && queuedBytes >= this.budget.effectiveWindow(this.watermark.highBytes)) full = true;
-    }
+    this.charge(queuedBytes);
+    if (this.budget && this.watermark.highBytes > 0 && queuedBytes >= this.budget.effectiveWindow(this.watermark.highBytes)) full = true;
     const crossing: Crossing | null = this.watermark.update(queuedBytes);
     if (this.pausedAtMs === null) {
       if (crossing === 'above-high' || full) {
-        this.pausedAtMs = nowMs;
-        this.pauses++;
+        this.markPaused(nowMs);
         return 'pause';
       }
       return null;
     }
     if (crossing === 'below-low' || (!this.watermark.isAboveHigh && !full && queuedBytes <= this.watermark.lowBytes)) {
-      this.lastPauseMs = Math.max(0, nowMs - this.pausedAtMs);
-      this.heldBackTotalMs += this.lastPauseMs;
-      this.pausedAtMs = null;
+      this.markResumed(nowMs);
       return 'resume';
     }
     return null;
+  }
+
+  /** Charges the budget with `queuedBytes` now held (replacing the previous figure). */
+  charge(queuedBytes: number): void {
+    if (!this.budget) return;
+    this.budget.adjust(queuedBytes - this.chargedBytes);
+    this.chargedBytes = queuedBytes;
+  }
+
+  /** Records a pause decided elsewhere (a message queue that blocked); no-op if already paused. */
+  markPaused(nowMs: number): void {
+    if (this.pausedAtMs !== null) return;
+    this.pausedAtMs = nowMs;
+    this.pauses++;
+  }
+
+  /** Records the end of a pause; no-op if not paused. */
+  markResumed(nowMs: number): void {
+    if (this.pausedAtMs === null) return;
+    this.lastPauseMs = Math.max(0, nowMs - this.pausedAtMs);
+    this.heldBackTotalMs += this.lastPauseMs;
+    this.pausedAtMs = null;
   }
 
   /** Gives back to the budget whatever is still charged (the direction is finished). */

@@ -33,10 +33,12 @@ async function runDemo(o: ParsedOptions): Promise<number> {
   const outDir = resolve(String(o.out));
   mkdirSync(outDir, { recursive: true });
   const spillDir = mkdtempSync(join(tmpdir(), 'sluice-demo-spill-'));
+  const socketDir = mkdtempSync(join(tmpdir(), 'sluice-demo-sock-'));
   const tty = process.stdout.isTTY === true;
 
   console.log(`sluice demo: a producer offers ${producerPerS} msg/s (1 KiB each), a consumer takes ${consumerPerS} msg/s;`);
-  console.log(`each strategy runs ${(durationMs / 1000).toFixed(1)} s between them (window 256 KiB).\n`);
+  console.log(`each strategy runs ${(durationMs / 1000).toFixed(1)} s between them (window 256 KiB). The pieces talk over unix`);
+  console.log('sockets, whose kernel buffers are small, so what you see is the queueing each strategy chooses.\n');
   const rows: RowResult[] = [];
   try {
     for (const strategy of strategies as DemoStrategy[]) {
@@ -47,6 +49,7 @@ async function runDemo(o: ParsedOptions): Promise<number> {
         consumerPerS,
         naiveCapBytes: 256 * 1024 * 1024,
         spillDir,
+        socketDir,
         sampleEveryMs: 250,
         onSample: (s, point) => {
           const text = formatProgress(s, point, durationMs);
@@ -62,6 +65,7 @@ async function runDemo(o: ParsedOptions): Promise<number> {
     }
   } finally {
     rmSync(spillDir, { recursive: true, force: true });
+    rmSync(socketDir, { recursive: true, force: true });
   }
 
   console.log('\n' + formatTable(rows) + '\n');

@@ -56,9 +56,9 @@ export class SlowConsumer {
     });
   }
 
-  /** Listens on 127.0.0.1 and resolves with the port. */
-  listen(): Promise<number> {
-    return new Promise((resolve) => this.server.listen(0, '127.0.0.1', () => resolve((this.server.address() as { port: number }).port)));
+  /** Listens on a unix socket path. */
+  listen(path: string): Promise<void> {
+    return new Promise((resolve) => this.server.listen(path, () => resolve()));
   }
 
   close(): Promise<void> {

@@ -13,13 +13,13 @@ export class NaiveRelay {
   private readonly clients = new Set<Socket>();
 
   constructor(
-    targetPort: number,
+    targetPath: string,
     private readonly capBytes: number,
   ) {
     this.server = createServer((client) => {
       this.clients.add(client);
       client.on('close', () => this.clients.delete(client));
-      const target = connect(targetPort, '127.0.0.1');
+      const target = connect(targetPath);
       this.targets.add(target);
       target.on('close', () => this.targets.delete(target));
       client.on('data', (d: Buffer) => {
@@ -42,8 +42,8 @@ export class NaiveRelay {
     return total;
   }
 
-  listen(): Promise<number> {
-    return new Promise((resolve) => this.server.listen(0, '127.0.0.1', () => resolve((this.server.address() as { port: number }).port)));
+  listen(path: string): Promise<void> {
+    return new Promise((resolve) => this.server.listen(path, () => resolve()));
   }
 
   close(): Promise<void> {

@@ -11,7 +11,8 @@ export interface ProducerStats {
 
 /** Options: the offered rate, and an optional gate asked before each batch (false = shed it). */
 export interface ProducerOptions {
-  port: number;
+  /** Unix socket path of whatever sits in front of the consumer. */
+  path: string;
   messagesPerS: number;
   /** Asked every tick; false means the instance is shedding load: drop this batch at the source. */
   admit?: () => boolean;
@@ -30,7 +31,7 @@ export class Producer {
   private seq = 0;
 
   constructor(private readonly options: ProducerOptions) {
-    this.socket = connect(options.port, '127.0.0.1');
+    this.socket = connect(options.path);
     this.socket.on('error', () => {});
     this.socket.on('drain', () => (this.blocked = false));
   }

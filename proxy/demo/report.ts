@@ -72,9 +72,16 @@ export function renderChart(rows: RowResult[], title: string): string {
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   out.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16">${escapeXml(title)}</text>`);
 
-  const panel = (y0: number, label: string, pick: (p: TimelinePoint) => number | null, fmt: (v: number) => string) => {
-    const values = rows.flatMap((r) => r.timeline.map(pick)).filter((v): v is number => v !== null && v > 0);
-    const lo = Math.pow(10, Math.floor(Math.log10(Math.max(1e-9, Math.min(...values, 1)))));
+  const panel = (
+    y0: number,
+    label: string,
+    pick: (p: TimelinePoint) => number | null,
+    fmt: (v: number) => string,
+    dashed?: (p: TimelinePoint) => number | null,
+  ) => {
+    const picks = dashed ? [pick, dashed] : [pick];
+    const values = rows.flatMap((r) => r.timeline.flatMap((p) => picks.map((f) => f(p)))).filter((v): v is number => v !== null && v > 0);
+    const lo = Math.pow(10, Math.floor(Math.log10(Math.max(1e-9, Math.min(...values)))));
     const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...values, lo * 10))));
     const y = (v: number) => y0 + panelH - ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * panelH;
     out.push(`<rect x="${left}" y="${y0}" width="${plotW}" height="${panelH}" fill="none" stroke="#999"/>`);
@@ -83,14 +90,24 @@ export function renderChart(rows: RowResult[], title: string): string {
       out.push(`<line x1="${left}" x2="${left + plotW}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#eee"/>`);
       out.push(`<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${escapeXml(fmt(v))}</text>`);
     }
-    for (const r of rows) {
-      const pts = r.timeline.map((p) => [p.tMs, pick(p)] as const).filter((p): p is readonly [number, number] => p[1] !== null && p[1] > 0);
-      if (pts.length === 0) continue;
+    const line = (r: RowResult, f: (p: TimelinePoint) => number | null, dash: boolean) => {
+      const pts = r.timeline.map((p) => [p.tMs, f(p)] as const).filter((p): p is readonly [number, number] => p[1] !== null && p[1] > 0);
+      if (pts.length === 0) return;
       const d = pts.map(([t, v], i) => `${i === 0 ? 'M' : 'L'}${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
-      out.push(`<path d="${d}" fill="none" stroke="${COLORS[r.strategy]}" stroke-width="2"/>`);
+      out.push(`<path d="${d}" fill="none" stroke="${COLORS[r.strategy]}" stroke-width="2"${dash ? ' stroke-dasharray="6 4"' : ''}/>`);
+    };
+    for (const r of rows) {
+      line(r, pick, false);
+      if (dashed) line(r, dashed, true);
     }
   };
-  panel(top, 'bytes held in RAM by the proxy', (p) => p.memoryBytes, (v) => (v >= 1024 ? humanBytes(v) : `${v} B`));
+  panel(
+    top,
+    'bytes held by the proxy: in RAM (solid), on disk (dashed)',
+    (p) => p.memoryBytes,
+    (v) => (v >= 1024 ? humanBytes(v) : `${v} B`),
+    (p) => (p.diskBytes > 0 ? p.diskBytes : null),
+  );
   panel(top + panelH + gap, 'median latency of delivered messages', (p) => p.latencyMs, (v) => ms(v));
   for (let s = 0; s <= maxT / 1000; s += Math.max(1, Math.round(maxT / 1000 / 8))) {
     out.push(`<text x="${x(s * 1000).toFixed(1)}" y="${top + panelH * 2 + gap + 18}" text-anchor="middle">${s} s</text>`);

@@ -1,4 +1,5 @@
 import { get } from 'node:http';
+import { join } from 'node:path';
 import { startHttpEndpoints, type HttpEndpoints } from '../http-endpoints.js';
 import { MetricsRegistry } from '../metrics.js';
 import { RelayServer, type RelayServerOptions } from '../relay-server.js';
@@ -52,13 +53,15 @@ export interface ScenarioOptions {
   /** The naive relay is cut off past this many buffered bytes. */
   naiveCapBytes: number;
   spillDir: string;
+  /** Directory for the unix sockets between the pieces. */
+  socketDir: string;
   sampleEveryMs: number;
   onSample?: (strategy: DemoStrategy, point: TimelinePoint) => void;
 }
 
 /** What sits between producer and consumer for one row. */
 interface Middle {
-  port: number;
+  path: string;
   bufferedBytes(): number;
   diskBytes(): number;
   dropped(): number;
@@ -70,9 +73,10 @@ interface Middle {
 /** Runs one row: consumer, middle, producer for `durationMs`, sampling as it goes. */
 export async function runStrategy(strategy: DemoStrategy, options: ScenarioOptions): Promise<RowResult> {
   const consumer = new SlowConsumer(options.consumerPerS);
-  const consumerPort = await consumer.listen();
-  const middle = await startMiddle(strategy, consumerPort, options);
-  const producer = new Producer({ port: middle.port, messagesPerS: options.producerPerS, ...(middle.admit ? { admit: middle.admit } : {}) });
+  const consumerPath = join(options.socketDir, `${strategy}-consumer.sock`);
+  await consumer.listen(consumerPath);
+  const middle = await startMiddle(strategy, consumerPath, join(options.socketDir, `${strategy}-proxy.sock`), options);
+  const producer = new Producer({ path: middle.path, messagesPerS: options.producerPerS, ...(middle.admit ? { admit: middle.admit } : {}) });
   const started = performance.now();
   producer.start();
 
@@ -132,12 +136,12 @@ export async function runStrategy(strategy: DemoStrategy, options: ScenarioOptio
   return result;
 }
 
-async function startMiddle(strategy: DemoStrategy, consumerPort: number, options: ScenarioOptions): Promise<Middle> {
+async function startMiddle(strategy: DemoStrategy, consumerPath: string, path: string, options: ScenarioOptions): Promise<Middle> {
   if (strategy === 'none') {
-    const naive = new NaiveRelay(consumerPort, options.naiveCapBytes);
-    const port = await naive.listen();
+    const naive = new NaiveRelay(consumerPath, options.naiveCapBytes);
+    await naive.listen(path);
     return {
-      port,
+      path,
       bufferedBytes: () => naive.bufferedBytes(),
       diskBytes: () => 0,
       dropped: () => 0,
@@ -146,13 +150,12 @@ async function startMiddle(strategy: DemoStrategy, consumerPort: number, options
     };
   }
   const relayOptions: RelayServerOptions = {
-    listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
-    target: { kind: 'tcp', host: '127.0.0.1', port: consumerPort },
+    listen: { kind: 'unix', path },
+    target: { kind: 'unix', path: consumerPath },
     ...strategyOptions(strategy, options),
   };
   const server = new RelayServer(relayOptions);
-  const address = await server.listen();
-  const port = address.kind === 'tcp' ? address.port : 0;
+  await server.listen();
   let endpoints: HttpEndpoints | null = null;
   let healthy = true;
   let poller: NodeJS.Timeout | null = null;
@@ -171,7 +174,7 @@ async function startMiddle(strategy: DemoStrategy, consumerPort: number, options
     }, 100);
   }
   return {
-    port,
+    path,
     bufferedBytes: () => server.bufferedBytes(),
     diskBytes: () => server.spilledBytes(),
     dropped: () => server.messagesDropped(),
