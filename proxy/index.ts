@@ -10,3 +10,25 @@ export { parseSize, parseDuration, formatSize, formatDuration } from './units.js
 export { MetricsRegistry, type MetricFamily, type Sample } from './metrics.js';
 export { startHttpEndpoints, type HealthStatus, type HttpEndpoints } from './http-endpoints.js';
 export { formatAccessLog, type AccessLogEntry, type LogFormat } from './access-log.js';
+export { MessagePump, type MessageModeOptions } from './message-pump.js';
+export {
+  SpillStore,
+  SpillSpool,
+  SpillDirError,
+  SPILL_RECORD_HEADER_BYTES,
+  DEFAULT_SEGMENT_BYTES,
+  DEFAULT_WRITE_BATCH_BYTES,
+  DEFAULT_READ_BATCH_BYTES,
+  type SpillAppend,
+  type SpillStoreOptions,
+  type SegmentFile,
+} from './spill-store.js';
+export { Governor, type GovernorOptions, type GovernedInstance } from './governor.js';
+export { EventLoopMonitor, type EventLoopDelay, type EventLoopMonitorOptions, type DelayHistogram } from './event-loop-monitor.js';
+export { startAgentCheck, formatAgentReply, MAX_AGENT_REPLY_BYTES, type AgentCheckResponder, type AgentCheckOptions } from './agent-check.js';
+export { RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
+export { FastPump } from './fast-pump.js';
+export { ReadHook } from './read-hook.js';
+export { adoptWithReadHook } from './adopt-socket.js';
+export { type DirectionPump } from './pump.js';
+export type { MessageCounts } from './relay.js';

@@ -1,7 +1,9 @@
 import type { Address } from '../address.js';
 import { formatAddress } from '../address.js';
 import { formatAccessLog, type LogFormat } from '../access-log.js';
-import type { ParsedOptions } from '../cli-args.js';
+import { UsageError, type ParsedOptions } from '../cli-args.js';
+import { SpillDirError } from '../spill-store.js';
+import type { MessageFraming, OverflowPolicy } from '../../windowing/index.js';
 import { startHttpEndpoints, type HttpEndpoints } from '../http-endpoints.js';
 import { startAgentCheck, type AgentCheckResponder } from '../agent-check.js';
 import { MetricsRegistry } from '../metrics.js';
@@ -19,12 +21,19 @@ export const relayCommand: Command = {
     'sluice relay --listen 127.0.0.1:7000 --target 127.0.0.1:6379',
     'sluice relay --listen [::1]:7000 --target unix:/run/db.sock --window 64KiB --max-conns 100',
     'sluice relay --listen 0.0.0.0:7000 --target 10.0.0.5:5432 --metrics 127.0.0.1:9100 --log json',
+    'sluice relay --listen 127.0.0.1:7000 --target 127.0.0.1:8125 --messages lines --overflow drop-oldest --window 64KiB',
+    'sluice relay --listen 127.0.0.1:7000 --target 127.0.0.1:9000 --messages u32be --overflow spill --spill-dir /var/tmp/sluice --spill-max 4GiB',
     'sluice relay --listen 127.0.0.1:7000 --target 127.0.0.1:5432 --adaptive-concurrency --max-conns 200 --agent 127.0.0.1:7100 --shed-at 0.7',
   ],
   options: [
     { name: 'listen', kind: 'address', required: true, help: 'where clients connect (port 0 picks a free one)' },
     { name: 'target', kind: 'address', required: true, help: 'the slow service to protect' },
     ...COMMON_OPTIONS,
+    { name: 'messages', kind: 'choice', choices: ['lines', 'u32be'], help: 'client-to-target bytes are messages: newline-ended lines, or 4-byte big-endian length + body' },
+    { name: 'overflow', kind: 'choice', choices: ['block', 'drop-newest', 'drop-oldest', 'spill'], default: 'block', help: 'when the window toward the target is full: hold the client back, drop whole messages, or spill them to disk (all but block need --messages)' },
+    { name: 'max-message', kind: 'size', default: '1MiB', min: 1, max: 0xffffffff, help: 'longest message body; a longer one closes its connection (never truncated)' },
+    { name: 'spill-dir', kind: 'string', help: 'where --overflow spill keeps what does not fit in memory (default: <tmpdir>/sluice-spill)' },
+    { name: 'spill-max', kind: 'size', default: '1GiB', min: 64 * 1024, help: 'most bytes on disk over all connections; past it spill falls back to block' },
     { name: 'read-path', kind: 'choice', choices: ['onread', 'stream'], default: 'onread', help: "how sockets are read: 'onread' reuses buffers (fast), 'stream' is Node's ordinary path" },
   ],
   run: runRelay,
@@ -33,6 +42,11 @@ export const relayCommand: Command = {
 async function runRelay(o: ParsedOptions): Promise<number> {
   const logFormat = o.log as LogFormat;
   const quiet = o.quiet === true;
+  const overflow = o.overflow as OverflowPolicy;
+  if (overflow !== 'block' && o.messages === undefined) {
+    throw new UsageError(`--overflow ${overflow} needs --messages lines|u32be (only whole messages are ever dropped or spilled)`);
+  }
+  if (o['spill-dir'] !== undefined && overflow !== 'spill') throw new UsageError('--spill-dir only applies with --overflow spill');
   const server = new RelayServer({
     listen: o.listen as Address,
     target: o.target as Address,
@@ -47,6 +61,12 @@ async function runRelay(o: ParsedOptions): Promise<number> {
     adaptiveConcurrency: o['adaptive-concurrency'] === true,
     shedAt: o['shed-at'] as number,
     rateBytesPerS: o.rate as number,
+    ...(o.messages !== undefined ? { messages: o.messages as MessageFraming } : {}),
+    overflow,
+    maxMessageBytes: o['max-message'] as number,
+    ...(o['spill-dir'] !== undefined ? { spillDir: o['spill-dir'] as string } : {}),
+    spillMaxBytes: o['spill-max'] as number,
+    onNotice: (text) => logLine(text),
     onAccessLog: quiet ? undefined : (entry) => process.stderr.write(formatAccessLog(entry, logFormat) + '\n'),
   });
   const registry = new MetricsRegistry();
@@ -63,6 +83,10 @@ async function runRelay(o: ParsedOptions): Promise<number> {
     if (endpoints) logLine(`metrics on http://${formatAddress(endpoints.address)}/metrics`);
     if (agent) logLine(`agent checks on ${formatAddress(agent.address)}`);
   } catch (err) {
+    if (err instanceof SpillDirError) {
+      await server.shutdown(0).catch(() => {});
+      throw new UsageError(err.message);
+    }
     logLine(`cannot listen: ${(err as Error).message}`);
     await server.shutdown(0).catch(() => {});
     await endpoints?.close();

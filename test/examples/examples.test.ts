@@ -26,3 +26,28 @@ describe('examples (smoke)', () => {
     expect(sluice).to.be.lessThan(32);
   });
 });
+
+describe('sluice demo (smoke)', () => {
+  it('runs every strategy, prints a table with a row of numbers for each, and writes the chart it names', async () => {
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const out = mkdtempSync(join(tmpdir(), 'sluice-demo-test-'));
+    try {
+      const cli = fileURLToPath(new URL('../../proxy/cli.js', import.meta.url));
+      const child = spawn(process.execPath, [cli, 'demo', '--duration', '1s', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      const code = await new Promise((r) => child.once('exit', r));
+      expect(code, stdout).to.equal(0);
+      for (const strategy of ['none', 'block', 'drop-newest', 'spill', 'adaptive']) {
+        expect(stdout, strategy).to.match(new RegExp(`^${strategy}\\s+\\d+\\s+\\d+\\s+\\d+\\s+\\d+/s`, 'm'));
+      }
+      const chart = /^chart: (.+)$/m.exec(stdout)?.[1];
+      expect(chart).to.equal(join(out, 'chart.svg'));
+      expect(readFileSync(chart!, 'utf8')).to.match(/^<svg[^>]*>[\s\S]*<\/svg>\n$/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});

@@ -20,6 +20,11 @@ describe('sluice command line', () => {
     [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--bogus'], /unknown flag --bogus/],
     [['relay', '--listen'], /--listen needs a value/],
     [['teleport'], /unknown command "teleport"/],
+    [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--overflow', 'drop-newest'], /--overflow drop-newest needs --messages/],
+    [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--messages', 'json'], /--messages: expected one of lines\|u32be/],
+    [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--messages', 'lines', '--overflow', 'spill', '--spill-dir', '/proc/self/status/x'], /--spill-dir \/proc\/self\/status\/x is not a writable directory/],
+    [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--shed-at', '1.5'], /--shed-at: must be at most 1/],
+    [['demo', '--strategies', 'block,teleport'], /--strategies: unknown strategy "teleport"/],
   ];
   for (const [args, message] of bad) {
     it(`\`sluice ${args.join(' ')}\` exits 2 with one line naming the problem`, async () => {
@@ -34,7 +39,7 @@ describe('sluice command line', () => {
   it('`sluice relay --help` lists every option with an example', async () => {
     const { code, stdout } = await runCli(['relay', '--help']);
     expect(code).to.equal(0);
-    for (const flag of ['--listen', '--target', '--window', '--max-conns', '--max-queue', '--queue-timeout', '--connect-timeout', '--idle-timeout', '--drain-timeout', '--metrics', '--log']) {
+    for (const flag of ['--listen', '--target', '--window', '--max-conns', '--max-queue', '--queue-timeout', '--connect-timeout', '--idle-timeout', '--drain-timeout', '--metrics', '--log', '--messages', '--overflow', '--max-message', '--spill-dir', '--spill-max', '--memory-budget', '--adaptive-concurrency', '--shed-at', '--agent', '--rate']) {
       expect(stdout).to.include(flag);
     }
     expect(stdout).to.match(/Examples:\n {2}sluice relay --listen/);
