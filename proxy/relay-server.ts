@@ -83,6 +83,14 @@ export const RELAY_DEFAULTS = {
 
 type Phase = 'queued' | 'connecting' | 'relaying';
 
+/**
+ * A pause counts toward pressure only once it has lasted this long. Any transfer running at
+ * full speed is paused for moments whenever the target is the slower side (a window drains in
+ * well under a millisecond on a fast target); a slow target keeps the source paused for as long
+ * as it takes to drain half a window, which is what pressure is meant to see.
+ */
+const HELD_BACK_AFTER_MS = 100;
+
 type OptionalKeys = 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice';
 type Options = Required<Omit<RelayServerOptions, OptionalKeys>> & Pick<RelayServerOptions, OptionalKeys>;
 
@@ -434,10 +442,12 @@ export class RelayServer {
       relayingConnections: () => {
         let total = 0;
         let heldBack = 0;
+        const now = this.options.now();
         for (const c of this.connections) {
           if (!c.relay) continue;
           total++;
-          if (c.relay.clientToTarget.window.isPaused || c.relay.targetToClient.window.isPaused) heldBack++;
+          const pausedMs = Math.max(c.relay.clientToTarget.window.currentPauseMs(now), c.relay.targetToClient.window.currentPauseMs(now));
+          if (pausedMs >= HELD_BACK_AFTER_MS) heldBack++;
         }
         return { total, heldBack };
       },

@@ -99,6 +99,11 @@ export class DirectionWindow {
     this.chargedBytes = 0;
   }
 
+  /** How long the pause in progress has lasted (0 when not paused). */
+  currentPauseMs(nowMs: number): number {
+    return this.pausedAtMs === null ? 0 : Math.max(0, nowMs - this.pausedAtMs);
+  }
+
   /** Total time the source has been held back, including a pause still in progress. */
   heldBackMs(nowMs: number): number {
     const current = this.pausedAtMs === null ? 0 : Math.max(0, nowMs - this.pausedAtMs);
