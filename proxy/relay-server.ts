@@ -34,6 +34,8 @@ export interface RelayServerOptions {
   connectTimeoutMs?: number;
   /** No bytes either way for this long closes the connection (queued time counts); 0 disables. */
   idleTimeoutMs?: number;
+  /** After one side's FIN, the other has this long to finish (default 5 min, yamux's stream close timeout); 0 disables. */
+  halfCloseTimeoutMs?: number;
   /** Most connections to the target at once; 0 = no limit. */
   maxConns?: number;
   /** Most clients waiting for a slot. */
@@ -75,6 +77,7 @@ export const RELAY_DEFAULTS = {
   windowBytes: DEFAULT_WINDOW_BYTES,
   connectTimeoutMs: 5_000, // HAProxy: just above a multiple of the 3 s SYN retransmit
   idleTimeoutMs: 3_600_000, // Envoy tcp_proxy: 1 h
+  halfCloseTimeoutMs: 300_000, // yamux: 5 min for a half-closed stream to finish
   maxConns: 0,
   maxQueue: 1024, // bounded so a flood cannot pile sockets up in memory
   queueTimeoutMs: 5_000,
@@ -139,6 +142,7 @@ export class RelayServer {
       windowBytes: options.windowBytes ?? RELAY_DEFAULTS.windowBytes,
       connectTimeoutMs: options.connectTimeoutMs ?? RELAY_DEFAULTS.connectTimeoutMs,
       idleTimeoutMs: options.idleTimeoutMs ?? RELAY_DEFAULTS.idleTimeoutMs,
+      halfCloseTimeoutMs: options.halfCloseTimeoutMs ?? RELAY_DEFAULTS.halfCloseTimeoutMs,
       maxConns: options.maxConns ?? RELAY_DEFAULTS.maxConns,
       maxQueue: options.maxQueue ?? RELAY_DEFAULTS.maxQueue,
       queueTimeoutMs: options.queueTimeoutMs ?? RELAY_DEFAULTS.queueTimeoutMs,
@@ -409,6 +413,7 @@ export class RelayServer {
     conn.relay = new Relay(conn.client, target, {
       windowBytes: this.options.windowBytes,
       idleTimeoutMs: this.options.idleTimeoutMs,
+      halfCloseTimeoutMs: this.options.halfCloseTimeoutMs,
       quietSinceMs: conn.acceptedMs,
       now: this.options.now,
       ...(conn.clientReads ? { clientReads: conn.clientReads } : {}),

@@ -15,6 +15,7 @@ export type RelayEnd =
   | 'client-error'
   | 'target-error'
   | 'idle-timeout'
+  | 'half-close-timeout' // one side sent FIN and the other did not finish within --half-close-timeout
   | 'message-too-large' // a message over --max-message: what came before it was delivered, then closed
   | 'aborted'; // torn down by the owner (shutdown deadline, memory pressure)
 
@@ -53,6 +54,8 @@ export interface RelayOptions {
   idleTimeoutMs?: number;
   /** When the connection last moved a byte, on the `now` clock, if before this relay began (time spent queued counts as idle). */
   quietSinceMs?: number;
+  /** Once one side has sent FIN, the other has this long to finish too; 0 (default) disables. */
+  halfCloseTimeoutMs?: number;
   /** Clock for held-back time, in milliseconds. Default performance.now. */
   now?: () => number;
   /**
@@ -96,6 +99,7 @@ export class Relay {
   private error: string | undefined;
   private openSides = 2;
   private idleTimer: NodeJS.Timeout | null = null;
+  private halfCloseTimer: NodeJS.Timeout | null = null;
   private lastProgress = -1;
   private resolveDone!: (result: RelayResult) => void;
   private limiters: RateLimiter[] = [];
@@ -135,6 +139,19 @@ export class Relay {
     this.clientToTarget.start();
     this.targetToClient.start();
     for (const l of this.limiters) l.start();
+    const halfCloseTimeoutMs = options.halfCloseTimeoutMs ?? 0;
+    if (halfCloseTimeoutMs > 0) {
+      // The first FIN starts the clock; a connection that finishes both ways closes before it rings.
+      const onFirstEnd = () => {
+        client.off('end', onFirstEnd);
+        target.off('end', onFirstEnd);
+        if (this.openSides === 0) return;
+        this.halfCloseTimer = setTimeout(() => this.abort('half-close-timeout', false), halfCloseTimeoutMs);
+        this.halfCloseTimer.unref();
+      };
+      client.once('end', onFirstEnd);
+      target.once('end', onFirstEnd);
+    }
     const idleTimeoutMs = options.idleTimeoutMs ?? 0;
     if (idleTimeoutMs > 0) this.armIdleTimer(idleTimeoutMs, options.quietSinceMs ?? this.startedMs);
   }
@@ -216,6 +233,8 @@ export class Relay {
     }
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
+    if (this.halfCloseTimer) clearTimeout(this.halfCloseTimer);
+    this.halfCloseTimer = null;
     this.clientToTarget.stop();
     this.targetToClient.stop();
     for (const l of this.limiters) l.stop();

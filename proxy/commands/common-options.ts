@@ -8,6 +8,7 @@ export const COMMON_OPTIONS: OptionSpec[] = [
   { name: 'queue-timeout', kind: 'duration', default: '5s', min: 1, help: 'how long a client may wait for a slot before it is closed' },
   { name: 'connect-timeout', kind: 'duration', default: '5s', min: 1, help: 'give up connecting to the target after this long and close the client' },
   { name: 'idle-timeout', kind: 'duration', default: '1h', help: 'close a connection after this long with no bytes either way, queued time included (0 = never)' },
+  { name: 'half-close-timeout', kind: 'duration', default: '5m', help: 'after one side ends its half (FIN), how long the other may take to finish before both are closed (0 = no limit)' },
   { name: 'drain-timeout', kind: 'duration', default: '30s', help: 'on SIGTERM/SIGINT, how long open connections may finish before they are reset' },
   { name: 'metrics', kind: 'address', help: 'serve /metrics (Prometheus) and /healthz on this HOST:PORT' },
   { name: 'memory-budget', kind: 'size', default: '256MiB', min: 64 * 1024, help: 'cap on all buffered bytes: windows shrink as it fills, new clients are turned away at 95%' },

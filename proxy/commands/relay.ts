@@ -56,6 +56,7 @@ async function runRelay(o: ParsedOptions): Promise<number> {
     queueTimeoutMs: o['queue-timeout'] as number,
     connectTimeoutMs: o['connect-timeout'] as number,
     idleTimeoutMs: o['idle-timeout'] as number,
+    halfCloseTimeoutMs: o['half-close-timeout'] as number,
     readPath: o['read-path'] as 'onread' | 'stream',
     memoryBudgetBytes: o['memory-budget'] as number,
     adaptiveConcurrency: o['adaptive-concurrency'] === true,

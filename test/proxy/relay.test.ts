@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { createServer, type Socket } from 'node:net';
 import { relay, type Relay, type RelayOptions } from '../../proxy/index.js';
 import { randomBytes, randomChunks, sha256 } from '../helpers/random.js';
@@ -115,6 +116,35 @@ describe('relay (library)', () => {
     const [c, t] = await errors;
     expect([c?.code, t?.code]).to.deep.equal(['ECONNRESET', 'ECONNRESET']);
     expect((await r.done).end).to.equal('aborted');
+  });
+
+  it('closes a connection left half-closed past the half-close timeout', async () => {
+    const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { client, target, relay: r } = await relayPair(res, { halfCloseTimeoutMs: 60_000 });
+      const targetSaw = readAll(target);
+      client.end('bye'); // the target never ends its half
+      await targetSaw;
+      await clock.tickAsync(59_999);
+      expect(r.finished).to.equal(false);
+      const clientSaw = readAll(client);
+      await clock.tickAsync(1);
+      await clientSaw;
+      expect((await r.done).end).to.equal('half-close-timeout');
+    } finally {
+      clock.restore();
+    }
+  });
+
+  it('a connection that finishes both ways never meets the half-close timeout', async () => {
+    const { client, target, relay: r } = await relayPair(res, { halfCloseTimeoutMs: 60_000 });
+    const got = readAll(target);
+    client.end('q');
+    await got;
+    const reply = readAll(client);
+    target.end('a');
+    await reply;
+    expect((await r.done).end).to.equal('closed');
   });
 
   it('closes after the idle timeout when nothing moves, and reports idle-timeout', async () => {
