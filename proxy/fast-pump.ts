@@ -48,6 +48,7 @@ export class FastPump implements DirectionPump, ReadSink {
 
   start(): void {
     this.source.once('end', this.onEnd);
+    if (isLanding(this.hook.next)) this.hook.next = LANDING; // a waiting client was read in small bites
     const early = this.hook.bind(this);
     for (const chunk of early) {
       this.bytesRead += chunk.length;

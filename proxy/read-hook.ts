@@ -15,6 +15,8 @@ export class ReadHook {
   next: Buffer = LANDING;
   private sink: ReadSink | null = null;
   private early: Buffer[] = [];
+  /** Called on the first read that arrives before a pump binds (the peer said something). */
+  onEarly: (() => void) | null = null;
 
   /** Pass this as `onread` to `net.connect` / `new net.Socket`. */
   readonly onread = {
@@ -22,6 +24,7 @@ export class ReadHook {
     callback: (bytes: number, buffer: Buffer): boolean => {
       if (this.sink) return this.sink.onRead(bytes, buffer);
       this.early.push(Buffer.from(buffer.subarray(0, bytes)));
+      if (this.early.length === 1) this.onEarly?.();
       return false;
     },
   };
@@ -29,6 +32,7 @@ export class ReadHook {
   /** Routes reads to `sink` and returns what arrived before it (already copied). */
   bind(sink: ReadSink): Buffer[] {
     this.sink = sink;
+    this.onEarly = null;
     const early = this.early;
     this.early = [];
     return early;

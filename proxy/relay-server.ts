@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Admission } from '../windowing/index.js';
 import { formatAddress, socketOptions, type Address } from './address.js';
-import type { AccessLogEntry, ConnectionRefusal } from './access-log.js';
+import type { AccessLogEntry } from './access-log.js';
 import { connectTarget, type PendingConnect } from './connect.js';
 import type { MetricsRegistry } from './metrics.js';
 import { Relay, DEFAULT_WINDOW_BYTES, type RelayResult } from './relay.js';
 import { resetOrDestroy } from './pump.js';
 import { adoptWithReadHook } from './adopt-socket.js';
 import { ReadHook } from './read-hook.js';
+import { landingAtMost, MIN_READ_BYTES } from './read-buffers.js';
 import { Governor, type GovernedInstance } from './governor.js';
 import { SpillStore } from './spill-store.js';
 import { DROP_REASONS, type DropReason, type MessageFraming, type OverflowPolicy } from '../windowing/index.js';
@@ -108,6 +109,9 @@ interface Connection {
   relay: Relay | null;
   onEarlyClose: () => void;
   clientReads: ReadHook | undefined;
+  /** When the client first sent bytes while it waited (null: silent so far). */
+  heardAtMs: number | null;
+  onHeard: () => void;
 }
 
 /** Per-direction totals of finished connections; live ones are added at read time. */
@@ -270,10 +274,11 @@ export class RelayServer {
       const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)));
       await Promise.race([this.whenIdle(), deadline]);
       clearTimeout(timer);
-      for (const c of [...this.connections]) {
-        if (c.relay) c.relay.abort('aborted', true);
-        else this.refuse(c, 'shutdown', true);
-      }
+      // Waiters first, so no freed slot admits anyone; then attempts, then relays.
+      const left = [...this.connections];
+      for (const c of left) if (c.phase === 'queued') this.refuse(c, 'shutdown', true);
+      for (const c of left) if (c.phase === 'connecting') this.refuse(c, 'shutdown', true);
+      for (const c of left) c.relay?.abort('aborted', true);
       await this.whenIdle();
     }
     await listenerClosed;
@@ -364,6 +369,8 @@ export class RelayServer {
       relay: null,
       onEarlyClose: () => this.onEarlyClose(conn),
       clientReads,
+      heardAtMs: null,
+      onHeard: () => (conn.heardAtMs ??= this.options.now()),
     };
     this.connections.add(conn);
     client.on('error', noop); // a reset while waiting shows up as 'close'; handled there
@@ -374,19 +381,44 @@ export class RelayServer {
     const verdict = this.admission.arrive(conn);
     if (verdict === 'admit') return this.connect(conn);
     if (verdict === 'reject') return this.refuse(conn, 'queue-full', false);
-    // Waiting: the queue timeout, or the idle timeout if sooner (a queued client is silent to us).
+    this.waitForSlot(conn);
+  }
+
+  /**
+   * A queued client waits for --queue-timeout at most; one that has said nothing at all is
+   * closed after --idle-timeout if that is sooner. To tell the two apart, a waiting client is
+   * read a little: its first bytes (one small read, at most 4 KiB) are kept for the target, and
+   * reading stops again until it is admitted.
+   */
+  private waitForSlot(conn: Connection): void {
+    if (conn.clientReads) {
+      conn.clientReads.next = landingAtMost(MIN_READ_BYTES);
+      conn.clientReads.onEarly = conn.onHeard;
+      conn.client.resume();
+    } else {
+      conn.client.once('readable', conn.onHeard);
+      conn.client.read(0);
+    }
     const idle = this.options.idleTimeoutMs;
-    const useIdle = idle > 0 && idle < this.options.queueTimeoutMs;
-    conn.timer = setTimeout(() => {
+    const queueTimeout = this.options.queueTimeoutMs;
+    const expire = () => {
       conn.timer = null;
-      if (this.admission.leave(conn)) this.refuse(conn, useIdle ? 'idle-timeout' : 'queue-timeout', false);
-    }, useIdle ? idle : this.options.queueTimeoutMs);
+      if (conn.phase !== 'queued') return;
+      const waited = this.options.now() - conn.acceptedMs;
+      if (conn.heardAtMs === null || waited >= queueTimeout) {
+        this.refuse(conn, conn.heardAtMs === null && idle > 0 && idle < queueTimeout ? 'idle-timeout' : 'queue-timeout', false);
+        return;
+      }
+      conn.timer = setTimeout(expire, Math.max(0, queueTimeout - waited));
+    };
+    conn.timer = setTimeout(expire, idle > 0 && idle < queueTimeout ? idle : queueTimeout);
   }
 
   private connect(conn: Connection): void {
     if (conn.timer) clearTimeout(conn.timer);
     conn.timer = null;
     conn.phase = 'connecting';
+    this.stopListening(conn);
     const targetReads = this.options.readPath === 'onread' ? new ReadHook() : undefined;
     const startedMs = this.options.now();
     conn.pending = connectTarget(
@@ -397,10 +429,7 @@ export class RelayServer {
         conn.pending = null;
         // A failed connect counts as the slowest answer there is.
         this.governor.latency('connect', failure?.end === 'connect-timeout' ? this.options.connectTimeoutMs : this.options.now() - startedMs);
-        if (failure || !target) {
-          this.releaseSlot();
-          return this.refuse(conn, failure?.end ?? 'connect-failed', false, failure?.error);
-        }
+        if (failure || !target) return this.refuse(conn, failure?.end ?? 'connect-failed', false, failure?.error);
         this.startRelay(conn, target, targetReads);
       },
     );
@@ -414,7 +443,8 @@ export class RelayServer {
       windowBytes: this.options.windowBytes,
       idleTimeoutMs: this.options.idleTimeoutMs,
       halfCloseTimeoutMs: this.options.halfCloseTimeoutMs,
-      quietSinceMs: conn.acceptedMs,
+      // Silent since it connected, or busy now: what it sent while waiting goes out as the relay starts.
+      quietSinceMs: conn.heardAtMs === null ? conn.acceptedMs : this.options.now(),
       now: this.options.now,
       ...(conn.clientReads ? { clientReads: conn.clientReads } : {}),
       ...(targetReads ? { targetReads } : {}),
@@ -490,26 +520,33 @@ export class RelayServer {
 
   // The client went away before relaying began.
   private onEarlyClose(conn: Connection): void {
-    if (!this.connections.has(conn)) return;
-    if (conn.timer) clearTimeout(conn.timer);
-    conn.timer = null;
-    const wasQueued = this.admission.leave(conn);
-    if (conn.pending) {
-      conn.pending.cancel();
-      conn.pending = null;
-    }
-    this.finish(conn, this.emptyEntry(conn, 'client-reset'));
-    if (!wasQueued) this.releaseSlot();
+    this.refuse(conn, 'client-reset', false);
   }
 
-  private refuse(conn: Connection, end: ConnectionRefusal | 'idle-timeout', reset: boolean, error?: string): void {
+  /**
+   * Closes a connection that never started relaying and gives back what it held: its place in
+   * the queue, or its slot (and connection attempt) toward the target.
+   */
+  private refuse(conn: Connection, end: AccessLogEntry['end'], reset: boolean, error?: string): void {
     if (!this.connections.has(conn)) return;
     if (conn.timer) clearTimeout(conn.timer);
     conn.timer = null;
     conn.client.off('close', conn.onEarlyClose);
+    this.stopListening(conn);
+    const heldSlot = conn.phase === 'connecting';
+    if (conn.phase === 'queued') this.admission.leave(conn);
+    conn.pending?.cancel();
+    conn.pending = null;
     this.finish(conn, { ...this.emptyEntry(conn, end), ...(error !== undefined ? { error } : {}) });
     if (reset) resetOrDestroy(conn.client);
     else conn.client.destroy();
+    if (heldSlot) this.releaseSlot();
+  }
+
+  // A 'readable' listener would keep the stream from flowing once the relay starts.
+  private stopListening(conn: Connection): void {
+    if (conn.clientReads) conn.clientReads.onEarly = null;
+    conn.client.off('readable', conn.onHeard);
   }
 
   private releaseSlot(): void {
