@@ -24,6 +24,10 @@ export interface Options {
   slowRateBytesPerSecond: number;
   /** Write results files (off for exploratory runs that should not replace the committed ones). */
   write: boolean;
+  /** Use the built-in load even where iperf3 / redis are installed (to check the fallbacks). */
+  builtinLoad: boolean;
+  /** Before each measurement, wait up to this long for other processes to go quiet (0: don't). */
+  quietWaitSeconds: number;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -40,6 +44,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --slow-mib N           MiB pushed through the slow consumer (default 192; --quick: 64)
   --out DIR              results folder (default bench/results)
   --no-write             print the table only; leave the results files alone
+  --builtin-load         use the built-in generators even where iperf3 / redis are installed
+  --quiet-wait S         before each measurement wait up to S s for other processes to use
+                         under 10% of the CPU (default 30; --quick: 5; 0: don't wait)
   --help
 `;
 
@@ -85,6 +92,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Opti
     slowBytes: (quick ? 64 : 192) * 1024 * 1024,
     slowRateBytesPerSecond: 48e6,
     write: true,
+    builtinLoad: false,
+    quietWaitSeconds: quick ? 5 : 30,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -108,6 +117,13 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Opti
       case '--slow-mib': opts.slowBytes = positiveInt(flag, value()) * 1024 * 1024; break;
       case '--out': opts.outDir = value() ?? null; break;
       case '--no-write': opts.write = false; break;
+      case '--builtin-load': opts.builtinLoad = true; break;
+      case '--quiet-wait': {
+        const v = Number(value());
+        if (!Number.isFinite(v) || v < 0) throw new UsageError('--quiet-wait needs seconds >= 0');
+        opts.quietWaitSeconds = v;
+        break;
+      }
       case '--help': case '-h': throw new UsageError('');
       default: throw new UsageError(`unknown option ${flag}`);
     }

@@ -17,6 +17,7 @@ import { idleConnsCase } from './cases/idle-conns.js';
 import { requestRateCase } from './cases/request-rate.js';
 import { slowConsumerCase } from './cases/slow-consumer.js';
 import type { BenchCase } from './cases/types.js';
+import { NoiseMeter, NOISY_SHARE, waitForQuiet } from './noise.js';
 import { installCleanupHandlers } from './processes.js';
 import { renderMarkdown } from './report/markdown.js';
 import { renderSvg } from './report/svg.js';
@@ -49,7 +50,7 @@ function describeValues(c: BenchCase, values: Record<string, number>): string {
     .join(', ');
 }
 
-async function runCase(c: BenchCase, subjects: Subject[], disabled: Map<string, string>, rounds: number): Promise<CaseResult> {
+async function runCase(c: BenchCase, subjects: Subject[], disabled: Map<string, string>, rounds: number, quietWaitSeconds: number): Promise<CaseResult> {
   const result: CaseResult = { id: c.id, title: c.title, tool: c.tool, metrics: c.metrics, subjectsSkipped: {}, samples: [], summary: {} };
   log(`\n== ${c.title} (${c.tool})`);
   let server;
@@ -69,6 +70,9 @@ async function runCase(c: BenchCase, subjects: Subject[], disabled: Map<string, 
           continue;
         }
         const prefix = `   round ${round}/${rounds} ${subject.name.padEnd(14)}`;
+        const waited = await waitForQuiet(quietWaitSeconds);
+        if (waited < 0) log(`${prefix} (machine still busy after ${quietWaitSeconds} s; measuring anyway)`);
+        else if (waited > 0) log(`${prefix} (waited ${waited.toFixed(0)} s for other processes to quieten)`);
         let running;
         try {
           running = await subject.start(server.target);
@@ -80,10 +84,15 @@ async function runCase(c: BenchCase, subjects: Subject[], disabled: Map<string, 
           log(`${prefix} failed to start, dropped from this run: ${message}`);
           continue;
         }
+        const noise = new NoiseMeter();
         try {
+          await noise.start();
           const m = await server.measure(running);
-          result.samples.push({ round, subject: subject.name, values: m.values, ...(m.detail ? { detail: m.detail } : {}) });
-          log(`${prefix} ${describeValues(c, m.values)}`);
+          const { otherCpu, steal } = await noise.stop();
+          const detail = { ...m.detail, otherCpu: +otherCpu.toFixed(3), steal: +steal.toFixed(3) };
+          result.samples.push({ round, subject: subject.name, values: m.values, detail });
+          const busy = otherCpu > NOISY_SHARE ? `  (other processes used ${Math.round(otherCpu * 100)}% of the CPU meanwhile)` : '';
+          log(`${prefix} ${describeValues(c, m.values)}${busy}`);
         } catch (err) {
           const message = (err as Error).message;
           result.samples.push({ round, subject: subject.name, values: {}, error: message });
@@ -121,6 +130,9 @@ async function main(): Promise<number> {
   installCleanupHandlers();
   const started = performance.now();
   const tools = await detectTools();
+  const loadTools: Tools = opts.builtinLoad
+    ? { ...tools, iperf3: { path: null, version: null }, redisBenchmark: { path: null, version: null } }
+    : tools;
   const { subjects, cleanup } = buildSubjects(
     {
       names: opts.subjects,
@@ -142,9 +154,10 @@ async function main(): Promise<number> {
     for (const [name, tool] of [['iperf3', tools.iperf3], ['redis-server', tools.redisServer], ['redis-benchmark', tools.redisBenchmark]] as const) {
       if (!tool.path) log(`${name} not installed: using the built-in load instead (bench/install-tools.sh installs it)`);
     }
+    if (opts.builtinLoad) log('--builtin-load: built-in generators instead of iperf3 and redis-benchmark');
 
     const cases: CaseResult[] = [];
-    for (const c of buildCases(opts, tools)) cases.push(await runCase(c, subjects, disabled, opts.rounds));
+    for (const c of buildCases(opts, loadTools)) cases.push(await runCase(c, subjects, disabled, opts.rounds, opts.quietWaitSeconds));
 
     const names = subjects.map((s) => s.name);
     const results: Results = {

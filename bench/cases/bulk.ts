@@ -25,7 +25,7 @@ export function bulkCase(streams: number, seconds: number, tools: Tools): BenchC
   return {
     id,
     title: metric.label,
-    tool: iperf3 ? `iperf3 ${tools.iperf3.version} -t ${seconds} -O ${OMIT_SECONDS} -P ${streams}` : `built-in generator, ${seconds} s`,
+    tool: iperf3 ? `iperf3 ${tools.iperf3.version} -t ${seconds} -O ${OMIT_SECONDS} -P ${streams}` : `built-in generator, ${seconds} s after ${OMIT_SECONDS} s warm-up`,
     metrics: [metric],
     open: () => (iperf3 ? openIperf3(iperf3, id, streams, seconds) : openBuiltin(id, streams, seconds)),
   };
@@ -38,33 +38,43 @@ interface Iperf3Result {
 
 async function openIperf3(bin: string, id: string, streams: number, seconds: number): Promise<CaseServer> {
   const port = await freePort();
-  const server = spawnTracked(bin, ['-s', '-B', '127.0.0.1', '-p', String(port)]);
-  await waitForListening(server, port, 5000);
   return {
     target: { host: '127.0.0.1', port },
     measure: (subject) =>
       withCpu(subject, async () => {
-        // -O 1: leave the first second (slow start, a fresh Node relay's JIT warm-up) out of the figure.
-        const args = ['-c', subject.address.host, '-p', String(subject.address.port), '-t', String(seconds), '-O', String(OMIT_SECONDS), '-P', String(streams), '-J'];
-        // iperf3's server takes one test at a time and may still be tearing the last one down.
-        for (let attempt = 1; ; attempt++) {
+        // A fresh one-test server (-1) per measurement: a long-lived iperf3 server that got
+        // into a bad state would fail every later measurement of the case.
+        const server = spawnTracked(bin, ['-s', '-1', '-B', '127.0.0.1', '-p', String(port)]);
+        try {
+          await waitForListening(server, port, 5000);
+          // -O 1: leave the first second (slow start, a fresh Node relay's JIT warm-up) out of the figure.
+          const args = ['-c', subject.address.host, '-p', String(subject.address.port), '-t', String(seconds), '-O', String(OMIT_SECONDS), '-P', String(streams), '-J'];
           let out: string;
           try {
-            out = await runToCompletion(bin, args, (seconds + 30) * 1000);
+            out = await runToCompletion(bin, args, (seconds + OMIT_SECONDS + 30) * 1000);
           } catch (err) {
-            out = (err as { stdout?: string }).stdout ?? '';
-            if (!out.includes('busy') || attempt >= 5) throw err;
-            await new Promise((r) => setTimeout(r, 1000));
-            continue;
+            // With -J, iperf3 reports its error inside the JSON on stdout.
+            const stdout = (err as { stdout?: string }).stdout ?? '';
+            throw new Error(`iperf3: ${iperf3Error(stdout) ?? (err as Error).message}`);
           }
           const result = JSON.parse(out) as Iperf3Result;
           const bps = result.end?.sum_received?.bits_per_second;
           if (result.error || bps === undefined) throw new Error(`iperf3: ${result.error ?? 'no sum_received in its output'}`);
           return { values: { [id]: bps / 1e9 }, detail: { retransmits: result.end?.sum_sent?.retransmits ?? null } };
+        } finally {
+          await stopProcess(server, 1000);
         }
       }),
-    close: () => stopProcess(server),
+    close: async () => {},
   };
+}
+
+function iperf3Error(stdout: string): string | null {
+  try {
+    return (JSON.parse(stdout) as Iperf3Result).error ?? null;
+  } catch {
+    return null;
+  }
 }
 
 async function openBuiltin(id: string, streams: number, seconds: number): Promise<CaseServer> {
@@ -87,14 +97,18 @@ async function openBuiltin(id: string, streams: number, seconds: number): Promis
           socket.on('error', () => {});
           return socket;
         });
+        // Like iperf3 -O: the first second (a fresh relay's warm-up) is left out of the figure.
+        await new Promise((r) => setTimeout(r, OMIT_SECONDS * 1000));
+        const from = await sink.ask({ type: 'stats' });
         await new Promise((r) => setTimeout(r, seconds * 1000));
         // Read the count before closing, so teardown is not part of the figure.
-        const stats = await sink.ask({ type: 'stats' });
+        const to = await sink.ask({ type: 'stats' });
         stopped = true;
         for (const s of sockets) s.destroy();
-        const ms = stats.lastByteAt! - stats.firstByteAt!;
-        if (!stats.bytes || ms <= 0) throw new Error('no data reached the sink');
-        return { values: { [id]: (stats.bytes * 8) / (ms / 1000) / 1e9 } };
+        const bytes = to.bytes! - from.bytes!;
+        const ms = to.lastByteAt! - from.lastByteAt!;
+        if (!from.bytes || bytes <= 0 || ms <= 0) throw new Error('no data reached the sink');
+        return { values: { [id]: (bytes * 8) / (ms / 1000) / 1e9 } };
       }),
     close: () => sink.close(),
   };

@@ -13,6 +13,7 @@ import { withCpu } from './with-cpu.js';
 
 /** About what redis-benchmark sends for one SET with its default 3-byte value. */
 const REQUEST_BYTES = 45;
+const OMIT_SECONDS = 1;
 
 export interface RequestRateSettings {
   connections: number;
@@ -29,7 +30,7 @@ export function requestRateCase(settings: RequestRateSettings, tools: Tools): Be
     title: label,
     tool: redis
       ? `redis-benchmark ${tools.redisBenchmark.version} -t set -c ${settings.connections} -n ${settings.redisRequests}, redis-server ${tools.redisServer.version}`
-      : `built-in ping-pong, ${settings.echoSeconds} s`,
+      : `built-in ping-pong, ${settings.echoSeconds} s after ${OMIT_SECONDS} s warm-up`,
     metrics: [{ id, label, unit: 'req/s', better: 'higher', digits: 0 }],
     open: () => (redis ? openRedis(id, redis, settings) : openEcho(id, settings)),
   };
@@ -83,9 +84,12 @@ async function openEcho(id: string, settings: RequestRateSettings): Promise<Case
           socket.on('error', () => {});
           return socket;
         });
+        // The first second (a fresh relay's warm-up) is left out, as iperf3 -O does.
+        await new Promise((r) => setTimeout(r, OMIT_SECONDS * 1000));
+        const skipped = completed;
         const started = performance.now();
         await new Promise((r) => setTimeout(r, settings.echoSeconds * 1000));
-        const done = completed;
+        const done = completed - skipped;
         const elapsed = (performance.now() - started) / 1000;
         stopped = true;
         for (const s of sockets) s.destroy();

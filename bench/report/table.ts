@@ -1,5 +1,6 @@
 /** The plain-text table printed at the end of a run. */
 import type { Results } from '../results.js';
+import { NOISY_SHARE } from '../noise.js';
 import { isSluiceRelay } from '../targets.js';
 import { fmt, fmtPercent, fmtRatio, machineLine, toolsLine, verdict } from './format.js';
 
@@ -39,6 +40,10 @@ export function renderTable(r: Results): string {
     for (const subject of pssCharged) lines.push(`  (${subject} forks per connection: charged the sum of its Pss, not of VmRSS)`);
     for (const [subject, why] of Object.entries(c.subjectsSkipped)) lines.push(`  (${subject} not measured: ${why})`);
     for (const s of c.samples) if (s.error) lines.push(`  ! round ${s.round} ${s.subject}: ${s.error}`);
+    const noisy = c.samples.map((s) => Number(s.detail?.['otherCpu'] ?? 0)).filter((x) => x > NOISY_SHARE);
+    if (noisy.length > 0) {
+      lines.push(`  ! ${noisy.length} of ${c.samples.length} measurements ran while other processes used more than ${NOISY_SHARE * 100}% of the CPU (up to ${Math.round(Math.max(...noisy) * 100)}%): treat these figures with care`);
+    }
   }
 
   lines.push('');
