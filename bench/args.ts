@@ -46,7 +46,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --no-write             print the table only; leave the results files alone
   --builtin-load         use the built-in generators even where iperf3 / redis are installed
   --quiet-wait S         before each measurement wait up to S s for other processes to use
-                         under 10% of the CPU (default 30; --quick: 5; 0: don't wait)
+                         under 10% of the CPU (default 10; --quick: 3; 0: don't wait)
   --help
 `;
 
@@ -93,7 +93,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Opti
     slowRateBytesPerSecond: 48e6,
     write: true,
     builtinLoad: false,
-    quietWaitSeconds: quick ? 5 : 30,
+    quietWaitSeconds: quick ? 3 : 10,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;

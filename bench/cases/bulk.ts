@@ -7,7 +7,7 @@ import { freePort, runToCompletion, spawnTracked, stopProcess, waitForListening 
 import { ServerHandle } from '../servers/server-handle.js';
 import type { Tools } from '../tools.js';
 import type { BenchCase, CaseServer, MetricSpec } from './types.js';
-import { withCpu } from './with-cpu.js';
+import { cpuMetric, withCpu } from './with-cpu.js';
 
 const CHUNK_BYTES = 64 * 1024;
 const OMIT_SECONDS = 1;
@@ -26,7 +26,7 @@ export function bulkCase(streams: number, seconds: number, tools: Tools): BenchC
     id,
     title: metric.label,
     tool: iperf3 ? `iperf3 ${tools.iperf3.version} -t ${seconds} -O ${OMIT_SECONDS} -P ${streams}` : `built-in generator, ${seconds} s after ${OMIT_SECONDS} s warm-up`,
-    metrics: [metric],
+    metrics: [metric, cpuMetric(id, metric.label, 'CPU s/GB', 2)],
     open: () => (iperf3 ? openIperf3(iperf3, id, streams, seconds) : openBuiltin(id, streams, seconds)),
   };
 }
@@ -34,6 +34,7 @@ export function bulkCase(streams: number, seconds: number, tools: Tools): BenchC
 interface Iperf3Result {
   error?: string;
   end?: { sum_received?: { bits_per_second: number }; sum_sent?: { retransmits?: number } };
+  intervals?: { sum: { bytes: number } }[];
 }
 
 async function openIperf3(bin: string, id: string, streams: number, seconds: number): Promise<CaseServer> {
@@ -41,7 +42,7 @@ async function openIperf3(bin: string, id: string, streams: number, seconds: num
   return {
     target: { host: '127.0.0.1', port },
     measure: (subject) =>
-      withCpu(subject, async () => {
+      withCpu(subject, id, 1, async () => {
         // A fresh one-test server (-1) per measurement: a long-lived iperf3 server that got
         // into a bad state would fail every later measurement of the case.
         const server = spawnTracked(bin, ['-s', '-1', '-B', '127.0.0.1', '-p', String(port)]);
@@ -60,7 +61,9 @@ async function openIperf3(bin: string, id: string, streams: number, seconds: num
           const result = JSON.parse(out) as Iperf3Result;
           const bps = result.end?.sum_received?.bits_per_second;
           if (result.error || bps === undefined) throw new Error(`iperf3: ${result.error ?? 'no sum_received in its output'}`);
-          return { values: { [id]: bps / 1e9 }, detail: { retransmits: result.end?.sum_sent?.retransmits ?? null } };
+          // Bytes over the whole run, omitted second included, since the CPU figure covers it too.
+          const bytes = (result.intervals ?? []).reduce((sum, i) => sum + i.sum.bytes, 0);
+          return { values: { [id]: bps / 1e9 }, detail: { retransmits: result.end?.sum_sent?.retransmits ?? null }, units: bytes / 1e9 };
         } finally {
           await stopProcess(server, 1000);
         }
@@ -83,7 +86,7 @@ async function openBuiltin(id: string, streams: number, seconds: number): Promis
   return {
     target: { host: '127.0.0.1', port: sink.port },
     measure: (subject) =>
-      withCpu(subject, async () => {
+      withCpu(subject, id, 1, async () => {
         await sink.ask({ type: 'reset' });
         let stopped = false;
         const sockets = Array.from({ length: streams }, () => {
@@ -108,7 +111,7 @@ async function openBuiltin(id: string, streams: number, seconds: number): Promis
         const bytes = to.bytes! - from.bytes!;
         const ms = to.lastByteAt! - from.lastByteAt!;
         if (!from.bytes || bytes <= 0 || ms <= 0) throw new Error('no data reached the sink');
-        return { values: { [id]: (bytes * 8) / (ms / 1000) / 1e9 } };
+        return { values: { [id]: (bytes * 8) / (ms / 1000) / 1e9 }, units: to.bytes! / 1e9 };
       }),
     close: () => sink.close(),
   };

@@ -9,7 +9,7 @@ import { freePort, runToCompletion, spawnTracked, stopProcess, waitForListening 
 import { ServerHandle } from '../servers/server-handle.js';
 import type { Tools } from '../tools.js';
 import type { BenchCase, CaseServer } from './types.js';
-import { withCpu } from './with-cpu.js';
+import { cpuMetric, withCpu } from './with-cpu.js';
 
 /** About what redis-benchmark sends for one SET with its default 3-byte value. */
 const REQUEST_BYTES = 45;
@@ -31,7 +31,7 @@ export function requestRateCase(settings: RequestRateSettings, tools: Tools): Be
     tool: redis
       ? `redis-benchmark ${tools.redisBenchmark.version} -t set -c ${settings.connections} -n ${settings.redisRequests}, redis-server ${tools.redisServer.version}`
       : `built-in ping-pong, ${settings.echoSeconds} s after ${OMIT_SECONDS} s warm-up`,
-    metrics: [{ id, label, unit: 'req/s', better: 'higher', digits: 0 }],
+    metrics: [{ id, label, unit: 'req/s', better: 'higher', digits: 0 }, cpuMetric(id, label, 'CPU µs/req', 1)],
     open: () => (redis ? openRedis(id, redis, settings) : openEcho(id, settings)),
   };
 }
@@ -45,7 +45,7 @@ async function openRedis(id: string, bins: { server: string; bench: string }, se
   return {
     target: { host: '127.0.0.1', port },
     measure: (subject) =>
-      withCpu(subject, async () => {
+      withCpu(subject, id, 1e6, async () => {
         const out = await runToCompletion(
           bins.bench,
           ['-h', subject.address.host, '-p', String(subject.address.port), '-c', String(settings.connections), '-n', String(settings.redisRequests), '-t', 'set', '--csv'],
@@ -55,7 +55,7 @@ async function openRedis(id: string, bins: { server: string; bench: string }, se
         const row = out.split('\n').find((line) => line.startsWith('"SET"'));
         const cells = row?.split(',').map((c) => Number(c.replace(/"/g, '')));
         if (!cells || !Number.isFinite(cells[1])) throw new Error(`redis-benchmark: no SET row in ${JSON.stringify(out.slice(-300))}`);
-        return { values: { [id]: cells[1]! }, detail: { avgLatencyMs: cells[2], p99LatencyMs: cells[6] } };
+        return { values: { [id]: cells[1]! }, detail: { avgLatencyMs: cells[2], p99LatencyMs: cells[6] }, units: settings.redisRequests };
       }),
     close: () => stopProcess(server),
   };
@@ -67,7 +67,7 @@ async function openEcho(id: string, settings: RequestRateSettings): Promise<Case
   return {
     target: { host: '127.0.0.1', port: echo.port },
     measure: (subject) =>
-      withCpu(subject, async () => {
+      withCpu(subject, id, 1e6, async () => {
         let stopped = false;
         let completed = 0;
         const sockets = Array.from({ length: settings.connections }, () => {
@@ -94,7 +94,7 @@ async function openEcho(id: string, settings: RequestRateSettings): Promise<Case
         stopped = true;
         for (const s of sockets) s.destroy();
         if (done === 0) throw new Error('no request came back');
-        return { values: { [id]: done / elapsed } };
+        return { values: { [id]: done / elapsed }, units: completed };
       }),
     close: () => echo.close(),
   };

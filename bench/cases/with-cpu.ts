@@ -1,11 +1,34 @@
 import { cpuSeconds } from '../proc-stats.js';
 import type { RunningSubject } from '../subjects.js';
-import type { Measurement } from './types.js';
+import type { Measurement, MetricSpec } from './types.js';
 
-/** Runs a measurement and adds the subject's CPU seconds to its detail: throughput per core matters on 2 shared cores. */
-export async function withCpu(subject: RunningSubject, run: () => Promise<Measurement>): Promise<Measurement> {
+/** What a measurement did, for CPU per unit of work: bytes relayed, requests answered. */
+export interface Work {
+  units: number;
+}
+
+/**
+ * The subject's CPU cost per unit of work. Throughput on 2 shared cores moves with whatever
+ * else runs; the CPU a relay spends per gigabyte or per request moves much less, so it is the
+ * steadier way to compare relays.
+ */
+export function cpuMetric(id: string, label: string, unit: string, digits: number): MetricSpec {
+  return { id: `${id}.cpu`, label: `${label}: subject CPU`, unit, better: 'lower', digits };
+}
+
+/** Runs a measurement and adds the subject's CPU per unit of work (times `scale`) as `${id}.cpu`. */
+export async function withCpu(
+  subject: RunningSubject,
+  id: string,
+  scale: number,
+  run: () => Promise<Measurement & Work>,
+): Promise<Measurement> {
   const before = await cpuSeconds(subject.pids);
-  const m = await run();
+  const { units, ...m } = await run();
   const used = (await cpuSeconds(subject.pids)) - before;
-  return { ...m, detail: { ...m.detail, subjectCpuSeconds: subject.pids.length ? Number(used.toFixed(2)) : null } };
+  if (subject.pids.length === 0 || units <= 0) return m;
+  return {
+    values: { ...m.values, [`${id}.cpu`]: (used * scale) / units },
+    detail: { ...m.detail, subjectCpuSeconds: +used.toFixed(2) },
+  };
 }
