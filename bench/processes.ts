@@ -95,7 +95,7 @@ export function installCleanupHandlers(): void {
 }
 
 /** Resolves with the first stdout line matching `pattern`; rejects if the child exits first. */
-export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number, what = `a line matching ${pattern}`): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
     let buffered = '';
     const onData = (chunk: Buffer): void => {
@@ -113,11 +113,11 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: num
     };
     const onExit = (code: number | null, signal: string | null): void => {
       done();
-      reject(new Error(`exited (${code ?? signal}) before printing ${pattern}: ${stderrTail(child) || '(no stderr)'}`));
+      reject(new Error(`exited (${code ?? signal}) before printing ${what}: ${stderrTail(child) || '(no stderr)'}`));
     };
     const timer = setTimeout(() => {
       done();
-      reject(new Error(`did not print ${pattern} within ${timeoutMs} ms: ${stderrTail(child) || '(no stderr)'}`));
+      reject(new Error(`did not print ${what} within ${timeoutMs} ms: ${stderrTail(child) || '(no stderr)'}`));
     }, timeoutMs);
     const done = (): void => {
       clearTimeout(timer);

@@ -63,7 +63,12 @@ export function summarize(c: CaseResult, subjectOrder: readonly string[]): Recor
       if (v === undefined) continue;
       bySubject.set(s.subject, [...(bySubject.get(s.subject) ?? []), v]);
     }
-    const med = (name: string): number => median(bySubject.get(name) ?? []);
+    const largest = Math.max(...[...bySubject.values()].map((xs) => median(xs)).filter(Number.isFinite));
+    // A baseline near zero (HAProxy's RSS growth) makes ratios to it meaningless, not huge.
+    const med = (name: string): number => {
+      const m = median(bySubject.get(name) ?? []);
+      return m >= largest * 0.01 ? m : NaN;
+    };
     out[metric.id] = subjectOrder
       .filter((name) => bySubject.has(name))
       .map((name) => {

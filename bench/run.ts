@@ -64,7 +64,9 @@ async function runCase(c: BenchCase, subjects: Subject[], disabled: Map<string, 
   try {
     for (let round = 1; round <= rounds; round++) {
       for (const subject of subjects) {
-        const why = disabled.get(subject.name) ?? c.skip?.(subject) ?? null;
+        // Subjects dropped from the whole run are reported once, at the top.
+        if (disabled.has(subject.name)) continue;
+        const why = c.skip?.(subject) ?? null;
         if (why) {
           result.subjectsSkipped[subject.name] = why;
           continue;
@@ -80,7 +82,6 @@ async function runCase(c: BenchCase, subjects: Subject[], disabled: Map<string, 
           // A subject that cannot start (missing command, bad flag) will not start next time either.
           const message = (err as Error).message;
           disabled.set(subject.name, `failed to start: ${message}`);
-          result.subjectsSkipped[subject.name] = `failed to start: ${message}`;
           log(`${prefix} failed to start, dropped from this run: ${message}`);
           continue;
         }

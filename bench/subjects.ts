@@ -60,7 +60,7 @@ async function stopAll(children: ChildProcess[]): Promise<void> {
 async function startAnnouncing(argv: string[], label: string): Promise<{ child: ChildProcess; address: Address }> {
   const child = spawnTracked(argv[0]!, argv.slice(1));
   try {
-    const match = await waitForLine(child, READY_LINE, START_TIMEOUT_MS);
+    const match = await waitForLine(child, READY_LINE, START_TIMEOUT_MS, '"... listening on HOST:PORT"');
     return { child, address: { host: match[1]!, port: Number(match[2]) } };
   } catch (err) {
     await stopProcess(child, 200);
