@@ -57,7 +57,7 @@ export function renderSvg(r: Results): string {
       const ratio = Number.isFinite(s.vsPipe) ? s.vsPipe : 0;
       const w = Math.max(1, Math.min(ratio, maxRatio) * scale);
       const clipped = ratio > maxRatio ? ' (clipped)' : '';
-      const label = `${Number.isFinite(s.vsPipe) ? fmtRatio(s.vsPipe) : 'no pipe figure'}  ${fmt(s.median, g.metric.digits)} ${g.metric.unit}${clipped}`;
+      const label = `${Number.isFinite(s.vsPipe) ? fmtRatio(s.vsPipe) : 'no pipe figure'} · ${fmt(s.median, g.metric.digits)} ${g.metric.unit}${clipped}`;
       body.push(`<text x="${LABEL_W - 8}" y="${y + 14}" text-anchor="end">${esc(s.subject)}</text>`);
       body.push(`<rect x="${LABEL_W}" y="${y + 3}" width="${w.toFixed(1)}" height="${ROW_H - 6}" fill="${color(s.subject, variantIndex)}"/>`);
       body.push(`<text x="${(LABEL_W + w + 6).toFixed(1)}" y="${y + 14}" class="value">${esc(label)}</text>`);
