@@ -1,5 +1,5 @@
 /** Command-line options of `npm run bench -- [options]`. */
-import { ALL_SUBJECTS, type SluiceVariant } from './subjects.js';
+import { ALL_SUBJECTS, type SluiceVariant } from './subjects/index.js';
 
 export const ALL_CASES = ['bulk-1', 'bulk-8', 'rr-50', 'idle-1000', 'slow-consumer'] as const;
 

@@ -23,7 +23,7 @@ import { renderMarkdown } from './report/markdown.js';
 import { renderSvg } from './report/svg.js';
 import { renderTable } from './report/table.js';
 import { summarize, type CaseResult, type Results } from './results.js';
-import { buildSubjects, type Subject } from './subjects.js';
+import { buildSubjects, type Subject } from './subjects/index.js';
 import { evaluateTargets } from './targets.js';
 import { detectTools, machineInfo, type Tools } from './tools.js';
 

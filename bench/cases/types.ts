@@ -1,5 +1,5 @@
 /** What a case is: a server to point subjects at, and one measurement per subject per round. */
-import type { Address, RunningSubject, Subject } from '../subjects.js';
+import type { Address, RunningSubject, Subject } from '../subjects/index.js';
 
 export interface MetricSpec {
   /** Unique across cases, e.g. 'bulk-1' or 'idle-1000.rss'. */

@@ -1,5 +1,5 @@
 import { cpuSeconds } from '../proc-stats.js';
-import type { RunningSubject } from '../subjects.js';
+import type { RunningSubject } from '../subjects/index.js';
 import type { Measurement, MetricSpec } from './types.js';
 
 /** What a measurement did, for CPU per unit of work: bytes relayed, requests answered. */
