@@ -89,13 +89,16 @@ async function runCase(c: BenchCase, subjects: Subject[], disabled: Map<string, 
         try {
           await noise.start();
           const m = await server.measure(running);
+          const died = running.exited();
+          if (died) throw new Error(died);
           const { otherCpu, steal } = await noise.stop();
           const detail = { ...m.detail, otherCpu: +otherCpu.toFixed(3), steal: +steal.toFixed(3) };
           result.samples.push({ round, subject: subject.name, values: m.values, detail });
           const busy = otherCpu > NOISY_SHARE ? `  (other processes used ${Math.round(otherCpu * 100)}% of the CPU meanwhile)` : '';
           log(`${prefix} ${describeValues(c, m.values)}${busy}`);
         } catch (err) {
-          const message = (err as Error).message;
+          // When the subject crashed, that is the story, not the load tool's complaint about it.
+          const message = running.exited() ?? (err as Error).message;
           result.samples.push({ round, subject: subject.name, values: {}, error: message });
           log(`${prefix} FAILED: ${message}`);
         } finally {

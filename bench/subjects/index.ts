@@ -23,7 +23,7 @@ function direct(): Subject {
     name: 'direct',
     describe: 'no proxy: the load tool talks to the server',
     unavailable: null,
-    start: async (target) => ({ name: 'direct', address: target, pids: [], stop: async () => {} }),
+    start: async (target) => ({ name: 'direct', address: target, pids: [], exited: () => null, stop: async () => {} }),
   };
 }
 

@@ -1,6 +1,6 @@
 /** Starting a subject's processes and knowing when they are ready. */
 import type { ChildProcess } from 'node:child_process';
-import { spawnTracked, stopProcess, waitForLine, waitForListening } from '../processes.js';
+import { spawnTracked, stderrTail, stopProcess, waitForLine, waitForListening } from '../processes.js';
 import type { Address, RunningSubject } from './types.js';
 
 const START_TIMEOUT_MS = 10_000;
@@ -36,6 +36,11 @@ export function running(name: string, address: Address, children: ChildProcess[]
     name,
     address,
     pids: children.map((c) => c.pid!),
+    exited: () => {
+      const dead = children.find((c) => c.exitCode !== null || c.signalCode !== null);
+      if (!dead) return null;
+      return `${name} (pid ${dead.pid}) exited with ${dead.exitCode ?? dead.signalCode}: ${stderrTail(dead).slice(-300) || '(no stderr)'}`;
+    },
     stop: async () => {
       await Promise.all(children.map((c) => stopProcess(c)));
     },

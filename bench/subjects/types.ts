@@ -10,6 +10,8 @@ export interface RunningSubject {
   address: Address;
   /** Processes whose memory and CPU count as the subject's; empty for `direct`. */
   pids: number[];
+  /** How a subject process ended before it was stopped (a crash), or null while all run. */
+  exited(): string | null;
   stop(): Promise<void>;
 }
 
