@@ -133,6 +133,7 @@ async function main(): Promise<number> {
   }
   installCleanupHandlers();
   const started = performance.now();
+  const machine = machineInfo();
   const tools = await detectTools();
   const loadTools: Tools = opts.builtinLoad
     ? { ...tools, iperf3: { path: null, version: null }, redisBenchmark: { path: null, version: null } }
@@ -165,7 +166,7 @@ async function main(): Promise<number> {
 
     const names = subjects.map((s) => s.name);
     const results: Results = {
-      machine: machineInfo(),
+      machine,
       tools,
       options: { ...opts },
       subjects: subjects.map((s) => ({ name: s.name, describe: s.describe, ...(disabled.has(s.name) ? { skipped: disabled.get(s.name)! } : {}) })),
