@@ -28,6 +28,7 @@ export interface Options {
   builtinLoad: boolean;
   /** Before each measurement, wait up to this long for other processes to go quiet (0: don't). */
   quietWaitSeconds: number;
+  noisyRetries: number;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -47,6 +48,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --builtin-load         use the built-in generators even where iperf3 / redis are installed
   --quiet-wait S         before each measurement wait up to S s for other processes to use
                          under 10% of the CPU (default 10; --quick: 3; 0: don't wait)
+  --noisy-retries N      take a measurement again, up to N times, when other processes used
+                         more than 15% of the CPU during it (default 1; --quick: 0)
   --help
 `;
 
@@ -94,6 +97,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Opti
     write: true,
     builtinLoad: false,
     quietWaitSeconds: quick ? 3 : 10,
+    noisyRetries: quick ? 0 : 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -118,6 +122,12 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Opti
       case '--out': opts.outDir = value() ?? null; break;
       case '--no-write': opts.write = false; break;
       case '--builtin-load': opts.builtinLoad = true; break;
+      case '--noisy-retries': {
+        const v = Number(value());
+        if (!Number.isSafeInteger(v) || v < 0) throw new UsageError('--noisy-retries needs a whole number >= 0');
+        opts.noisyRetries = v;
+        break;
+      }
       case '--quiet-wait': {
         const v = Number(value());
         if (!Number.isFinite(v) || v < 0) throw new UsageError('--quiet-wait needs seconds >= 0');

@@ -31,6 +31,8 @@ export interface CaseResult {
   /** Subjects not measured in this case, and why. */
   subjectsSkipped: Record<string, string>;
   samples: Sample[];
+  /** Measurements taken again because other processes disturbed them (kept for the record). */
+  discarded: Sample[];
   summary: Record<string, MetricSummary[]>;
 }
 

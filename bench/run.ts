@@ -17,13 +17,13 @@ import { idleConnsCase } from './cases/idle-conns.js';
 import { requestRateCase } from './cases/request-rate.js';
 import { slowConsumerCase } from './cases/slow-consumer.js';
 import type { BenchCase } from './cases/types.js';
-import { NoiseMeter, NOISY_SHARE, waitForQuiet } from './noise.js';
 import { installCleanupHandlers } from './processes.js';
 import { renderMarkdown } from './report/markdown.js';
 import { renderSvg } from './report/svg.js';
 import { renderTable } from './report/table.js';
-import { summarize, type CaseResult, type Results } from './results.js';
-import { buildSubjects, type Subject } from './subjects/index.js';
+import type { CaseResult, Results } from './results.js';
+import { runCase } from './run-case.js';
+import { buildSubjects } from './subjects/index.js';
 import { evaluateTargets } from './targets.js';
 import { detectTools, machineInfo, type Tools } from './tools.js';
 
@@ -41,76 +41,6 @@ function buildCases(opts: Options, tools: Tools): BenchCase[] {
     'slow-consumer': () => slowConsumerCase(opts.slowBytes, opts.slowRateBytesPerSecond),
   };
   return opts.cases.map((id) => all[id]!());
-}
-
-function describeValues(c: BenchCase, values: Record<string, number>): string {
-  return c.metrics
-    .filter((m) => values[m.id] !== undefined)
-    .map((m) => `${values[m.id]!.toFixed(m.digits)} ${m.unit}`)
-    .join(', ');
-}
-
-async function runCase(c: BenchCase, subjects: Subject[], disabled: Map<string, string>, rounds: number, quietWaitSeconds: number): Promise<CaseResult> {
-  const result: CaseResult = { id: c.id, title: c.title, tool: c.tool, metrics: c.metrics, subjectsSkipped: {}, samples: [], summary: {} };
-  log(`\n== ${c.title} (${c.tool})`);
-  let server;
-  try {
-    server = await c.open();
-  } catch (err) {
-    result.skipped = `could not start its server: ${(err as Error).message}`;
-    log(`   skipped: ${result.skipped}`);
-    return result;
-  }
-  try {
-    for (let round = 1; round <= rounds; round++) {
-      for (const subject of subjects) {
-        // Subjects dropped from the whole run are reported once, at the top.
-        if (disabled.has(subject.name)) continue;
-        const why = c.skip?.(subject) ?? null;
-        if (why) {
-          result.subjectsSkipped[subject.name] = why;
-          continue;
-        }
-        const prefix = `   round ${round}/${rounds} ${subject.name.padEnd(14)}`;
-        const waited = await waitForQuiet(quietWaitSeconds);
-        if (waited < 0) log(`${prefix} (machine still busy after ${quietWaitSeconds} s; measuring anyway)`);
-        else if (waited > 0) log(`${prefix} (waited ${waited.toFixed(0)} s for other processes to quieten)`);
-        let running;
-        try {
-          running = await subject.start(server.target);
-        } catch (err) {
-          // A subject that cannot start (missing command, bad flag) will not start next time either.
-          const message = (err as Error).message;
-          disabled.set(subject.name, `failed to start: ${message}`);
-          log(`${prefix} failed to start, dropped from this run: ${message}`);
-          continue;
-        }
-        const noise = new NoiseMeter();
-        try {
-          await noise.start();
-          const m = await server.measure(running);
-          const died = running.exited();
-          if (died) throw new Error(died);
-          const { otherCpu, steal } = await noise.stop();
-          const detail = { ...m.detail, otherCpu: +otherCpu.toFixed(3), steal: +steal.toFixed(3) };
-          result.samples.push({ round, subject: subject.name, values: m.values, detail });
-          const busy = otherCpu > NOISY_SHARE ? `  (other processes used ${Math.round(otherCpu * 100)}% of the CPU meanwhile)` : '';
-          log(`${prefix} ${describeValues(c, m.values)}${busy}`);
-        } catch (err) {
-          // When the subject crashed, that is the story, not the load tool's complaint about it.
-          const message = running.exited() ?? (err as Error).message;
-          result.samples.push({ round, subject: subject.name, values: {}, error: message });
-          log(`${prefix} FAILED: ${message}`);
-        } finally {
-          await running.stop();
-        }
-      }
-    }
-  } finally {
-    await server.close();
-  }
-  result.summary = summarize(result, subjects.map((s) => s.name));
-  return result;
 }
 
 function writeResults(results: Results, outDir: string): void {
@@ -162,7 +92,7 @@ async function main(): Promise<number> {
     if (opts.builtinLoad) log('--builtin-load: built-in generators instead of iperf3 and redis-benchmark');
 
     const cases: CaseResult[] = [];
-    for (const c of buildCases(opts, loadTools)) cases.push(await runCase(c, subjects, disabled, opts.rounds, opts.quietWaitSeconds));
+    for (const c of buildCases(opts, loadTools)) cases.push(await runCase(c, subjects, disabled, { rounds: opts.rounds, quietWaitSeconds: opts.quietWaitSeconds, noisyRetries: opts.noisyRetries }));
 
     const names = subjects.map((s) => s.name);
     const results: Results = {

@@ -40,6 +40,7 @@ export function renderTable(r: Results): string {
     for (const subject of pssCharged) lines.push(`  (${subject} forks per connection: charged the sum of its Pss, not of VmRSS)`);
     for (const [subject, why] of Object.entries(c.subjectsSkipped)) lines.push(`  (${subject} not measured: ${why})`);
     for (const s of c.samples) if (s.error) lines.push(`  ! round ${s.round} ${s.subject}: ${s.error}`);
+    if (c.discarded?.length) lines.push(`  (${c.discarded.length} disturbed measurement(s) taken again; the less disturbed one kept)`);
     const noisy = c.samples.map((s) => Number(s.detail?.['otherCpu'] ?? 0)).filter((x) => x > NOISY_SHARE);
     if (noisy.length > 0) {
       lines.push(`  ! ${noisy.length} of ${c.samples.length} measurements ran while other processes used more than ${NOISY_SHARE * 100}% of the CPU (up to ${Math.round(Math.max(...noisy) * 100)}%): treat these figures with care`);
