@@ -102,7 +102,7 @@ export class RssSampler {
   lastBytes = 0;
   samples = 0;
   private timer: NodeJS.Timeout | null = null;
-  private inFlight = false;
+  private pending: Promise<number> | null = null;
 
   constructor(private readonly roots: readonly number[], private readonly intervalMs = 50) {}
 
@@ -110,23 +110,23 @@ export class RssSampler {
     this.timer = setInterval(() => void this.sample(), this.intervalMs);
   }
 
-  async sample(): Promise<number> {
-    if (this.inFlight) return this.lastBytes;
-    this.inFlight = true;
-    try {
-      const bytes = await rssBytes(this.roots);
+  /** One reading now; joins the reading in progress rather than overlap it. */
+  sample(): Promise<number> {
+    this.pending ??= rssBytes(this.roots).then((bytes) => {
+      this.pending = null;
       this.lastBytes = bytes;
       this.samples += 1;
       if (bytes > this.peakBytes) this.peakBytes = bytes;
       return bytes;
-    } finally {
-      this.inFlight = false;
-    }
+    });
+    return this.pending;
   }
 
+  /** Stops sampling after one last reading that starts after the call. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.pending) await this.pending;
     await this.sample();
   }
 }

@@ -16,6 +16,8 @@ const MB = 1e6;
  */
 const MAX_CONNECTING = 100;
 const SETTLE_MS = 500;
+/** Coarse: the figure is the level once all are open, and reading /proc for a thousand socat forks is not free. */
+const SAMPLE_INTERVAL_MS = 250;
 const THROUGH_TIMEOUT_MS = 60_000;
 
 export function idleConnsCase(count: number): BenchCase {
@@ -41,7 +43,7 @@ export function idleConnsCase(count: number): BenchCase {
         target: { host: '127.0.0.1', port: idle.port },
         async measure(subject) {
           await idle.ask({ type: 'reset' });
-          const sampler = new RssSampler(subject.pids);
+          const sampler = new RssSampler(subject.pids, SAMPLE_INTERVAL_MS);
           await new Promise((r) => setTimeout(r, 200));
           const baseline = await sampler.sample();
           sampler.peakBytes = baseline;
