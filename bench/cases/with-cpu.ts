@@ -2,6 +2,8 @@ import { cpuSeconds } from '../proc-stats.js';
 import type { RunningSubject } from '../subjects/index.js';
 import type { Measurement, MetricSpec } from './types.js';
 
+const REAP_MS = 200;
+
 /** What a measurement did, for CPU per unit of work: bytes relayed, requests answered. */
 export interface Work {
   units: number;
@@ -25,6 +27,9 @@ export async function withCpu(
 ): Promise<Measurement> {
   const before = await cpuSeconds(subject.pids);
   const { units, ...m } = await run();
+  // Give a forking subject (socat) a moment to reap the children that just finished: until it
+  // has, their CPU time is in neither its tree nor its cutime.
+  await new Promise((r) => setTimeout(r, REAP_MS));
   const used = (await cpuSeconds(subject.pids)) - before;
   if (subject.pids.length === 0 || units <= 0) return m;
   return {
