@@ -1,0 +1,128 @@
+/**
+ * 1000 concurrent idle connections through the subject to a server that never writes: what
+ * each held connection costs the subject in memory, and how fast it lets a burst through.
+ */
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { processTree, pssBytes, RssSampler } from '../proc-stats.js';
+import { ServerHandle } from '../servers/server-handle.js';
+import type { Address } from '../subjects/index.js';
+import type { BenchCase, CaseServer } from './types.js';
+
+const MB = 1e6;
+/**
+ * Connects outstanding at once. Below every subject's listen backlog (511), so the figure is
+ * the subject's accept-and-connect rate, not SYN retransmits after a full queue.
+ */
+const MAX_CONNECTING = 100;
+const SETTLE_MS = 500;
+/** Coarse: the figure is the level once all are open, and reading /proc for a thousand socat forks is not free. */
+const SAMPLE_INTERVAL_MS = 250;
+const THROUGH_TIMEOUT_MS = 60_000;
+
+export function idleConnsCase(count: number): BenchCase {
+  const id = `idle-${count}`;
+  return {
+    id,
+    title: `${count} idle connections`,
+    tool: `built-in, ${MAX_CONNECTING} connects in flight`,
+    metrics: [
+      { id: `${id}.rss`, label: `${count} idle conns: RSS total`, unit: 'MB', better: 'lower', digits: 1 },
+      { id: `${id}.rate`, label: `${count} idle conns: accept rate`, unit: 'conn/s', better: 'higher', digits: 0 },
+    ],
+    async open(): Promise<CaseServer> {
+      const idle = await ServerHandle.start('idle');
+      // A fresh Node process takes several times longer over its first thousand connections;
+      // warm the idle server (and this process) so only the subject's cold start is measured.
+      const warm = await openAll({ host: '127.0.0.1', port: idle.port }, count);
+      if (warm.failed) throw warm.failed;
+      await idle.ask({ type: 'await-accepted', count });
+      for (const s of warm.sockets) s.destroy();
+      await idle.ask({ type: 'drop-all' });
+      return {
+        target: { host: '127.0.0.1', port: idle.port },
+        async measure(subject) {
+          await idle.ask({ type: 'reset' });
+          const sampler = new RssSampler(subject.pids, SAMPLE_INTERVAL_MS);
+          await new Promise((r) => setTimeout(r, 200));
+          const baseline = await sampler.sample();
+          sampler.peakBytes = baseline;
+          sampler.start();
+
+          const through = idle.ask({ type: 'await-accepted', count });
+          const startedAt = performance.timeOrigin + performance.now();
+          const { sockets, failed } = await openAll(subject.address, count);
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`not all ${count} connections reached the server in ${THROUGH_TIMEOUT_MS} ms`)), THROUGH_TIMEOUT_MS);
+          });
+          try {
+            if (failed) throw failed;
+            const reply = await Promise.race([through, timeout]);
+            await new Promise((r) => setTimeout(r, SETTLE_MS));
+            const rss = await sampler.sample();
+            const pss = await pssBytes(subject.pids);
+            const processes = (await processTree(subject.pids)).length;
+            await sampler.stop();
+            // A subject that forks per connection (socat) shares most pages among its forks;
+            // summing VmRSS would count them a thousand times, so it is charged its Pss instead.
+            // Node subjects keep VmRSS: their Pss would be lowered by pages shared with the
+            // bench's own Node processes, which a real deployment does not have.
+            const forked = processes > subject.pids.length;
+            const total = forked ? pss : rss;
+            const seconds = (reply.lastAcceptAt! - startedAt) / 1000;
+            const values: Record<string, number> = { [`${id}.rate`]: count / seconds };
+            if (subject.pids.length) values[`${id}.rss`] = total / MB;
+            return {
+              values,
+              detail: subject.pids.length
+                ? {
+                    baselineMB: +(baseline / MB).toFixed(1),
+                    peakMB: +(sampler.peakBytes / MB).toFixed(1),
+                    perConnKB: +((total - baseline) / count / 1000).toFixed(1),
+                    vmRssMB: +(rss / MB).toFixed(1),
+                    pssMB: +(pss / MB).toFixed(1),
+                    charged: forked ? 'Pss' : 'VmRSS',
+                    processes,
+                  }
+                : {},
+            };
+          } finally {
+            clearTimeout(timer);
+            await sampler.stop();
+            for (const s of sockets) s.destroy();
+            await idle.ask({ type: 'drop-all' });
+          }
+        },
+        close: () => idle.close(),
+      };
+    },
+  };
+}
+
+/** Opens `count` connections, at most MAX_CONNECTING at a time; stops at the first error. */
+async function openAll(address: Address, count: number): Promise<{ sockets: net.Socket[]; failed: Error | null }> {
+  const sockets: net.Socket[] = [];
+  let failed: Error | null = null;
+  await new Promise<void>((resolve) => {
+    let connecting = 0;
+    const next = (): void => {
+      while (connecting < MAX_CONNECTING && sockets.length < count && !failed) {
+        connecting += 1;
+        const socket = net.connect(address.port, address.host);
+        sockets.push(socket);
+        socket.once('connect', () => {
+          connecting -= 1;
+          if (sockets.length === count && connecting === 0) resolve();
+          next();
+        });
+        socket.on('error', (err) => {
+          failed ??= err;
+          resolve();
+        });
+      }
+    };
+    next();
+  });
+  return { sockets, failed };
+}

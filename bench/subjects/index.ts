@@ -1,0 +1,70 @@
+/**
+ * The things measured ("subjects"): each one, started fresh for every measurement, listens on
+ * loopback and forwards to the case's server.
+ *
+ *   load tool --> subject (direct | pipe | haproxy | socat | sluice | sluice-tunnel) --> case server
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Tools } from '../tools.js';
+import { haproxy } from './haproxy.js';
+import { pipe, sluiceRelay, sluiceTunnel } from './node-relays.js';
+import { socat } from './socat.js';
+import type { SluiceCommand, SluiceVariant, Subject } from './types.js';
+
+export type { Address, RunningSubject, SluiceCommand, SluiceVariant, Subject } from './types.js';
+
+export const ALL_SUBJECTS = ['direct', 'pipe', 'haproxy', 'socat', 'sluice', 'sluice-tunnel'] as const;
+
+/** No proxy: the load tool talks to the server. The ceiling every relay is under. */
+function direct(): Subject {
+  return {
+    name: 'direct',
+    describe: 'no proxy: the load tool talks to the server',
+    unavailable: null,
+    start: async (target) => ({ name: 'direct', address: target, pids: [], exited: () => null, stop: async () => {} }),
+  };
+}
+
+export interface SubjectOptions {
+  names: string[];
+  distDir: string;
+  sluice: SluiceCommand;
+  /** True when the sluice command was given explicitly, so its existence is not checked. */
+  sluiceCustom: boolean;
+  variants: SluiceVariant[];
+}
+
+/** Builds the subjects that were asked for, in the order asked; variants follow `sluice`. */
+export function buildSubjects(options: SubjectOptions, tools: Tools): { subjects: Subject[]; cleanup: () => void } {
+  let tmp: string | null = null;
+  const tmpDir = (): string => (tmp ??= mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-')));
+  const cli = path.join(options.distDir, 'proxy', 'cli.js');
+  const sluiceMissing =
+    options.sluiceCustom || existsSync(cli)
+      ? null
+      : `${path.relative(process.cwd(), cli)} does not exist yet (relay not merged); use --sluice-cmd to point at one`;
+
+  const subjects: Subject[] = [];
+  for (const name of options.names) {
+    switch (name) {
+      case 'direct': subjects.push(direct()); break;
+      case 'pipe': subjects.push(pipe(options.distDir)); break;
+      case 'haproxy': subjects.push(haproxy(tools, tmpDir)); break;
+      case 'socat': subjects.push(socat(tools)); break;
+      case 'sluice':
+        subjects.push(sluiceRelay('sluice', options.sluice, [], sluiceMissing));
+        for (const v of options.variants) subjects.push(sluiceRelay(`sluice:${v.name}`, options.sluice, v.extraArgs, sluiceMissing));
+        break;
+      case 'sluice-tunnel': subjects.push(sluiceTunnel(options.sluice, sluiceMissing)); break;
+      default: throw new Error(`unknown subject "${name}" (known: ${ALL_SUBJECTS.join(', ')})`);
+    }
+  }
+  return {
+    subjects,
+    cleanup: () => {
+      if (tmp) rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}

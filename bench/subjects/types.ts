@@ -1,0 +1,41 @@
+/** What every subject is: something started fresh per measurement that forwards to a target. */
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+export interface RunningSubject {
+  name: string;
+  address: Address;
+  /** Processes whose memory and CPU count as the subject's; empty for `direct`. */
+  pids: number[];
+  /** How a subject process ended before it was stopped (a crash), or null while all run. */
+  exited(): string | null;
+  stop(): Promise<void>;
+}
+
+export interface Subject {
+  name: string;
+  /** One line for the table and the results file. */
+  describe: string;
+  /** Why it cannot run on this machine, or null when it can. */
+  unavailable: string | null;
+  start(target: Address): Promise<RunningSubject>;
+}
+
+export interface SluiceCommand {
+  /** argv prefix, e.g. ['node', 'dist/proxy/cli.js']. */
+  command: string[];
+  /** Extra options appended to every sluice invocation, e.g. ['--window', '256KiB']. */
+  extraArgs: string[];
+}
+
+/** A sluice variant to compare in the same run: `--variant NAME=ARGS`. */
+export interface SluiceVariant {
+  name: string;
+  extraArgs: string[];
+}
+
+/** HOST:PORT as the command lines of sluice, HAProxy and socat want it (IPv6 in brackets). */
+export const hostPort = (a: Address): string => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
