@@ -100,6 +100,7 @@ export class Relay {
   private openSides = 2;
   private idleTimer: NodeJS.Timeout | null = null;
   private halfCloseTimer: NodeJS.Timeout | null = null;
+  private graceTimer: NodeJS.Timeout | null = null;
   private lastProgress = -1;
   private resolveDone!: (result: RelayResult) => void;
   private limiters: RateLimiter[] = [];
@@ -146,7 +147,7 @@ export class Relay {
         client.off('end', onFirstEnd);
         target.off('end', onFirstEnd);
         if (this.openSides === 0) return;
-        this.halfCloseTimer = setTimeout(() => this.abort('half-close-timeout', false), halfCloseTimeoutMs);
+        this.halfCloseTimer = setTimeout(() => this.close('half-close-timeout'), halfCloseTimeoutMs);
         this.halfCloseTimer.unref();
       };
       client.once('end', onFirstEnd);
@@ -170,6 +171,21 @@ export class Relay {
   stats(): { clientToTarget: DirectionStats; targetToClient: DirectionStats } {
     const now = this.now();
     return { clientToTarget: statsOf(this.clientToTarget, now), targetToClient: statsOf(this.targetToClient, now) };
+  }
+
+  /**
+   * Closes both sides politely: FIN each way, so each peer sees an ordinary end and closes its
+   * side too (a target then counts the connection gone before a freed slot is reused); whatever
+   * has not closed after `graceMs` is destroyed.
+   */
+  close(end: RelayEnd, graceMs = 2000): void {
+    this.end ??= end;
+    for (const side of [this.client, this.target]) if (!side.destroyed) side.end();
+    const timer = setTimeout(() => {
+      for (const side of [this.client, this.target]) if (!side.destroyed) side.destroy();
+    }, graceMs);
+    timer.unref();
+    this.graceTimer = timer;
   }
 
   /** Tears the relay down now: both sides reset (or destroyed when `reset` is false). */
@@ -235,6 +251,8 @@ export class Relay {
     this.idleTimer = null;
     if (this.halfCloseTimer) clearTimeout(this.halfCloseTimer);
     this.halfCloseTimer = null;
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = null;
     this.clientToTarget.stop();
     this.targetToClient.stop();
     for (const l of this.limiters) l.stop();
@@ -264,7 +282,7 @@ export class Relay {
         return;
       }
       this.idleTimer = null;
-      this.abort('idle-timeout', false);
+      this.close('idle-timeout');
     };
     const alreadyQuietMs = Math.max(0, this.startedMs - quietSinceMs);
     this.idleTimer = setTimeout(check, Math.max(0, idleTimeoutMs - alreadyQuietMs));

@@ -21,7 +21,7 @@ describe('RelayServer', () => {
   let clock: sinon.SinonFakeTimers | null = null;
 
   afterEach(async () => {
-    clock?.restore();
+    clock?.restore(); // real timers again, so shutdown's deadline can fire
     clock = null;
     await Promise.all(servers.splice(0).map((s) => s.shutdown(0)));
     await res.closeAll();
@@ -211,7 +211,7 @@ describe('RelayServer', () => {
       maxConns: 1,
       queueTimeoutMs: 5000,
       idleTimeoutMs: 1000,
-      now: () => clock!.now, // one clock for the queue and the relay's idle timer
+      now: () => (clock ? clock.now : performance.now()), // one clock for the queue and the relay's idle timer
     });
     res.socket(await connectTo(port));
     const waiting = res.socket(await connectTo(port));
@@ -221,6 +221,8 @@ describe('RelayServer', () => {
     expect(server.queuedConnections).to.equal(1);
     await clock.tickAsync(1);
     await ended;
+    // The admitted one was closed politely (FIN both ways); its silent target gets the grace period.
+    await clock.tickAsync(2000);
     await until(() => logs.length === 2, 'both connections logged');
     expect(logs.map((l) => [l.id, l.end]).sort()).to.deep.equal([[1, 'idle-timeout'], [2, 'idle-timeout']]);
   });
