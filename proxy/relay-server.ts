@@ -95,6 +95,9 @@ type Phase = 'queued' | 'connecting' | 'relaying';
  */
 const HELD_BACK_AFTER_MS = 100;
 
+/** How long the slot of a connection sluice closed itself stays taken after the close. */
+const SLOT_COOLDOWN_MS = 20;
+
 type OptionalKeys = 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice';
 type Options = Required<Omit<RelayServerOptions, OptionalKeys>> & Pick<RelayServerOptions, OptionalKeys>;
 
@@ -137,6 +140,7 @@ export class RelayServer {
   private readonly endedTotal = new Map<string, number>();
   private readonly up: DirectionTotals = { bytes: 0, pauses: 0, heldBackMs: 0 };
   private spillStore: SpillStore | null = null;
+  private readonly cooldowns = new Set<NodeJS.Timeout>();
   private messagesForwarded = 0;
   private readonly messagesDroppedBy: Record<DropReason, number> = { 'drop-newest': 0, 'drop-oldest': 0, 'too-large': 0, incomplete: 0, closed: 0 };
   private readonly down: DirectionTotals = { bytes: 0, pauses: 0, heldBackMs: 0 };
@@ -268,6 +272,11 @@ export class RelayServer {
    */
   async shutdown(drainTimeoutMs: number = RELAY_DEFAULTS.drainTimeoutMs): Promise<void> {
     this.closing = true;
+    for (const timer of this.cooldowns) {
+      clearTimeout(timer);
+      this.releaseSlot();
+    }
+    this.cooldowns.clear();
     const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     if (this.connections.size > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -515,7 +524,11 @@ export class RelayServer {
       heldBackDownMs: down.heldBackMs,
       ...(result.error !== undefined ? { error: result.error } : {}),
     });
-    this.releaseSlot();
+    // A connection we closed (timeout, abort) frees its slot a moment later: the target has only
+    // just been told, and a target that handles its close and a new connection in the same turn
+    // of its event loop would otherwise briefly hold one more than --max-conns.
+    if (result.end === 'idle-timeout' || result.end === 'half-close-timeout' || result.end === 'aborted') this.releaseSlotSoon();
+    else this.releaseSlot();
   }
 
   // The client went away before relaying began.
@@ -547,6 +560,15 @@ export class RelayServer {
   private stopListening(conn: Connection): void {
     if (conn.clientReads) conn.clientReads.onEarly = null;
     conn.client.off('readable', conn.onHeard);
+  }
+
+  private releaseSlotSoon(): void {
+    if (this.closing) return this.releaseSlot();
+    const timer = setTimeout(() => {
+      this.cooldowns.delete(timer);
+      this.releaseSlot();
+    }, SLOT_COOLDOWN_MS);
+    this.cooldowns.add(timer);
   }
 
   private releaseSlot(): void {
