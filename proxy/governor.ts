@@ -133,15 +133,18 @@ export class Governor {
 
   /** Adds pressure, budget and limit metrics. */
   registerMetrics(registry: MetricsRegistry): void {
-    registry.gauge('sluice_pressure', 'Instance pressure 0..1: the largest of its components (see README).', () => this.signals.pressure);
-    registry.gauge('sluice_pressure_component', 'Each pressure component 0..1.', () =>
-      this.reading ? Object.entries(this.reading.components).map(([component, value]) => ({ labels: { component }, value })) : [],
+    registry.gauge('sluice_pressure', 'Instance pressure 0..1: the largest of its components (see README).', () => this.signals.pressure, 'max');
+    registry.gauge(
+      'sluice_pressure_component',
+      'Each pressure component 0..1.',
+      () => (this.reading ? Object.entries(this.reading.components).map(([component, value]) => ({ labels: { component }, value })) : []),
+      'max',
     );
     registry.gauge('sluice_memory_budget_bytes', 'The cap on all buffered bytes (--memory-budget).', () => this.budget.budgetBytes);
     registry.gauge('sluice_memory_used_bytes', 'Buffered bytes charged to the memory budget.', () => this.budget.usedBytes);
-    registry.gauge('sluice_accepting', '1 while new connections are accepted, 0 while the memory budget is saturated.', () => (this.budget.accepting ? 1 : 0));
-    registry.gauge('sluice_event_loop_delay_seconds', 'Event-loop delay, p99 over the last sample interval.', () => this.loopDelayMs / 1000);
-    registry.gauge('sluice_healthy', '1 while /healthz answers 200, 0 while it sheds load (503).', () => (this.signals.shedding ? 0 : 1));
+    registry.gauge('sluice_accepting', '1 while new connections are accepted, 0 while the memory budget is saturated.', () => (this.budget.accepting ? 1 : 0), 'min');
+    registry.gauge('sluice_event_loop_delay_seconds', 'Event-loop delay, p99 over the last sample interval.', () => this.loopDelayMs / 1000, 'max');
+    registry.gauge('sluice_healthy', '1 while /healthz answers 200, 0 while it sheds load (503).', () => (this.signals.shedding ? 0 : 1), 'min');
     if (this.limit) registry.gauge('sluice_concurrency_limit', 'The adaptive limit on connections to the target.', () => this.limit!.limit);
   }
 

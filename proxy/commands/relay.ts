@@ -1,7 +1,9 @@
 import type { Address } from '../address.js';
 import { formatAddress } from '../address.js';
 import { formatAccessLog, type LogFormat } from '../access-log.js';
+import cluster from 'node:cluster';
 import { UsageError, type ParsedOptions } from '../cli-args.js';
+import { runPrimary, serveAsWorker, WORKERS_ENV } from '../workers.js';
 import { SpillDirError } from '../spill-store.js';
 import type { MessageFraming, OverflowPolicy } from '../../windowing/index.js';
 import { startHttpEndpoints, type HttpEndpoints } from '../http-endpoints.js';
@@ -23,6 +25,7 @@ export const relayCommand: Command = {
     'sluice relay --listen 0.0.0.0:7000 --target 10.0.0.5:5432 --metrics 127.0.0.1:9100 --log json',
     'sluice relay --listen 127.0.0.1:7000 --target 127.0.0.1:8125 --messages lines --overflow drop-oldest --window 64KiB',
     'sluice relay --listen 127.0.0.1:7000 --target 127.0.0.1:9000 --messages u32be --overflow spill --spill-dir /var/tmp/sluice --spill-max 4GiB',
+    'sluice relay --listen 0.0.0.0:7000 --target 127.0.0.1:6379 --workers 2',
     'sluice relay --listen 127.0.0.1:7000 --target 127.0.0.1:5432 --adaptive-concurrency --max-conns 200 --agent 127.0.0.1:7100 --shed-at 0.7',
   ],
   options: [
@@ -34,6 +37,7 @@ export const relayCommand: Command = {
     { name: 'max-message', kind: 'size', default: '1MiB', min: 1, max: 0xffffffff, help: 'longest message body; a longer one closes its connection (never truncated)' },
     { name: 'spill-dir', kind: 'string', help: 'where --overflow spill keeps what does not fit in memory (default: <tmpdir>/sluice-spill)' },
     { name: 'spill-max', kind: 'size', default: '1GiB', min: 64 * 1024, help: 'most bytes on disk over all connections; past it spill falls back to block' },
+    { name: 'workers', kind: 'count', default: '1', min: 1, max: 64, help: 'processes sharing the listening socket (node:cluster), each with its share of --memory-budget' },
     { name: 'read-path', kind: 'choice', choices: ['onread', 'stream'], default: 'onread', help: "how sockets are read: 'onread' reuses buffers (fast), 'stream' is Node's ordinary path" },
   ],
   run: runRelay,
@@ -47,6 +51,19 @@ async function runRelay(o: ParsedOptions): Promise<number> {
     throw new UsageError(`--overflow ${overflow} needs --messages lines|u32be (only whole messages are ever dropped or spilled)`);
   }
   if (o['spill-dir'] !== undefined && overflow !== 'spill') throw new UsageError('--spill-dir only applies with --overflow spill');
+  const workers = o.workers as number;
+  const drainTimeoutMs = o['drain-timeout'] as number;
+  if (workers > 1 && cluster.isPrimary) {
+    return runPrimary({
+      workers,
+      command: 'relay',
+      drainTimeoutMs,
+      ...(o.metrics ? { metrics: o.metrics as Address } : {}),
+      ...(o.agent ? { agent: o.agent as Address } : {}),
+      shedAt: o['shed-at'] as number,
+    });
+  }
+  const share = cluster.isWorker ? Math.max(1, Number(process.env[WORKERS_ENV] ?? 1)) : 1;
   const server = new RelayServer({
     listen: o.listen as Address,
     target: o.target as Address,
@@ -58,7 +75,7 @@ async function runRelay(o: ParsedOptions): Promise<number> {
     idleTimeoutMs: o['idle-timeout'] as number,
     halfCloseTimeoutMs: o['half-close-timeout'] as number,
     readPath: o['read-path'] as 'onread' | 'stream',
-    memoryBudgetBytes: o['memory-budget'] as number,
+    memoryBudgetBytes: Math.floor((o['memory-budget'] as number) / share),
     adaptiveConcurrency: o['adaptive-concurrency'] === true,
     shedAt: o['shed-at'] as number,
     rateBytesPerS: o.rate as number,
@@ -73,6 +90,18 @@ async function runRelay(o: ParsedOptions): Promise<number> {
   const registry = new MetricsRegistry();
   server.registerMetrics(registry);
   registerProcessMetrics(registry);
+
+  if (cluster.isWorker) {
+    let address: Address;
+    try {
+      address = await server.listen();
+    } catch (err) {
+      logLine(`cannot listen: ${(err as Error).message}`);
+      return 1;
+    }
+    await serveAsWorker(address, () => ({ pressure: server.governor.pressure, metrics: registry.snapshot() }), (ms) => server.shutdown(ms), drainTimeoutMs);
+    return 0;
+  }
 
   let endpoints: HttpEndpoints | null = null;
   let agent: AgentCheckResponder | null = null;
@@ -95,7 +124,6 @@ async function runRelay(o: ParsedOptions): Promise<number> {
     return 1;
   }
 
-  const drainTimeoutMs = o['drain-timeout'] as number;
   await new Promise<void>((resolve) => {
     const off = onShutdownSignal((signal) => {
       logLine(`${signal}: no longer accepting; draining up to ${drainTimeoutMs} ms`);

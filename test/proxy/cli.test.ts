@@ -1,6 +1,26 @@
 import { expect } from 'chai';
 import { readAll, connectTo, echoServer, listen, Resources } from '../helpers/sockets.js';
 import { readyPort, runCli, startCli, type RunningCli } from '../helpers/cli.js';
+import { createServer as createNetServer } from 'node:net';
+import { get } from 'node:http';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createNetServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function fetchText(port: number, path: string): Promise<string> {
+  return new Promise((resolve) => {
+    get({ host: '127.0.0.1', port, path, agent: false }, (r) => {
+      let body = '';
+      r.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(body));
+    }).on('error', () => resolve(''));
+  });
+}
 
 describe('sluice command line', () => {
   const res = new Resources();
@@ -67,6 +87,31 @@ describe('sluice command line', () => {
     const log = cli.stderr().split('\n').find((l) => l.startsWith('{'));
     expect(JSON.parse(log!)).to.include({ conn: 1, bytes_up: 4, bytes_down: 4, end: 'closed' });
     expect(cli.stdout()).to.equal(`sluice relay listening on 127.0.0.1:${port}\n`);
+  });
+
+  it('--workers 2: one ready line, clients served, /metrics sums what the workers counted, SIGTERM drains and exits 0', async () => {
+    const target = echoServer(res);
+    const targetPort = await listen(target);
+    const metricsPort = await freePort();
+    const cli = startCli(['relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${targetPort}`, '--workers', '2', '--metrics', `127.0.0.1:${metricsPort}`, '--quiet']);
+    running.push(cli);
+    const port = await readyPort(cli, 'relay');
+    for (let i = 0; i < 8; i++) {
+      const client = res.socket(await connectTo(port));
+      const reply = readAll(client);
+      client.end(`hello ${i}`);
+      expect((await reply).bytes).to.equal(`hello ${i}`.length);
+    }
+    let metrics = '';
+    for (let i = 0; i < 200 && !/sluice_connections_total 8\b/.test(metrics); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      metrics = await fetchText(metricsPort, '/metrics');
+    }
+    expect(metrics).to.match(/sluice_connections_total 8\b/);
+    expect(metrics).to.match(/sluice_workers 2\b/);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).to.equal(0);
+    expect(cli.stdout().trim().split('\n')).to.deep.equal([`sluice relay listening on 127.0.0.1:${port}`]);
   });
 
   it('exits 1 with one line when the listen address is taken', async () => {

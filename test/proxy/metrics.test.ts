@@ -54,3 +54,22 @@ describe('metrics and access log formats', () => {
     });
   });
 });
+
+describe('metrics from several workers', () => {
+  it('sums counters and plain gauges, takes max or min where a family says so, per label set', () => {
+    const a = new MetricsRegistry();
+    const b = new MetricsRegistry();
+    for (const [r, n, p] of [[a, 3, 0.2], [b, 5, 0.9]] as const) {
+      r.counter('x_total', 'X.', () => [{ labels: { direction: 'up' }, value: n }, { labels: { direction: 'down' }, value: 1 }]);
+      r.gauge('pressure', 'P.', () => p, 'max');
+      r.gauge('ok', 'OK.', () => (p > 0.5 ? 0 : 1), 'min');
+    }
+    const primary = new MetricsRegistry();
+    primary.registerMerged(() => [a.snapshot(), b.snapshot()]);
+    const text = primary.render();
+    expect(text).to.include('x_total{direction="up"} 8\nx_total{direction="down"} 2\n');
+    expect(text).to.include('pressure 0.9\n');
+    expect(text).to.include('ok 0\n');
+    expect(text.match(/# TYPE x_total counter/g)).to.have.length(1);
+  });
+});
