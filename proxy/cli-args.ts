@@ -22,6 +22,8 @@ export interface OptionSpec {
   default?: string;
   choices?: readonly string[];
   required?: boolean;
+  /** Word shown for the value in --help (default from the kind: SIZE, DUR, N, ...). */
+  placeholder?: string;
   /** Bounds for count/number/size/duration values. */
   min?: number;
   max?: number;
@@ -131,7 +133,7 @@ function describeKind(spec: OptionSpec): string {
 /** Renders the option list for --help. */
 export function formatOptionsHelp(specs: readonly OptionSpec[]): string {
   const rows = specs.map((s) => {
-    const value = s.kind === 'flag' ? '' : ` ${s.kind === 'choice' ? s.choices?.join('|') : placeholder(s.kind)}`;
+    const value = s.kind === 'flag' ? '' : ` ${s.placeholder ?? (s.kind === 'choice' ? s.choices?.join('|') : placeholder(s.kind))}`;
     const left = `  --${s.name}${value}`;
     const right = s.help + (s.required ? ' (required)' : s.default !== undefined ? ` (default ${s.default})` : '');
     return [left, right] as const;

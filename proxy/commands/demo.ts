@@ -16,8 +16,8 @@ export const demoCommand: Command = {
     { name: 'duration', kind: 'duration', default: '8s', min: 500, help: 'how long each strategy runs' },
     { name: 'producer-rate', kind: 'count', default: '10000', min: 1, help: 'messages per second the producer offers (1 KiB each)' },
     { name: 'consumer-rate', kind: 'count', default: '2000', min: 1, help: 'messages per second the consumer can take' },
-    { name: 'strategies', kind: 'string', default: DEMO_STRATEGIES.join(','), help: `which rows to run, in order (${DEMO_STRATEGIES.join(',')})` },
-    { name: 'out', kind: 'string', default: 'sluice-demo', help: 'directory for chart.svg and results.json' },
+    { name: 'strategies', kind: 'string', placeholder: 'LIST', default: DEMO_STRATEGIES.join(','), help: `which rows to run, in order (${DEMO_STRATEGIES.join(',')})` },
+    { name: 'out', kind: 'string', placeholder: 'DIR', default: 'sluice-demo', help: 'directory for chart.svg and results.json' },
   ],
   run: runDemo,
 };

@@ -35,7 +35,7 @@ export const relayCommand: Command = {
     { name: 'messages', kind: 'choice', choices: ['lines', 'u32be'], help: 'client-to-target bytes are messages: newline-ended lines, or 4-byte big-endian length + body' },
     { name: 'overflow', kind: 'choice', choices: ['block', 'drop-newest', 'drop-oldest', 'spill'], default: 'block', help: 'when the window toward the target is full: hold the client back, drop whole messages, or spill them to disk (all but block need --messages)' },
     { name: 'max-message', kind: 'size', default: '1MiB', min: 1, max: 0xffffffff, help: 'longest message body; a longer one closes its connection (never truncated)' },
-    { name: 'spill-dir', kind: 'string', help: 'where --overflow spill keeps what does not fit in memory (default: <tmpdir>/sluice-spill)' },
+    { name: 'spill-dir', kind: 'string', placeholder: 'DIR', help: 'where --overflow spill keeps what does not fit in memory (default: <tmpdir>/sluice-spill)' },
     { name: 'spill-max', kind: 'size', default: '1GiB', min: 64 * 1024, help: 'most bytes on disk over all connections; past it spill falls back to block' },
     { name: 'workers', kind: 'count', default: '1', min: 1, max: 64, help: 'processes sharing the listening socket (node:cluster), each with its share of --memory-budget' },
     { name: 'read-path', kind: 'choice', choices: ['onread', 'stream'], default: 'onread', help: "how sockets are read: 'onread' reuses buffers (fast), 'stream' is Node's ordinary path" },
