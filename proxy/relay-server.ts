@@ -13,7 +13,7 @@ import { ReadHook } from './read-hook.js';
 import { landingAtMost, MIN_READ_BYTES } from './read-buffers.js';
 import { Governor, type GovernedInstance } from './governor.js';
 import { SpillStore } from './spill-store.js';
-import { DROP_REASONS, type DropReason, type MessageFraming, type OverflowPolicy } from '../windowing/index.js';
+import { DROP_REASONS, type DirectionWindow, type DropReason, type MessageFraming, type OverflowPolicy } from '../windowing/index.js';
 import type { HealthStatus } from './http-endpoints.js';
 
 /**
@@ -88,12 +88,13 @@ export const RELAY_DEFAULTS = {
 type Phase = 'queued' | 'connecting' | 'relaying';
 
 /**
- * A pause counts toward pressure only once it has lasted this long. Any transfer running at
- * full speed is paused for moments whenever the target is the slower side (a window drains in
- * well under a millisecond on a fast target); a slow target keeps the source paused for as long
- * as it takes to drain half a window, which is what pressure is meant to see.
+ * A paused connection counts toward pressure when its pauses are long: the one in progress has
+ * lasted this long, or the one before it did. A pause lasts as long as the slow side takes to
+ * drain half a window, so this is the queueing delay sluice is adding (CoDel calls it sojourn
+ * time). A transfer at full speed into a fast target is paused often but for well under a
+ * millisecond each time; that is flow control working, not pressure.
  */
-const HELD_BACK_AFTER_MS = 100;
+const SLOW_PAUSE_MS = 50;
 
 /** How long the slot of a connection sluice closed itself stays taken after the close. */
 const SLOT_COOLDOWN_MS = 20;
@@ -490,8 +491,7 @@ export class RelayServer {
         for (const c of this.connections) {
           if (!c.relay) continue;
           total++;
-          const pausedMs = Math.max(c.relay.clientToTarget.window.currentPauseMs(now), c.relay.targetToClient.window.currentPauseMs(now));
-          if (pausedMs >= HELD_BACK_AFTER_MS) heldBack++;
+          if (slowPause(c.relay.clientToTarget.window, now) || slowPause(c.relay.targetToClient.window, now)) heldBack++;
         }
         return { total, heldBack };
       },
@@ -604,6 +604,10 @@ export class RelayServer {
     if (this.connections.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
+}
+
+function slowPause(window: DirectionWindow, nowMs: number): boolean {
+  return window.isPaused && Math.max(window.currentPauseMs(nowMs), window.lastPauseMs) >= SLOW_PAUSE_MS;
 }
 
 function add(t: DirectionTotals, bytes: number, pauses: number, heldBackMs: number): void {

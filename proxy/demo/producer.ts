@@ -3,10 +3,17 @@ import { encodeMessage } from './messages.js';
 
 /** How the producer did. */
 export interface ProducerStats {
+  /** Messages offered: sent + shed + heldUpstream. */
+  offered: number;
   /** Messages written to the socket. */
   sent: number;
-  /** Messages the producer dropped itself because upstream said to back off (503). */
+  /** Messages the producer dropped itself because sluice said to back off (503). */
   shed: number;
+  /**
+   * Messages the producer could not send because it was held back (write() had said false): in
+   * a real system they pile up in the producer or its own callers.
+   */
+  heldUpstream: number;
 }
 
 /** Options: the offered rate, and an optional gate asked before each batch (false = shed it). */
@@ -24,7 +31,7 @@ export interface ProducerOptions {
  * nothing (a blocked producer), which is what "held back" looks like from upstream.
  */
 export class Producer {
-  readonly stats: ProducerStats = { sent: 0, shed: 0 };
+  readonly stats: ProducerStats = { offered: 0, sent: 0, shed: 0, heldUpstream: 0 };
   private readonly socket: Socket;
   private timer: NodeJS.Timeout | null = null;
   private blocked = false;
@@ -44,9 +51,14 @@ export class Producer {
       owed += perTick;
       const n = Math.floor(owed);
       owed -= n;
-      if (this.blocked) return;
+      this.stats.offered += n;
+      // Told to back off: shed at the source (a balancer would send these elsewhere).
       if (this.options.admit && !this.options.admit()) {
         this.stats.shed += n;
+        return;
+      }
+      if (this.blocked) {
+        this.stats.heldUpstream += n;
         return;
       }
       const now = performance.now();

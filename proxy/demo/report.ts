@@ -15,12 +15,13 @@ function ms(x: number | null): string {
 
 /** The end-of-run table: one row per strategy, columns right-aligned. */
 export function formatTable(rows: RowResult[]): string {
-  const head = ['strategy', 'delivered', 'dropped', 'in flight', 'producer rate', 'peak RAM', 'on disk', 'p50 latency', 'p99 latency', 'what happened'];
+  const head = ['strategy', 'delivered', 'dropped', 'in flight', 'held upstream', 'producer rate', 'peak RAM', 'on disk', 'p50 latency', 'p99 latency', 'what happened'];
   const body = rows.map((r) => [
     r.strategy,
     String(r.delivered),
     String(r.dropped),
     String(r.inFlight),
+    String(r.heldUpstream),
     `${r.producerRatePerS.toFixed(0)}/s`,
     humanBytes(r.peakMemoryBytes),
     r.peakDiskBytes > 0 ? humanBytes(r.peakDiskBytes) : '-',

@@ -35,6 +35,8 @@ export interface RowResult {
   dropped: number;
   /** Sent but neither delivered nor dropped when the row ended (still in queues). */
   inFlight: number;
+  /** Offered while the producer was held back: they would wait upstream. */
+  heldUpstream: number;
   producerRatePerS: number;
   peakMemoryBytes: number;
   peakDiskBytes: number;
@@ -122,6 +124,7 @@ export async function runStrategy(strategy: DemoStrategy, options: ScenarioOptio
     delivered,
     dropped,
     inFlight: Math.max(0, producer.stats.sent - delivered - middle.dropped()),
+    heldUpstream: producer.stats.heldUpstream,
     producerRatePerS: (producer.stats.sent * 1000) / durationMs,
     peakMemoryBytes: peakMemory,
     peakDiskBytes: peakDisk,

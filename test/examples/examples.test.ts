@@ -41,7 +41,7 @@ describe('sluice demo (smoke)', () => {
       const code = await new Promise((r) => child.once('exit', r));
       expect(code, stdout).to.equal(0);
       for (const strategy of ['none', 'block', 'drop-newest', 'spill', 'adaptive']) {
-        expect(stdout, strategy).to.match(new RegExp(`^${strategy}\\s+\\d+\\s+\\d+\\s+\\d+\\s+\\d+/s`, 'm'));
+        expect(stdout, strategy).to.match(new RegExp(`^${strategy}\\s+\\d+\\s+\\d+\\s+\\d+\\s+\\d+\\s+\\d+/s`, 'm'));
       }
       const chart = /^chart: (.+)$/m.exec(stdout)?.[1];
       expect(chart).to.equal(join(out, 'chart.svg'));
