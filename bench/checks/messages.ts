@@ -108,8 +108,9 @@ export const messagesScenario: Scenario = {
   lines: ['messages/drop-newest', 'messages/drop-oldest', 'messages/block', 'messages/spill'],
   async run(ctx) {
     const burst = linesOf(BURST_BYTES);
-    for (const policy of ['drop-newest', 'drop-oldest', 'block'] as const) await runPolicy(ctx, policy, burst);
-    await runPolicy(ctx, 'spill', linesOf(SPILL_BYTES));
+    // One relay per policy, stopped before the next starts.
+    for (const policy of ['drop-newest', 'drop-oldest', 'block'] as const) await ctx.attempt(`messages/${policy}`, (scope) => runPolicy({ ...ctx, scope }, policy, burst));
+    await ctx.attempt('messages/spill', (scope) => runPolicy({ ...ctx, scope }, 'spill', linesOf(SPILL_BYTES)));
   },
 };
 

@@ -50,10 +50,9 @@ export const relayScenario: Scenario = {
   issue: 'issue 2',
   lines: ['relay/slow-consumer', 'relay/half-close', 'relay/target-reset', 'relay/dead-target'],
   async run(ctx) {
-    await slowConsumer(ctx);
-    await halfClose(ctx);
-    await targetReset(ctx);
-    await deadTarget(ctx);
+    // Each with processes of its own, stopped before the next starts.
+    const checks = [slowConsumer, halfClose, targetReset, deadTarget];
+    for (const [i, check] of checks.entries()) await ctx.attempt(relayScenario.lines[i]!, (scope) => check({ ...ctx, scope }));
   },
 };
 

@@ -18,10 +18,10 @@ import { adaptiveScenario } from './adaptive.js';
 import { floodScenario } from './flood.js';
 import { messagesScenario } from './messages.js';
 import { relayScenario } from './relay.js';
-import { Scope } from './scope.js';
+import { Scope, scoped } from './scope.js';
 import { now, round } from './support.js';
 import { tunnelScenario } from './tunnel.js';
-import type { CheckLine, Figure, Scenario } from './types.js';
+import type { CheckLine, Scenario } from './types.js';
 
 const distDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const repoDir = path.resolve(distDir, '..');
@@ -101,19 +101,31 @@ function parseArgs(argv: string[]): Options {
 
 const log = (message: string): void => void process.stderr.write(`  .. ${message}\n`);
 
-function formatFigure(value: Figure): string {
-  return typeof value === 'number' ? String(value) : String(value);
+/** One line of text, at most `max` characters: a child's stack trace must not flood the table. */
+function oneLine(text: string, max = 400): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 3)}...` : flat;
 }
 
 function formatLine(line: CheckLine): string {
-  const figures = Object.entries(line.figures).map(([k, v]) => `${k}=${formatFigure(v)}`).join(' ');
+  const figures = Object.entries(line.figures).map(([k, v]) => `${k}=${String(v)}`).join(' ');
   const head = `${line.status.padEnd(7)} ${line.name.padEnd(24)} ${figures}`.trimEnd();
-  const reasons = line.reasons.map((r) => `\n${' '.repeat(8)}- ${r}`).join('');
+  const reasons = line.reasons.map((r) => `\n${' '.repeat(8)}- ${oneLine(r)}`).join('');
   return `${head}\n${' '.repeat(8)}need: ${line.threshold}${reasons}`;
 }
 
 async function runScenario(scenario: Scenario, sluice: string[]): Promise<CheckLine[]> {
   const lines: CheckLine[] = [];
+  const report = (line: CheckLine): void => {
+    lines.push(line);
+    process.stdout.write(`${formatLine(line)}\n`);
+  };
+  const failUnreported = (names: string[], err: unknown): void => {
+    const message = (err as Error)?.message ?? String(err);
+    for (const name of names) {
+      if (!lines.some((l) => l.name === name)) report({ name, status: 'FAIL', figures: {}, threshold: '(not measured)', reasons: [`stopped before a verdict: ${message}`] });
+    }
+  };
   const scope = new Scope();
   const started = now();
   try {
@@ -121,19 +133,17 @@ async function runScenario(scenario: Scenario, sluice: string[]): Promise<CheckL
       sluice,
       scope,
       log,
-      report(line) {
-        lines.push(line);
-        process.stdout.write(`${formatLine(line)}\n`);
+      report,
+      async attempt(name, fn) {
+        try {
+          await scoped(fn);
+        } catch (err) {
+          failUnreported([name], err);
+        }
       },
     });
   } catch (err) {
-    const message = (err as Error).message ?? String(err);
-    for (const name of scenario.lines) {
-      if (lines.some((l) => l.name === name)) continue;
-      const line: CheckLine = { name, status: 'FAIL', figures: {}, threshold: '(not measured)', reasons: [`${scenario.name} stopped before this check: ${message}`] };
-      lines.push(line);
-      process.stdout.write(`${formatLine(line)}\n`);
-    }
+    failUnreported(scenario.lines, err);
   } finally {
     await scope.close();
   }

@@ -88,3 +88,13 @@ export class Scope {
     this.dirs.clear();
   }
 }
+
+/** Runs `fn` with a scope of its own, closed when it returns or throws (one sub-check's processes, gone before the next). */
+export async function scoped<T>(fn: (scope: Scope) => Promise<T>): Promise<T> {
+  const scope = new Scope();
+  try {
+    return await fn(scope);
+  } finally {
+    await scope.close();
+  }
+}

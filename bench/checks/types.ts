@@ -29,6 +29,11 @@ export interface CheckContext {
   report(line: CheckLine): void;
   /** Progress on stderr. */
   log(message: string): void;
+  /**
+   * Runs one check in a scope of its own (closed before it returns); if it throws before
+   * reporting `name`, reports `name` as FAIL with the error, so the next check still runs.
+   */
+  attempt(name: string, fn: (scope: Scope) => Promise<void>): Promise<void>;
 }
 
 /** One file per scenario, one scenario per issue. */
