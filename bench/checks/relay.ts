@@ -203,7 +203,7 @@ async function targetReset({ scope, sluice, report, log }: CheckContext): Promis
       [
         resetAt === 0 && 'the target never got the request',
         end === null && `the client saw nothing within ${RESET_WITHIN_MS + 3000} ms`,
-        end !== null && !(end.how === 'error' && end.code === 'ECONNRESET') && `the client saw ${end.how === 'end' ? 'a clean FIN' : end.how} ${end.code ?? ''}, not a reset`.trim(),
+        end !== null && !(end.how === 'error' && end.code === 'ECONNRESET') && `the client saw ${end.how === 'end' ? 'a clean FIN' : end.how === 'error' ? `error ${end.code}` : 'a close'}, not a reset`,
         afterMs !== null && afterMs > RESET_WITHIN_MS && `after ${round(afterMs)} ms`,
       ],
     ),

@@ -211,7 +211,9 @@ async function main(): Promise<number> {
       const figures = Object.entries(entry.figures)
         .map(([k, v]) => (Array.isArray(v) ? `${k}=${v.join('|')}` : v.min === v.max ? `${k}=${v.min}` : `${k}=${v.min}..${v.max}`))
         .join(' ');
-      process.stdout.write(`${name.padEnd(24)} ${statuses}\n${' '.repeat(8)}${figures}\n`);
+      const reasons = [...new Set(runs.flat().filter((l) => l.name === name && l.status !== 'PASS').flatMap((l) => l.reasons.map((r) => oneLine(r, 200))))];
+      const detail = [figures, ...reasons.map((r) => `- ${r}`)].filter(Boolean).join(`\n${' '.repeat(8)}`);
+      process.stdout.write(`${name.padEnd(24)} ${statuses}\n${' '.repeat(8)}${detail}\n`);
     }
   }
   const seconds = (now() - started) / 1000;
