@@ -221,7 +221,9 @@ async function main(): Promise<number> {
 
   if (opts.json) {
     mkdirSync(path.dirname(opts.json), { recursive: true });
-    const results = { machine: machineInfo(), sluice: opts.sluice, repeat: opts.repeat, durationSeconds: round(seconds), runs, summary };
+    // Paths inside the checkout relative to it, so the file reads the same on every machine.
+    const sluice = opts.sluice.map((a) => (a.startsWith(`${repoDir}${path.sep}`) ? path.relative(repoDir, a) : a === process.execPath ? 'node' : a));
+    const results = { machine: machineInfo(), sluice, repeat: opts.repeat, durationSeconds: round(seconds), runs, summary };
     writeFileSync(opts.json, `${JSON.stringify(results, null, 2)}\n`);
     process.stderr.write(`wrote ${path.relative(process.cwd(), opts.json) || opts.json}\n`);
   }
