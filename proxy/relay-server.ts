@@ -212,7 +212,9 @@ export class RelayServer {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       this.server.once('error', onError);
-      this.server.listen(socketOptions(this.options.listen), () => {
+      // A deep accept queue: a burst of connects past Node's default 511 would otherwise see its
+      // SYNs dropped and retried a second later (the kernel caps it at net.core.somaxconn).
+      this.server.listen({ ...socketOptions(this.options.listen), backlog: 4096 }, () => {
         this.server.off('error', onError);
         resolve(this.address());
       });

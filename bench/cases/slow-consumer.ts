@@ -109,7 +109,7 @@ function writeAll(socket: net.Socket, payload: Buffer): void {
 }
 
 /** Reads `total` bytes no faster than `rate`, pausing the socket whenever it is ahead. */
-function readPaced(socket: net.Socket, total: number, rate: number): Promise<string> {
+export function readPaced(socket: net.Socket, total: number, rate: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     const started = performance.now();
