@@ -24,6 +24,8 @@ export {
   type OutboundBatch,
   type SessionStats,
 } from './session.js';
+export { Backoff, BACKOFF_DEFAULTS, type BackoffOptions } from './backoff.js';
+export { chooseLink, type LinkLoad } from './link-choice.js';
 export { TokenBucket, type TokenBucketOptions, type TokenGrant } from './token-bucket.js';
 export { MemoryBudget, DEFAULT_MEMORY_BUDGET_BYTES, type MemoryBudgetOptions } from './memory-budget.js';
 export { AdaptiveLimit, type AdaptiveLimitOptions, type LatencyKind, type LimitUpdate } from './adaptive-limit.js';

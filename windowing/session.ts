@@ -104,6 +104,8 @@ export interface SessionStats {
   dataFramesSent: number;
   /** Window updates queued that granted credit (delta > 0). */
   windowUpdatesSent: number;
+  /** Window updates received that granted credit (delta > 0) on a live stream. */
+  windowUpdatesReceived: number;
   /** Peer streams refused with RST (go away, stream limit, backlog). */
   streamsRefused: number;
   /** Receive windows grown by auto-tuning. */
@@ -121,6 +123,7 @@ export class Session {
     bytesDiscarded: 0,
     dataFramesSent: 0,
     windowUpdatesSent: 0,
+    windowUpdatesReceived: 0,
     streamsRefused: 0,
     windowsGrown: 0,
   };
@@ -521,6 +524,7 @@ export class Session {
     }
     if (stream === undefined || header.length === 0) return;
     stream.send.grant(header.length);
+    this.stats.windowUpdatesReceived++;
     if (stream.blocked && stream.send.creditBytes >= this.limits.minSendFrameBytes) {
       stream.blocked = false;
       events.push({ type: 'writable', streamId: stream.streamId });

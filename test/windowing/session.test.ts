@@ -390,6 +390,17 @@ describe('Session', () => {
       expect(s.streamInfo(1)?.recvWindowBytes).to.equal(256 * KiB);
     });
 
+    it('counts window updates both ways: sent with credit, received with credit on a live stream', () => {
+      const s = withStream();
+      s.receive(frame(Data, 0, 1, 0, Buffer.alloc(128 * KiB)), 0);
+      s.consumed(1, 128 * KiB, 1);
+      s.receive(frame(WindowUpdate, 0, 1, 5), 2);
+      s.receive(frame(WindowUpdate, 0, 1, 0), 3);
+      s.receive(frame(WindowUpdate, RST, 1, 7), 4);
+      s.receive(frame(WindowUpdate, 0, 1, 9), 5);
+      expect(s.stats).to.include({ windowUpdatesSent: 1, windowUpdatesReceived: 2 });
+    });
+
     it('grants nothing once the peer has sent FIN', () => {
       const s = withStream();
       s.receive(frame(Data, FIN, 1, 0, Buffer.alloc(256 * KiB)), 0);
