@@ -10,3 +10,6 @@ export { parseSize, parseDuration, formatSize, formatDuration } from './units.js
 export { MetricsRegistry, type MetricFamily, type Sample } from './metrics.js';
 export { startHttpEndpoints, type HealthStatus, type HttpEndpoints } from './http-endpoints.js';
 export { formatAccessLog, type AccessLogEntry, type LogFormat } from './access-log.js';
+export { TunnelSession, TunnelSession as Session, TUNNEL_SESSION_DEFAULTS, type TunnelSessionOptions, type TunnelSessionOptions as SessionOptions, type TunnelSessionStats } from './tunnel-session.js';
+export { TunnelStream, type CreditMode, type TunnelStreamOptions } from './tunnel-stream.js';
+export { StreamResetError, LinkLostError, KeepaliveTimeoutError, TunnelProtocolError, RemoteGoAwayError, StreamOpenError } from './tunnel-errors.js';
