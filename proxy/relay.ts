@@ -50,6 +50,11 @@ export interface RelayOptions {
    */
   clientReads?: ReadHook;
   targetReads?: ReadHook;
+  /**
+   * Builds a direction's pump in place of the default one (e.g. a tunnel stream's CreditPump,
+   * which grants credit only once the sink flushed); undefined keeps the default.
+   */
+  pumpFor?: (direction: 'clientToTarget' | 'targetToClient', source: Duplex, sink: Duplex, window: DirectionWindow, now: () => number) => DirectionPump | undefined;
 }
 
 /** Default per-direction window: the yamux stream window, between HAProxy's 16 KiB and Envoy's 1 MiB. */
@@ -90,12 +95,11 @@ export class Relay {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
     const windowOf = () => new DirectionWindow({ windowBytes, lowBytes: options.lowBytes });
-    const pump = (source: Duplex, hook: ReadHook | undefined, sink: Duplex): DirectionPump =>
-      hook
-        ? new FastPump(source as Socket, hook, sink as Socket, windowOf(), this.now)
-        : new Pump(source, sink, windowOf(), this.now);
-    this.clientToTarget = pump(client, options.clientReads, target);
-    this.targetToClient = pump(target, options.targetReads, client);
+    const pump = (direction: 'clientToTarget' | 'targetToClient', source: Duplex, hook: ReadHook | undefined, sink: Duplex): DirectionPump =>
+      options.pumpFor?.(direction, source, sink, windowOf(), this.now) ??
+      (hook ? new FastPump(source as Socket, hook, sink as Socket, windowOf(), this.now) : new Pump(source, sink, windowOf(), this.now));
+    this.clientToTarget = pump('clientToTarget', client, options.clientReads, target);
+    this.targetToClient = pump('targetToClient', target, options.targetReads, client);
 
     for (const [side, other, name] of [[client, target, 'client'], [target, client, 'target']] as const) {
       (side as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
