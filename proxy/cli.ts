@@ -3,8 +3,10 @@ import { pathToFileURL } from 'node:url';
 import { formatOptionsHelp, parseOptions, UsageError } from './cli-args.js';
 import type { Command } from './commands/command.js';
 import { relayCommand } from './commands/relay.js';
+import { tunnelClientCommand } from './commands/tunnel-client.js';
+import { tunnelServerCommand } from './commands/tunnel-server.js';
 
-const COMMANDS: Command[] = [relayCommand];
+const COMMANDS: Command[] = [relayCommand, tunnelClientCommand, tunnelServerCommand];
 
 function globalHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
