@@ -14,8 +14,8 @@ import type { TunnelStream } from './tunnel-stream.js';
  * fresh link at once. New streams go to the usable link with the fewest streams; callers that
  * find none wait, for a bounded time, for one to come up.
  *
- *   slot: idle --dial--> connecting --ok--> up --close--> backoff --timer--> connecting ...
- *                            '--fail--> backoff           '--go away--> (retiring) + connecting
+ *   slot: connecting --dial ok, first ping answered--> up --close--> backoff --timer--> connecting ...
+ *            '--dial fails, or closed before the ping--> backoff     '--go away--> (retiring) + connecting
  */
 
 /** Session options a pool passes to every link. */
@@ -65,7 +65,9 @@ export class LinkPool {
   /** Times a slot dialled again after losing or failing to get a link. */
   reconnects = 0;
   private readonly slots: Slot[];
-  private readonly retiring = new Set<TunnelSession>();
+  // Links whose server went away, finishing their streams, with their metric labels.
+  private readonly retiring = new Map<TunnelSession, string>();
+  private retiredCount = 0;
   private readonly waiters = new Set<Waiter>();
   private readonly random: () => number;
   private readonly now: () => number;
@@ -93,9 +95,9 @@ export class LinkPool {
     for (const slot of this.slots) if (slot.state === 'backoff' && slot.timer === null) this.dial(slot);
   }
 
-  /** Links up (going-away ones included, until they close). */
+  /** Links up and usable for new streams. */
   get linksUp(): number {
-    return this.slots.filter((s) => s.session !== null).length + this.retiring.size;
+    return this.slots.filter((s) => s.state === 'up').length;
   }
 
   /** Callers waiting for a link. */
@@ -107,7 +109,7 @@ export class LinkPool {
   views(): LinkView[] {
     const out: LinkView[] = [];
     for (const slot of this.slots) if (slot.session !== null) out.push({ label: slot.label, session: slot.session });
-    for (const session of this.retiring) out.push({ label: 'retiring', session });
+    for (const [session, label] of this.retiring) out.push({ label, session });
     return out;
   }
 
@@ -177,7 +179,7 @@ export class LinkPool {
       slot.state = 'stopped';
       if (slot.session) closing.push(slot.session.close());
     }
-    for (const session of this.retiring) closing.push(session.close());
+    for (const session of this.retiring.keys()) closing.push(session.close());
     await Promise.all(closing);
   }
 
@@ -201,28 +203,37 @@ export class LinkPool {
         now: this.now,
       });
       slot.session = session;
-      slot.state = 'up';
       slot.full = false;
-      this.options.onLog?.(`link ${slot.label} up`);
       this.options.onLinkUp?.(session);
-      session.once('rtt', () => slot.backoff.reset());
+      // Usable only once the peer answered the session's first ping: it speaks the protocol, and
+      // (with TLS 1.3, where a client learns of a refused certificate only after its handshake)
+      // it accepted us. Until then no stream is put on it.
+      const handshake = setTimeout(() => session.destroy(new Error(`no reply to the first ping within ${this.options.connectTimeoutMs} ms`)), this.options.connectTimeoutMs);
+      session.once('rtt', () => {
+        clearTimeout(handshake);
+        if (slot.session !== session) return;
+        slot.state = 'up';
+        slot.backoff.reset();
+        this.options.onLog?.(`link ${slot.label} up`);
+        this.serveWaiters();
+      });
       session.on('goAway', (code: number) => {
         if (code !== 0 || slot.session !== session) return;
         // The server is going away: its live streams finish here, new ones need a fresh link.
         this.options.onLog?.(`link ${slot.label}: the server is going away; dialling a fresh link`);
         slot.session = null;
-        this.retiring.add(session);
+        this.retiring.set(session, `${slot.label}-going-away-${++this.retiredCount}`);
         void session.close().then(() => this.retiring.delete(session));
         this.reconnects++;
         this.dial(slot);
       });
       session.once('close', (why: Error | null) => {
+        clearTimeout(handshake);
         this.retiring.delete(session);
         if (slot.session !== session) return;
         slot.session = null;
-        this.retry(slot, `lost${why ? `: ${why.message}` : ''}`);
+        this.retry(slot, `${slot.state === 'up' ? 'lost' : 'refused'}${why ? `: ${why.message}` : ''}`);
       });
-      this.serveWaiters();
     });
   }
 
