@@ -1,7 +1,10 @@
 import type { Writable } from 'node:stream';
 import type { DirectionWindow } from '../windowing/index.js';
+import { releaseRead } from './link-reads.js';
 import type { DirectionPump } from './pump.js';
 import type { TunnelStream } from './tunnel-stream.js';
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * One direction of a tunnel sidecar: from a tunnel stream in 'manual' credit mode to the socket
@@ -22,9 +25,9 @@ export class CreditPump implements DirectionPump {
   /** True once the stream ended and the end was passed on to the sink. */
   ended = false;
   private flushedBytes = 0;
-  // Sizes of the writes in flight, in order: write callbacks arrive in write order.
-  private sizes: number[] = [];
-  private sizesAt = 0;
+  // The writes in flight, in order: write callbacks arrive in write order.
+  private inFlight: Buffer[] = [];
+  private inFlightAt = 0;
 
   constructor(
     private readonly source: TunnelStream,
@@ -55,17 +58,21 @@ export class CreditPump implements DirectionPump {
 
   private readonly onData = (chunk: Buffer): void => {
     this.bytesRead += chunk.length;
-    this.sizes.push(chunk.length);
+    this.inFlight.push(chunk);
     this.sink.write(chunk, this.onFlushed);
     this.window.update(this.queuedBytes, this.now());
   };
 
   private readonly onFlushed = (err?: Error | null): void => {
-    const size = this.sizes[this.sizesAt++]!;
-    if (this.sizesAt > 1024 && this.sizesAt * 2 > this.sizes.length) {
-      this.sizes = this.sizes.slice(this.sizesAt);
-      this.sizesAt = 0;
+    const chunk = this.inFlight[this.inFlightAt]!;
+    this.inFlight[this.inFlightAt++] = EMPTY;
+    if (this.inFlightAt > 1024 && this.inFlightAt * 2 > this.inFlight.length) {
+      this.inFlight = this.inFlight.slice(this.inFlightAt);
+      this.inFlightAt = 0;
     }
+    const size = chunk.length;
+    // The socket no longer needs the bytes: a pooled link read buffer may be read into again.
+    releaseRead(chunk);
     if (err) return;
     this.flushedBytes += size;
     if (!this.source.destroyed) this.source.acknowledge(size);

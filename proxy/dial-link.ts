@@ -1,6 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { socketOptions, type Address } from './address.js';
+import type { LinkReads } from './link-reads.js';
 
 /** A dial in progress; cancel() abandons it and closes the socket. */
 export interface PendingDial {
@@ -9,7 +10,8 @@ export interface PendingDial {
 
 /**
  * Connects a tunnel link to `address`, over TLS when `tls` is given (the link counts as up only
- * once the handshake verified the server), giving up after `timeoutMs`. Calls `done` exactly once
+ * once the handshake verified the server), giving up after `timeoutMs`. A plain TCP link reads
+ * through `reads` when given (pooled buffers; see link-reads.ts). Calls `done` exactly once
  * unless cancelled first.
  */
 export function dialLink(
@@ -17,11 +19,12 @@ export function dialLink(
   tls: ConnectionOptions | null,
   timeoutMs: number,
   done: (error: Error | null, socket: Socket | null) => void,
+  reads?: LinkReads,
 ): PendingDial {
   const target = socketOptions(address);
   const socket: Socket = tls
     ? tlsConnect({ ...target, ...tls, ...('host' in target && tls.servername === undefined ? { servername: serverName(target.host) } : {}) })
-    : netConnect({ ...target, noDelay: true });
+    : netConnect({ ...target, noDelay: true, ...(reads ? { onread: reads.onread } : {}) });
   socket.setNoDelay(true);
   let settled = false;
   const timer = timeoutMs > 0 ? setTimeout(() => finish(Object.assign(new Error(`no link within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs) : null;

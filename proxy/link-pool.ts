@@ -2,6 +2,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { Backoff, chooseLink, type BackoffOptions } from '../windowing/index.js';
 import type { Address } from './address.js';
 import { dialLink, type PendingDial } from './dial-link.js';
+import { LinkReads, linkReadPool } from './link-reads.js';
 import type { LinkView } from './tunnel-metrics.js';
 import { TunnelSession, type TunnelSessionOptions } from './tunnel-session.js';
 import type { TunnelStream } from './tunnel-stream.js';
@@ -39,6 +40,8 @@ export interface LinkPoolOptions {
   onLog?: (line: string) => void;
   /** Called with every new link's session (for metrics). */
   onLinkUp?: (session: TunnelSession) => void;
+  /** 'onread' (default): plain TCP links read into pooled buffers; 'stream': ordinary 'data' events. */
+  readPath?: 'onread' | 'stream';
 }
 
 type SlotState = 'connecting' | 'up' | 'backoff' | 'stopped';
@@ -193,6 +196,7 @@ export class LinkPool {
     if (this.stopped) return;
     slot.state = 'connecting';
     slot.timer = null;
+    const reads = this.options.tls || this.options.readPath === 'stream' ? undefined : new LinkReads(linkReadPool);
     slot.dial = dialLink(this.options.server, this.options.tls, this.options.connectTimeoutMs, (error, socket) => {
       slot.dial = null;
       if (error || !socket) return this.retry(slot, `cannot connect: ${error?.message ?? 'no socket'}`);
@@ -201,6 +205,7 @@ export class LinkPool {
         role: 'dialer',
         credit: 'manual',
         now: this.now,
+        ...(reads ? { reads } : {}),
       });
       slot.session = session;
       slot.full = false;
@@ -234,7 +239,7 @@ export class LinkPool {
         slot.session = null;
         this.retry(slot, `${slot.state === 'up' ? 'lost' : 'refused'}${why ? `: ${why.message}` : ''}`);
       });
-    });
+    }, reads);
   }
 
   private retry(slot: Slot, why: string): void {

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import type { BackoffOptions } from '../windowing/index.js';
+import { MemoryBudget, type BackoffOptions } from '../windowing/index.js';
 import { formatAddress, socketOptions, type Address } from './address.js';
 import type { AccessLogEntry } from './access-log.js';
 import { adoptWithReadHook } from './adopt-socket.js';
@@ -9,6 +9,7 @@ import { LinkPool } from './link-pool.js';
 import type { MetricsRegistry } from './metrics.js';
 import { ReadHook } from './read-hook.js';
 import { RELAY_DEFAULTS } from './relay-server.js';
+import { TUNNEL_DEFAULTS } from './tunnel-defaults.js';
 import { LinkMetrics } from './tunnel-metrics.js';
 import { TUNNEL_SESSION_DEFAULTS } from './tunnel-session.js';
 
@@ -42,6 +43,8 @@ export interface TunnelClientOptions {
   autoTune?: boolean;
   /** Live streams allowed per link. */
   maxStreams?: number;
+  /** Total window growth (beyond --window) auto-tuning may grant over all links; default 16 MiB. */
+  windowBudgetBytes?: number;
   keepaliveIntervalMs?: number;
   /** Dial timeout for a link (TCP connect plus TLS handshake). */
   connectTimeoutMs?: number;
@@ -73,12 +76,14 @@ export class TunnelClient {
   private readonly now: () => number;
   private readonly readPath: 'onread' | 'stream';
   private readonly windowBytes: number;
+  private readonly windowBudget: MemoryBudget;
   private closing = false;
 
   constructor(private readonly options: TunnelClientOptions) {
     this.now = options.now ?? (() => performance.now());
     this.readPath = options.readPath ?? 'onread';
     this.windowBytes = RELAY_DEFAULTS.windowBytes;
+    this.windowBudget = new MemoryBudget({ budgetBytes: options.windowBudgetBytes ?? TUNNEL_DEFAULTS.windowBudgetBytes });
     this.table = new ConnectionTable({
       targetText: `tunnel:${formatAddress(options.server)}`,
       maxConns: options.maxConns ?? RELAY_DEFAULTS.maxConns,
@@ -95,8 +100,10 @@ export class TunnelClient {
       connectTimeoutMs: options.connectTimeoutMs ?? RELAY_DEFAULTS.connectTimeoutMs,
       tls: options.tls ?? null,
       now: this.now,
+      readPath: this.readPath,
       session: {
         keepaliveIntervalMs: options.keepaliveIntervalMs ?? TUNNEL_SESSION_DEFAULTS.keepaliveIntervalMs,
+        windowBudget: this.windowBudget,
         ...(options.windowBytes !== undefined ? { initialWindowBytes: options.windowBytes } : {}),
         ...(options.maxWindowBytes !== undefined ? { maxWindowBytes: options.maxWindowBytes } : {}),
         ...(options.autoTune !== undefined ? { autoTune: options.autoTune } : {}),
@@ -154,6 +161,7 @@ export class TunnelClient {
     this.table.registerMetrics(registry);
     this.metrics.register(registry);
     registry.counter('sluice_tunnel_link_reconnects_total', 'Times a link was dialled again after it dropped, failed or went away.', () => this.pool.reconnects);
+    registry.gauge('sluice_tunnel_window_budget_used_bytes', 'Auto-tuned window growth granted now, out of the window budget.', () => this.windowBudget.usedBytes);
     registry.gauge('sluice_tunnel_link_waiters', 'Connections waiting for a usable link.', () => this.pool.waiting);
   }
 

@@ -2,7 +2,11 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { formatAddress, socketOptions, type Address } from './address.js';
 import type { AccessLogEntry } from './access-log.js';
+import { adoptWithReadHook } from './adopt-socket.js';
 import { connectTarget } from './connect.js';
+import { LinkReads, linkReadPool } from './link-reads.js';
+import { TUNNEL_DEFAULTS } from './tunnel-defaults.js';
+import { MemoryBudget } from '../windowing/index.js';
 import { ConnectionTable } from './connection-table.js';
 import type { MetricsRegistry } from './metrics.js';
 import { ReadHook } from './read-hook.js';
@@ -39,6 +43,8 @@ export interface TunnelServerOptions {
   autoTune?: boolean;
   /** Live streams allowed per link. */
   maxStreams?: number;
+  /** Total window growth (beyond --window) auto-tuning may grant over all links; default 16 MiB. */
+  windowBudgetBytes?: number;
   keepaliveIntervalMs?: number;
   connectTimeoutMs?: number;
   idleTimeoutMs?: number;
@@ -65,6 +71,7 @@ export class TunnelServer {
   private readonly server: Server;
   private readonly links = new Set<Link>();
   private readonly now: () => number;
+  private readonly windowBudget: MemoryBudget;
   private nextLinkId = 1;
   private closing = false;
   private handshakesRefused = 0;
@@ -82,6 +89,7 @@ export class TunnelServer {
       ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
     });
     this.metrics = new LinkMetrics(() => this.links);
+    this.windowBudget = new MemoryBudget({ budgetBytes: options.windowBudgetBytes ?? TUNNEL_DEFAULTS.windowBudgetBytes });
     if (options.tls) {
       const server = createTlsServer(options.tls, (socket) => this.onLink(socket));
       server.on('tlsClientError', (err, socket) => {
@@ -90,7 +98,8 @@ export class TunnelServer {
       });
       this.server = server;
     } else {
-      this.server = createNetServer({ noDelay: true }, (socket) => this.onLink(socket));
+      // pauseOnConnect: a link is read from only once its session is there (see onLink).
+      this.server = createNetServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.onLink(socket));
     }
   }
 
@@ -136,17 +145,28 @@ export class TunnelServer {
   registerMetrics(registry: MetricsRegistry): void {
     this.table.registerMetrics(registry);
     this.metrics.register(registry);
+    registry.gauge('sluice_tunnel_window_budget_used_bytes', 'Auto-tuned window growth granted now, out of the window budget.', () => this.windowBudget.usedBytes);
     registry.counter('sluice_tunnel_handshakes_refused_total', 'Links refused during the TLS handshake (no or untrusted client certificate).', () => this.handshakesRefused);
   }
 
-  private onLink(socket: Socket): void {
+  private onLink(accepted: Socket): void {
+    let socket = accepted;
+    let reads: LinkReads | undefined;
+    if (!this.options.tls && (this.options.readPath ?? 'onread') === 'onread') {
+      reads = new LinkReads(linkReadPool);
+      const adopted = adoptWithReadHook(accepted, reads);
+      if (adopted) socket = adopted;
+      else reads = undefined;
+    }
     socket.setNoDelay(true);
     const session = new TunnelSession(socket, {
+      ...(reads ? { reads } : {}),
       role: 'acceptor',
       credit: 'manual',
       autoAccept: false,
       keepaliveIntervalMs: this.options.keepaliveIntervalMs ?? TUNNEL_SESSION_DEFAULTS.keepaliveIntervalMs,
       now: this.now,
+      windowBudget: this.windowBudget,
       ...(this.options.windowBytes !== undefined ? { initialWindowBytes: this.options.windowBytes } : {}),
       ...(this.options.maxWindowBytes !== undefined ? { maxWindowBytes: this.options.maxWindowBytes } : {}),
       ...(this.options.autoTune !== undefined ? { autoTune: this.options.autoTune } : {}),

@@ -34,6 +34,7 @@ import {
   StreamOpenError,
   TunnelProtocolError,
 } from './tunnel-errors.js';
+import { retainRead, type LinkReads } from './link-reads.js';
 import { TunnelStream, type CreditMode, type StreamCarrier } from './tunnel-stream.js';
 
 /** Options for a tunnel session; everything but `role` has a default. */
@@ -51,6 +52,12 @@ export interface TunnelSessionOptions extends Omit<SessionOptions, 'role'> {
   autoAccept?: boolean;
   /** Clock in milliseconds; default performance.now. */
   now?: () => number;
+  /**
+   * The `onread` hook the link socket was created with (see link-reads.ts): reads land in pooled
+   * buffers instead of 'data' events. Payload views then stay pinned until a CreditPump releases
+   * them, so use it with 'manual' credit and sidecar-style consumers.
+   */
+  reads?: LinkReads;
 }
 
 /** Defaults of the options this layer adds. */
@@ -96,6 +103,7 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
   readonly done: Promise<Error | null>;
   private readonly autoAccept: boolean;
   private readonly now: () => number;
+  private readonly reads: LinkReads | null;
   private readonly streams = new Map<number, TunnelStream>();
   private waiters: FlushCallback[] = [];
   private flushScheduled = false;
@@ -114,7 +122,7 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
 
   constructor(readonly link: Duplex, options: TunnelSessionOptions) {
     super();
-    const { keepaliveIntervalMs, credit, autoAccept, now, ...sessionOptions } = options;
+    const { keepaliveIntervalMs, credit, autoAccept, now, reads, ...sessionOptions } = options;
     this.framing = new Session(sessionOptions);
     this.keepaliveIntervalMs = keepaliveIntervalMs ?? TUNNEL_SESSION_DEFAULTS.keepaliveIntervalMs;
     if (!Number.isSafeInteger(this.keepaliveIntervalMs) || this.keepaliveIntervalMs < 0) {
@@ -124,8 +132,12 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
     this.autoAccept = autoAccept ?? true;
     this.now = now ?? (() => performance.now());
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.reads = reads ?? null;
 
-    link.on('data', this.onData);
+    if (this.reads) this.reads.bind(this.onData);
+    else link.on('data', this.onData);
+    // A socket accepted with pauseOnConnect stays paused until told otherwise.
+    link.resume();
     link.on('end', this.onEnd);
     link.on('error', this.onError);
     link.once('close', this.onClose);
@@ -329,7 +341,9 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
         // A small piece of a big read must not pin the whole read buffer while its stream waits:
         // copied, the memory a stream holds stays within a few times its window whatever the
         // peer's framing (many 1-byte frames interleaved with other streams' data, say).
-        const bytes = event.bytes.length * 4 < event.bytes.buffer.byteLength ? Buffer.from(event.bytes) : event.bytes;
+        let bytes = event.bytes;
+        if (bytes.length * 4 < bytes.buffer.byteLength) bytes = Buffer.from(bytes);
+        else if (this.reads) retainRead(bytes);
         stream.onFrameData(bytes);
         return;
       }
@@ -408,6 +422,8 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
     this.waiters = [];
     for (const w of waiters) w(lost);
     this.link.off('data', this.onData);
+    this.reads?.unbind();
+    this.framing.dispose();
     this.emit('close', this.failure);
     this.resolveDone(this.failure);
   };

@@ -13,7 +13,7 @@ export { FrameDecoder, DecoderState, parseHeader, type FramePart, type DecoderOp
 export { SendWindow, ReceiveWindow } from './stream-window.js';
 export { tuneWindow, smoothRtt, type TuneInput } from './tuning.js';
 export { EmptyFrameBudget, WindowUpdateBudget, ResetBucket, ControlReplyBudget } from './budgets.js';
-export { resolveSessionOptions, type SessionOptions, type SessionLimits, type SessionRole } from './limits.js';
+export { resolveSessionOptions, type SessionOptions, type SessionLimits, type SessionRole, type WindowGrowthBudget } from './limits.js';
 export { StreamPhase, type StreamInfo } from './stream.js';
 export {
   Session,

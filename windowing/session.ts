@@ -314,8 +314,9 @@ export class Session {
         rttMs: this.rtt,
         memoryPressure: this.memoryPressure,
       });
-      if (after > before) this.stats.windowsGrown++;
-      stream.recv.resize(after);
+      const granted = this.budgeted(before, after);
+      if (granted > before) this.stats.windowsGrown++;
+      stream.recv.resize(granted);
     }
     this.sendWindowUpdate(stream, 0, nowMs);
   }
@@ -373,8 +374,18 @@ export class Session {
     this.memoryPressure = underPressure;
     if (!underPressure) return;
     for (const stream of this.streams.values()) {
-      stream.recv.resize(Math.min(stream.recv.windowBytes, this.limits.initialWindowBytes));
+      const before = stream.recv.windowBytes;
+      stream.recv.resize(this.budgeted(before, Math.min(before, this.limits.initialWindowBytes)));
     }
+  }
+
+  /**
+   * Forgets every stream and ends the session (the connection is gone), giving their window growth
+   * back to the budget. Nothing is queued.
+   */
+  dispose(): void {
+    for (const stream of [...this.streams.values()]) this.removeStream(stream);
+    this.terminated = true;
   }
 
   /** Takes every queued frame, in order, as buffers for writev. */
@@ -437,7 +448,21 @@ export class Session {
     return this.isLocalId(streamId) ? streamId < this.nextLocalId : streamId <= this.highestPeerId;
   }
 
+  // Growth beyond the initial window is drawn from the shared budget (what it cannot cover is not
+  // granted); a shrink gives it back. Returns the window to apply.
+  private budgeted(beforeBytes: number, afterBytes: number): number {
+    const budget = this.limits.windowBudget;
+    if (budget === null || afterBytes === beforeBytes) return afterBytes;
+    const initial = this.limits.initialWindowBytes;
+    const heldBefore = Math.max(0, beforeBytes - initial);
+    const heldAfter = Math.max(0, afterBytes - initial);
+    if (heldAfter > heldBefore) return beforeBytes + budget.acquireUpTo(heldAfter - heldBefore);
+    if (heldAfter < heldBefore) budget.release(heldBefore - heldAfter);
+    return afterBytes;
+  }
+
   private removeStream(stream: Stream): void {
+    this.budgeted(stream.recv.windowBytes, this.limits.initialWindowBytes);
     this.streams.delete(stream.streamId);
     if (stream.phase === StreamPhase.SynReceived) this.pendingInbound--;
     else if (stream.phase === StreamPhase.SynSent) this.pendingOutbound--;

@@ -10,6 +10,7 @@ import {
   FrameType,
   InternalError,
   InvalidStreamIdError,
+  MemoryBudget,
   ReceiveWindowExceededError,
   ResetFloodError,
   Session,
@@ -377,6 +378,61 @@ describe('Session', () => {
       expect(s.streamInfo(1)).to.include({ recvWindowBytes: 512 * KiB, recvCreditBytes: 384 * KiB, recvBufferedBytes: 128 * KiB });
       expect(s.stats.windowsGrown).to.equal(1);
       expect(errorOf(s.receive(frame(Data, 0, 1, 384 * KiB + 1), 102))).to.be.instanceOf(ReceiveWindowExceededError);
+    });
+
+    describe('with a shared window budget', () => {
+      /** An acceptor with peer streams 1 and 3, an RTT of 50 ms, and a budget of `budgetBytes`. */
+      function budgeted(budgetBytes: number): { s: Session; budget: MemoryBudget } {
+        const budget = new MemoryBudget({ budgetBytes });
+        const s = acceptor({ autoTune: true, windowBudget: budget });
+        s.receive(Buffer.concat([frame(WindowUpdate, SYN, 1, 0), frame(WindowUpdate, SYN, 3, 0)]), 0);
+        s.accept(1);
+        s.accept(3);
+        s.ping(0);
+        s.receive(frame(Ping, ACK, 0, 1), 50);
+        s.takeOutbound();
+        return { s, budget };
+      }
+      /** Delivers and consumes half a window fast enough to grow it. */
+      function drainFast(s: Session, id: number, atMs: number): void {
+        const half = s.streamInfo(id)!.recvWindowBytes / 2;
+        s.receive(frame(Data, 0, id, 0, Buffer.alloc(half)), atMs);
+        s.consumed(id, half, atMs + 1);
+      }
+
+      it('draws growth from the budget: full, then partial, then none', () => {
+        const { s, budget } = budgeted(400 * KiB);
+        drainFast(s, 1, 100);
+        expect(s.streamInfo(1)!.recvWindowBytes).to.equal(512 * KiB);
+        expect(budget.usedBytes).to.equal(256 * KiB);
+        drainFast(s, 3, 200);
+        expect(s.streamInfo(3)!.recvWindowBytes).to.equal(256 * KiB + 144 * KiB);
+        expect(budget.usedBytes).to.equal(400 * KiB);
+        drainFast(s, 1, 300);
+        expect(s.streamInfo(1)!.recvWindowBytes).to.equal(512 * KiB);
+        expect(s.stats.windowsGrown).to.equal(2);
+      });
+
+      it('gives growth back when a stream goes (reset, or FIN both ways), under memory pressure, and on dispose()', () => {
+        const { s, budget } = budgeted(16 * 1024 * KiB);
+        drainFast(s, 1, 100);
+        drainFast(s, 3, 100);
+        expect(budget.usedBytes).to.equal(512 * KiB);
+        s.reset(1);
+        expect(budget.usedBytes).to.equal(256 * KiB);
+        s.setMemoryPressure(true);
+        expect(budget.usedBytes).to.equal(0);
+        const again = budgeted(16 * 1024 * KiB);
+        drainFast(again.s, 1, 100);
+        drainFast(again.s, 3, 100);
+        again.s.receive(frame(WindowUpdate, FIN, 3, 0), 101);
+        again.s.close(3);
+        expect(again.budget.usedBytes).to.equal(256 * KiB);
+        again.s.dispose();
+        expect(again.budget.usedBytes).to.equal(0);
+        expect(again.s.isTerminated).to.equal(true);
+        expect(again.s.streamCount).to.equal(0);
+      });
     });
 
     it('a slow drain (half the window over more than two round trips) does not grow the window', () => {
