@@ -28,6 +28,7 @@ export class CreditPump implements DirectionPump {
   // The writes in flight, in order: write callbacks arrive in write order.
   private inFlight: Buffer[] = [];
   private inFlightAt = 0;
+  private corked = false;
 
   constructor(
     private readonly source: TunnelStream,
@@ -59,8 +60,19 @@ export class CreditPump implements DirectionPump {
   private readonly onData = (chunk: Buffer): void => {
     this.bytesRead += chunk.length;
     this.inFlight.push(chunk);
+    // The pieces one link read carries for this stream go out in one writev, not one write each.
+    if (!this.corked) {
+      this.corked = true;
+      this.sink.cork();
+      queueMicrotask(this.uncork);
+    }
     this.sink.write(chunk, this.onFlushed);
     this.window.update(this.queuedBytes, this.now());
+  };
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.sink.uncork();
   };
 
   private readonly onFlushed = (err?: Error | null): void => {
