@@ -1,6 +1,5 @@
 import type { Writable } from 'node:stream';
 import type { DirectionWindow } from '../windowing/index.js';
-import { releaseRead } from './link-reads.js';
 import type { DirectionPump } from './pump.js';
 import type { TunnelStream } from './tunnel-stream.js';
 
@@ -84,7 +83,7 @@ export class CreditPump implements DirectionPump {
     }
     const size = chunk.length;
     // The socket no longer needs the bytes: a pooled link read buffer may be read into again.
-    releaseRead(chunk);
+    this.source.releaseChunk(chunk);
     if (err) return;
     this.flushedBytes += size;
     if (!this.source.destroyed) this.source.acknowledge(size);

@@ -26,6 +26,11 @@ interface Held {
 // Pooled read buffers with views still out, by their memory.
 const held = new WeakMap<ArrayBufferLike, Held>();
 
+/** True when `view` points into a pooled link read buffer that still has holders. */
+export function isPooledRead(view: Buffer): boolean {
+  return held.has(view.buffer);
+}
+
 /** Counts one more holder of `view` if it points into a pooled link read buffer (a no-op otherwise). */
 export function retainRead(view: Buffer): void {
   const entry = held.get(view.buffer);

@@ -95,11 +95,12 @@ export class Relay {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
     const windowOf = () => new DirectionWindow({ windowBytes, lowBytes: options.lowBytes });
-    const pump = (direction: 'clientToTarget' | 'targetToClient', source: Duplex, hook: ReadHook | undefined, sink: Duplex): DirectionPump =>
-      options.pumpFor?.(direction, source, sink, windowOf(), this.now) ??
-      (hook ? new FastPump(source as Socket, hook, sink as Socket, windowOf(), this.now) : new Pump(source, sink, windowOf(), this.now));
-    this.clientToTarget = pump('clientToTarget', client, options.clientReads, target);
-    this.targetToClient = pump('targetToClient', target, options.targetReads, client);
+    const pump = (source: Duplex, hook: ReadHook | undefined, sink: Duplex): DirectionPump =>
+      hook
+        ? new FastPump(source as Socket, hook, sink as Socket, windowOf(), this.now)
+        : new Pump(source, sink, windowOf(), this.now);
+    this.clientToTarget = options.pumpFor?.('clientToTarget', client, target, windowOf(), this.now) ?? pump(client, options.clientReads, target);
+    this.targetToClient = options.pumpFor?.('targetToClient', target, client, windowOf(), this.now) ?? pump(target, options.targetReads, client);
 
     for (const [side, other, name] of [[client, target, 'client'], [target, client, 'target']] as const) {
       (side as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;

@@ -34,7 +34,7 @@ import {
   StreamOpenError,
   TunnelProtocolError,
 } from './tunnel-errors.js';
-import { retainRead, type LinkReads } from './link-reads.js';
+import { isPooledRead, retainRead, type LinkReads } from './link-reads.js';
 import { TunnelStream, type CreditMode, type StreamCarrier } from './tunnel-stream.js';
 
 /** Options for a tunnel session; everything but `role` has a default. */
@@ -78,6 +78,9 @@ export interface TunnelSessionStats extends SessionStats {
 }
 
 type FlushCallback = (err?: Error | null) => void;
+
+/** Pooled read buffers a stream may pin with small pieces before they are copied instead (16 buffers). */
+export const SMALL_PIECE_PIN_BYTES = 1024 * 1024;
 
 /** Events: 'stream' (TunnelStream), 'goAway' (code), 'rtt' (rttMs, sampleMs), 'close' (Error | null). */
 export interface TunnelSession {
@@ -338,12 +341,21 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
       case 'data': {
         const stream = this.streams.get(event.streamId);
         if (stream === undefined) return;
-        // A small piece of a big read must not pin the whole read buffer while its stream waits:
-        // copied, the memory a stream holds stays within a few times its window whatever the
-        // peer's framing (many 1-byte frames interleaved with other streams' data, say).
+        // A small piece of a big read buffer must not pin the whole buffer while its stream waits,
+        // or a peer could make a stalled stream hold many times its window (1-byte frames
+        // interleaved with other streams' data, say). A piece of at least a quarter of its buffer
+        // pins at most four times itself. Smaller ones are copied, except from pooled link reads,
+        // where a stream may pin up to SMALL_PIECE_PIN_BYTES of buffers with them first: a stream
+        // that keeps up never pays for the copies.
         let bytes = event.bytes;
-        if (bytes.length * 4 < bytes.buffer.byteLength) bytes = Buffer.from(bytes);
-        else if (this.reads) retainRead(bytes);
+        const small = bytes.length * 4 < bytes.buffer.byteLength;
+        if (this.reads !== null && isPooledRead(bytes)) {
+          if (!small) retainRead(bytes);
+          else if (stream.pinnedSmallBytes + bytes.buffer.byteLength <= SMALL_PIECE_PIN_BYTES) {
+            retainRead(bytes);
+            stream.pinnedSmallBytes += bytes.buffer.byteLength;
+          } else bytes = copyOf(bytes);
+        } else if (small) bytes = copyOf(bytes);
         stream.onFrameData(bytes);
         return;
       }
@@ -505,4 +517,10 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
       this.lingerTimer.unref();
     });
   }
+}
+
+function copyOf(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafe(bytes.length);
+  bytes.copy(copy);
+  return copy;
 }

@@ -18,6 +18,7 @@
  */
 import { Duplex } from 'node:stream';
 import type { SendResult } from '../windowing/index.js';
+import { isPooledRead, releaseRead } from './link-reads.js';
 import { StreamResetError } from './tunnel-errors.js';
 
 /**
@@ -66,6 +67,8 @@ export class TunnelStream extends Duplex {
   bytesReceived = 0;
   /** Payload bytes framed toward the peer. */
   bytesSent = 0;
+  /** Capacity of pooled link read buffers this stream's small pieces pin (see TunnelSession). */
+  pinnedSmallBytes = 0;
   private credited = 0;
   private acknowledged = 0;
   // The write in progress: its chunks not yet framed, its callback, its size.
@@ -111,6 +114,15 @@ export class TunnelStream extends Duplex {
     }
     this.acknowledged += bytes;
     if (bytes > 0 && !this.destroyed) this.carrier.consumed(this.streamId, bytes);
+  }
+
+  /**
+   * Gives back a chunk this stream delivered once it is no longer referenced (written onward and
+   * flushed): a pooled link read buffer may then be read into again. CreditPump calls it.
+   */
+  releaseChunk(chunk: Buffer): void {
+    if (isPooledRead(chunk) && chunk.length * 4 < chunk.buffer.byteLength) this.pinnedSmallBytes -= chunk.buffer.byteLength;
+    releaseRead(chunk);
   }
 
   /** True unless the bytes waiting here already use up the peer's remaining credit. */
