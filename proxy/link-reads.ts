@@ -1,8 +1,8 @@
-import { BufferPool } from './read-buffers.js';
 
 /**
  * The allocation-free read path for a tunnel link (the sidecars' links over plain TCP): the link
- * socket reads (`onread`) into pooled 64 KiB buffers instead of a fresh buffer per read. Payload
+ * socket reads (`onread`) into pooled 256 KiB buffers instead of a fresh 64 KiB buffer per read
+ * (a busy link has that much waiting: a quarter of the read calls, and longer pieces per stream). Payload
  * views handed to streams keep their buffer out of the pool until they are released, so a buffer
  * is read into again only once nothing points into it:
  *
@@ -17,10 +17,35 @@ import { BufferPool } from './read-buffers.js';
  * session retains and only the CreditPump releases, each exactly once per piece.
  */
 
+/** Size of every link read buffer. */
+export const LINK_READ_BUFFER_BYTES = 256 * 1024;
+
+/** A bounded free list of link read buffers: it caches, it does not cap (see read-buffers.ts). */
+export class LinkBufferPool {
+  private readonly free: Buffer[] = [];
+
+  constructor(readonly maxCached: number) {}
+
+  /** Buffers waiting for reuse. */
+  get cached(): number {
+    return this.free.length;
+  }
+
+  /** A buffer nothing points into: a cached one if any, else a new one. */
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(LINK_READ_BUFFER_BYTES);
+  }
+
+  /** Returns a buffer nothing points into any more. */
+  give(buffer: Buffer): void {
+    if (this.free.length < this.maxCached) this.free.push(buffer);
+  }
+}
+
 interface Held {
   refs: number;
   buffer: Buffer;
-  pool: BufferPool;
+  pool: LinkBufferPool;
 }
 
 // Pooled read buffers with views still out, by their memory.
@@ -48,10 +73,10 @@ export function releaseRead(view: Buffer): void {
 }
 
 /**
- * The process-wide cache of link read buffers: 64 x 64 KiB = 4 MiB at most. Buffers in use are
+ * The process-wide cache of link read buffers: 16 x 256 KiB = 4 MiB at most. Buffers in use are
  * bounded by the stream windows; this only keeps a few for reuse.
  */
-export const linkReadPool = new BufferPool(64);
+export const linkReadPool = new LinkBufferPool(16);
 
 /** The `onread` hook of one link socket; see the module comment. */
 export class LinkReads {
@@ -59,7 +84,7 @@ export class LinkReads {
   private sink: ((chunk: Buffer) => void) | null = null;
   private early: Buffer[] = [];
 
-  constructor(private readonly pool: BufferPool = linkReadPool) {
+  constructor(private readonly pool: LinkBufferPool = linkReadPool) {
     this.next = pool.take();
   }
 

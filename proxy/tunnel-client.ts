@@ -43,7 +43,7 @@ export interface TunnelClientOptions {
   autoTune?: boolean;
   /** Live streams allowed per link. */
   maxStreams?: number;
-  /** Total window growth (beyond --window) auto-tuning may grant over all links; default 16 MiB. */
+  /** Total window growth (beyond --window) auto-tuning may grant over all links; default 8 MiB. */
   windowBudgetBytes?: number;
   keepaliveIntervalMs?: number;
   /** Dial timeout for a link (TCP connect plus TLS handshake). */

@@ -7,7 +7,7 @@
  *                                              \--> 'stream' (peer opened one), 'goAway', 'rtt'
  *   TunnelStream write/end/destroy, acknowledge --> send / close / reset / consumed
  *                                                        |  (frames queued in the Session)
- *   link.write (cork ... uncork = one writev) <--takeOutbound()-- one microtask later
+ *   link.write (cork ... uncork = one writev) <--takeOutbound()-- once per event-loop turn
  *        '--> write callback: flushed(batch) (releases the control-reply budget), stream callbacks
  *
  * The link is always read: every byte the peer may send fits in a window we granted, so a stalled
@@ -79,8 +79,8 @@ export interface TunnelSessionStats extends SessionStats {
 
 type FlushCallback = (err?: Error | null) => void;
 
-/** Pooled read buffers a stream may pin with small pieces before they are copied instead (16 buffers). */
-export const SMALL_PIECE_PIN_BYTES = 1024 * 1024;
+/** Pooled read buffers a stream may pin with small pieces before they are copied instead (16 link read buffers). */
+export const SMALL_PIECE_PIN_BYTES = 4 * 1024 * 1024;
 
 /** Events: 'stream' (TunnelStream), 'goAway' (code), 'rtt' (rttMs, sampleMs), 'close' (Error | null). */
 export interface TunnelSession {
@@ -465,10 +465,12 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
 
   // Outbound.
 
+  // Flushing once per event-loop turn (after the I/O callbacks of the turn) puts every frame the
+  // turn produced, for every stream, in one writev.
   private scheduleFlush(): void {
     if (this.flushScheduled || this.closed) return;
     this.flushScheduled = true;
-    queueMicrotask(this.flush);
+    setImmediate(this.flush);
   }
 
   private readonly flush = (): void => {

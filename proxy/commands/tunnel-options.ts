@@ -10,7 +10,7 @@ export const TUNNEL_OPTIONS: OptionSpec[] = [
   { name: 'window', kind: 'size', default: '256KiB', min: MIN_WINDOW, max: 2 ** 32 - 1, help: 'receive window each stream starts with (the yamux initial window is the minimum); auto-tuning grows it up to --max-window' },
   { name: 'max-window', kind: 'size', default: '16MiB', min: MIN_WINDOW, max: 2 ** 32 - 1, help: 'largest window auto-tuning may grow a stream to' },
   { name: 'no-auto-tune', kind: 'flag', help: 'keep every stream at --window (no growth for fast consumers)' },
-  { name: 'window-budget', kind: 'size', default: '16MiB', min: 1, max: Number.MAX_SAFE_INTEGER, help: 'total growth beyond --window that auto-tuning may grant over all streams of this process' },
+  { name: 'window-budget', kind: 'size', default: '8MiB', min: 1, max: Number.MAX_SAFE_INTEGER, help: 'total growth beyond --window that auto-tuning may grant over all streams of this process' },
   { name: 'keepalive', kind: 'duration', default: '30s', help: 'ping each link this often; a ping unanswered that long closes the link (0 = off)' },
   { name: 'max-streams', kind: 'count', default: '1000', min: 1, max: 2 ** 32 - 1, help: 'live streams per link, both directions; further ones are refused' },
   { name: 'tls-cert', kind: 'string', help: 'PEM certificate this side presents (mutual TLS; with --tls-key and --tls-ca)' },
