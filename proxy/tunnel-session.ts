@@ -7,7 +7,8 @@
  *                                              \--> 'stream' (peer opened one), 'goAway', 'rtt'
  *   TunnelStream write/end/destroy, acknowledge --> send / close / reset / consumed
  *                                                        |  (frames queued in the Session)
- *   link.write (cork ... uncork = one writev) <--takeOutbound()-- once per event-loop turn
+ *   link.write (cork ... uncork = one writev) <--takeOutbound()-- after the callback (data frames)
+ *                                                                or the turn (window updates)
  *        '--> write callback: flushed(batch) (releases the control-reply budget), stream callbacks
  *
  * The link is always read: every byte the peer may send fits in a window we granted, so a stalled
@@ -109,7 +110,8 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
   private readonly reads: LinkReads | null;
   private readonly streams = new Map<number, TunnelStream>();
   private waiters: FlushCallback[] = [];
-  private flushScheduled = false;
+  private flushSoon = false;
+  private flushLater = false;
   private keepaliveTimer: NodeJS.Timeout | null = null;
   private lingerTimer: NodeJS.Timeout | null = null;
   private keepaliveOutstanding = false;
@@ -283,7 +285,7 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
   /** @internal */
   consumed(streamId: number, bytes: number): void {
     this.framing.consumed(streamId, bytes, this.now());
-    if (this.framing.hasOutbound) this.scheduleFlush();
+    if (this.framing.hasOutbound) this.scheduleFlush(false);
   }
 
   /** @internal */
@@ -332,7 +334,7 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
     this.linkBytesRead += chunk.length;
     const events = this.framing.receive(chunk, this.now());
     for (let i = 0; i < events.length; i++) this.handle(events[i]!);
-    if (this.framing.hasOutbound) this.scheduleFlush();
+    if (this.framing.hasOutbound) this.scheduleFlush(false);
     if (this.framing.isTerminated) this.terminate();
   };
 
@@ -465,16 +467,29 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
 
   // Outbound.
 
-  // Flushing once per event-loop turn (after the I/O callbacks of the turn) puts every frame the
-  // turn produced, for every stream, in one writev.
-  private scheduleFlush(): void {
-    if (this.flushScheduled || this.closed) return;
-    this.flushScheduled = true;
-    setImmediate(this.flush);
+  // Data frames (and anything a writer waits for) go out right after the callback that queued
+  // them; window updates and control replies, which nobody is blocked on this very moment, wait
+  // for the end of the event-loop turn, so a turn's worth of them shares one writev.
+  private scheduleFlush(urgent = true): void {
+    if (this.closed) return;
+    if (urgent) {
+      if (this.flushSoon) return;
+      this.flushSoon = true;
+      queueMicrotask(this.flush);
+      return;
+    }
+    if (this.flushSoon || this.flushLater) return;
+    this.flushLater = true;
+    setImmediate(this.flushLazily);
   }
 
+  private readonly flushLazily = (): void => {
+    this.flushLater = false;
+    if (!this.flushSoon) this.flush();
+  };
+
   private readonly flush = (): void => {
-    this.flushScheduled = false;
+    this.flushSoon = false;
     const waiters = this.waiters;
     this.waiters = [];
     const link = this.link;
