@@ -237,7 +237,7 @@ export class LinkPool {
         this.retiring.delete(session);
         if (slot.session !== session) return;
         slot.session = null;
-        this.retry(slot, `${slot.state === 'up' ? 'lost' : 'refused'}${why ? `: ${why.message}` : ''}`);
+        this.retry(slot, `${slot.state === 'up' ? 'lost' : 'refused'}: ${why?.message ?? 'the server closed it'}`);
       });
     }, reads);
   }

@@ -64,7 +64,7 @@ export interface TunnelSessionOptions extends Omit<SessionOptions, 'role'> {
 /** Defaults of the options this layer adds. */
 export const TUNNEL_SESSION_DEFAULTS = {
   keepaliveIntervalMs: 30_000, // yamux KeepAliveInterval
-  closeLingerMs: 5_000, // after our FIN, how long a peer that does not close its side is waited for
+  closeLingerMs: 5_000, // how long an ending link may take to flush and close before it is destroyed
 } as const;
 
 /** Counters and gauges of one session, for metrics. */
@@ -522,16 +522,16 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
     link.uncork();
   };
 
-  // Ends our side of the link once everything queued is written, then closes it; a peer that
-  // does not close its side within the linger time is cut off.
+  // Ends our side of the link once everything queued is written, then closes it. A peer that
+  // takes longer than the linger time to read what is queued (or never reads: the go away of a
+  // flood error would wait forever) is cut off, so every ending releases its socket.
   private endLink(): void {
     if (this.ending || this.closed) return;
     this.ending = true;
+    this.lingerTimer = setTimeout(() => this.link.destroy(), TUNNEL_SESSION_DEFAULTS.closeLingerMs);
+    this.lingerTimer.unref();
     this.afterFlush(() => {
-      if (this.link.destroyed) return;
-      this.link.end(() => this.link.destroy());
-      this.lingerTimer = setTimeout(() => this.link.destroy(), TUNNEL_SESSION_DEFAULTS.closeLingerMs);
-      this.lingerTimer.unref();
+      if (!this.link.destroyed) this.link.end(() => this.link.destroy());
     });
   }
 }

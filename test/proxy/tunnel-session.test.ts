@@ -293,6 +293,33 @@ describe('TunnelSession (library)', () => {
       expect(second!.buffer.byteLength).to.be.below(chunk.length / 4);
     });
 
+    describe('a peer that sends pings and never reads (fake timers)', () => {
+      let clock: sinon.SinonFakeTimers;
+      beforeEach(() => (clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })));
+      afterEach(() => clock.restore());
+
+      it('stops at 1000 unflushed ping replies with a flood error, and the link is closed within the linger time', async () => {
+        const [ours, peer] = duplexPair({ highWaterMark: 16 });
+        const session = new TunnelSession(ours, { role: 'acceptor', keepaliveIntervalMs: 0 });
+        cleanups.push(() => {
+          session.destroy();
+          peer.destroy();
+        });
+        peer.pause(); // never reads: our writes stop completing once its buffer is full
+        let closedWith: Error | null | undefined;
+        session.on('close', (e: Error | null) => (closedWith = e));
+        for (let i = 1; i <= 1001; i++) peer.write(frame(FrameType.Ping, Flag.SYN, 0, i));
+        for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+        expect(session.error).to.be.instanceOf(TunnelProtocolError);
+        expect((session.error as TunnelProtocolError).code).to.equal('ERR_CONTROL_REPLY_FLOOD');
+        expect(closedWith).to.equal(undefined);
+        await clock.tickAsync(5_000);
+        for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+        expect(closedWith).to.be.instanceOf(TunnelProtocolError);
+        expect(ours.destroyed).to.equal(true);
+      });
+    });
+
     describe('keepalive (fake timers)', () => {
       let clock: sinon.SinonFakeTimers;
       beforeEach(() => (clock = sinon.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'performance'] })));
