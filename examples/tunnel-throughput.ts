@@ -6,7 +6,7 @@
  * measurement, the first second left out), else a built-in generator. When the Go yamux peers can
  * be built (test/interop), Go's own yamux throughput with its default config is shown beside.
  *
- *   node dist/examples/tunnel-throughput.js [--seconds 4] [--rounds 3] [--streams 1,8] [--json]
+ *   node dist/examples/tunnel-throughput.js [--seconds 4] [--rounds 3] [--streams 1,8] [--no-go] [--json]
  *
  * The figures are medians over the rounds; tunnel/relay is the median of the per-round ratios.
  */
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
         process.stderr.write(`round ${round + 1}, ${row.streams} stream(s): relay ${r.toFixed(2)} Gbit/s, tunnel ${t.toFixed(2)} Gbit/s\n`);
       }
     }
-    for (const row of rows) row.go = await goYamux(row.streams, seconds);
+    if (!process.argv.includes('--no-go')) for (const row of rows) row.go = await goYamux(row.streams, seconds);
   } finally {
     await Promise.all([stop(tunnelClient.child), stop(tunnelServer.child), stop(relay.child)]);
   }

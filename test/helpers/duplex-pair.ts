@@ -1,6 +1,10 @@
 import { Duplex } from 'node:stream';
 import { createServer, connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { seededRandom } from './random.js';
+
+let unixCount = 0;
 
 /** Options for an in-memory pair. */
 export interface DuplexPairOptions {
@@ -63,7 +67,7 @@ export function duplexPair(options: DuplexPairOptions = {}): [Duplex, Duplex] {
 }
 
 /** The transports the tunnel tests run over. */
-export type LinkKind = 'memory' | 'tcp';
+export type LinkKind = 'memory' | 'tcp' | 'unix';
 
 /** A connected pair of the given kind: [dialer side, acceptor side], and a function closing what is left. */
 export async function linkPair(kind: LinkKind, options: DuplexPairOptions = {}): Promise<{ dialer: Duplex; acceptor: Duplex; close: () => Promise<void> }> {
@@ -72,10 +76,10 @@ export async function linkPair(kind: LinkKind, options: DuplexPairOptions = {}):
     return { dialer, acceptor, close: async () => void dialer.destroy() };
   }
   const server = createServer({ noDelay: true });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
+  const path = kind === 'unix' ? join(tmpdir(), `sluice-test-${process.pid}-${++unixCount}.sock`) : null;
+  await new Promise<void>((resolve) => (path ? server.listen(path, resolve) : server.listen(0, '127.0.0.1', resolve)));
   const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
-  const dialer = connect({ port, host: '127.0.0.1', noDelay: true });
+  const dialer = path ? connect({ path }) : connect({ port: (server.address() as { port: number }).port, host: '127.0.0.1', noDelay: true });
   await new Promise<void>((resolve, reject) => {
     dialer.once('connect', resolve);
     dialer.once('error', reject);

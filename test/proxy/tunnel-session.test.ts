@@ -76,8 +76,9 @@ describe('TunnelSession (library)', () => {
     return { dialer, acceptor };
   }
 
-  for (const kind of ['memory', 'tcp'] as const) {
-    describe(`over ${kind === 'memory' ? 'an in-memory pair (random 1..3000-byte pieces)' : 'TCP on 127.0.0.1'}`, () => {
+  const transports = { memory: 'an in-memory pair (random 1..3000-byte pieces)', tcp: 'TCP on 127.0.0.1', unix: 'a unix socket' } as const;
+  for (const kind of ['memory', 'tcp', 'unix'] as const) {
+    describe(`over ${transports[kind]}`, () => {
       for (const seed of [1, 2]) {
         it(`echoes 6 concurrent streams of random sizes and random writes intact, both ways (seed ${seed})`, async () => {
           const { dialer, acceptor } = await pair(kind);
