@@ -19,6 +19,7 @@ import {
   Flag,
   FrameType,
   GoAwayCode,
+  MAX_SKIPPED_PEER_IDS,
   SESSION_STREAM_ID,
   UINT32_MAX,
 } from './constants.js';
@@ -132,6 +133,8 @@ export class Session {
   private readonly streams = new Map<number, Stream>();
   private nextLocalId: number;
   private highestPeerId = 0;
+  // Peer ids below highestPeerId not opened yet, oldest first (bounded by MAX_SKIPPED_PEER_IDS).
+  private readonly skippedPeerIds = new Set<number>();
   private pendingInbound = 0;
   private pendingOutbound = 0;
   private sentGoAway = false;
@@ -528,10 +531,17 @@ export class Session {
   private handleSyn(streamId: number, events: SessionEvent[]): void {
     if (this.isLocalId(streamId)) throw new StreamIdParityError(streamId);
     if (this.streams.has(streamId)) throw new DuplicateStreamError(streamId);
-    if (streamId <= this.highestPeerId) {
-      throw new InvalidStreamIdError(streamId, `opened after ${this.highestPeerId}: stream ids must increase`);
+    if (streamId > this.highestPeerId) {
+      // Ids jumped over may still be opened later (SYNs need not arrive in order), once each.
+      const first = this.highestPeerId === 0 ? (this.limits.role === 'dialer' ? FIRST_ACCEPTOR_STREAM_ID : FIRST_DIALER_STREAM_ID) : this.highestPeerId + 2;
+      for (let id = Math.max(first, streamId - 2 * MAX_SKIPPED_PEER_IDS); id < streamId; id += 2) {
+        if (this.skippedPeerIds.size >= MAX_SKIPPED_PEER_IDS) this.skippedPeerIds.delete(this.skippedPeerIds.values().next().value as number);
+        this.skippedPeerIds.add(id);
+      }
+      this.highestPeerId = streamId;
+    } else if (!this.skippedPeerIds.delete(streamId)) {
+      throw new InvalidStreamIdError(streamId, `already used (or skipped too long ago): ids up to ${this.highestPeerId} were opened`);
     }
-    this.highestPeerId = streamId;
     if (this.sentGoAway || this.streams.size >= this.limits.maxStreams || this.pendingInbound >= this.limits.acceptBacklog) {
       this.queueControlReply(windowUpdateFrame(streamId, Flag.RST, 0));
       this.stats.streamsRefused++;

@@ -89,7 +89,7 @@ describe('interop: sluice tunnel with independent Go yamux peers (hashicorp/yamu
     const t = await startTunnel(tcp(await listen(sink)));
     tunnels.push(t);
     const r = await runClient(peers.client, `127.0.0.1:${t.serverPort}`, { mode: 'send', streams: 3, bytes: 2 * MiB, goAway: true });
-    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.exitCode, `${r.stderr}\n${t.linkLines.join('\n')}`).to.equal(0);
     for (const s of r.streams) expect(s).to.include({ bytesSent: 2 * MiB, bytesReceived: 0, remoteClosed: true });
     expect(drained).to.deep.equal([2 * MiB, 2 * MiB, 2 * MiB]);
   });

@@ -10,6 +10,7 @@ import {
   FrameType,
   InternalError,
   InvalidStreamIdError,
+  MAX_SKIPPED_PEER_IDS,
   MemoryBudget,
   ReceiveWindowExceededError,
   ResetFloodError,
@@ -120,6 +121,21 @@ describe('Session', () => {
       expect(takeLines(a)).to.deep.equal(['WINDOW_UPDATE stream=1 flags=ACK delta=0', 'DATA stream=1 flags=- length=1']);
     });
 
+    it('accepts SYNs out of order (Go yamux opens streams from many goroutines): 5, 1, 3, then 7', () => {
+      const s = acceptor();
+      const events = s.receive(Buffer.concat([5, 1, 3, 7].map((id) => frame(WindowUpdate, SYN, id, 0))), 0);
+      expect(summarize(events)).to.deep.equal(['streamOpened 5', 'streamOpened 1', 'streamOpened 3', 'streamOpened 7']);
+      expect(s.isTerminated).to.equal(false);
+    });
+
+    it(`remembers the ${MAX_SKIPPED_PEER_IDS} most recently skipped ids`, () => {
+      const s = acceptor({ acceptBacklog: 1000 });
+      const far = 1 + 2 * (MAX_SKIPPED_PEER_IDS + 10);
+      s.receive(frame(WindowUpdate, SYN, far, 0), 0);
+      expect(summarize(s.receive(frame(WindowUpdate, SYN, far - 2 * MAX_SKIPPED_PEER_IDS, 0), 0))).to.deep.equal([`streamOpened ${far - 2 * MAX_SKIPPED_PEER_IDS}`]);
+      expect(errorOf(s.receive(frame(WindowUpdate, SYN, far - 2 * (MAX_SKIPPED_PEER_IDS + 1), 0), 0))).to.be.instanceOf(InvalidStreamIdError);
+    });
+
     it('a stream refused with RST reports streamReset and frees its backlog slot', () => {
       const d = dialer({ acceptBacklog: 1 });
       d.open();
@@ -135,9 +151,21 @@ describe('Session', () => {
       ['the peer opens a live id twice', () => [frame(WindowUpdate, SYN, 1, 0), frame(WindowUpdate, SYN, 1, 0)], 'ERR_DUPLICATE_STREAM', /^stream 1 opened twice$/],
       [
         'the peer reopens an old id',
-        () => [frame(WindowUpdate, SYN, 5, 0), frame(WindowUpdate, RST, 5, 0), frame(WindowUpdate, SYN, 3, 0)],
+        () => [frame(WindowUpdate, SYN, 5, 0), frame(WindowUpdate, RST, 5, 0), frame(WindowUpdate, SYN, 5, 0)],
         'ERR_INVALID_STREAM_ID',
-        /^stream id 3: opened after 5: stream ids must increase$/,
+        /^stream id 5: already used \(or skipped too long ago\): ids up to 5 were opened$/,
+      ],
+      [
+        'the peer opens a skipped id twice',
+        () => [frame(WindowUpdate, SYN, 5, 0), frame(WindowUpdate, SYN, 3, 0), frame(WindowUpdate, RST, 3, 0), frame(WindowUpdate, SYN, 3, 0)],
+        'ERR_INVALID_STREAM_ID',
+        /^stream id 3: already used/,
+      ],
+      [
+        `the peer opens an id skipped more than ${MAX_SKIPPED_PEER_IDS} ids ago`,
+        () => [frame(WindowUpdate, SYN, 1 + 2 * (MAX_SKIPPED_PEER_IDS + 1), 0), frame(WindowUpdate, SYN, 1, 0)],
+        'ERR_INVALID_STREAM_ID',
+        /^stream id 1: already used \(or skipped too long ago\)/,
       ],
       ['data for a peer id never opened', () => [frame(Data, 0, 7, 0, Buffer.from('x'))], 'ERR_INVALID_STREAM_ID', /^stream id 7: DATA stream=7 flags=- length=1 for a stream never opened$/],
       ['a window update for our id never opened', () => [frame(WindowUpdate, 0, 2, 5)], 'ERR_INVALID_STREAM_ID', /never opened/],
