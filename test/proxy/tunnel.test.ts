@@ -194,6 +194,24 @@ describe('tunnel-client -> tunnel-server (end to end, in process)', () => {
     expect(t.linkLines.filter((l) => l === 'client: link 0 up')).to.have.length(2);
   });
 
+  it('--max-conns on the server: a second stream waits for the first one\'s slot, then is served', async () => {
+    const target = new HashingTarget(res);
+    const t = await tunnel(tcp(await target.listen()), { maxConns: 1 });
+    const first = res.socket(await connectTo(t.port));
+    first.write('first');
+    await until(() => target.sockets.length === 1, 'the first target connection');
+    const second = res.socket(await connectTo(t.port));
+    const secondReply = readAll(second);
+    second.end('second');
+    await until(() => t.server.table.queued === 1, 'the second stream in the queue');
+    expect(target.sockets).to.have.length(1);
+    const firstReply = readAll(first);
+    first.end();
+    expect((await firstReply).bytes).to.be.above(0);
+    expect((await secondReply).bytes).to.be.above(0);
+    expect(target.seen.map((x) => x.bytes)).to.deep.equal([5, 6]);
+  });
+
   it('--links 3 spreads streams over three links, fewest streams first', async () => {
     const holding: Socket[] = [];
     const target = res.server(createServer((s) => holding.push(s)));
