@@ -9,7 +9,7 @@ import type { ReadHook } from './read-hook.js';
  * place that does, and it returns null when they are not as expected: the caller then keeps the
  * accepted socket and its ordinary 'data' path.
  */
-export function adoptWithReadHook(accepted: Socket, hook: ReadHook, writableHighWaterMark?: number): Socket | null {
+export function adoptWithReadHook(accepted: Socket, hook: Pick<ReadHook, 'onread'>, writableHighWaterMark?: number): Socket | null {
   const internal = accepted as Socket & { _handle?: { readStart?: unknown; useUserBuffer?: unknown; reading?: boolean } | null };
   const handle = internal._handle;
   if (!handle || typeof handle.readStart !== 'function' || typeof handle.useUserBuffer !== 'function' || handle.reading) {

@@ -4,8 +4,10 @@ import { formatOptionsHelp, parseOptions, UsageError } from './cli-args.js';
 import type { Command } from './commands/command.js';
 import { demoCommand } from './commands/demo.js';
 import { relayCommand } from './commands/relay.js';
+import { tunnelClientCommand } from './commands/tunnel-client.js';
+import { tunnelServerCommand } from './commands/tunnel-server.js';
 
-const COMMANDS: Command[] = [relayCommand, demoCommand];
+const COMMANDS: Command[] = [relayCommand, tunnelClientCommand, tunnelServerCommand, demoCommand];
 
 function globalHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

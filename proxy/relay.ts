@@ -72,6 +72,11 @@ export interface RelayOptions {
   rateBytesPerS?: number;
   /** Message mode for the client-to-target direction (drop and spill strategies); needs no client read hook. */
   messages?: MessageModeOptions;
+  /**
+   * Builds a direction's pump in place of the default one (e.g. a tunnel stream's CreditPump,
+   * which grants credit only once the sink flushed); undefined keeps the default.
+   */
+  pumpFor?: (direction: 'clientToTarget' | 'targetToClient', source: Duplex, sink: Duplex, window: DirectionWindow, now: () => number) => DirectionPump | undefined;
 }
 
 /** Default per-direction window: the yamux stream window, between HAProxy's 16 KiB and Envoy's 1 MiB. */
@@ -123,9 +128,9 @@ export class Relay {
       if (options.clientReads) throw new RangeError('message mode reads the client through data events: no client read hook');
       this.clientToTarget = new MessagePump(client, target, windowOf(), options.messages, this.now, () => this.onMessageTooLarge());
     } else {
-      this.clientToTarget = pump(client, options.clientReads, target);
+      this.clientToTarget = options.pumpFor?.('clientToTarget', client, target, windowOf(), this.now) ?? pump(client, options.clientReads, target);
     }
-    this.targetToClient = pump(target, options.targetReads, client);
+    this.targetToClient = options.pumpFor?.('targetToClient', target, client, windowOf(), this.now) ?? pump(target, options.targetReads, client);
     if (options.rateBytesPerS) {
       if (options.clientReads || options.targetReads) throw new RangeError('rateBytesPerS needs sides without read hooks');
       this.limiters = [this.limit(client, this.clientToTarget as Pump, options.rateBytesPerS), this.limit(target, this.targetToClient as Pump, options.rateBytesPerS)];

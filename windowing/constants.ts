@@ -105,3 +105,9 @@ export const DEFAULT_WINDOW_UPDATES_PER_DATA_FRAME = 10;
 export const DEFAULT_RESET_BURST = 1000;
 /** Our choice: resets from the peer allowed per second once the burst is spent (nghttp2: 33/s). */
 export const DEFAULT_RESETS_PER_SECOND = 33;
+/**
+ * Our choice: how many peer stream ids skipped on the way up we remember, so their SYNs may still
+ * arrive late. The yamux spec does not order SYNs and Go's yamux opens streams from many
+ * goroutines, so stream 5's SYN can overtake stream 3's; the most recent gaps are kept.
+ */
+export const MAX_SKIPPED_PEER_IDS = 256;

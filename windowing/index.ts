@@ -13,7 +13,7 @@ export { FrameDecoder, DecoderState, parseHeader, type FramePart, type DecoderOp
 export { SendWindow, ReceiveWindow } from './stream-window.js';
 export { tuneWindow, smoothRtt, type TuneInput } from './tuning.js';
 export { EmptyFrameBudget, WindowUpdateBudget, ResetBucket, ControlReplyBudget } from './budgets.js';
-export { resolveSessionOptions, type SessionOptions, type SessionLimits, type SessionRole } from './limits.js';
+export { resolveSessionOptions, type SessionOptions, type SessionLimits, type SessionRole, type WindowGrowthBudget } from './limits.js';
 export { StreamPhase, type StreamInfo } from './stream.js';
 export {
   Session,
@@ -24,6 +24,8 @@ export {
   type OutboundBatch,
   type SessionStats,
 } from './session.js';
+export { Backoff, BACKOFF_DEFAULTS, type BackoffOptions } from './backoff.js';
+export { chooseLink, type LinkLoad } from './link-choice.js';
 export { TokenBucket, type TokenBucketOptions, type TokenGrant } from './token-bucket.js';
 export { MemoryBudget, DEFAULT_MEMORY_BUDGET_BYTES, type MemoryBudgetOptions } from './memory-budget.js';
 export { AdaptiveLimit, type AdaptiveLimitOptions, type LatencyKind, type LimitUpdate } from './adaptive-limit.js';

@@ -22,6 +22,17 @@ import { InvalidOptionError } from './errors.js';
 /** Which end of the link a session is: the dialer uses odd stream ids, the acceptor even ones. */
 export type SessionRole = 'dialer' | 'acceptor';
 
+/**
+ * A process-wide ledger that auto-tuned window growth is drawn from, so many fast streams cannot
+ * together grant more than it holds (MemoryBudget fits). Pure bookkeeping, like the session.
+ */
+export interface WindowGrowthBudget {
+  /** Takes as much of `bytes` as fits and returns how much that was. */
+  acquireUpTo(bytes: number): number;
+  /** Gives back bytes taken earlier. */
+  release(bytes: number): void;
+}
+
 /** Options for a Session; everything but `role` has a default. */
 export interface SessionOptions {
   /** Which end of the link this is. */
@@ -55,6 +66,11 @@ export interface SessionOptions {
   resetBurst?: number;
   /** Peer resets allowed per second after the burst; default 33. */
   resetsPerSecond?: number;
+  /**
+   * Where growth beyond the initial window comes from (shared by every session of a process);
+   * growth the budget cannot cover is not granted. Default null: no budget, only maxWindowBytes.
+   */
+  windowBudget?: WindowGrowthBudget | null;
 }
 
 /** SessionOptions with every default filled in and every bound checked. */
@@ -116,5 +132,6 @@ export function resolveSessionOptions(options: SessionOptions): SessionLimits {
     ),
     resetBurst: whole('resetBurst', options.resetBurst ?? DEFAULT_RESET_BURST, 1, UINT32_MAX),
     resetsPerSecond: whole('resetsPerSecond', options.resetsPerSecond ?? DEFAULT_RESETS_PER_SECOND, 0, UINT32_MAX),
+    windowBudget: options.windowBudget ?? null,
   };
 }

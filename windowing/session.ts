@@ -19,6 +19,7 @@ import {
   Flag,
   FrameType,
   GoAwayCode,
+  MAX_SKIPPED_PEER_IDS,
   SESSION_STREAM_ID,
   UINT32_MAX,
 } from './constants.js';
@@ -104,6 +105,8 @@ export interface SessionStats {
   dataFramesSent: number;
   /** Window updates queued that granted credit (delta > 0). */
   windowUpdatesSent: number;
+  /** Window updates received that granted credit (delta > 0) on a live stream. */
+  windowUpdatesReceived: number;
   /** Peer streams refused with RST (go away, stream limit, backlog). */
   streamsRefused: number;
   /** Receive windows grown by auto-tuning. */
@@ -121,6 +124,7 @@ export class Session {
     bytesDiscarded: 0,
     dataFramesSent: 0,
     windowUpdatesSent: 0,
+    windowUpdatesReceived: 0,
     streamsRefused: 0,
     windowsGrown: 0,
   };
@@ -129,6 +133,8 @@ export class Session {
   private readonly streams = new Map<number, Stream>();
   private nextLocalId: number;
   private highestPeerId = 0;
+  // Peer ids below highestPeerId not opened yet, oldest first (bounded by MAX_SKIPPED_PEER_IDS).
+  private readonly skippedPeerIds = new Set<number>();
   private pendingInbound = 0;
   private pendingOutbound = 0;
   private sentGoAway = false;
@@ -311,8 +317,9 @@ export class Session {
         rttMs: this.rtt,
         memoryPressure: this.memoryPressure,
       });
-      if (after > before) this.stats.windowsGrown++;
-      stream.recv.resize(after);
+      const granted = this.budgeted(before, after);
+      if (granted > before) this.stats.windowsGrown++;
+      stream.recv.resize(granted);
     }
     this.sendWindowUpdate(stream, 0, nowMs);
   }
@@ -370,8 +377,18 @@ export class Session {
     this.memoryPressure = underPressure;
     if (!underPressure) return;
     for (const stream of this.streams.values()) {
-      stream.recv.resize(Math.min(stream.recv.windowBytes, this.limits.initialWindowBytes));
+      const before = stream.recv.windowBytes;
+      stream.recv.resize(this.budgeted(before, Math.min(before, this.limits.initialWindowBytes)));
     }
+  }
+
+  /**
+   * Forgets every stream and ends the session (the connection is gone), giving their window growth
+   * back to the budget. Nothing is queued.
+   */
+  dispose(): void {
+    for (const stream of [...this.streams.values()]) this.removeStream(stream);
+    this.terminated = true;
   }
 
   /** Takes every queued frame, in order, as buffers for writev. */
@@ -434,7 +451,21 @@ export class Session {
     return this.isLocalId(streamId) ? streamId < this.nextLocalId : streamId <= this.highestPeerId;
   }
 
+  // Growth beyond the initial window is drawn from the shared budget (what it cannot cover is not
+  // granted); a shrink gives it back. Returns the window to apply.
+  private budgeted(beforeBytes: number, afterBytes: number): number {
+    const budget = this.limits.windowBudget;
+    if (budget === null || afterBytes === beforeBytes) return afterBytes;
+    const initial = this.limits.initialWindowBytes;
+    const heldBefore = Math.max(0, beforeBytes - initial);
+    const heldAfter = Math.max(0, afterBytes - initial);
+    if (heldAfter > heldBefore) return beforeBytes + budget.acquireUpTo(heldAfter - heldBefore);
+    if (heldAfter < heldBefore) budget.release(heldBefore - heldAfter);
+    return afterBytes;
+  }
+
   private removeStream(stream: Stream): void {
+    this.budgeted(stream.recv.windowBytes, this.limits.initialWindowBytes);
     this.streams.delete(stream.streamId);
     if (stream.phase === StreamPhase.SynReceived) this.pendingInbound--;
     else if (stream.phase === StreamPhase.SynSent) this.pendingOutbound--;
@@ -500,10 +531,17 @@ export class Session {
   private handleSyn(streamId: number, events: SessionEvent[]): void {
     if (this.isLocalId(streamId)) throw new StreamIdParityError(streamId);
     if (this.streams.has(streamId)) throw new DuplicateStreamError(streamId);
-    if (streamId <= this.highestPeerId) {
-      throw new InvalidStreamIdError(streamId, `opened after ${this.highestPeerId}: stream ids must increase`);
+    if (streamId > this.highestPeerId) {
+      // Ids jumped over may still be opened later (SYNs need not arrive in order), once each.
+      const first = this.highestPeerId === 0 ? (this.limits.role === 'dialer' ? FIRST_ACCEPTOR_STREAM_ID : FIRST_DIALER_STREAM_ID) : this.highestPeerId + 2;
+      for (let id = Math.max(first, streamId - 2 * MAX_SKIPPED_PEER_IDS); id < streamId; id += 2) {
+        if (this.skippedPeerIds.size >= MAX_SKIPPED_PEER_IDS) this.skippedPeerIds.delete(this.skippedPeerIds.values().next().value as number);
+        this.skippedPeerIds.add(id);
+      }
+      this.highestPeerId = streamId;
+    } else if (!this.skippedPeerIds.delete(streamId)) {
+      throw new InvalidStreamIdError(streamId, `already used (or skipped too long ago): ids up to ${this.highestPeerId} were opened`);
     }
-    this.highestPeerId = streamId;
     if (this.sentGoAway || this.streams.size >= this.limits.maxStreams || this.pendingInbound >= this.limits.acceptBacklog) {
       this.queueControlReply(windowUpdateFrame(streamId, Flag.RST, 0));
       this.stats.streamsRefused++;
@@ -521,6 +559,7 @@ export class Session {
     }
     if (stream === undefined || header.length === 0) return;
     stream.send.grant(header.length);
+    this.stats.windowUpdatesReceived++;
     if (stream.blocked && stream.send.creditBytes >= this.limits.minSendFrameBytes) {
       stream.blocked = false;
       events.push({ type: 'writable', streamId: stream.streamId });

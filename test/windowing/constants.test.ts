@@ -33,6 +33,7 @@ describe('constants', () => {
     ['DEFAULT_WINDOW_UPDATES_PER_DATA_FRAME', w.DEFAULT_WINDOW_UPDATES_PER_DATA_FRAME, 10],
     ['DEFAULT_RESET_BURST', w.DEFAULT_RESET_BURST, 1000],
     ['DEFAULT_RESETS_PER_SECOND', w.DEFAULT_RESETS_PER_SECOND, 33],
+    ['MAX_SKIPPED_PEER_IDS', w.MAX_SKIPPED_PEER_IDS, 256],
   ];
   for (const [name, actual, expected] of pinned) {
     it(`${name} is ${JSON.stringify(expected)}`, () => {

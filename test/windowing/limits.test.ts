@@ -18,6 +18,7 @@ describe('resolveSessionOptions', () => {
       windowUpdatesPerDataFrame: 10,
       resetBurst: 1000,
       resetsPerSecond: 33,
+      windowBudget: null,
     });
   });
 

@@ -10,6 +10,8 @@ import {
   FrameType,
   InternalError,
   InvalidStreamIdError,
+  MAX_SKIPPED_PEER_IDS,
+  MemoryBudget,
   ReceiveWindowExceededError,
   ResetFloodError,
   Session,
@@ -119,6 +121,21 @@ describe('Session', () => {
       expect(takeLines(a)).to.deep.equal(['WINDOW_UPDATE stream=1 flags=ACK delta=0', 'DATA stream=1 flags=- length=1']);
     });
 
+    it('accepts SYNs out of order (Go yamux opens streams from many goroutines): 5, 1, 3, then 7', () => {
+      const s = acceptor();
+      const events = s.receive(Buffer.concat([5, 1, 3, 7].map((id) => frame(WindowUpdate, SYN, id, 0))), 0);
+      expect(summarize(events)).to.deep.equal(['streamOpened 5', 'streamOpened 1', 'streamOpened 3', 'streamOpened 7']);
+      expect(s.isTerminated).to.equal(false);
+    });
+
+    it(`remembers the ${MAX_SKIPPED_PEER_IDS} most recently skipped ids`, () => {
+      const s = acceptor({ acceptBacklog: 1000 });
+      const far = 1 + 2 * (MAX_SKIPPED_PEER_IDS + 10);
+      s.receive(frame(WindowUpdate, SYN, far, 0), 0);
+      expect(summarize(s.receive(frame(WindowUpdate, SYN, far - 2 * MAX_SKIPPED_PEER_IDS, 0), 0))).to.deep.equal([`streamOpened ${far - 2 * MAX_SKIPPED_PEER_IDS}`]);
+      expect(errorOf(s.receive(frame(WindowUpdate, SYN, far - 2 * (MAX_SKIPPED_PEER_IDS + 1), 0), 0))).to.be.instanceOf(InvalidStreamIdError);
+    });
+
     it('a stream refused with RST reports streamReset and frees its backlog slot', () => {
       const d = dialer({ acceptBacklog: 1 });
       d.open();
@@ -134,9 +151,21 @@ describe('Session', () => {
       ['the peer opens a live id twice', () => [frame(WindowUpdate, SYN, 1, 0), frame(WindowUpdate, SYN, 1, 0)], 'ERR_DUPLICATE_STREAM', /^stream 1 opened twice$/],
       [
         'the peer reopens an old id',
-        () => [frame(WindowUpdate, SYN, 5, 0), frame(WindowUpdate, RST, 5, 0), frame(WindowUpdate, SYN, 3, 0)],
+        () => [frame(WindowUpdate, SYN, 5, 0), frame(WindowUpdate, RST, 5, 0), frame(WindowUpdate, SYN, 5, 0)],
         'ERR_INVALID_STREAM_ID',
-        /^stream id 3: opened after 5: stream ids must increase$/,
+        /^stream id 5: already used \(or skipped too long ago\): ids up to 5 were opened$/,
+      ],
+      [
+        'the peer opens a skipped id twice',
+        () => [frame(WindowUpdate, SYN, 5, 0), frame(WindowUpdate, SYN, 3, 0), frame(WindowUpdate, RST, 3, 0), frame(WindowUpdate, SYN, 3, 0)],
+        'ERR_INVALID_STREAM_ID',
+        /^stream id 3: already used/,
+      ],
+      [
+        `the peer opens an id skipped more than ${MAX_SKIPPED_PEER_IDS} ids ago`,
+        () => [frame(WindowUpdate, SYN, 1 + 2 * (MAX_SKIPPED_PEER_IDS + 1), 0), frame(WindowUpdate, SYN, 1, 0)],
+        'ERR_INVALID_STREAM_ID',
+        /^stream id 1: already used \(or skipped too long ago\)/,
       ],
       ['data for a peer id never opened', () => [frame(Data, 0, 7, 0, Buffer.from('x'))], 'ERR_INVALID_STREAM_ID', /^stream id 7: DATA stream=7 flags=- length=1 for a stream never opened$/],
       ['a window update for our id never opened', () => [frame(WindowUpdate, 0, 2, 5)], 'ERR_INVALID_STREAM_ID', /never opened/],
@@ -379,6 +408,61 @@ describe('Session', () => {
       expect(errorOf(s.receive(frame(Data, 0, 1, 384 * KiB + 1), 102))).to.be.instanceOf(ReceiveWindowExceededError);
     });
 
+    describe('with a shared window budget', () => {
+      /** An acceptor with peer streams 1 and 3, an RTT of 50 ms, and a budget of `budgetBytes`. */
+      function budgeted(budgetBytes: number): { s: Session; budget: MemoryBudget } {
+        const budget = new MemoryBudget({ budgetBytes });
+        const s = acceptor({ autoTune: true, windowBudget: budget });
+        s.receive(Buffer.concat([frame(WindowUpdate, SYN, 1, 0), frame(WindowUpdate, SYN, 3, 0)]), 0);
+        s.accept(1);
+        s.accept(3);
+        s.ping(0);
+        s.receive(frame(Ping, ACK, 0, 1), 50);
+        s.takeOutbound();
+        return { s, budget };
+      }
+      /** Delivers and consumes half a window fast enough to grow it. */
+      function drainFast(s: Session, id: number, atMs: number): void {
+        const half = s.streamInfo(id)!.recvWindowBytes / 2;
+        s.receive(frame(Data, 0, id, 0, Buffer.alloc(half)), atMs);
+        s.consumed(id, half, atMs + 1);
+      }
+
+      it('draws growth from the budget: full, then partial, then none', () => {
+        const { s, budget } = budgeted(400 * KiB);
+        drainFast(s, 1, 100);
+        expect(s.streamInfo(1)!.recvWindowBytes).to.equal(512 * KiB);
+        expect(budget.usedBytes).to.equal(256 * KiB);
+        drainFast(s, 3, 200);
+        expect(s.streamInfo(3)!.recvWindowBytes).to.equal(256 * KiB + 144 * KiB);
+        expect(budget.usedBytes).to.equal(400 * KiB);
+        drainFast(s, 1, 300);
+        expect(s.streamInfo(1)!.recvWindowBytes).to.equal(512 * KiB);
+        expect(s.stats.windowsGrown).to.equal(2);
+      });
+
+      it('gives growth back when a stream goes (reset, or FIN both ways), under memory pressure, and on dispose()', () => {
+        const { s, budget } = budgeted(16 * 1024 * KiB);
+        drainFast(s, 1, 100);
+        drainFast(s, 3, 100);
+        expect(budget.usedBytes).to.equal(512 * KiB);
+        s.reset(1);
+        expect(budget.usedBytes).to.equal(256 * KiB);
+        s.setMemoryPressure(true);
+        expect(budget.usedBytes).to.equal(0);
+        const again = budgeted(16 * 1024 * KiB);
+        drainFast(again.s, 1, 100);
+        drainFast(again.s, 3, 100);
+        again.s.receive(frame(WindowUpdate, FIN, 3, 0), 101);
+        again.s.close(3);
+        expect(again.budget.usedBytes).to.equal(256 * KiB);
+        again.s.dispose();
+        expect(again.budget.usedBytes).to.equal(0);
+        expect(again.s.isTerminated).to.equal(true);
+        expect(again.s.streamCount).to.equal(0);
+      });
+    });
+
     it('a slow drain (half the window over more than two round trips) does not grow the window', () => {
       const s = withStream({ autoTune: true });
       s.ping(0);
@@ -388,6 +472,17 @@ describe('Session', () => {
       s.consumed(1, 128 * KiB, 200);
       expect(takeLines(s)).to.deep.equal(['WINDOW_UPDATE stream=1 flags=- delta=131072']);
       expect(s.streamInfo(1)?.recvWindowBytes).to.equal(256 * KiB);
+    });
+
+    it('counts window updates both ways: sent with credit, received with credit on a live stream', () => {
+      const s = withStream();
+      s.receive(frame(Data, 0, 1, 0, Buffer.alloc(128 * KiB)), 0);
+      s.consumed(1, 128 * KiB, 1);
+      s.receive(frame(WindowUpdate, 0, 1, 5), 2);
+      s.receive(frame(WindowUpdate, 0, 1, 0), 3);
+      s.receive(frame(WindowUpdate, RST, 1, 7), 4);
+      s.receive(frame(WindowUpdate, 0, 1, 9), 5);
+      expect(s.stats).to.include({ windowUpdatesSent: 1, windowUpdatesReceived: 2 });
     });
 
     it('grants nothing once the peer has sent FIN', () => {

@@ -1,0 +1,84 @@
+import { formatAddress, type Address } from '../address.js';
+import { formatAccessLog, type LogFormat } from '../access-log.js';
+import { UsageError, type ParsedOptions } from '../cli-args.js';
+import { startHttpEndpoints, type HttpEndpoints } from '../http-endpoints.js';
+import { MetricsRegistry } from '../metrics.js';
+import { registerProcessMetrics } from '../process-metrics.js';
+import { clientTlsOptions } from '../tls-options.js';
+import { TunnelClient } from '../tunnel-client.js';
+import { logLine, onShutdownSignal, type Command } from './command.js';
+import { tlsMaterial, TUNNEL_OPTIONS, windowSettings } from './tunnel-options.js';
+
+/** `sluice tunnel-client`: plain TCP in, every connection a stream on a link to the tunnel server. */
+export const tunnelClientCommand: Command = {
+  name: 'tunnel-client',
+  summary: 'plain TCP in, framed links out (yamux): every connection becomes a stream to the tunnel server',
+  usage: 'sluice tunnel-client --listen HOST:PORT --server HOST:PORT [options]',
+  examples: [
+    'sluice tunnel-client --listen 127.0.0.1:7000 --server 127.0.0.1:7100',
+    'sluice tunnel-client --listen 127.0.0.1:7000 --server db.internal:7100 --tls-cert client.pem --tls-key client-key.pem --tls-ca ca.pem',
+    'sluice tunnel-client --listen 127.0.0.1:7000 --server 127.0.0.1:7100 --links 4 --keepalive 10s --metrics 127.0.0.1:9100',
+  ],
+  options: [
+    { name: 'listen', kind: 'address', required: true, help: 'where clients connect (port 0 picks a free one)' },
+    { name: 'server', kind: 'address', required: true, help: 'the tunnel server (sluice tunnel-server or any yamux server)' },
+    { name: 'links', kind: 'count', default: '1', min: 1, max: 64, help: 'links to keep up and spread streams over (fewest streams first)' },
+    { name: 'link-wait', kind: 'duration', default: '5s', min: 1, help: 'how long a new connection waits for a usable link before it is closed' },
+    { name: 'tls-servername', kind: 'string', help: "name the server's certificate must carry (default: the --server host)" },
+    ...TUNNEL_OPTIONS,
+  ],
+  run: runTunnelClient,
+};
+
+async function runTunnelClient(o: ParsedOptions): Promise<number> {
+  const windows = windowSettings(o);
+  const tls = tlsMaterial(o);
+  if (!tls && o['tls-servername'] !== undefined) throw new UsageError('--tls-servername needs --tls-cert, --tls-key and --tls-ca');
+  const logFormat = o.log as LogFormat;
+  const client = new TunnelClient({
+    listen: o.listen as Address,
+    server: o.server as Address,
+    tls: tls ? clientTlsOptions(tls, o['tls-servername'] as string | undefined) : null,
+    links: o.links as number,
+    linkWaitMs: o['link-wait'] as number,
+    ...windows,
+    maxStreams: o['max-streams'] as number,
+    keepaliveIntervalMs: o.keepalive as number,
+    maxConns: o['max-conns'] as number,
+    maxQueue: o['max-queue'] as number,
+    queueTimeoutMs: o['queue-timeout'] as number,
+    connectTimeoutMs: o['connect-timeout'] as number,
+    idleTimeoutMs: o['idle-timeout'] as number,
+    onAccessLog: o.quiet === true ? undefined : (entry) => process.stderr.write(formatAccessLog(entry, logFormat) + '\n'),
+    onLinkLog: (line) => logLine(line),
+  });
+  const registry = new MetricsRegistry();
+  client.registerMetrics(registry);
+  registerProcessMetrics(registry);
+
+  let endpoints: HttpEndpoints | null = null;
+  try {
+    const address = await client.listen();
+    if (o.metrics) endpoints = await startHttpEndpoints(o.metrics as Address, registry);
+    process.stdout.write(`sluice tunnel-client listening on ${formatAddress(address)}\n`);
+    if (endpoints) logLine(`metrics on http://${formatAddress(endpoints.address)}/metrics`);
+  } catch (err) {
+    logLine(`cannot listen: ${(err as Error).message}`);
+    await client.shutdown(0).catch(() => {});
+    await endpoints?.close();
+    return 1;
+  }
+
+  const drainTimeoutMs = o['drain-timeout'] as number;
+  await new Promise<void>((resolve) => {
+    const off = onShutdownSignal((signal) => {
+      logLine(`${signal}: no longer accepting; draining up to ${drainTimeoutMs} ms`);
+      void client.shutdown(drainTimeoutMs).then(async () => {
+        off();
+        await endpoints?.close();
+        resolve();
+      });
+    });
+  });
+  return 0;
+}

@@ -1,0 +1,86 @@
+import { formatAddress, isLoopback, type Address } from '../address.js';
+import { formatAccessLog, type LogFormat } from '../access-log.js';
+import { UsageError, type ParsedOptions } from '../cli-args.js';
+import { startHttpEndpoints, type HttpEndpoints } from '../http-endpoints.js';
+import { MetricsRegistry } from '../metrics.js';
+import { registerProcessMetrics } from '../process-metrics.js';
+import { serverTlsOptions } from '../tls-options.js';
+import { TunnelServer } from '../tunnel-server.js';
+import { logLine, onShutdownSignal, type Command } from './command.js';
+import { tlsMaterial, TUNNEL_OPTIONS, windowSettings } from './tunnel-options.js';
+
+/** `sluice tunnel-server`: framed links in, one TCP connection to the fixed target per stream. */
+export const tunnelServerCommand: Command = {
+  name: 'tunnel-server',
+  summary: 'framed links in (yamux), plain TCP out: every stream becomes a connection to the one fixed target',
+  usage: 'sluice tunnel-server --listen HOST:PORT --target HOST:PORT [options]',
+  examples: [
+    'sluice tunnel-server --listen 127.0.0.1:7100 --target 127.0.0.1:6379',
+    'sluice tunnel-server --listen 0.0.0.0:7100 --target 127.0.0.1:5432 --tls-cert server.pem --tls-key server-key.pem --tls-ca ca.pem',
+    'sluice tunnel-server --listen 127.0.0.1:7100 --target 127.0.0.1:8080 --max-window 4MiB --drain-timeout 10s --metrics 127.0.0.1:9101',
+  ],
+  options: [
+    { name: 'listen', kind: 'address', required: true, help: 'where tunnel clients connect (port 0 picks a free one)' },
+    { name: 'target', kind: 'address', required: true, help: 'where every stream is connected; clients cannot choose another' },
+    ...TUNNEL_OPTIONS,
+    { name: 'insecure', kind: 'flag', help: 'allow plain (non-TLS) links on a non-loopback --listen address' },
+  ],
+  run: runTunnelServer,
+};
+
+async function runTunnelServer(o: ParsedOptions): Promise<number> {
+  const listen = o.listen as Address;
+  const windows = windowSettings(o);
+  const tls = tlsMaterial(o);
+  if (!tls && !isLoopback(listen) && o.insecure !== true) {
+    throw new UsageError(
+      `refusing plain links on non-loopback ${formatAddress(listen)}: anyone who reaches it gets the target; give --tls-cert, --tls-key and --tls-ca, or --insecure`,
+    );
+  }
+  const logFormat = o.log as LogFormat;
+  const connectTimeoutMs = o['connect-timeout'] as number;
+  const server = new TunnelServer({
+    listen,
+    target: o.target as Address,
+    tls: tls ? serverTlsOptions(tls, connectTimeoutMs) : null,
+    ...windows,
+    maxStreams: o['max-streams'] as number,
+    keepaliveIntervalMs: o.keepalive as number,
+    maxConns: o['max-conns'] as number,
+    maxQueue: o['max-queue'] as number,
+    queueTimeoutMs: o['queue-timeout'] as number,
+    connectTimeoutMs,
+    idleTimeoutMs: o['idle-timeout'] as number,
+    onAccessLog: o.quiet === true ? undefined : (entry) => process.stderr.write(formatAccessLog(entry, logFormat) + '\n'),
+    onLinkLog: (line) => logLine(line),
+  });
+  const registry = new MetricsRegistry();
+  server.registerMetrics(registry);
+  registerProcessMetrics(registry);
+
+  let endpoints: HttpEndpoints | null = null;
+  try {
+    const address = await server.listen();
+    if (o.metrics) endpoints = await startHttpEndpoints(o.metrics as Address, registry);
+    process.stdout.write(`sluice tunnel-server listening on ${formatAddress(address)}\n`);
+    if (endpoints) logLine(`metrics on http://${formatAddress(endpoints.address)}/metrics`);
+  } catch (err) {
+    logLine(`cannot listen: ${(err as Error).message}`);
+    await server.shutdown(0).catch(() => {});
+    await endpoints?.close();
+    return 1;
+  }
+
+  const drainTimeoutMs = o['drain-timeout'] as number;
+  await new Promise<void>((resolve) => {
+    const off = onShutdownSignal((signal) => {
+      logLine(`${signal}: going away on every link; draining up to ${drainTimeoutMs} ms`);
+      void server.shutdown(drainTimeoutMs).then(async () => {
+        off();
+        await endpoints?.close();
+        resolve();
+      });
+    });
+  });
+  return 0;
+}

@@ -1,0 +1,131 @@
+
+/**
+ * The allocation-free read path for a tunnel link (the sidecars' links over plain TCP): the link
+ * socket reads (`onread`) into pooled 256 KiB buffers instead of a fresh 64 KiB buffer per read
+ * (a busy link has that much waiting: a quarter of the read calls, and longer pieces per stream). Payload
+ * views handed to streams keep their buffer out of the pool until they are released, so a buffer
+ * is read into again only once nothing points into it:
+ *
+ *   kernel --read--> pooled buffer --session.receive--> payload views --retainRead()--> stream
+ *                        ^                                                              |
+ *                        +-- back to the pool when the last view is released <-- releaseRead()
+ *                                                              (CreditPump: once flushed onward)
+ *
+ * A view that is never released (its stream was reset, or a library user kept it) only keeps its
+ * buffer from being reused; the garbage collector frees it as usual. Releasing a view that was never
+ * retained is the one mistake that would let a buffer be overwritten while in use, so only the
+ * session retains and only the CreditPump releases, each exactly once per piece.
+ */
+
+/** Size of every link read buffer. */
+export const LINK_READ_BUFFER_BYTES = 256 * 1024;
+
+/** A bounded free list of link read buffers: it caches, it does not cap (see read-buffers.ts). */
+export class LinkBufferPool {
+  private readonly free: Buffer[] = [];
+
+  constructor(readonly maxCached: number) {}
+
+  /** Buffers waiting for reuse. */
+  get cached(): number {
+    return this.free.length;
+  }
+
+  /** A buffer nothing points into: a cached one if any, else a new one. */
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(LINK_READ_BUFFER_BYTES);
+  }
+
+  /** Returns a buffer nothing points into any more. */
+  give(buffer: Buffer): void {
+    if (this.free.length < this.maxCached) this.free.push(buffer);
+  }
+}
+
+interface Held {
+  refs: number;
+  buffer: Buffer;
+  pool: LinkBufferPool;
+}
+
+// Pooled read buffers with views still out, by their memory.
+const held = new WeakMap<ArrayBufferLike, Held>();
+
+/** True when `view` points into a pooled link read buffer that still has holders. */
+export function isPooledRead(view: Buffer): boolean {
+  return held.has(view.buffer);
+}
+
+/** Counts one more holder of `view` if it points into a pooled link read buffer (a no-op otherwise). */
+export function retainRead(view: Buffer): void {
+  const entry = held.get(view.buffer);
+  if (entry !== undefined) entry.refs++;
+}
+
+/** Drops one holder of `view`; its buffer goes back to the pool when the last one is gone. */
+export function releaseRead(view: Buffer): void {
+  const entry = held.get(view.buffer);
+  if (entry === undefined) return;
+  if (--entry.refs === 0) {
+    held.delete(view.buffer);
+    entry.pool.give(entry.buffer);
+  }
+}
+
+/**
+ * The process-wide cache of link read buffers: 16 x 256 KiB = 4 MiB at most. Buffers in use are
+ * bounded by the stream windows; this only keeps a few for reuse.
+ */
+export const linkReadPool = new LinkBufferPool(16);
+
+/** The `onread` hook of one link socket; see the module comment. */
+export class LinkReads {
+  private next: Buffer;
+  private sink: ((chunk: Buffer) => void) | null = null;
+  private early: Buffer[] = [];
+
+  constructor(private readonly pool: LinkBufferPool = linkReadPool) {
+    this.next = pool.take();
+  }
+
+  /** Pass this as `onread` to `net.connect` / `new net.Socket`. */
+  readonly onread = {
+    buffer: (): Buffer => this.next,
+    callback: (bytes: number, buffer: Buffer): boolean => {
+      this.onRead(bytes, buffer);
+      return true;
+    },
+  };
+
+  /** Routes reads to `sink` (a session's receive path) and hands it what arrived before (copied). */
+  bind(sink: (chunk: Buffer) => void): void {
+    this.sink = sink;
+    const early = this.early;
+    this.early = [];
+    for (const chunk of early) sink(chunk);
+  }
+
+  /** Stops routing reads (the link closed); the current buffer goes back to the pool. */
+  unbind(): void {
+    this.sink = null;
+    if (!held.has(this.next.buffer)) this.pool.give(this.next);
+    this.next = this.pool.take();
+  }
+
+  private onRead(bytes: number, buffer: Buffer): void {
+    if (this.sink === null) {
+      this.early.push(Buffer.from(buffer.subarray(0, bytes)));
+      return;
+    }
+    // The session holds the buffer while it handles the read; views it passes on add holders.
+    const entry: Held = { refs: 1, buffer, pool: this.pool };
+    held.set(buffer.buffer, entry);
+    this.sink(buffer.subarray(0, bytes));
+    if (--entry.refs === 0) {
+      // Nothing kept a view: read straight into it again.
+      held.delete(buffer.buffer);
+      return;
+    }
+    this.next = this.pool.take();
+  }
+}
