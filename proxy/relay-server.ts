@@ -33,6 +33,8 @@ export interface RelayServerOptions {
   /** Per-direction window in bytes (default 256 KiB). */
   windowBytes?: number;
   connectTimeoutMs?: number;
+  /** How long a refused connect is retried with backoff (a target restarting); never past connectTimeoutMs. */
+  connectRetryMs?: number;
   /** No bytes either way for this long closes the connection (queued time counts); 0 disables. */
   idleTimeoutMs?: number;
   /** After one side's FIN, the other has this long to finish (default 5 min, yamux's stream close timeout); 0 disables. */
@@ -77,6 +79,7 @@ export interface RelayServerOptions {
 export const RELAY_DEFAULTS = {
   windowBytes: DEFAULT_WINDOW_BYTES,
   connectTimeoutMs: 5_000, // HAProxy: just above a multiple of the 3 s SYN retransmit
+  connectRetryMs: 2_000, // a restart's worth; a dead target still closes its clients within ~2 s
   idleTimeoutMs: 3_600_000, // Envoy tcp_proxy: 1 h
   halfCloseTimeoutMs: 300_000, // yamux: 5 min for a half-closed stream to finish
   maxConns: 0,
@@ -150,6 +153,7 @@ export class RelayServer {
     this.options = {
       windowBytes: options.windowBytes ?? RELAY_DEFAULTS.windowBytes,
       connectTimeoutMs: options.connectTimeoutMs ?? RELAY_DEFAULTS.connectTimeoutMs,
+      connectRetryMs: options.connectRetryMs ?? RELAY_DEFAULTS.connectRetryMs,
       idleTimeoutMs: options.idleTimeoutMs ?? RELAY_DEFAULTS.idleTimeoutMs,
       halfCloseTimeoutMs: options.halfCloseTimeoutMs ?? RELAY_DEFAULTS.halfCloseTimeoutMs,
       maxConns: options.maxConns ?? RELAY_DEFAULTS.maxConns,
@@ -436,7 +440,7 @@ export class RelayServer {
     conn.pending = connectTarget(
       this.options.target,
       this.options.connectTimeoutMs,
-      { writableHighWaterMark: this.options.windowBytes, ...(targetReads ? { readHook: targetReads } : {}) },
+      { writableHighWaterMark: this.options.windowBytes, retryRefusedForMs: this.options.connectRetryMs, ...(targetReads ? { readHook: targetReads } : {}) },
       (failure, target) => {
         conn.pending = null;
         // A failed connect counts as the slowest answer there is.

@@ -11,7 +11,7 @@ import { startAgentCheck, type AgentCheckResponder } from '../agent-check.js';
 import { MetricsRegistry } from '../metrics.js';
 import { registerProcessMetrics } from '../process-metrics.js';
 import { RelayServer } from '../relay-server.js';
-import { COMMON_OPTIONS } from './common-options.js';
+import { COMMON_OPTIONS, RELAY_ONLY_OPTIONS } from './common-options.js';
 import { logLine, onShutdownSignal, type Command } from './command.js';
 
 /** `sluice relay`: plain TCP in, plain TCP out, with backpressure. */
@@ -32,6 +32,7 @@ export const relayCommand: Command = {
     { name: 'listen', kind: 'address', required: true, help: 'where clients connect (port 0 picks a free one)' },
     { name: 'target', kind: 'address', required: true, help: 'the slow service to protect' },
     ...COMMON_OPTIONS,
+    ...RELAY_ONLY_OPTIONS,
     { name: 'messages', kind: 'choice', choices: ['lines', 'u32be'], help: 'client-to-target bytes are messages: newline-ended lines, or 4-byte big-endian length + body' },
     { name: 'overflow', kind: 'choice', choices: ['block', 'drop-newest', 'drop-oldest', 'spill'], default: 'block', help: 'when the window toward the target is full: hold the client back, drop whole messages, or spill them to disk (all but block need --messages)' },
     { name: 'max-message', kind: 'size', default: '1MiB', min: 1, max: 0xffffffff, help: 'longest message body; a longer one closes its connection (never truncated)' },
@@ -72,6 +73,7 @@ async function runRelay(o: ParsedOptions): Promise<number> {
     maxQueue: o['max-queue'] as number,
     queueTimeoutMs: o['queue-timeout'] as number,
     connectTimeoutMs: o['connect-timeout'] as number,
+    connectRetryMs: o['connect-retry'] as number,
     idleTimeoutMs: o['idle-timeout'] as number,
     halfCloseTimeoutMs: o['half-close-timeout'] as number,
     readPath: o['read-path'] as 'onread' | 'stream',

@@ -142,11 +142,41 @@ describe('RelayServer', () => {
     welcome.destroy();
   });
 
-  it('closes the client of a refused target at once, logs connect-failed, and keeps serving', async () => {
+  it('retries a refused connect with backoff, so a client arriving while the target restarts is served', async () => {
+    const placeholder = res.server(createServer());
+    const targetPort = await listen(placeholder);
+    await new Promise<void>((r) => placeholder.close(() => r()));
+    const { port, logs } = await start(tcp(targetPort), { connectRetryMs: 3000 });
+    const client = res.socket(await connectTo(port));
+    const reply = readAll(client);
+    client.end('are you back?');
+    // The target comes back while the relay is retrying.
+    await new Promise((r) => setTimeout(r, 250));
+    const back = echoServer(res);
+    await new Promise<void>((r) => back.listen(targetPort, '127.0.0.1', () => r()));
+    expect((await reply).bytes).to.equal('are you back?'.length);
+    await until(() => logs.length === 1, 'the log line');
+    expect(logs[0]!.end).to.equal('closed');
+    expect(logs[0]!.durationMs).to.be.at.least(100); // the first attempt was refused and retried
+  });
+
+  it('a dead target: the client is closed once the retries are spent', async () => {
     const gone = res.server(createServer());
     const deadPort = await listen(gone);
     await new Promise<void>((r) => gone.close(() => r()));
-    const { server, port, logs } = await start(tcp(deadPort));
+    const { logs, port } = await start(tcp(deadPort), { connectRetryMs: 400 });
+    const client = res.socket(await connectTo(port));
+    expect((await readAll(client)).bytes).to.equal(0);
+    await until(() => logs.length === 1, 'the log line');
+    expect([logs[0]!.end, logs[0]!.error]).to.deep.equal(['connect-failed', 'ECONNREFUSED']);
+    expect(logs[0]!.durationMs).to.be.at.least(100); // it did retry
+  });
+
+  it('closes the client of a refused target at once without retries, logs connect-failed, and keeps serving', async () => {
+    const gone = res.server(createServer());
+    const deadPort = await listen(gone);
+    await new Promise<void>((r) => gone.close(() => r()));
+    const { server, port, logs } = await start(tcp(deadPort), { connectRetryMs: 0 });
     for (let i = 0; i < 3; i++) {
       const client = res.socket(await connectTo(port));
       expect((await readAll(client)).bytes).to.equal(0);
