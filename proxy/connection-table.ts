@@ -1,27 +1,27 @@
 import type { Duplex } from 'node:stream';
-import { Admission } from '../windowing/index.js';
+import { Admission, type DirectionWindow } from '../windowing/index.js';
 import type { AccessLogEntry, ConnectionRefusal } from './access-log.js';
 import { CreditPump } from './credit-pump.js';
 import type { MetricsRegistry } from './metrics.js';
 import { resetOrDestroy } from './pump.js';
+import { landingAtMost, MIN_READ_BYTES } from './read-buffers.js';
 import type { ReadHook } from './read-hook.js';
-import { Relay, type RelayResult } from './relay.js';
+import { Relay, type RelayOptions, type RelayResult } from './relay.js';
 import { TunnelStream } from './tunnel-stream.js';
 
 /**
- * The connection bookkeeping both tunnel sidecars share: admission (at most `maxConns` onward
- * connections, the rest waiting in a bounded FIFO queue with a timeout), one onward side per
- * admitted connection, a Relay between the two, one access-log entry per finished connection,
- * totals and the connection metrics (the relay's names), and a graceful drain.
+ * The connection bookkeeping every sidecar shares (relay, tunnel-client, tunnel-server):
+ * admission (at most `maxConns` onward connections, the rest waiting in a bounded FIFO queue),
+ * one onward side per admitted connection, a Relay between the two, one access-log entry per
+ * finished connection, totals and the connection metrics, and a graceful drain.
  *
- *   arrive(client, open) --> Admission --admit--> open(done) --> Relay(client, onward) --> finish
- *                              | queue: timer        | failure: refuse           log, release slot,
- *                              +-- reject when full  +-> (client closed/reset)   admit the next
+ *   arrive(client, open) --> gate --> Admission --admit--> open(done) --> Relay(client, onward) --> finish
+ *                                       | queue: timer        | failure: refuse                 log, release slot,
+ *                                       +-- reject when full  +-> (client closed/reset)         admit the next
  *
- * A "client" is whatever arrived (an accepted socket for tunnel-client, a tunnel stream for
- * tunnel-server), the "onward" side is what it is connected to (a tunnel stream, a target socket).
- * Whichever side is a TunnelStream is read by a CreditPump, so the peer earns credit only for bytes
- * the other side flushed.
+ * A "client" is whatever arrived (an accepted socket, a tunnel stream), the "onward" side is what
+ * it is connected to (a target socket, a tunnel stream). Whichever side is a TunnelStream in manual
+ * credit mode is read by a CreditPump, so the peer earns credit only for bytes the other side flushed.
  */
 
 /** Why the onward side could not be had. */
@@ -50,7 +50,15 @@ export interface ConnectionTableOptions {
   windowBytes: number;
   onAccessLog?: (entry: AccessLogEntry) => void;
   now: () => number;
+  /** Asked for each arrival: a reason to turn it away at once (overloaded), or null. */
+  gate?: () => ConnectionRefusal | null;
+  /** Further relay options (budget, message mode, rate, half-close timeout, ...), per connection. */
+  relayOptions?: () => Partial<RelayOptions>;
+  /** Told of every relay that finished (for counters beyond the table's own). */
+  onFinished?: (result: RelayResult) => void;
 }
+
+type Phase = 'queued' | 'opening' | 'relaying';
 
 interface Connection {
   id: number;
@@ -58,23 +66,45 @@ interface Connection {
   clientAddress: string;
   clientReads: ReadHook | undefined;
   acceptedMs: number;
+  phase: Phase;
   timer: NodeJS.Timeout | null;
   cancel: (() => void) | null;
   open: OnwardOpener;
   relay: Relay | null;
   onEarlyClose: () => void;
+  /** When the client first sent bytes while it waited (null: silent so far). */
+  heardAtMs: number | null;
+  onHeard: () => void;
 }
 
-interface DirectionTotals {
+/** Per-direction totals of finished connections; live ones are added at read time. */
+export interface DirectionTotals {
   bytes: number;
   pauses: number;
   heldBackMs: number;
 }
 
+/**
+ * A paused connection counts toward pressure when its pauses are long: the one in progress has
+ * lasted this long, or the one before it did. A pause lasts as long as the slow side takes to
+ * drain half a window, so this is the queueing delay sluice is adding (CoDel calls it sojourn
+ * time). A transfer at full speed into a fast target is paused often but for well under a
+ * millisecond each time; that is flow control working, not pressure.
+ */
+const SLOW_PAUSE_MS = 50;
+
+/**
+ * How long the slot of a connection sluice closed itself stays taken after the close: the
+ * onward side has only just been told, and a target that handles its close and a new connection
+ * in the same turn of its event loop would otherwise briefly hold one more than maxConns.
+ */
+const SLOT_COOLDOWN_MS = 20;
+
 /** See the module comment. */
 export class ConnectionTable {
   private readonly connections = new Set<Connection>();
   private readonly admission: Admission<Connection>;
+  private readonly cooldowns = new Set<NodeJS.Timeout>();
   private nextId = 1;
   private closing = false;
   private idleWaiters: (() => void)[] = [];
@@ -102,6 +132,28 @@ export class ConnectionTable {
     return this.connections.size;
   }
 
+  /** The relays running now. */
+  *relays(): IterableIterator<Relay> {
+    for (const c of this.connections) if (c.relay) yield c.relay;
+  }
+
+  /** Relaying connections, and how many of them a slow drain holds back (for pressure). */
+  relayingConnections(): { total: number; heldBack: number } {
+    let total = 0;
+    let heldBack = 0;
+    const now = this.options.now();
+    for (const relay of this.relays()) {
+      total++;
+      if (slowPause(relay.clientToTarget.window, now) || slowPause(relay.targetToClient.window, now)) heldBack++;
+    }
+    return { total, heldBack };
+  }
+
+  /** Moves the limit on onward connections (adaptive concurrency); a raise admits waiters at once. */
+  setLimit(limit: number): void {
+    for (const next of this.admission.setLimit(limit)) this.start(next);
+  }
+
   /** Takes a new connection: admits, queues or refuses it. */
   arrive(client: Duplex, clientAddress: string, open: OnwardOpener, clientReads?: ReadHook): void {
     this.acceptedTotal++;
@@ -111,35 +163,34 @@ export class ConnectionTable {
       clientAddress,
       clientReads,
       acceptedMs: this.options.now(),
+      phase: 'queued',
       timer: null,
       cancel: null,
       open,
       relay: null,
-      onEarlyClose: () => this.onEarlyClose(conn),
+      onEarlyClose: () => this.refuse(conn, 'client-reset', false),
+      heardAtMs: null,
+      onHeard: () => (conn.heardAtMs ??= this.options.now()),
     };
     this.connections.add(conn);
     client.on('error', noop); // a reset while waiting shows up as 'close'; handled there
     client.once('close', conn.onEarlyClose);
     if (this.closing) return this.refuse(conn, 'shutdown', false);
+    const turnedAway = this.options.gate?.();
+    if (turnedAway) return this.refuse(conn, turnedAway, false);
 
     const verdict = this.admission.arrive(conn);
     if (verdict === 'admit') return this.start(conn);
     if (verdict === 'reject') return this.refuse(conn, 'queue-full', false);
-    const idle = this.options.idleTimeoutMs;
-    const useIdle = idle > 0 && idle < this.options.queueTimeoutMs;
-    conn.timer = setTimeout(() => {
-      conn.timer = null;
-      if (this.admission.leave(conn)) this.refuse(conn, useIdle ? 'idle-timeout' : 'queue-timeout', false);
-    }, useIdle ? idle : this.options.queueTimeoutMs);
+    this.waitForSlot(conn);
   }
 
   /** Live totals per direction (client to target = up), finished connections included. */
   stats(): { clientToTarget: DirectionTotals; targetToClient: DirectionTotals } {
     const up = { ...this.up };
     const down = { ...this.down };
-    for (const c of this.connections) {
-      if (!c.relay) continue;
-      const s = c.relay.stats();
+    for (const relay of this.relays()) {
+      const s = relay.stats();
       add(up, s.clientToTarget.bytes, s.clientToTarget.pauses, s.clientToTarget.heldBackMs);
       add(down, s.targetToClient.bytes, s.targetToClient.pauses, s.targetToClient.heldBackMs);
     }
@@ -149,17 +200,22 @@ export class ConnectionTable {
   /** Bytes read but not yet flushed to the other side, over all connections. */
   bufferedBytes(): number {
     let total = 0;
-    for (const c of this.connections) if (c.relay) total += c.relay.bufferedBytes;
+    for (const relay of this.relays()) total += relay.bufferedBytes;
     return total;
   }
 
   /**
    * Stops admitting (new arrivals are refused), lets connections finish for up to
-   * `drainTimeoutMs`, then resets what is left; resolves once every connection is gone.
+   * `drainTimeoutMs` (waiting ones may still be admitted), then resets what is left; resolves
+   * once every connection is gone.
    */
   async shutdown(drainTimeoutMs: number): Promise<void> {
     this.closing = true;
-    for (const c of [...this.connections]) if (!c.relay && c.timer) this.refuse(c, 'shutdown', false);
+    for (const timer of this.cooldowns) {
+      clearTimeout(timer);
+      this.releaseSlot();
+    }
+    this.cooldowns.clear();
     if (this.connections.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)));
@@ -169,12 +225,12 @@ export class ConnectionTable {
     await this.whenIdle();
   }
 
-  /** Resets every connection now. */
+  /** Resets every connection now: waiters first (so no freed slot admits anyone), then openings, then relays. */
   abortAll(): void {
-    for (const c of [...this.connections]) {
-      if (c.relay) c.relay.abort('aborted', true);
-      else this.refuse(c, 'shutdown', true);
-    }
+    const left = [...this.connections];
+    for (const c of left) if (c.phase === 'queued') this.refuse(c, 'shutdown', true);
+    for (const c of left) if (c.phase === 'opening') this.refuse(c, 'shutdown', true);
+    for (const c of left) c.relay?.abort('aborted', true);
   }
 
   /** Adds the connection metrics (the relay server's names) to a registry. */
@@ -194,19 +250,48 @@ export class ConnectionTable {
     );
     registry.counter('sluice_bytes_total', 'Bytes relayed, by direction.', byDirection((t) => t.bytes));
     registry.gauge('sluice_bytes_buffered', 'Bytes read but not yet flushed to the other side.', () => this.bufferedBytes());
-    registry.counter('sluice_pauses_total', 'Times a side fell a window behind, by direction of the held-back data.', byDirection((t) => t.pauses));
-    registry.counter('sluice_held_back_seconds_total', 'Time sides spent a window behind, by direction.', byDirection((t) => t.heldBackMs / 1000));
+    registry.counter('sluice_pauses_total', 'Times a side was paused because the other side was behind, by direction of the held-back data.', byDirection((t) => t.pauses));
+    registry.counter('sluice_held_back_seconds_total', 'Time sides spent paused by backpressure, by direction.', byDirection((t) => t.heldBackMs / 1000));
+  }
+
+  /**
+   * A waiting client waits for queueTimeoutMs at most; one that has said nothing at all is
+   * closed after idleTimeoutMs if that is sooner. To tell the two apart, a waiting client is read
+   * a little: its first bytes (one small read, at most 4 KiB on the onread path) are kept for the
+   * onward side, and reading stops again until it is admitted.
+   */
+  private waitForSlot(conn: Connection): void {
+    if (conn.clientReads) {
+      conn.clientReads.next = landingAtMost(MIN_READ_BYTES);
+      conn.clientReads.onEarly = conn.onHeard;
+      conn.client.resume();
+    } else {
+      conn.client.once('readable', conn.onHeard);
+      conn.client.read(0);
+    }
+    const idle = this.options.idleTimeoutMs;
+    const queueTimeout = this.options.queueTimeoutMs;
+    const expire = () => {
+      conn.timer = null;
+      if (conn.phase !== 'queued') return;
+      const waited = this.options.now() - conn.acceptedMs;
+      if (conn.heardAtMs === null || waited >= queueTimeout) {
+        this.refuse(conn, conn.heardAtMs === null && idle > 0 && idle < queueTimeout ? 'idle-timeout' : 'queue-timeout', false);
+        return;
+      }
+      conn.timer = setTimeout(expire, Math.max(0, queueTimeout - waited));
+    };
+    conn.timer = setTimeout(expire, idle > 0 && idle < queueTimeout ? idle : queueTimeout);
   }
 
   private start(conn: Connection): void {
     if (conn.timer) clearTimeout(conn.timer);
     conn.timer = null;
+    conn.phase = 'opening';
+    this.stopListening(conn);
     conn.cancel = conn.open((failure, onward, reads) => {
       conn.cancel = null;
-      if (failure || !onward) {
-        this.releaseSlot();
-        return this.refuse(conn, failure?.end ?? 'connect-failed', failure?.reset ?? false, failure?.error);
-      }
+      if (failure || !onward) return this.refuse(conn, failure?.end ?? 'connect-failed', failure?.reset ?? false, failure?.error);
       if (!this.connections.has(conn)) {
         // The client went away meanwhile (the opener could not be cancelled in time).
         resetOrDestroy(onward);
@@ -217,16 +302,19 @@ export class ConnectionTable {
   }
 
   private startRelay(conn: Connection, onward: Duplex, onwardReads: ReadHook | undefined): void {
+    conn.phase = 'relaying';
     conn.client.off('close', conn.onEarlyClose);
     conn.client.off('error', noop);
     conn.relay = new Relay(conn.client, onward, {
       windowBytes: this.options.windowBytes,
       idleTimeoutMs: this.options.idleTimeoutMs,
-      quietSinceMs: conn.acceptedMs,
+      // Silent since it connected, or busy now: what it sent while waiting goes out as the relay starts.
+      quietSinceMs: conn.heardAtMs === null ? conn.acceptedMs : this.options.now(),
       now: this.options.now,
       ...(conn.clientReads ? { clientReads: conn.clientReads } : {}),
       ...(onwardReads ? { targetReads: onwardReads } : {}),
       pumpFor: creditPumpFor,
+      ...this.options.relayOptions?.(),
     });
     conn.client.resume();
     void conn.relay.done.then((result) => this.onRelayDone(conn, result));
@@ -237,6 +325,7 @@ export class ConnectionTable {
     const down = result.targetToClient;
     add(this.up, up.bytes, up.pauses, up.heldBackMs);
     add(this.down, down.bytes, down.pauses, down.heldBackMs);
+    this.options.onFinished?.(result);
     this.finish(conn, {
       id: conn.id,
       client: conn.clientAddress,
@@ -249,35 +338,43 @@ export class ConnectionTable {
       heldBackDownMs: down.heldBackMs,
       ...(result.error !== undefined ? { error: result.error } : {}),
     });
-    this.releaseSlot();
+    if (result.end === 'idle-timeout' || result.end === 'half-close-timeout' || result.end === 'aborted') this.releaseSlotSoon();
+    else this.releaseSlot();
   }
 
-  // The client went away before relaying began.
-  private onEarlyClose(conn: Connection): void {
-    if (!this.connections.has(conn)) return;
-    if (conn.timer) clearTimeout(conn.timer);
-    conn.timer = null;
-    const wasQueued = this.admission.leave(conn);
-    if (conn.cancel) {
-      conn.cancel();
-      conn.cancel = null;
-    }
-    this.finish(conn, this.emptyEntry(conn, 'client-reset'));
-    if (!wasQueued) this.releaseSlot();
-  }
-
+  /**
+   * Closes a connection that never started relaying and gives back what it held: its place in
+   * the queue, or its slot (and its opening attempt).
+   */
   private refuse(conn: Connection, end: AccessLogEntry['end'], reset: boolean, error?: string): void {
     if (!this.connections.has(conn)) return;
     if (conn.timer) clearTimeout(conn.timer);
     conn.timer = null;
-    if (conn.cancel) {
-      conn.cancel();
-      conn.cancel = null;
-    }
     conn.client.off('close', conn.onEarlyClose);
+    this.stopListening(conn);
+    const heldSlot = conn.phase === 'opening';
+    if (conn.phase === 'queued') this.admission.leave(conn);
+    conn.cancel?.();
+    conn.cancel = null;
     this.finish(conn, { ...this.emptyEntry(conn, end), ...(error !== undefined ? { error } : {}) });
     if (reset) resetOrDestroy(conn.client);
     else conn.client.destroy();
+    if (heldSlot) this.releaseSlot();
+  }
+
+  // A 'readable' listener would keep the stream from flowing once the relay starts.
+  private stopListening(conn: Connection): void {
+    if (conn.clientReads) conn.clientReads.onEarly = null;
+    conn.client.off('readable', conn.onHeard);
+  }
+
+  private releaseSlotSoon(): void {
+    if (this.closing) return this.releaseSlot();
+    const timer = setTimeout(() => {
+      this.cooldowns.delete(timer);
+      this.releaseSlot();
+    }, SLOT_COOLDOWN_MS);
+    this.cooldowns.add(timer);
   }
 
   private releaseSlot(): void {
@@ -324,6 +421,10 @@ function creditPumpFor(
   now: () => number,
 ): CreditPump | undefined {
   return source instanceof TunnelStream && source.credit === 'manual' ? new CreditPump(source, sink, window, now) : undefined;
+}
+
+function slowPause(window: DirectionWindow, nowMs: number): boolean {
+  return window.isPaused && Math.max(window.currentPauseMs(nowMs), window.lastPauseMs) >= SLOW_PAUSE_MS;
 }
 
 function add(t: DirectionTotals, bytes: number, pauses: number, heldBackMs: number): void {
