@@ -4,7 +4,7 @@
  * arrived corrupted, or if RSS keeps growing.
  *
  *   clients (echo, slow, reset, vanish, client-reset, client-vanish) --> route --> mixed target
- *   route: sluice relay, or tunnel-client -> tunnel-server (when the tunnel commands exist)
+ *   routes: sluice relay, and tunnel-client -> tunnel-server (2 links); sessions alternate
  *
  *   node dist/bench/soak/run.js [--minutes 10] [--concurrency 40] [--report-every 60]
  */
@@ -32,6 +32,8 @@ interface Sample {
   rssMb: number;
   fds: number;
   active: number;
+  /** Which sidecar (index into the list) the sample is of. */
+  who?: number;
 }
 
 function arg(name: string, fallback: number): number {
@@ -113,64 +115,78 @@ async function main(): Promise<void> {
   const concurrency = arg('concurrency', 40);
   const reportEverySec = arg('report-every', 60);
   const target = await startMixedTarget();
-  const relay = spawnTracked(process.execPath, [CLI, 'relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${target.port}`, '--max-conns', '200', '--idle-timeout', '10s', '--metrics', '127.0.0.1:0', '--quiet']);
-  const ready = await waitForLine(relay, /listening on 127\.0\.0\.1:(\d+)/, 10_000);
-  const port = Number(ready[1]);
-  let metricsPort = 0;
-  await new Promise<void>((resolve) => {
-    const onErr = (d: Buffer) => {
-      const m = /metrics on http:\/\/127\.0\.0\.1:(\d+)/.exec(String(d));
-      if (m) {
-        metricsPort = Number(m[1]);
-        relay.stderr?.off('data', onErr);
-        resolve();
-      }
-    };
-    relay.stderr?.on('data', onErr);
-  });
-  const pid = relay.pid!;
+  const started0 = async (args: string[], command: string) => {
+    const child = spawnTracked(process.execPath, [CLI, command, ...args, '--metrics', '127.0.0.1:0', '--quiet']);
+    const ready = await waitForLine(child, /listening on 127\.0\.0\.1:(\d+)/, 10_000);
+    const metricsPort = await new Promise<number>((resolve) => {
+      let seen = '';
+      const onErr = (d: Buffer) => {
+        seen += String(d);
+        const m = /metrics on http:\/\/127\.0\.0\.1:(\d+)/.exec(seen);
+        if (m) {
+          child.stderr?.off('data', onErr);
+          resolve(Number(m[1]));
+        }
+      };
+      child.stderr?.on('data', onErr);
+    });
+    return { child, port: Number(ready[1]), metricsPort, pid: child.pid!, name: command };
+  };
+  const relay = await started0(['--listen', '127.0.0.1:0', '--target', `127.0.0.1:${target.port}`, '--max-conns', '200', '--idle-timeout', '10s'], 'relay');
+  const tunnelServer = await started0(['--listen', '127.0.0.1:0', '--target', `127.0.0.1:${target.port}`, '--idle-timeout', '10s'], 'tunnel-server');
+  const tunnelClient = await started0(['--listen', '127.0.0.1:0', '--server', `127.0.0.1:${tunnelServer.port}`, '--links', '2', '--idle-timeout', '10s'], 'tunnel-client');
+  const sidecars = [relay, tunnelServer, tunnelClient];
+  const routes = [relay.port, tunnelClient.port];
   const tally: Tally = { sessions: 0, intact: 0, corrupt: 0, cutShort: 0, resets: 0 };
   const samples: Sample[] = [];
   const started = performance.now();
   const endAt = started + minutes * 60_000;
-  console.log(`soak: ${minutes} min, ${concurrency} concurrent sessions through sluice relay (pid ${pid})`);
-  console.log('minute  sessions  intact  corrupt  cut-short  resets  relay RSS  fds  active');
+  console.log(`soak: ${minutes} min, ${concurrency} concurrent sessions, half through sluice relay, half through tunnel-client -> tunnel-server`);
+  console.log('minute  sessions  intact  corrupt  cut-short  resets  RSS MB relay/t-client/t-server  fds  active');
 
   const report = async () => {
-    const sample: Sample = {
-      minute: (performance.now() - started) / 60_000,
-      rssMb: (await rssBytes([pid])) / 1e6,
-      fds: openFds(pid),
-      active: await metric(metricsPort, 'sluice_connections_active'),
-    };
-    samples.push(sample);
+    const minute = (performance.now() - started) / 60_000;
+    const each: Sample[] = [];
+    for (const s of sidecars) {
+      each.push({ minute, rssMb: (await rssBytes([s.pid])) / 1e6, fds: openFds(s.pid), active: await metric(s.metricsPort, 'sluice_connections_active') });
+    }
+    samples.push(...each.map((e, i) => ({ ...e, who: i })));
     console.log(
-      `${sample.minute.toFixed(1).padStart(6)}  ${String(tally.sessions).padStart(8)}  ${String(tally.intact).padStart(6)}  ${String(tally.corrupt).padStart(7)}  ${String(tally.cutShort).padStart(9)}  ${String(tally.resets).padStart(6)}  ${`${sample.rssMb.toFixed(1)} MB`.padStart(9)}  ${String(sample.fds).padStart(3)}  ${String(sample.active).padStart(6)}`,
+      `${minute.toFixed(1).padStart(6)}  ${String(tally.sessions).padStart(8)}  ${String(tally.intact).padStart(6)}  ${String(tally.corrupt).padStart(7)}  ${String(tally.cutShort).padStart(9)}  ${String(tally.resets).padStart(6)}  ${each.map((e) => e.rssMb.toFixed(1)).join('/').padStart(28)}  ${each.map((e) => e.fds).join('/').padStart(3)}  ${each.map((e) => e.active).join('/')}`,
     );
   };
   const reporter = setInterval(() => void report(), reportEverySec * 1000);
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < endAt) await session(port, tally);
+    Array.from({ length: concurrency }, async (_, i) => {
+      while (performance.now() < endAt) await session(routes[i % routes.length]!, tally);
     }),
   );
   clearInterval(reporter);
   await report();
   // Everything should wind down: no connections left, descriptors back to the idle level.
-  for (let i = 0; i < 100 && (await metric(metricsPort, 'sluice_connections_active')) > 0; i++) await new Promise((r) => setTimeout(r, 100));
-  const idle = { active: await metric(metricsPort, 'sluice_connections_active'), fds: openFds(pid) };
-  await stopProcess(relay);
+  const activeNow = async () => {
+    let total = 0;
+    for (const s of sidecars) total += await metric(s.metricsPort, 'sluice_connections_active');
+    return total;
+  };
+  for (let i = 0; i < 150 && (await activeNow()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  const idle = { active: await activeNow(), fds: sidecars.map((s) => openFds(s.pid)).join('/') };
+  for (const s of sidecars) await stopProcess(s.child);
   target.server.close();
 
   const failures: string[] = [];
   if (tally.corrupt > 0) failures.push(`${tally.corrupt} sessions received bytes that were not what was sent`);
   if (idle.active !== 0) failures.push(`${idle.active} connections still active after the load stopped`);
-  const half = samples.filter((s) => s.minute >= minutes / 2);
-  if (half.length >= 3) {
+  sidecars.forEach((s, i) => {
+    // A trend needs points: judge only with five or more samples over the second half, and only
+    // a rise that is both steady (slope) and large (net), so GC sawtooth does not count.
+    const half = samples.filter((x) => x.who === i && x.minute >= minutes / 2);
+    if (half.length < 5) return console.log(`${s.name}: too few samples for an RSS trend (run longer)`);
     const slope = slopePerMinute(half);
-    console.log(`RSS trend over the second half: ${slope.toFixed(2)} MB/min`);
-    if (slope > 2) failures.push(`RSS keeps growing: ${slope.toFixed(2)} MB/min over the second half`);
-  }
+    const net = half[half.length - 1]!.rssMb - half[0]!.rssMb;
+    console.log(`${s.name}: RSS over the second half ${slope.toFixed(2)} MB/min, ${net.toFixed(1)} MB net`);
+    if (slope > 1 && net > 10) failures.push(`${s.name} RSS keeps growing: ${slope.toFixed(2)} MB/min, ${net.toFixed(1)} MB over the second half`);
+  });
   console.log(`after the load: ${idle.active} active, ${idle.fds} open descriptors`);
   if (failures.length > 0) {
     for (const f of failures) console.log(`FAIL: ${f}`);
