@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import {
   Flag,
   FrameDecoder,
@@ -18,6 +18,7 @@ import {
 import {
   HandshakeTimeoutError,
   TunnelProtocolError,
+  TunnelClient,
   TunnelServer,
   TunnelSession,
   type TunnelServerOptions,
@@ -26,8 +27,9 @@ import {
 import { loadTlsFiles, serverTlsOptions } from '../../proxy/index.js';
 import { resourceBaseline, settledSince } from '../helpers/handles.js';
 import { makePki, pkiUnavailableReason } from '../helpers/tls-certs.js';
-import { listen, Resources, until } from '../helpers/sockets.js';
-import { tcp } from '../helpers/tunnel.js';
+import { randomBytes, sha256 } from '../helpers/random.js';
+import { closeError, connectTo, listen, readAll, Resources, until, writeAll } from '../helpers/sockets.js';
+import { HashingTarget, parseSeen, startTunnel, tcp, type Tunnel } from '../helpers/tunnel.js';
 import { frame } from '../helpers/wire.js';
 
 /**
@@ -527,6 +529,110 @@ describe('tunnel-server under abuse (an evil peer writing hand-made frames)', fu
         expect(evil.goAwayCodes()).to.deep.equal([]);
         await evil.barrier(3);
       });
+    });
+  });
+
+  describe('faults, each leaving nothing behind (tunnel-client -> tunnel-server, in process)', () => {
+    async function withTunnel(target: Server, serverOptions: Partial<TunnelServerOptions>, body: (t: Tunnel) => Promise<void>): Promise<void> {
+      const before = await resourceBaseline();
+      const t = await startTunnel(tcp(await listen(res.server(target))), serverOptions);
+      try {
+        await body(t);
+      } finally {
+        await t.close();
+        await res.closeAll();
+      }
+      expect(await settledSince(before), 'resources left behind').to.deep.equal({});
+    }
+
+    it('the link drops mid-stream: its streams are reset, the link is dialled again, new connections are served', async () => {
+      await withTunnel(createServer({ allowHalfOpen: true }, (s: Socket) => s.pipe(s)), {}, async (t) => {
+        await until(() => t.client.pool.linksUp === 1, 'the link');
+        const mid = res.socket(await connectTo(t.port));
+        mid.write(randomBytes(512 * 1024, 1));
+        await until(() => t.server.table.active === 1, 'the stream at the server');
+        const reset = closeError(mid);
+        t.server.liveLinks()[0]!.link.destroy();
+        expect((await reset)?.code).to.equal('ECONNRESET');
+        await until(() => t.linkLines.filter((l) => l === 'client: link 0 up').length === 2, 'the link dialled again');
+        const after = res.socket(await connectTo(t.port));
+        const echoed = readAll(after);
+        const data = randomBytes(300_000, 2);
+        after.end(data);
+        expect(await echoed).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
+      });
+    });
+
+    it('a target that resets mid-stream resets that client only; the link and the other streams carry on', async () => {
+      let n = 0;
+      const target = createServer({ allowHalfOpen: true }, (s: Socket) => {
+        s.on('error', () => {});
+        if (n++ === 0) s.once('data', () => s.resetAndDestroy());
+        else s.pipe(s);
+      });
+      await withTunnel(target, {}, async (t) => {
+        const doomed = res.socket(await connectTo(t.port));
+        const reset = closeError(doomed);
+        doomed.write('first');
+        expect((await reset)?.code).to.equal('ECONNRESET');
+        const others = await Promise.all(
+          [3, 4, 5].map(async (seed) => {
+            const c = res.socket(await connectTo(t.port));
+            const got = readAll(c);
+            const data = randomBytes(1024 * 1024, seed);
+            c.end(data);
+            return { got: await got, want: { bytes: data.length, sha256: sha256(data) } };
+          }),
+        );
+        for (const o of others) expect(o.got).to.deep.equal(o.want);
+        expect(t.client.pool.linksUp).to.equal(1);
+      });
+    });
+
+    it('shutdown with transfers in flight: everything before the deadline arrives intact, then both sides close', async () => {
+      const target = new HashingTarget(res);
+      await withTunnel(target.server, {}, async (t) => {
+        const transfers = [11, 12, 13, 14].map(async (seed) => {
+          const data = randomBytes(2 * 1024 * 1024, seed);
+          const c = res.socket(await connectTo(t.port));
+          const reply = readAll(c);
+          const chunks: Buffer[] = [];
+          c.on('data', (d: Buffer) => chunks.push(d));
+          await writeAll(c, [data]);
+          await reply;
+          return { seen: parseSeen(Buffer.concat(chunks)), want: { bytes: data.length, sha256: sha256(data) } };
+        });
+        await until(() => t.server.table.active === 4, 'four streams at the server');
+        const shutdown = t.server.shutdown(10_000);
+        const results = await Promise.all(transfers);
+        for (const r of results) expect(r.seen).to.deep.equal(r.want);
+        await shutdown;
+      });
+    });
+
+    it('tunnel-client against a server that breaks the protocol: go away (1), its link closed and dialled again', async () => {
+      const before = await resourceBaseline();
+      let links = 0;
+      const sawGoAway: number[] = [];
+      const evilServer = res.server(
+        createServer((s: Socket) => {
+          links++;
+          s.on('error', () => {});
+          const decoder = new FrameDecoder({ maxFrameBytes: UINT32_MAX });
+          s.on('data', (d: Buffer) => {
+            for (const part of decoder.push(d)) if (part.start && part.header.type === GoAway) sawGoAway.push(part.header.length);
+          });
+          s.write(encodeHeader({ version: 7, type: Ping, flags: SYN, streamId: 0, length: 1 }));
+        }),
+      );
+      const client = new TunnelClient({ listen: tcp(0), server: tcp(await listen(evilServer)), backoff: { initialMs: 20, maxMs: 40 } });
+      await client.listen();
+      await until(() => links >= 2 && sawGoAway.length >= 2, 'two links, each answered with a go away');
+      expect(sawGoAway.slice(0, 2)).to.deep.equal([GoAwayCode.ProtocolError, GoAwayCode.ProtocolError]);
+      expect(client.pool.linksUp).to.equal(0);
+      await client.shutdown(0);
+      await res.closeAll();
+      expect(await settledSince(before), 'resources left behind').to.deep.equal({});
     });
   });
 });
