@@ -147,13 +147,28 @@ describe('tunnel-server under abuse (an evil peer writing hand-made frames)', fu
 
   async function rig(options: Partial<TunnelServerOptions> = {}): Promise<Rig> {
     // Echoes, except a connection whose first bytes are "half": it says "bye" and ends its side at
-    // once, then reads on without ever closing (a stream left half-closed).
+    // once, then reads on without ever closing (a stream left half-closed); or "flood": it sends
+    // 64 MiB as fast as it is let.
     const target = res.server(
       createServer({ allowHalfOpen: true }, (s: Socket) =>
         s.once('data', (first: Buffer) => {
           if (first.toString().startsWith('half')) {
             s.end('bye');
             s.resume();
+            return;
+          }
+          if (first.toString().startsWith('flood')) {
+            // Sends as fast as it is let, up to 64 MiB.
+            const chunk = Buffer.alloc(1024 * 1024, 0x5a);
+            let sent = 0;
+            const more = (): void => {
+              while (sent < 64 * chunk.length && !s.destroyed) {
+                sent += chunk.length;
+                if (!s.write(chunk)) return void s.once('drain', more);
+              }
+            };
+            s.on('error', () => {});
+            more();
             return;
           }
           s.write(first);
@@ -410,6 +425,30 @@ describe('tunnel-server under abuse (an evil peer writing hand-made frames)', fu
         expect(evil.lines().filter((l) => l.startsWith('WINDOW_UPDATE'))).to.deep.equal(['WINDOW_UPDATE stream=5 flags=RST delta=0']);
         expect(evil.goAwayCodes()).to.deep.equal([]);
         await r.goodLinkWorks(false);
+      });
+    });
+
+    it('a peer that grants a 4 GiB window and never reads while the target floods: what the server holds stays bounded', async () => {
+      await withRig({}, async (r) => {
+        const linkAtServer = r.nextLink();
+        const evil = await EvilPeer.connect(r.at, false);
+        res.socket(evil.socket);
+        const session = await linkAtServer;
+        evil.send(frame(Data, SYN, 1, 5, Buffer.from('flood')), frame(WindowUpdate, 0, 1, UINT32_MAX - WINDOW));
+        // Wait until nothing moves any more: every buffer on the way is as full as it gets.
+        let last = -1;
+        for (let quiet = 0; quiet < 20; ) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          const moved = session.stats().linkBytesWritten;
+          quiet = moved === last ? quiet + 1 : 0;
+          last = moved;
+        }
+        expect(session.stats().linkBytesWritten, 'the server sent a lot before it stopped').to.be.above(1024 * 1024);
+        expect(session.link.writableLength, 'bytes queued on the link').to.be.at.most(512 * 1024);
+        expect(r.server.table.bufferedBytes(), 'bytes held between target and stream').to.be.at.most(512 * 1024);
+        await r.goodLinkWorks();
+        // (Left open, the link would take the 5 s close linger at shutdown: it cannot be flushed.)
+        evil.socket.destroy();
       });
     });
 
