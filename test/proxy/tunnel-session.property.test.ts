@@ -197,8 +197,11 @@ async function runPair(sizes: number[], writeSlice: number, toAcceptor: WirePlan
   }
   const streams = await all;
   for (const s of streams) if (s.error !== null && !isTyped(s.error) && !(s.error instanceof Error && s.error.message === 'closed without an end')) untyped.push(s.error);
+  // A clean close must happen (a faithful run is failed by the destroy below if it does not);
+  // after corruption a stream may never finish (a lost FIN), so a short wait will do.
+  const closeWithinMs = a.corrupted + b.corrupted > 0 ? 100 : 2000;
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.all([dialer.close(), acceptor.close()]), new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
+  await Promise.race([Promise.all([dialer.close(), acceptor.close()]), new Promise((resolve) => (timer = setTimeout(resolve, closeWithinMs)))]);
   clearTimeout(timer);
   dialer.destroy();
   acceptor.destroy();
