@@ -46,6 +46,8 @@ export interface ConnectionTableOptions {
   queueTimeoutMs: number;
   /** No bytes either way for this long closes a connection (queued time counts); 0 disables. */
   idleTimeoutMs: number;
+  /** Once one side ended (FIN), the other has this long to finish before both are closed; 0 disables. */
+  halfCloseTimeoutMs?: number;
   /** Relay window per direction for the side read by an ordinary pump. */
   windowBytes: number;
   onAccessLog?: (entry: AccessLogEntry) => void;
@@ -308,6 +310,7 @@ export class ConnectionTable {
     conn.relay = new Relay(conn.client, onward, {
       windowBytes: this.options.windowBytes,
       idleTimeoutMs: this.options.idleTimeoutMs,
+      halfCloseTimeoutMs: this.options.halfCloseTimeoutMs ?? 0,
       // Silent since it connected, or busy now: what it sent while waiting goes out as the relay starts.
       quietSinceMs: conn.heardAtMs === null ? conn.acceptedMs : this.options.now(),
       now: this.options.now,

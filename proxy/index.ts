@@ -34,7 +34,7 @@ export { type DirectionPump } from './pump.js';
 export type { MessageCounts } from './relay.js';
 export { TunnelSession, TunnelSession as Session, TUNNEL_SESSION_DEFAULTS, type TunnelSessionOptions, type TunnelSessionOptions as SessionOptions, type TunnelSessionStats } from './tunnel-session.js';
 export { TunnelStream, type CreditMode, type TunnelStreamOptions } from './tunnel-stream.js';
-export { StreamResetError, LinkLostError, KeepaliveTimeoutError, TunnelProtocolError, RemoteGoAwayError, StreamOpenError } from './tunnel-errors.js';
+export { StreamResetError, LinkLostError, KeepaliveTimeoutError, HandshakeTimeoutError, TunnelProtocolError, RemoteGoAwayError, StreamOpenError } from './tunnel-errors.js';
 export { TunnelServer, type TunnelServerOptions } from './tunnel-server.js';
 export { TunnelClient, TUNNEL_CLIENT_DEFAULTS, type TunnelClientOptions } from './tunnel-client.js';
 export { LinkPool, type LinkPoolOptions, type LinkSessionOptions } from './link-pool.js';

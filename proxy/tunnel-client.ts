@@ -9,7 +9,7 @@ import { LinkPool } from './link-pool.js';
 import type { MetricsRegistry } from './metrics.js';
 import { ReadHook } from './read-hook.js';
 import { RELAY_DEFAULTS } from './relay-server.js';
-import { TUNNEL_DEFAULTS } from './tunnel-defaults.js';
+import { pickBudgets, TUNNEL_DEFAULTS, type TunnelBudgets } from './tunnel-defaults.js';
 import { LinkMetrics } from './tunnel-metrics.js';
 import { TUNNEL_SESSION_DEFAULTS } from './tunnel-session.js';
 
@@ -27,7 +27,7 @@ import { TUNNEL_SESSION_DEFAULTS } from './tunnel-session.js';
  */
 
 /** Everything a tunnel client needs; the CLI fills it from flags. */
-export interface TunnelClientOptions {
+export interface TunnelClientOptions extends TunnelBudgets {
   listen: Address;
   /** The tunnel server. */
   server: Address;
@@ -49,6 +49,10 @@ export interface TunnelClientOptions {
   /** Dial timeout for a link (TCP connect plus TLS handshake). */
   connectTimeoutMs?: number;
   idleTimeoutMs?: number;
+  /** Once one side of a connection ended (FIN), the other has this long to finish; default 5 min, 0 = no limit. */
+  halfCloseTimeoutMs?: number;
+  /** How long a link ended by a protocol error or flood may take to flush its go away; default 500 ms. */
+  errorLingerMs?: number;
   maxConns?: number;
   maxQueue?: number;
   queueTimeoutMs?: number;
@@ -90,6 +94,7 @@ export class TunnelClient {
       maxQueue: options.maxQueue ?? RELAY_DEFAULTS.maxQueue,
       queueTimeoutMs: options.queueTimeoutMs ?? RELAY_DEFAULTS.queueTimeoutMs,
       idleTimeoutMs: options.idleTimeoutMs ?? RELAY_DEFAULTS.idleTimeoutMs,
+      halfCloseTimeoutMs: options.halfCloseTimeoutMs ?? RELAY_DEFAULTS.halfCloseTimeoutMs,
       windowBytes: this.windowBytes,
       now: this.now,
       ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
@@ -104,6 +109,8 @@ export class TunnelClient {
       session: {
         keepaliveIntervalMs: options.keepaliveIntervalMs ?? TUNNEL_SESSION_DEFAULTS.keepaliveIntervalMs,
         windowBudget: this.windowBudget,
+        ...pickBudgets(options),
+        ...(options.errorLingerMs !== undefined ? { errorLingerMs: options.errorLingerMs } : {}),
         ...(options.windowBytes !== undefined ? { initialWindowBytes: options.windowBytes } : {}),
         ...(options.maxWindowBytes !== undefined ? { maxWindowBytes: options.maxWindowBytes } : {}),
         ...(options.autoTune !== undefined ? { autoTune: options.autoTune } : {}),

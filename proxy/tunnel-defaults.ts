@@ -1,3 +1,5 @@
+import type { SessionOptions } from '../windowing/index.js';
+
 /** Defaults of the tunnel sidecars, each with its reason. */
 export const TUNNEL_DEFAULTS = {
   /**
@@ -7,4 +9,28 @@ export const TUNNEL_DEFAULTS = {
    * that much memory at once. 8 MiB lets one stream fill 160 MB/s at 50 ms of round trip.
    */
   windowBudgetBytes: 8 * 1024 * 1024,
+  /**
+   * tunnel-server: how long a new link has to complete its TLS handshake and answer the first
+   * ping. Like the connect timeout (HAProxy: just above a multiple of the 3 s SYN retransmit), so a
+   * peer that connects and says nothing holds a socket for seconds, not until the keepalive.
+   */
+  handshakeTimeoutMs: 5_000,
 } as const;
+
+/**
+ * The flood budgets of a link's session (HARDENING rows 3 and 5-8), as the sidecars take them;
+ * each defaults to the windowing default (see windowing/constants.ts for where each comes from).
+ */
+export type TunnelBudgets = Pick<
+  SessionOptions,
+  'acceptBacklog' | 'maxQueuedControlReplies' | 'maxConsecutiveEmptyFrames' | 'windowUpdatesPerDataFrame' | 'resetBurst' | 'resetsPerSecond'
+>;
+
+const BUDGET_KEYS = ['acceptBacklog', 'maxQueuedControlReplies', 'maxConsecutiveEmptyFrames', 'windowUpdatesPerDataFrame', 'resetBurst', 'resetsPerSecond'] as const;
+
+/** The budgets set in `options`, and only those (absent ones keep the session's defaults). */
+export function pickBudgets(options: TunnelBudgets): TunnelBudgets {
+  const picked: TunnelBudgets = {};
+  for (const key of BUDGET_KEYS) if (options[key] !== undefined) picked[key] = options[key];
+  return picked;
+}

@@ -33,6 +33,15 @@ export class KeepaliveTimeoutError extends Error {
   }
 }
 
+/** The peer did not answer the session's first ping within the handshake deadline (a silent or non-yamux peer). */
+export class HandshakeTimeoutError extends Error {
+  readonly code = 'ERR_TUNNEL_HANDSHAKE_TIMEOUT';
+  constructor(readonly timeoutMs: number) {
+    super(`no reply to the first ping within ${timeoutMs} ms`);
+    this.name = 'HandshakeTimeoutError';
+  }
+}
+
 /** The peer broke the framing protocol; the session answered with a go away. */
 export class TunnelProtocolError extends Error {
   readonly code: string;

@@ -5,7 +5,7 @@ import type { AccessLogEntry } from './access-log.js';
 import { adoptWithReadHook } from './adopt-socket.js';
 import { connectTarget } from './connect.js';
 import { LinkReads, linkReadPool } from './link-reads.js';
-import { TUNNEL_DEFAULTS } from './tunnel-defaults.js';
+import { pickBudgets, TUNNEL_DEFAULTS, type TunnelBudgets } from './tunnel-defaults.js';
 import { MemoryBudget } from '../windowing/index.js';
 import { ConnectionTable } from './connection-table.js';
 import type { MetricsRegistry } from './metrics.js';
@@ -31,7 +31,7 @@ import type { TunnelStream } from './tunnel-stream.js';
  */
 
 /** Everything a tunnel server needs; the CLI fills it from flags. */
-export interface TunnelServerOptions {
+export interface TunnelServerOptions extends TunnelBudgets {
   listen: Address;
   target: Address;
   /** node:tls server options (see tls-options.ts); null or absent for plain TCP links. */
@@ -46,8 +46,18 @@ export interface TunnelServerOptions {
   /** Total window growth (beyond --window) auto-tuning may grant over all links; default 8 MiB. */
   windowBudgetBytes?: number;
   keepaliveIntervalMs?: number;
+  /**
+   * A new link must finish its TLS handshake, and then answer the session's first ping, each
+   * within this long, or it is closed; default 5 s. (Also the TLS `handshakeTimeout` unless
+   * `tls` sets one.)
+   */
+  handshakeTimeoutMs?: number;
+  /** How long a link ended by a protocol error or flood may take to flush its go away; default 500 ms. */
+  errorLingerMs?: number;
   connectTimeoutMs?: number;
   idleTimeoutMs?: number;
+  /** Once one side of a stream ended (FIN), the other has this long to finish; default 5 min, 0 = no limit. */
+  halfCloseTimeoutMs?: number;
   maxConns?: number;
   maxQueue?: number;
   queueTimeoutMs?: number;
@@ -84,6 +94,7 @@ export class TunnelServer {
       maxQueue: options.maxQueue ?? RELAY_DEFAULTS.maxQueue,
       queueTimeoutMs: options.queueTimeoutMs ?? RELAY_DEFAULTS.queueTimeoutMs,
       idleTimeoutMs: options.idleTimeoutMs ?? RELAY_DEFAULTS.idleTimeoutMs,
+      halfCloseTimeoutMs: options.halfCloseTimeoutMs ?? RELAY_DEFAULTS.halfCloseTimeoutMs,
       windowBytes: RELAY_DEFAULTS.windowBytes,
       now: this.now,
       ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
@@ -91,10 +102,14 @@ export class TunnelServer {
     this.metrics = new LinkMetrics(() => this.links);
     this.windowBudget = new MemoryBudget({ budgetBytes: options.windowBudgetBytes ?? TUNNEL_DEFAULTS.windowBudgetBytes });
     if (options.tls) {
-      const server = createTlsServer(options.tls, (socket) => this.onLink(socket));
+      const tls = { handshakeTimeout: options.handshakeTimeoutMs ?? TUNNEL_DEFAULTS.handshakeTimeoutMs, ...options.tls };
+      const server = createTlsServer(tls, (socket) => this.onLink(socket));
       server.on('tlsClientError', (err, socket) => {
         this.handshakesRefused++;
         options.onLinkLog?.(`link from ${describePeer(socket)} refused: ${err.message}`);
+        // Node reports a handshake timeout here and leaves the socket open: a client that never
+        // finishes its handshake would hold it for good.
+        socket.destroy();
       });
       this.server = server;
     } else {
@@ -165,6 +180,9 @@ export class TunnelServer {
       credit: 'manual',
       autoAccept: false,
       keepaliveIntervalMs: this.options.keepaliveIntervalMs ?? TUNNEL_SESSION_DEFAULTS.keepaliveIntervalMs,
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? TUNNEL_DEFAULTS.handshakeTimeoutMs,
+      ...(this.options.errorLingerMs !== undefined ? { errorLingerMs: this.options.errorLingerMs } : {}),
+      ...pickBudgets(this.options),
       now: this.now,
       windowBudget: this.windowBudget,
       ...(this.options.windowBytes !== undefined ? { initialWindowBytes: this.options.windowBytes } : {}),

@@ -29,6 +29,7 @@ import {
   type SessionStats,
 } from '../windowing/index.js';
 import {
+  HandshakeTimeoutError,
   KeepaliveTimeoutError,
   LinkLostError,
   RemoteGoAwayError,
@@ -51,6 +52,19 @@ export interface TunnelSessionOptions extends Omit<SessionOptions, 'role'> {
    * calls stream.accept() when ready (e.g. once its onward connection is up) or destroys it to refuse.
    */
   autoAccept?: boolean;
+  /**
+   * The peer must answer the session's first ping within this long or the link is closed with a
+   * HandshakeTimeoutError: a peer that connects and says nothing (or does not speak yamux) holds
+   * a socket no longer than this. 0 (the library default) leaves it to the keepalive.
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * How long a link the session ended because of an error (a protocol error, a flood, the peer's
+   * go away with an error code) may take to flush its go away before it is destroyed. Its streams
+   * are already gone, so there is nothing else to save; a peer that does not read gets no longer.
+   * Default 500 ms.
+   */
+  errorLingerMs?: number;
   /** Clock in milliseconds; default performance.now. */
   now?: () => number;
   /**
@@ -65,6 +79,8 @@ export interface TunnelSessionOptions extends Omit<SessionOptions, 'role'> {
 export const TUNNEL_SESSION_DEFAULTS = {
   keepaliveIntervalMs: 30_000, // yamux KeepAliveInterval
   closeLingerMs: 5_000, // how long an ending link may take to flush and close before it is destroyed
+  errorLingerMs: 500, // the same after an error: only the go away is left to flush
+  handshakeTimeoutMs: 0, // off in the library; tunnel-server sets 5 s
 } as const;
 
 /** Counters and gauges of one session, for metrics. */
@@ -114,6 +130,8 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
   private flushLater = false;
   private keepaliveTimer: NodeJS.Timeout | null = null;
   private lingerTimer: NodeJS.Timeout | null = null;
+  private handshakeTimer: NodeJS.Timeout | null = null;
+  private readonly errorLingerMs: number;
   private keepaliveOutstanding = false;
   // One entry per ping in flight, in order: a caller waiting for its round trip, or null (keepalive).
   private readonly pings: ({ resolve: (ms: number) => void; reject: (err: Error) => void } | null)[] = [];
@@ -127,12 +145,11 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
 
   constructor(readonly link: Duplex, options: TunnelSessionOptions) {
     super();
-    const { keepaliveIntervalMs, credit, autoAccept, now, reads, ...sessionOptions } = options;
+    const { keepaliveIntervalMs, handshakeTimeoutMs, errorLingerMs, credit, autoAccept, now, reads, ...sessionOptions } = options;
     this.framing = new Session(sessionOptions);
-    this.keepaliveIntervalMs = keepaliveIntervalMs ?? TUNNEL_SESSION_DEFAULTS.keepaliveIntervalMs;
-    if (!Number.isSafeInteger(this.keepaliveIntervalMs) || this.keepaliveIntervalMs < 0) {
-      throw new RangeError(`keepaliveIntervalMs must be a whole number >= 0, got ${keepaliveIntervalMs}`);
-    }
+    this.keepaliveIntervalMs = wholeMs('keepaliveIntervalMs', keepaliveIntervalMs ?? TUNNEL_SESSION_DEFAULTS.keepaliveIntervalMs);
+    const handshakeMs = wholeMs('handshakeTimeoutMs', handshakeTimeoutMs ?? TUNNEL_SESSION_DEFAULTS.handshakeTimeoutMs);
+    this.errorLingerMs = wholeMs('errorLingerMs', errorLingerMs ?? TUNNEL_SESSION_DEFAULTS.errorLingerMs);
     this.credit = credit ?? 'read';
     this.autoAccept = autoAccept ?? true;
     this.now = now ?? (() => performance.now());
@@ -149,6 +166,10 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
     if (this.keepaliveIntervalMs > 0) {
       this.keepaliveTimer = setInterval(this.onKeepalive, this.keepaliveIntervalMs);
       this.keepaliveTimer.unref();
+    }
+    if (handshakeMs > 0) {
+      this.handshakeTimer = setTimeout(() => this.destroy(new HandshakeTimeoutError(handshakeMs)), handshakeMs);
+      this.handshakeTimer.unref();
     }
     if (link.destroyed) {
       queueMicrotask(() => this.onClose());
@@ -390,6 +411,7 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
         return;
       case 'rtt': {
         this.keepaliveOutstanding = false;
+        this.clearHandshakeTimer();
         this.pings.shift()?.resolve(event.sampleMs);
         this.emit('rtt', event.rttMs, event.sampleMs);
         return;
@@ -407,7 +429,12 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
     const reason = this.failure ?? new LinkLostError('the session ended');
     this.failure ??= reason;
     this.destroyStreams(reason.message, reason);
-    this.endLink();
+    this.endLink(this.errorLingerMs);
+  }
+
+  private clearHandshakeTimer(): void {
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
   }
 
   private readonly onEnd = (): void => {
@@ -427,6 +454,7 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
     if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     this.keepaliveTimer = this.lingerTimer = null;
+    this.clearHandshakeTimer();
     // Closed without our FIN (a reset, a destroy): a loss, even with no stream left to mourn.
     if (!this.ending) this.failure ??= new LinkLostError('the link closed');
     this.destroyStreams('the link closed');
@@ -525,15 +553,20 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
   // Ends our side of the link once everything queued is written, then closes it. A peer that
   // takes longer than the linger time to read what is queued (or never reads: the go away of a
   // flood error would wait forever) is cut off, so every ending releases its socket.
-  private endLink(): void {
+  private endLink(lingerMs: number = TUNNEL_SESSION_DEFAULTS.closeLingerMs): void {
     if (this.ending || this.closed) return;
     this.ending = true;
-    this.lingerTimer = setTimeout(() => this.link.destroy(), TUNNEL_SESSION_DEFAULTS.closeLingerMs);
+    this.lingerTimer = setTimeout(() => this.link.destroy(), lingerMs);
     this.lingerTimer.unref();
     this.afterFlush(() => {
       if (!this.link.destroyed) this.link.end(() => this.link.destroy());
     });
   }
+}
+
+function wholeMs(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a whole number >= 0, got ${value}`);
+  return value;
 }
 
 function copyOf(bytes: Buffer): Buffer {

@@ -8,6 +8,7 @@ export const COMMON_OPTIONS: OptionSpec[] = [
   { name: 'queue-timeout', kind: 'duration', default: '5s', min: 1, help: 'how long a client may wait for a slot before it is closed' },
   { name: 'connect-timeout', kind: 'duration', default: '5s', min: 1, help: 'give up connecting to the target after this long and close the client' },
   { name: 'idle-timeout', kind: 'duration', default: '1h', help: 'close a connection after this long with no bytes either way, queued time included (0 = never)' },
+  { name: 'half-close-timeout', kind: 'duration', default: '5m', help: 'after one side ends its half (FIN), how long the other may take to finish before both are closed (0 = no limit)' },
   { name: 'drain-timeout', kind: 'duration', default: '30s', help: 'on SIGTERM/SIGINT, how long open connections may finish before they are reset' },
   { name: 'metrics', kind: 'address', help: 'serve /metrics (Prometheus) and /healthz on this HOST:PORT' },
   { name: 'log', kind: 'choice', choices: ['text', 'json'], default: 'text', help: 'access log format on stderr, one line per finished connection' },
@@ -17,7 +18,6 @@ export const COMMON_OPTIONS: OptionSpec[] = [
 /** Flags only the relay has: its pressure signals, memory budget, rate and timeouts the tunnel does not take. */
 export const RELAY_ONLY_OPTIONS: OptionSpec[] = [
   { name: 'connect-retry', kind: 'duration', default: '2s', help: 'retry a refused connect with backoff for this long (a target restarting), never past --connect-timeout (0 = no retry)' },
-  { name: 'half-close-timeout', kind: 'duration', default: '5m', help: 'after one side ends its half (FIN), how long the other may take to finish before both are closed (0 = no limit)' },
   { name: 'memory-budget', kind: 'size', default: '256MiB', min: 64 * 1024, help: 'cap on all buffered bytes: windows shrink as it fills, new clients are turned away at 95%' },
   { name: 'adaptive-concurrency', kind: 'flag', help: 'adapt the limit on target connections to the target\'s latency (Gradient2); --max-conns caps it' },
   { name: 'shed-at', kind: 'number', default: '0.8', min: 0.05, max: 1, help: 'pressure (0..1) from which /healthz answers 503 and the agent weight falls' },

@@ -7,7 +7,7 @@ import { registerProcessMetrics } from '../process-metrics.js';
 import { clientTlsOptions } from '../tls-options.js';
 import { TunnelClient } from '../tunnel-client.js';
 import { logLine, onShutdownSignal, type Command } from './command.js';
-import { tlsMaterial, TUNNEL_OPTIONS, windowSettings } from './tunnel-options.js';
+import { budgetSettings, tlsMaterial, TUNNEL_OPTIONS, windowSettings } from './tunnel-options.js';
 
 /** `sluice tunnel-client`: plain TCP in, every connection a stream on a link to the tunnel server. */
 export const tunnelClientCommand: Command = {
@@ -42,6 +42,7 @@ async function runTunnelClient(o: ParsedOptions): Promise<number> {
     links: o.links as number,
     linkWaitMs: o['link-wait'] as number,
     ...windows,
+    ...budgetSettings(o),
     maxStreams: o['max-streams'] as number,
     keepaliveIntervalMs: o.keepalive as number,
     maxConns: o['max-conns'] as number,
@@ -49,6 +50,7 @@ async function runTunnelClient(o: ParsedOptions): Promise<number> {
     queueTimeoutMs: o['queue-timeout'] as number,
     connectTimeoutMs: o['connect-timeout'] as number,
     idleTimeoutMs: o['idle-timeout'] as number,
+    halfCloseTimeoutMs: o['half-close-timeout'] as number,
     onAccessLog: o.quiet === true ? undefined : (entry) => process.stderr.write(formatAccessLog(entry, logFormat) + '\n'),
     onLinkLog: (line) => logLine(line),
   });

@@ -1,6 +1,7 @@
 import { UsageError, type OptionSpec, type ParsedOptions } from '../cli-args.js';
 import { loadTlsFiles, type TlsMaterial } from '../tls-options.js';
 import { formatSize } from '../units.js';
+import type { TunnelBudgets } from '../tunnel-defaults.js';
 import { COMMON_OPTIONS } from './common-options.js';
 
 const MIN_WINDOW = 256 * 1024; // the yamux spec's initial window: a stream can never start below it
@@ -13,11 +14,29 @@ export const TUNNEL_OPTIONS: OptionSpec[] = [
   { name: 'window-budget', kind: 'size', default: '8MiB', min: 1, max: Number.MAX_SAFE_INTEGER, help: 'total growth beyond --window that auto-tuning may grant over all streams of this process' },
   { name: 'keepalive', kind: 'duration', default: '30s', help: 'ping each link this often; a ping unanswered that long closes the link (0 = off)' },
   { name: 'max-streams', kind: 'count', default: '1000', min: 1, max: 2 ** 32 - 1, help: 'live streams per link, both directions; further ones are refused' },
+  { name: 'accept-backlog', kind: 'count', default: '256', min: 1, max: 2 ** 32 - 1, help: 'streams the peer opened that may wait for their onward connection, per link; further ones are refused' },
+  { name: 'max-control-replies', kind: 'count', default: '1000', min: 1, max: 2 ** 32 - 1, help: 'replies the peer forced (ping answers, refusals) that may wait unflushed; one more closes the link' },
+  { name: 'max-empty-frames', kind: 'count', default: '1', max: 2 ** 32 - 1, help: 'frames carrying nothing the peer may send in a row; one more closes the link' },
+  { name: 'window-updates-per-frame', kind: 'count', default: '10', min: 1, max: 2 ** 32 - 1, help: 'window updates accepted per data frame sent: 5 + 2 * (streams + N * frames); past it the link is closed' },
+  { name: 'reset-burst', kind: 'count', default: '1000', min: 1, max: 2 ** 32 - 1, help: 'streams the peer may open and reset in a burst (Rapid Reset); past it and --reset-rate the link is closed' },
+  { name: 'reset-rate', kind: 'count', default: '33', max: 2 ** 32 - 1, help: 'resets per second the burst refills at' },
   { name: 'tls-cert', kind: 'string', help: 'PEM certificate this side presents (mutual TLS; with --tls-key and --tls-ca)' },
   { name: 'tls-key', kind: 'string', help: 'PEM private key of --tls-cert' },
   { name: 'tls-ca', kind: 'string', help: 'PEM CA certificate: the peer must present a certificate it signed' },
   ...COMMON_OPTIONS.filter((o) => o.name !== 'window'),
 ];
+
+/** The flood budgets from parsed flags, as TunnelServer and TunnelClient take them. */
+export function budgetSettings(o: ParsedOptions): TunnelBudgets {
+  return {
+    acceptBacklog: o['accept-backlog'] as number,
+    maxQueuedControlReplies: o['max-control-replies'] as number,
+    maxConsecutiveEmptyFrames: o['max-empty-frames'] as number,
+    windowUpdatesPerDataFrame: o['window-updates-per-frame'] as number,
+    resetBurst: o['reset-burst'] as number,
+    resetsPerSecond: o['reset-rate'] as number,
+  };
+}
 
 /** Window settings from parsed flags; throws UsageError when --window exceeds --max-window. */
 export function windowSettings(o: ParsedOptions): { windowBytes: number; maxWindowBytes: number; autoTune: boolean; windowBudgetBytes: number } {

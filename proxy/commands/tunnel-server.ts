@@ -7,7 +7,7 @@ import { registerProcessMetrics } from '../process-metrics.js';
 import { serverTlsOptions } from '../tls-options.js';
 import { TunnelServer } from '../tunnel-server.js';
 import { logLine, onShutdownSignal, type Command } from './command.js';
-import { tlsMaterial, TUNNEL_OPTIONS, windowSettings } from './tunnel-options.js';
+import { budgetSettings, tlsMaterial, TUNNEL_OPTIONS, windowSettings } from './tunnel-options.js';
 
 /** `sluice tunnel-server`: framed links in, one TCP connection to the fixed target per stream. */
 export const tunnelServerCommand: Command = {
@@ -22,6 +22,7 @@ export const tunnelServerCommand: Command = {
   options: [
     { name: 'listen', kind: 'address', required: true, help: 'where tunnel clients connect (port 0 picks a free one)' },
     { name: 'target', kind: 'address', required: true, help: 'where every stream is connected; clients cannot choose another' },
+    { name: 'handshake-timeout', kind: 'duration', default: '5s', min: 1, help: 'a new link must finish its TLS handshake, then answer the first ping, each within this long' },
     ...TUNNEL_OPTIONS,
     { name: 'insecure', kind: 'flag', help: 'allow plain (non-TLS) links on a non-loopback --listen address' },
   ],
@@ -39,11 +40,14 @@ async function runTunnelServer(o: ParsedOptions): Promise<number> {
   }
   const logFormat = o.log as LogFormat;
   const connectTimeoutMs = o['connect-timeout'] as number;
+  const handshakeTimeoutMs = o['handshake-timeout'] as number;
   const server = new TunnelServer({
     listen,
     target: o.target as Address,
-    tls: tls ? serverTlsOptions(tls, connectTimeoutMs) : null,
+    tls: tls ? serverTlsOptions(tls, handshakeTimeoutMs) : null,
+    handshakeTimeoutMs,
     ...windows,
+    ...budgetSettings(o),
     maxStreams: o['max-streams'] as number,
     keepaliveIntervalMs: o.keepalive as number,
     maxConns: o['max-conns'] as number,
@@ -51,6 +55,7 @@ async function runTunnelServer(o: ParsedOptions): Promise<number> {
     queueTimeoutMs: o['queue-timeout'] as number,
     connectTimeoutMs,
     idleTimeoutMs: o['idle-timeout'] as number,
+    halfCloseTimeoutMs: o['half-close-timeout'] as number,
     onAccessLog: o.quiet === true ? undefined : (entry) => process.stderr.write(formatAccessLog(entry, logFormat) + '\n'),
     onLinkLog: (line) => logLine(line),
   });

@@ -92,8 +92,10 @@ describe('e2e: sluice relays behind HAProxy shed load from a slow target (real h
     await lb.waitFor((s) => s.slow?.agentStatus === 'L7OK' && s.fast?.agentStatus === 'L7OK', 'both agents answered');
 
     // Six producers, 50 ms apart: roundrobin gives the slow instance three it cannot keep up with.
+    // 16 MiB each: the fast instance is done with its three in moments, and both relays share
+    // this process's event loop, which must not be what makes the healthy one look busy.
     for (let i = 0; i < 6; i++) {
-      void pushClient(64 * 1024 * 1024).catch(() => {});
+      void pushClient(16 * 1024 * 1024).catch(() => {});
       await new Promise((r) => setTimeout(r, 50));
     }
     await lb.waitFor((s) => s.slow?.status.startsWith('DRAIN') === true, 'the slow instance drained by its agent', 30_000);

@@ -131,11 +131,17 @@ export class Endpoint {
     for (const e of events) {
       switch (e.type) {
         case 'streamOpened':
+          // Only a corrupted link opens a stream nobody planned: refuse it.
+          if (!this.plans.has(e.streamId)) {
+            this.session.reset(e.streamId);
+            break;
+          }
           this.adopt(e.streamId);
           this.session.accept(e.streamId);
           break;
         case 'data': {
-          const app = this.streams.get(e.streamId) as StreamApp;
+          const app = this.streams.get(e.streamId);
+          if (app === undefined) break;
           app.received.push(e.bytes);
           app.receivedBytes += e.bytes.length;
           app.unconsumed += e.bytes.length;
@@ -144,13 +150,13 @@ export class Endpoint {
           break;
         }
         case 'streamEnded':
-          (this.streams.get(e.streamId) as StreamApp).ended = true;
+          if (this.streams.has(e.streamId)) this.streams.get(e.streamId)!.ended = true;
           break;
         case 'streamReset':
-          (this.streams.get(e.streamId) as StreamApp).reset = true;
+          if (this.streams.has(e.streamId)) this.streams.get(e.streamId)!.reset = true;
           break;
         case 'writable':
-          (this.streams.get(e.streamId) as StreamApp).blocked = false;
+          if (this.streams.has(e.streamId)) this.streams.get(e.streamId)!.blocked = false;
           break;
         case 'error':
           this.errors.push(`${e.error.code}: ${e.error.message}`);
@@ -198,16 +204,28 @@ export class Endpoint {
     this.session.flushed(batch);
   }
 
-  /** Moves up to `budget` bytes from our wire into the peer, cut into random pieces. */
-  deliverTo(peer: Endpoint, budget: number, nowMs: number): void {
+  /** Bytes flipped on their way to the peer. */
+  corrupted = 0;
+
+  /**
+   * Moves up to `budget` bytes from our wire into the peer, cut into random pieces; with
+   * `corruptRate`, that share of pieces has one byte flipped (after our own monitor saw it).
+   */
+  deliverTo(peer: Endpoint, budget: number, nowMs: number, corruptRate = 0): void {
     while (budget > 0 && this.wire.length > 0) {
       const head = this.wire[0];
       const n = Math.min(head.length, budget, this.rng.int(1, 70_000));
-      const piece = head.subarray(0, n);
+      const original = head.subarray(0, n);
+      let piece = original;
+      if (corruptRate > 0 && this.rng.chance(corruptRate)) {
+        piece = Buffer.from(piece);
+        piece[this.rng.int(0, n - 1)] ^= this.rng.int(1, 255);
+        this.corrupted++;
+      }
       if (n === head.length) this.wire.shift();
       else this.wire[0] = head.subarray(n);
       budget -= n;
-      peer.monitor.delivered(piece);
+      peer.monitor.delivered(original);
       peer.handle(peer.session.receive(piece, nowMs));
     }
   }

@@ -28,6 +28,9 @@ describe('sluice tunnel-client / tunnel-server command line', function () {
     [[...client, '--tls-cert', '/nonexistent/c.pem', '--tls-key', '/nonexistent/k.pem', '--tls-ca', '/nonexistent/ca.pem'], /--tls-cert: cannot read \/nonexistent\/c.pem: ENOENT/],
     [[...client, '--tls-servername', 'db'], /--tls-servername needs --tls-cert, --tls-key and --tls-ca/],
     [[...client, '--insecure'], /unknown flag --insecure/],
+    [[...server, '--reset-burst', '0'], /--reset-burst: must be at least 1, got "0"/],
+    [[...client, '--max-control-replies', 'lots'], /--max-control-replies: expected a whole number, got "lots"/],
+    [[...client, '--handshake-timeout', '1s'], /unknown flag --handshake-timeout/],
   ];
   for (const [args, message] of bad) {
     it(`\`sluice ${args.join(' ')}\` exits 2 with one line naming the problem`, async () => {
@@ -41,14 +44,15 @@ describe('sluice tunnel-client / tunnel-server command line', function () {
 
   for (const [command, own] of [
     ['tunnel-client', ['--server', '--links', '--link-wait', '--tls-servername']],
-    ['tunnel-server', ['--target', '--insecure']],
+    ['tunnel-server', ['--target', '--insecure', '--handshake-timeout']],
   ] as const) {
     it(`\`sluice ${command} --help\` lists every option with examples`, async () => {
       const { code, stdout } = await runCli([command, '--help']);
       expect(code).to.equal(0);
       const common = ['--listen', '--window', '--max-window', '--no-auto-tune', '--keepalive', '--max-streams', '--tls-cert', '--tls-key', '--tls-ca'];
+      const budgets = ['--accept-backlog', '--max-control-replies', '--max-empty-frames', '--window-updates-per-frame', '--reset-burst', '--reset-rate', '--half-close-timeout'];
       const relayLike = ['--max-conns', '--max-queue', '--queue-timeout', '--connect-timeout', '--idle-timeout', '--drain-timeout', '--metrics', '--log', '--quiet'];
-      for (const flag of [...common, ...relayLike, ...own]) expect(stdout).to.include(flag);
+      for (const flag of [...common, ...budgets, ...relayLike, ...own]) expect(stdout).to.include(flag);
       expect(stdout).to.match(new RegExp(`Examples:\\n {2}sluice ${command} --listen`));
     });
   }
@@ -92,6 +96,26 @@ describe('sluice tunnel-client / tunnel-server command line', function () {
     expect(line(c.stderr())).to.include({ conn: 1, bytes_up: 1_000_000, bytes_down: 1_000_000, end: 'closed' });
     expect(line(s.stderr())).to.include({ conn: 1, bytes_up: 1_000_000, bytes_down: 1_000_000, end: 'closed' });
     expect(s.stderr()).to.match(/SIGTERM: going away on every link/);
+  });
+
+  it('tunnel-server --handshake-timeout 200ms closes a link that says nothing; --max-empty-frames 0 refuses the first empty frame', async () => {
+    const target = echoServer(res);
+    const s = startCli(['tunnel-server', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${await listen(target)}`, '--handshake-timeout', '200ms', '--max-empty-frames', '0']);
+    running.push(s);
+    const port = await readyPort(s, 'tunnel-server');
+    const silent = res.socket(await connectTo(port));
+    const connectedAt = performance.now();
+    silent.resume();
+    await new Promise((resolve) => silent.once('end', resolve));
+    expect(performance.now() - connectedAt).to.be.at.least(150).and.below(2000);
+    const empty = res.socket(await connectTo(port));
+    const got: Buffer[] = [];
+    empty.on('data', (d: Buffer) => got.push(d));
+    empty.write(Buffer.from([0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])); // a window update with no flag and no delta: empty
+    await new Promise((resolve) => empty.once('end', resolve));
+    const bytes = Buffer.concat(got);
+    // The server's first ping, then its go away: type 3, code 1.
+    expect(bytes.subarray(bytes.length - 12).toString('hex')).to.equal('000300000000000000000001');
   });
 
   describe('with --tls-cert, --tls-key and --tls-ca', () => {

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import sinon from 'sinon';
 import { Flag, FrameDecoder, FrameType, describeFrame, encodeFrame, type FrameHeader } from '../../windowing/index.js';
 import {
+  HandshakeTimeoutError,
   KeepaliveTimeoutError,
   LinkLostError,
   StreamResetError,
@@ -299,7 +300,7 @@ describe('TunnelSession (library)', () => {
       beforeEach(() => (clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })));
       afterEach(() => clock.restore());
 
-      it('stops at 1000 unflushed ping replies with a flood error, and the link is closed within the linger time', async () => {
+      it('stops at 1000 unflushed ping replies with a flood error, and the link is closed after errorLingerMs (500 ms) though the go away cannot be flushed', async () => {
         const [ours, peer] = duplexPair({ highWaterMark: 16 });
         const session = new TunnelSession(ours, { role: 'acceptor', keepaliveIntervalMs: 0 });
         cleanups.push(() => {
@@ -314,7 +315,10 @@ describe('TunnelSession (library)', () => {
         expect(session.error).to.be.instanceOf(TunnelProtocolError);
         expect((session.error as TunnelProtocolError).code).to.equal('ERR_CONTROL_REPLY_FLOOD');
         expect(closedWith).to.equal(undefined);
-        await clock.tickAsync(5_000);
+        await clock.tickAsync(499);
+        for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+        expect(closedWith).to.equal(undefined);
+        await clock.tickAsync(1);
         for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
         expect(closedWith).to.be.instanceOf(TunnelProtocolError);
         expect(ours.destroyed).to.equal(true);
@@ -336,6 +340,33 @@ describe('TunnelSession (library)', () => {
         await clock.tickAsync(1);
         expect(closedWith).to.be.instanceOf(KeepaliveTimeoutError);
         expect(closedWith!.message).to.equal('no reply to a keepalive ping within 30000 ms');
+      });
+
+      it('handshakeTimeoutMs: a peer that has not answered the first ping by then is cut off', async () => {
+        const { session } = raw({ keepaliveIntervalMs: 0, handshakeTimeoutMs: 1_000 });
+        let closedWith: Error | null | undefined;
+        session.on('close', (e: Error | null) => (closedWith = e));
+        await clock.tickAsync(999);
+        expect(closedWith).to.equal(undefined);
+        await clock.tickAsync(1);
+        expect(closedWith).to.be.instanceOf(HandshakeTimeoutError);
+        expect((closedWith as HandshakeTimeoutError).code).to.equal('ERR_TUNNEL_HANDSHAKE_TIMEOUT');
+        expect(closedWith!.message).to.equal('no reply to the first ping within 1000 ms');
+      });
+
+      it('handshakeTimeoutMs: an answer to the first ping just in time ends the deadline', async () => {
+        const { session, peer } = raw({ keepaliveIntervalMs: 0, handshakeTimeoutMs: 1_000 });
+        await clock.tickAsync(999);
+        peer.write(frame(FrameType.Ping, Flag.ACK, 0, 1));
+        await clock.tickAsync(10_000);
+        expect(session.isClosed).to.equal(false);
+      });
+
+      it('rejects a handshakeTimeoutMs or errorLingerMs that is not a whole number >= 0', () => {
+        const [a] = duplexPair();
+        cleanups.push(() => a.destroy());
+        expect(() => new TunnelSession(a, { role: 'dialer', handshakeTimeoutMs: -1 })).to.throw(RangeError, 'handshakeTimeoutMs must be a whole number >= 0, got -1');
+        expect(() => new TunnelSession(a, { role: 'dialer', errorLingerMs: 1.5 })).to.throw(RangeError, 'errorLingerMs must be a whole number >= 0, got 1.5');
       });
 
       it('an answered ping keeps the link up and gives a round-trip time', async () => {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { Endpoint, planStreams, type StreamPlan } from '../helpers/pair.js';
 import { SeededRandom } from '../helpers/seeded-random.js';
 
@@ -9,7 +10,7 @@ interface Outcome {
   steps: number;
 }
 
-function run(seed: number, streamCount: number, autoTune: boolean, maxBytes = 600_000, openWithinMs = 200): Outcome {
+function run(seed: number, streamCount: number, autoTune: boolean, maxBytes = 600_000, openWithinMs = 200, corruptRate = 0): Outcome {
   const rng = new SeededRandom(seed);
   const plans = new Map<number, StreamPlan>();
   const dialer = new Endpoint({ role: 'dialer', autoTune }, rng, plans);
@@ -25,9 +26,11 @@ function run(seed: number, streamCount: number, autoTune: boolean, maxBytes = 60
     }
     dialer.work(nowMs);
     acceptor.work(nowMs);
-    dialer.deliverTo(acceptor, rng.int(0, 400_000), nowMs);
-    acceptor.deliverTo(dialer, rng.int(0, 400_000), nowMs);
+    dialer.deliverTo(acceptor, rng.int(0, 400_000), nowMs, corruptRate);
+    acceptor.deliverTo(dialer, rng.int(0, 400_000), nowMs, corruptRate);
+    const over = dialer.session.isTerminated && acceptor.session.isTerminated;
     const idle =
+      over ||
       pending.length === 0 &&
       dialer.streams.size === 0 &&
       acceptor.streams.size === 0 &&
@@ -86,5 +89,40 @@ describe('two sessions back to back (in memory)', () => {
     const outcome = run(11, 300, true, 20_000, 0);
     check(outcome, 300);
     expect(outcome.dialer.refusals.get('backlog-full')).to.be.above(0);
+  });
+});
+
+describe('two sessions back to back over a link that corrupts bytes (fast-check)', () => {
+  it('receive() never throws; each side stops at its first error, a protocol error (never an internal one); an untouched run keeps every guarantee', () => {
+    let corrupted = 0;
+    let failed = 0;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 0x7fffffff }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.oneof(fc.constant(0), fc.double({ min: 0.01, max: 0.5, noNaN: true })),
+        (seed, streamCount, corruptRate) => {
+          const outcome = run(seed, streamCount, true, 60_000, 50, corruptRate);
+          const { dialer, acceptor } = outcome;
+          for (const ep of [dialer, acceptor]) {
+            expect(ep.errors.length, ep.errors.join('; ')).to.be.at.most(1);
+            for (const e of ep.errors) expect(e).to.not.match(/^ERR_INTERNAL/);
+            if (ep.errors.length === 1) expect(ep.session.isTerminated).to.equal(true);
+          }
+          if (dialer.corrupted + acceptor.corrupted > 0) {
+            corrupted++;
+            if (dialer.errors.length + acceptor.errors.length > 0) failed++;
+            return;
+          }
+          expect(outcome.steps, 'finished before the step limit').to.be.below(20_000);
+          expect([...dialer.errors, ...acceptor.errors]).to.deep.equal([]);
+          expect([...dialer.monitor.violations, ...acceptor.monitor.violations]).to.deep.equal([]);
+          expect(dialer.session.streamCount + acceptor.session.streamCount).to.equal(0);
+        },
+      ),
+      { numRuns: Number(process.env.SLUICE_FUZZ_RUNS ?? 150) },
+    );
+    expect(corrupted, 'runs with corrupted bytes').to.be.above(20);
+    expect(failed, 'runs that ended with a protocol error').to.be.above(5);
   });
 });
