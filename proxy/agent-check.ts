@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { socketOptions, type Address } from './address.js';
+import type { Address } from './address.js';
+import { listenOn } from './listen.js';
 
 /**
  * HAProxy agent-check responder (`--agent HOST:PORT`). HAProxy connects every `agent-inter`,
@@ -53,7 +54,7 @@ export function formatAgentReply(text: string): string {
 }
 
 /** Starts an agent-check responder on `listen`; `reply()` is asked once per connection. */
-export function startAgentCheck(listen: Address, reply: () => string, options: AgentCheckOptions = {}): Promise<AgentCheckResponder> {
+export async function startAgentCheck(listen: Address, reply: () => string, options: AgentCheckOptions = {}): Promise<AgentCheckResponder> {
   const lingerMs = options.lingerMs ?? 2000;
   const maxInputBytes = options.maxInputBytes ?? 1024;
   const sockets = new Set<Socket>();
@@ -87,29 +88,21 @@ export function startAgentCheck(listen: Address, reply: () => string, options: A
   });
   server.maxConnections = options.maxConnections ?? 64;
 
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketOptions(listen), () => {
-      server.off('error', reject);
-      const a = server.address();
-      const address: Address =
-        typeof a === 'string' || a === null ? { kind: 'unix', path: String(a) } : { kind: 'tcp', host: a.address, port: a.port };
-      let closing: Promise<void> | undefined;
-      resolve({
-        address,
-        get connections() {
-          return sockets.size;
-        },
-        close: () =>
-          (closing ??= (async () => {
-            const listenerClosed = new Promise<void>((done) => server.close(() => done()));
-            const open = [...sockets].map((s) => new Promise<void>((done) => (s.closed ? done() : s.once('close', () => done()))));
-            for (const s of sockets) s.destroy();
-            await Promise.all([listenerClosed, ...open]);
-          })()),
-      });
-    });
-  });
+  const address = await listenOn(server, listen);
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    get connections() {
+      return sockets.size;
+    },
+    close: () =>
+      (closing ??= (async () => {
+        const listenerClosed = new Promise<void>((done) => server.close(() => done()));
+        const open = [...sockets].map((s) => new Promise<void>((done) => (s.closed ? done() : s.once('close', () => done()))));
+        for (const s of sockets) s.destroy();
+        await Promise.all([listenerClosed, ...open]);
+      })()),
+  };
 }
 
 function noop(): void {}

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import { socketOptions, type Address } from './address.js';
+import type { Address } from './address.js';
+import { listenOn } from './listen.js';
 import type { MetricsRegistry } from './metrics.js';
 
 /** What /healthz answers: fine (200) or shedding load (503 with Retry-After). */
@@ -21,7 +22,7 @@ export interface HttpEndpoints {
  * Serves `GET /metrics` (Prometheus text format) and `GET /healthz` (200, or 503 with
  * Retry-After while `health()` says the instance is under pressure).
  */
-export function startHttpEndpoints(
+export async function startHttpEndpoints(
   listen: Address,
   registry: MetricsRegistry,
   health: () => HealthStatus = () => ({ ok: true }),
@@ -48,21 +49,13 @@ export function startHttpEndpoints(
   });
   // Scrapers keep connections alive; don't let one hold shutdown hostage.
   server.keepAliveTimeout = 5_000;
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketOptions(listen), () => {
-      server.off('error', reject);
-      const a = server.address();
-      const address: Address =
-        typeof a === 'string' || a === null ? { kind: 'unix', path: String(a) } : { kind: 'tcp', host: a.address, port: a.port };
-      resolve({
-        address,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-      });
-    });
-  });
+  const address = await listenOn(server, listen);
+  return {
+    address,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
+  };
 }

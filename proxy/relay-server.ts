@@ -2,7 +2,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DROP_REASONS, type DropReason, type MessageFraming, type OverflowPolicy } from '../windowing/index.js';
-import { formatAddress, socketOptions, type Address } from './address.js';
+import { formatAddress, type Address } from './address.js';
+import { LISTEN_BACKLOG, listeningAddress, listenOn } from './listen.js';
 import { adoptWithReadHook } from './adopt-socket.js';
 import type { AccessLogEntry } from './access-log.js';
 import { connectTarget } from './connect.js';
@@ -181,24 +182,12 @@ export class RelayServer {
         },
       });
     }
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      // A deep accept queue: a burst of connects past Node's default 511 would otherwise see its
-      // SYNs dropped and retried a second later (the kernel caps it at net.core.somaxconn).
-      this.server.listen({ ...socketOptions(this.options.listen), backlog: 4096 }, () => {
-        this.server.off('error', onError);
-        resolve(this.address());
-      });
-    });
+    return listenOn(this.server, this.options.listen, LISTEN_BACKLOG);
   }
 
   /** The address the server is listening on. */
   address(): Address {
-    const a = this.server.address();
-    if (a === null) throw new Error('not listening');
-    if (typeof a === 'string') return { kind: 'unix', path: a };
-    return { kind: 'tcp', host: a.address, port: a.port };
+    return listeningAddress(this.server);
   }
 
   /** What /healthz answers: 503 with Retry-After while pressure is above --shed-at. */

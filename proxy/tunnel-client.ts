@@ -1,7 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { MemoryBudget, type BackoffOptions } from '../windowing/index.js';
-import { formatAddress, socketOptions, type Address } from './address.js';
+import { formatAddress, type Address } from './address.js';
+import { LISTEN_BACKLOG, listeningAddress, listenOn } from './listen.js';
 import type { AccessLogEntry } from './access-log.js';
 import { adoptWithReadHook } from './adopt-socket.js';
 import { ConnectionTable } from './connection-table.js';
@@ -132,22 +133,12 @@ export class TunnelClient {
   /** Starts the links and the listener; resolves with the listener's real address. */
   listen(): Promise<Address> {
     this.pool.start();
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(socketOptions(this.options.listen), () => {
-        this.server.off('error', onError);
-        resolve(this.address());
-      });
-    });
+    return listenOn(this.server, this.options.listen, LISTEN_BACKLOG);
   }
 
   /** The address the listener is on. */
   address(): Address {
-    const a = this.server.address();
-    if (a === null) throw new Error('not listening');
-    if (typeof a === 'string') return { kind: 'unix', path: a };
-    return { kind: 'tcp', host: a.address, port: a.port };
+    return listeningAddress(this.server);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
-import { formatAddress, socketOptions, type Address } from './address.js';
+import { formatAddress, type Address } from './address.js';
+import { LISTEN_BACKLOG, listeningAddress, listenOn } from './listen.js';
 import type { AccessLogEntry } from './access-log.js';
 import { adoptWithReadHook } from './adopt-socket.js';
 import { connectTarget } from './connect.js';
@@ -120,22 +121,12 @@ export class TunnelServer {
 
   /** Starts listening; resolves with the real address (the actual port when 0 was asked). */
   listen(): Promise<Address> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(socketOptions(this.options.listen), () => {
-        this.server.off('error', onError);
-        resolve(this.address());
-      });
-    });
+    return listenOn(this.server, this.options.listen, LISTEN_BACKLOG);
   }
 
   /** The address the server is listening on. */
   address(): Address {
-    const a = this.server.address();
-    if (a === null) throw new Error('not listening');
-    if (typeof a === 'string') return { kind: 'unix', path: a };
-    return { kind: 'tcp', host: a.address, port: a.port };
+    return listeningAddress(this.server);
   }
 
   /** The live links. */

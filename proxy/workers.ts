@@ -1,9 +1,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import { PressureSignals } from '../windowing/index.js';
 import { formatAddress, type Address } from './address.js';
-import { startAgentCheck, type AgentCheckResponder } from './agent-check.js';
 import { logLine, onShutdownSignal } from './commands/command.js';
-import { startHttpEndpoints, type HttpEndpoints } from './http-endpoints.js';
+import { agentEndpoint, metricsEndpoint, type SideEndpoint } from './commands/serve.js';
 import { MetricsRegistry, type FamilySnapshot } from './metrics.js';
 
 /**
@@ -92,14 +91,12 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const registry = new MetricsRegistry();
   registry.registerMerged(() => [...states.values()].map((s) => s.metrics));
   registry.gauge('sluice_workers', 'Worker processes running.', () => Object.keys(cluster.workers ?? {}).length);
-  let endpoints: HttpEndpoints | null = null;
-  let agent: AgentCheckResponder | null = null;
-  if (options.metrics) endpoints = await startHttpEndpoints(options.metrics, registry, () => signals.health());
-  if (options.agent) agent = await startAgentCheck(options.agent, () => signals.agentReply());
+  const endpoints: SideEndpoint[] = [];
+  if (options.metrics) endpoints.push(await metricsEndpoint(options.metrics, registry, () => signals.health())());
+  if (options.agent) endpoints.push(await agentEndpoint(options.agent, () => signals.agentReply())());
   process.stdout.write(`sluice ${options.command} listening on ${address}\n`);
   logLine(`${options.workers} workers`);
-  if (endpoints) logLine(`metrics on http://${formatAddress(endpoints.address)}/metrics`);
-  if (agent) logLine(`agent checks on ${formatAddress(agent.address)}`);
+  for (const endpoint of endpoints) logLine(endpoint.notice);
 
   await new Promise<void>((resolve) => {
     const off = onShutdownSignal((signal) => {
@@ -111,8 +108,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     });
   });
   if (Object.keys(cluster.workers ?? {}).length > 0) await exited;
-  await endpoints?.close();
-  await agent?.close();
+  for (const endpoint of endpoints) await endpoint.close();
   return 0;
 }
 

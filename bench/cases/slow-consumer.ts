@@ -9,6 +9,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { writeAllAndEnd } from '../checks/support.js';
 import { RssSampler } from '../proc-stats.js';
 import type { BenchCase, CaseServer } from './types.js';
 import { needsProcess } from './types.js';
@@ -63,7 +64,7 @@ export function slowConsumerCase(totalBytes: number, rateBytesPerSecond: number)
               };
               producer = net.connect(subject.address.port, subject.address.host);
               producer.on('error', reject);
-              producer.on('connect', () => writeAll(producer!, payload));
+              producer.on('connect', () => void writeAllAndEnd(producer!, payload, WRITE_BYTES).catch(() => {}));
             });
             const seconds = (performance.now() - started) / 1000;
             if (digest !== expected) throw new Error(`sha256 mismatch through ${subject.name}: got ${digest.slice(0, 12)}, want ${expected.slice(0, 12)}`);
@@ -92,21 +93,6 @@ export function slowConsumerCase(totalBytes: number, rateBytesPerSecond: number)
   };
 }
 
-/** Writes `payload` in slices, honouring backpressure, then half-closes. */
-function writeAll(socket: net.Socket, payload: Buffer): void {
-  let offset = 0;
-  const write = (): void => {
-    while (offset < payload.length) {
-      const slice = payload.subarray(offset, offset + WRITE_BYTES);
-      offset += slice.length;
-      if (!socket.write(slice)) return;
-    }
-    socket.off('drain', write);
-    socket.end();
-  };
-  socket.on('drain', write);
-  write();
-}
 
 /** Reads `total` bytes no faster than `rate`, pausing the socket whenever it is ahead. */
 export function readPaced(socket: net.Socket, total: number, rate: number): Promise<string> {

@@ -29,7 +29,7 @@
  */
 import net from 'node:net';
 import { findHaproxy, startBalancer, type ServerState } from './haproxy.js';
-import { delay, httpGet, listen, MiB, now, round, startRelay, until } from './support.js';
+import { delay, httpGet, listen, MiB, now, round, startRelay, until, writeAllAndEnd } from './support.js';
 import { skipped, verdict, type Scenario } from './types.js';
 import type { Scope } from './scope.js';
 
@@ -77,18 +77,7 @@ function client(scope: Scope, port: number, id: number, body: Buffer): void {
   const head = Buffer.alloc(4);
   head.writeUInt32BE(id, 0);
   socket.write(head);
-  let offset = 0;
-  const write = (): void => {
-    while (offset < body.length) {
-      const slice = body.subarray(offset, offset + 64 * 1024);
-      offset += slice.length;
-      if (!socket.write(slice)) return;
-    }
-    socket.off('drain', write);
-    socket.end();
-  };
-  socket.on('drain', write);
-  write();
+  void writeAllAndEnd(socket, body).catch(() => {}); // shed clients are closed mid-write
 }
 
 export const adaptiveScenario: Scenario = {

@@ -1,4 +1,5 @@
-import type { OptionSpec } from '../cli-args.js';
+import { formatAccessLog, type AccessLogEntry, type LogFormat } from '../access-log.js';
+import type { OptionSpec, ParsedOptions } from '../cli-args.js';
 
 /** Flags every proxying command shares, with the defaults from DESIGN.md. */
 export const COMMON_OPTIONS: OptionSpec[] = [
@@ -14,6 +15,30 @@ export const COMMON_OPTIONS: OptionSpec[] = [
   { name: 'log', kind: 'choice', choices: ['text', 'json'], default: 'text', help: 'access log format on stderr, one line per finished connection' },
   { name: 'quiet', kind: 'flag', help: 'no access log' },
 ];
+
+/** The connection limits and the access log from COMMON_OPTIONS, as every sidecar takes them. */
+export interface ConnectionSettings {
+  maxConns: number;
+  maxQueue: number;
+  queueTimeoutMs: number;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  halfCloseTimeoutMs: number;
+  onAccessLog: ((entry: AccessLogEntry) => void) | undefined;
+}
+
+export function connectionSettings(o: ParsedOptions): ConnectionSettings {
+  const format = o.log as LogFormat;
+  return {
+    maxConns: o['max-conns'] as number,
+    maxQueue: o['max-queue'] as number,
+    queueTimeoutMs: o['queue-timeout'] as number,
+    connectTimeoutMs: o['connect-timeout'] as number,
+    idleTimeoutMs: o['idle-timeout'] as number,
+    halfCloseTimeoutMs: o['half-close-timeout'] as number,
+    onAccessLog: o.quiet === true ? undefined : (entry) => process.stderr.write(formatAccessLog(entry, format) + '\n'),
+  };
+}
 
 /** Flags only the relay has: its pressure signals, memory budget, rate and timeouts the tunnel does not take. */
 export const RELAY_ONLY_OPTIONS: OptionSpec[] = [

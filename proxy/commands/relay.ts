@@ -1,18 +1,15 @@
 import type { Address } from '../address.js';
-import { formatAddress } from '../address.js';
-import { formatAccessLog, type LogFormat } from '../access-log.js';
 import cluster from 'node:cluster';
 import { UsageError, type ParsedOptions } from '../cli-args.js';
 import { runPrimary, serveAsWorker, WORKERS_ENV } from '../workers.js';
 import { SpillDirError } from '../spill-store.js';
 import type { MessageFraming, OverflowPolicy } from '../../windowing/index.js';
-import { startHttpEndpoints, type HttpEndpoints } from '../http-endpoints.js';
-import { startAgentCheck, type AgentCheckResponder } from '../agent-check.js';
 import { MetricsRegistry } from '../metrics.js';
 import { registerProcessMetrics } from '../process-metrics.js';
 import { RelayServer } from '../relay-server.js';
-import { COMMON_OPTIONS, RELAY_ONLY_OPTIONS } from './common-options.js';
-import { logLine, onShutdownSignal, type Command } from './command.js';
+import { COMMON_OPTIONS, connectionSettings, RELAY_ONLY_OPTIONS } from './common-options.js';
+import { logLine, type Command } from './command.js';
+import { agentEndpoint, metricsEndpoint, serveUntilSignal, type SideEndpoint } from './serve.js';
 
 /** `sluice relay`: plain TCP in, plain TCP out, with backpressure. */
 export const relayCommand: Command = {
@@ -45,8 +42,6 @@ export const relayCommand: Command = {
 };
 
 async function runRelay(o: ParsedOptions): Promise<number> {
-  const logFormat = o.log as LogFormat;
-  const quiet = o.quiet === true;
   const overflow = o.overflow as OverflowPolicy;
   if (overflow !== 'block' && o.messages === undefined) {
     throw new UsageError(`--overflow ${overflow} needs --messages lines|u32be (only whole messages are ever dropped or spilled)`);
@@ -69,13 +64,8 @@ async function runRelay(o: ParsedOptions): Promise<number> {
     listen: o.listen as Address,
     target: o.target as Address,
     windowBytes: o.window as number,
-    maxConns: o['max-conns'] as number,
-    maxQueue: o['max-queue'] as number,
-    queueTimeoutMs: o['queue-timeout'] as number,
-    connectTimeoutMs: o['connect-timeout'] as number,
+    ...connectionSettings(o),
     connectRetryMs: o['connect-retry'] as number,
-    idleTimeoutMs: o['idle-timeout'] as number,
-    halfCloseTimeoutMs: o['half-close-timeout'] as number,
     readPath: o['read-path'] as 'onread' | 'stream',
     memoryBudgetBytes: Math.floor((o['memory-budget'] as number) / share),
     adaptiveConcurrency: o['adaptive-concurrency'] === true,
@@ -87,7 +77,6 @@ async function runRelay(o: ParsedOptions): Promise<number> {
     ...(o['spill-dir'] !== undefined ? { spillDir: o['spill-dir'] as string } : {}),
     spillMaxBytes: o['spill-max'] as number,
     onNotice: (text) => logLine(text),
-    onAccessLog: quiet ? undefined : (entry) => process.stderr.write(formatAccessLog(entry, logFormat) + '\n'),
   });
   const registry = new MetricsRegistry();
   server.registerMetrics(registry);
@@ -105,37 +94,17 @@ async function runRelay(o: ParsedOptions): Promise<number> {
     return 0;
   }
 
-  let endpoints: HttpEndpoints | null = null;
-  let agent: AgentCheckResponder | null = null;
-  try {
-    const address = await server.listen();
-    if (o.metrics) endpoints = await startHttpEndpoints(o.metrics as Address, registry, () => server.health());
-    if (o.agent) agent = await startAgentCheck(o.agent as Address, () => server.agentReply());
-    process.stdout.write(`sluice relay listening on ${formatAddress(address)}\n`);
-    if (endpoints) logLine(`metrics on http://${formatAddress(endpoints.address)}/metrics`);
-    if (agent) logLine(`agent checks on ${formatAddress(agent.address)}`);
-  } catch (err) {
-    if (err instanceof SpillDirError) {
-      await server.shutdown(0).catch(() => {});
-      throw new UsageError(err.message);
-    }
-    logLine(`cannot listen: ${(err as Error).message}`);
-    await server.shutdown(0).catch(() => {});
-    await endpoints?.close();
-    await agent?.close();
-    return 1;
-  }
-
-  await new Promise<void>((resolve) => {
-    const off = onShutdownSignal((signal) => {
-      logLine(`${signal}: no longer accepting; draining up to ${drainTimeoutMs} ms`);
-      void server.shutdown(drainTimeoutMs).then(async () => {
-        off();
-        await endpoints?.close();
-        await agent?.close();
-        resolve();
-      });
-    });
+  const endpoints: Array<() => Promise<SideEndpoint>> = [];
+  if (o.metrics) endpoints.push(metricsEndpoint(o.metrics as Address, registry, () => server.health()));
+  if (o.agent) endpoints.push(agentEndpoint(o.agent as Address, () => server.agentReply()));
+  return serveUntilSignal({
+    name: 'relay',
+    sidecar: server,
+    endpoints,
+    drainTimeoutMs,
+    drainNotice: 'no longer accepting',
+    onStartError: (err) => {
+      if (err instanceof SpillDirError) throw new UsageError(err.message);
+    },
   });
-  return 0;
 }

@@ -1,12 +1,12 @@
-import { formatAddress, type Address } from '../address.js';
-import { formatAccessLog, type LogFormat } from '../access-log.js';
+import type { Address } from '../address.js';
 import { UsageError, type ParsedOptions } from '../cli-args.js';
-import { startHttpEndpoints, type HttpEndpoints } from '../http-endpoints.js';
 import { MetricsRegistry } from '../metrics.js';
 import { registerProcessMetrics } from '../process-metrics.js';
 import { clientTlsOptions } from '../tls-options.js';
 import { TunnelClient } from '../tunnel-client.js';
-import { logLine, onShutdownSignal, type Command } from './command.js';
+import { logLine, type Command } from './command.js';
+import { connectionSettings } from './common-options.js';
+import { metricsEndpoint, serveUntilSignal } from './serve.js';
 import { budgetSettings, tlsMaterial, TUNNEL_OPTIONS, windowSettings } from './tunnel-options.js';
 
 /** `sluice tunnel-client`: plain TCP in, every connection a stream on a link to the tunnel server. */
@@ -34,7 +34,6 @@ async function runTunnelClient(o: ParsedOptions): Promise<number> {
   const windows = windowSettings(o);
   const tls = tlsMaterial(o);
   if (!tls && o['tls-servername'] !== undefined) throw new UsageError('--tls-servername needs --tls-cert, --tls-key and --tls-ca');
-  const logFormat = o.log as LogFormat;
   const client = new TunnelClient({
     listen: o.listen as Address,
     server: o.server as Address,
@@ -43,44 +42,19 @@ async function runTunnelClient(o: ParsedOptions): Promise<number> {
     linkWaitMs: o['link-wait'] as number,
     ...windows,
     ...budgetSettings(o),
+    ...connectionSettings(o),
     maxStreams: o['max-streams'] as number,
     keepaliveIntervalMs: o.keepalive as number,
-    maxConns: o['max-conns'] as number,
-    maxQueue: o['max-queue'] as number,
-    queueTimeoutMs: o['queue-timeout'] as number,
-    connectTimeoutMs: o['connect-timeout'] as number,
-    idleTimeoutMs: o['idle-timeout'] as number,
-    halfCloseTimeoutMs: o['half-close-timeout'] as number,
-    onAccessLog: o.quiet === true ? undefined : (entry) => process.stderr.write(formatAccessLog(entry, logFormat) + '\n'),
     onLinkLog: (line) => logLine(line),
   });
   const registry = new MetricsRegistry();
   client.registerMetrics(registry);
   registerProcessMetrics(registry);
-
-  let endpoints: HttpEndpoints | null = null;
-  try {
-    const address = await client.listen();
-    if (o.metrics) endpoints = await startHttpEndpoints(o.metrics as Address, registry);
-    process.stdout.write(`sluice tunnel-client listening on ${formatAddress(address)}\n`);
-    if (endpoints) logLine(`metrics on http://${formatAddress(endpoints.address)}/metrics`);
-  } catch (err) {
-    logLine(`cannot listen: ${(err as Error).message}`);
-    await client.shutdown(0).catch(() => {});
-    await endpoints?.close();
-    return 1;
-  }
-
-  const drainTimeoutMs = o['drain-timeout'] as number;
-  await new Promise<void>((resolve) => {
-    const off = onShutdownSignal((signal) => {
-      logLine(`${signal}: no longer accepting; draining up to ${drainTimeoutMs} ms`);
-      void client.shutdown(drainTimeoutMs).then(async () => {
-        off();
-        await endpoints?.close();
-        resolve();
-      });
-    });
+  return serveUntilSignal({
+    name: 'tunnel-client',
+    sidecar: client,
+    endpoints: o.metrics ? [metricsEndpoint(o.metrics as Address, registry)] : [],
+    drainTimeoutMs: o['drain-timeout'] as number,
+    drainNotice: 'no longer accepting',
   });
-  return 0;
 }

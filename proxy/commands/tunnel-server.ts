@@ -1,12 +1,12 @@
 import { formatAddress, isLoopback, type Address } from '../address.js';
-import { formatAccessLog, type LogFormat } from '../access-log.js';
 import { UsageError, type ParsedOptions } from '../cli-args.js';
-import { startHttpEndpoints, type HttpEndpoints } from '../http-endpoints.js';
 import { MetricsRegistry } from '../metrics.js';
 import { registerProcessMetrics } from '../process-metrics.js';
 import { serverTlsOptions } from '../tls-options.js';
 import { TunnelServer } from '../tunnel-server.js';
-import { logLine, onShutdownSignal, type Command } from './command.js';
+import { logLine, type Command } from './command.js';
+import { connectionSettings } from './common-options.js';
+import { metricsEndpoint, serveUntilSignal } from './serve.js';
 import { budgetSettings, tlsMaterial, TUNNEL_OPTIONS, windowSettings } from './tunnel-options.js';
 
 /** `sluice tunnel-server`: framed links in, one TCP connection to the fixed target per stream. */
@@ -38,8 +38,6 @@ async function runTunnelServer(o: ParsedOptions): Promise<number> {
       `refusing plain links on non-loopback ${formatAddress(listen)}: anyone who reaches it gets the target; give --tls-cert, --tls-key and --tls-ca, or --insecure`,
     );
   }
-  const logFormat = o.log as LogFormat;
-  const connectTimeoutMs = o['connect-timeout'] as number;
   const handshakeTimeoutMs = o['handshake-timeout'] as number;
   const server = new TunnelServer({
     listen,
@@ -48,44 +46,19 @@ async function runTunnelServer(o: ParsedOptions): Promise<number> {
     handshakeTimeoutMs,
     ...windows,
     ...budgetSettings(o),
+    ...connectionSettings(o),
     maxStreams: o['max-streams'] as number,
     keepaliveIntervalMs: o.keepalive as number,
-    maxConns: o['max-conns'] as number,
-    maxQueue: o['max-queue'] as number,
-    queueTimeoutMs: o['queue-timeout'] as number,
-    connectTimeoutMs,
-    idleTimeoutMs: o['idle-timeout'] as number,
-    halfCloseTimeoutMs: o['half-close-timeout'] as number,
-    onAccessLog: o.quiet === true ? undefined : (entry) => process.stderr.write(formatAccessLog(entry, logFormat) + '\n'),
     onLinkLog: (line) => logLine(line),
   });
   const registry = new MetricsRegistry();
   server.registerMetrics(registry);
   registerProcessMetrics(registry);
-
-  let endpoints: HttpEndpoints | null = null;
-  try {
-    const address = await server.listen();
-    if (o.metrics) endpoints = await startHttpEndpoints(o.metrics as Address, registry);
-    process.stdout.write(`sluice tunnel-server listening on ${formatAddress(address)}\n`);
-    if (endpoints) logLine(`metrics on http://${formatAddress(endpoints.address)}/metrics`);
-  } catch (err) {
-    logLine(`cannot listen: ${(err as Error).message}`);
-    await server.shutdown(0).catch(() => {});
-    await endpoints?.close();
-    return 1;
-  }
-
-  const drainTimeoutMs = o['drain-timeout'] as number;
-  await new Promise<void>((resolve) => {
-    const off = onShutdownSignal((signal) => {
-      logLine(`${signal}: going away on every link; draining up to ${drainTimeoutMs} ms`);
-      void server.shutdown(drainTimeoutMs).then(async () => {
-        off();
-        await endpoints?.close();
-        resolve();
-      });
-    });
+  return serveUntilSignal({
+    name: 'tunnel-server',
+    sidecar: server,
+    endpoints: o.metrics ? [metricsEndpoint(o.metrics as Address, registry)] : [],
+    drainTimeoutMs: o['drain-timeout'] as number,
+    drainNotice: 'going away on every link',
   });
-  return 0;
 }

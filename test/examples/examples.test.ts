@@ -1,18 +1,11 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runCli, runNode } from '../helpers/cli.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 
-function runExample(file: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [EXAMPLES + file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function runExample(file: string, args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  return runNode(EXAMPLES + file, args);
 }
 
 describe('examples (smoke)', () => {
@@ -34,11 +27,7 @@ describe('sluice demo (smoke)', () => {
     const { join } = await import('node:path');
     const out = mkdtempSync(join(tmpdir(), 'sluice-demo-test-'));
     try {
-      const cli = fileURLToPath(new URL('../../proxy/cli.js', import.meta.url));
-      const child = spawn(process.execPath, [cli, 'demo', '--duration', '1s', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      const code = await new Promise((r) => child.once('exit', r));
+      const { code, stdout } = await runCli(['demo', '--duration', '1s', '--out', out]);
       expect(code, stdout).to.equal(0);
       for (const strategy of ['none', 'block', 'drop-newest', 'spill', 'adaptive']) {
         expect(stdout, strategy).to.match(new RegExp(`^${strategy}\\s+\\d+\\s+\\d+\\s+\\d+\\s+\\d+\\s+\\d+/s`, 'm'));

@@ -1,18 +1,11 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runNode } from '../helpers/cli.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 
-function runExample(file: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [EXAMPLES + file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function runExample(file: string, args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  return runNode(EXAMPLES + file, args);
 }
 
 describe('tunnel examples (smoke)', function () {

@@ -27,6 +27,18 @@ export function randomSplit(bytes: Buffer, seed: number, maxPiece = 40): Buffer[
   return out;
 }
 
+/** Cuts `bytes` at the given fractions (0..1) into chunks; property tests generate the fractions. */
+export function cutAtFractions(bytes: Buffer, fractions: number[]): Buffer[] {
+  const points = [...new Set(fractions.map((c) => Math.floor(c * bytes.length)))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let at = 0;
+  for (const p of [...points, bytes.length]) {
+    out.push(bytes.subarray(at, p));
+    at = p;
+  }
+  return out;
+}
+
 /** whole, byte by byte, 5-byte pieces, seeded random splits (seed in the name). */
 export function chunkings(seeds: number[] = [1, 42, 20240229]): Chunking[] {
   return [

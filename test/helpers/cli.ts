@@ -17,7 +17,12 @@ export interface RunningCli {
 
 /** Starts `node dist/proxy/cli.js ...args`. */
 export function startCli(args: string[]): RunningCli {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return startNode(CLI_PATH, args);
+}
+
+/** Starts `node script ...args` with its output collected. */
+export function startNode(script: string, args: string[]): RunningCli {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -36,10 +41,15 @@ export function startCli(args: string[]): RunningCli {
 }
 
 /** Runs the CLI to completion. */
-export async function runCli(args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  const cli = startCli(args);
-  const code = await cli.exited;
-  return { code, stdout: cli.stdout(), stderr: cli.stderr() };
+export function runCli(args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  return runNode(CLI_PATH, args);
+}
+
+/** Runs `node script ...args` to completion. */
+export async function runNode(script: string, args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const run = startNode(script, args);
+  const code = await run.exited;
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
 
 /** Waits for the `sluice <command> listening on HOST:PORT` line and returns the port. */

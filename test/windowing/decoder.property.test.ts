@@ -9,7 +9,7 @@ import {
   type FrameHeader,
   type FramePart,
 } from '../../windowing/index.js';
-import { reassemble } from '../helpers/chunking.js';
+import { cutAtFractions, reassemble } from '../helpers/chunking.js';
 import { naiveDecode, naiveEncode } from '../helpers/naive-codec.js';
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
@@ -25,18 +25,6 @@ const frameArb = fc.oneof(
   return { header, payload };
 });
 
-/** Cuts `bytes` at the given fractions into chunks. */
-function cut(bytes: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => Math.floor(c * bytes.length)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let at = 0;
-  for (const p of [...points, bytes.length]) {
-    out.push(bytes.subarray(at, p));
-    at = p;
-  }
-  return out;
-}
-
 const cutsArb = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 20 });
 
 describe('FrameDecoder properties (fast-check)', () => {
@@ -46,7 +34,7 @@ describe('FrameDecoder properties (fast-check)', () => {
         const bytes = Buffer.concat(frames.flatMap((f) => encodeFrame(f.header, f.header.type === 0 ? f.payload : undefined)));
         const decoder = new FrameDecoder({ maxFrameBytes: 0xffffffff });
         const parts: FramePart[] = [];
-        for (const chunk of cut(bytes, cuts)) {
+        for (const chunk of cutAtFractions(bytes, cuts)) {
           parts.push(...decoder.push(chunk));
           expect(decoder.bufferedBytes).to.be.below(12);
         }
@@ -69,7 +57,7 @@ describe('FrameDecoder properties (fast-check)', () => {
         let payloadBytes = 0;
         let pushed = 0;
         let failed = false;
-        for (const chunk of cut(bytes, cuts)) {
+        for (const chunk of cutAtFractions(bytes, cuts)) {
           pushed += chunk.length;
           let parts: FramePart[];
           try {

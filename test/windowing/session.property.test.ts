@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { encodeFrame, encodeHeader, HEADER_BYTES, ProtocolError, Session, type FrameHeader, type SessionEvent } from '../../windowing/index.js';
+import { cutAtFractions } from '../helpers/chunking.js';
 
 /**
  * A Session fed frames from a loose grammar (any type, any flags, small stream ids, lengths near
@@ -25,18 +26,6 @@ const pieceArb = fc.oneof(
   return encodeHeader(header);
 });
 
-/** Cuts the concatenated input at the given fractions. */
-function cut(bytes: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => Math.floor(c * bytes.length)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let at = 0;
-  for (const p of [...points, bytes.length]) {
-    out.push(bytes.subarray(at, p));
-    at = p;
-  }
-  return out;
-}
-
 describe('Session fed a loose grammar of frames (fast-check)', () => {
   for (const role of ['acceptor', 'dialer'] as const) {
     it(`${role}: never throws, at most one error and only a protocol error, quiet after it, bounded state`, () => {
@@ -51,7 +40,7 @@ describe('Session fed a loose grammar of frames (fast-check)', () => {
             if (openOne) session.open();
             const events: SessionEvent[] = [];
             let now = 0;
-            for (const chunk of cut(Buffer.concat(pieces), cuts)) {
+            for (const chunk of cutAtFractions(Buffer.concat(pieces), cuts)) {
               const before = events.length;
               const got = session.receive(chunk, (now += 5));
               events.push(...got);
