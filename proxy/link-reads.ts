@@ -51,7 +51,7 @@ interface Held {
 // Pooled read buffers with views still out, by their memory.
 const held = new WeakMap<ArrayBufferLike, Held>();
 
-/** True when `view` points into a pooled link read buffer that still has holders. */
+/** True when `view` points into a pooled link read buffer that still has holders (a reader counts). */
 export function isPooledRead(view: Buffer): boolean {
   return held.has(view.buffer);
 }
@@ -65,11 +65,7 @@ export function retainRead(view: Buffer): void {
 /** Drops one holder of `view`; its buffer goes back to the pool when the last one is gone. */
 export function releaseRead(view: Buffer): void {
   const entry = held.get(view.buffer);
-  if (entry === undefined) return;
-  if (--entry.refs === 0) {
-    held.delete(view.buffer);
-    entry.pool.give(entry.buffer);
-  }
+  if (entry !== undefined) release(entry);
 }
 
 /**
@@ -78,14 +74,24 @@ export function releaseRead(view: Buffer): void {
  */
 export const linkReadPool = new LinkBufferPool(16);
 
+/**
+ * Reads land at the start of a buffer again only while nothing points into it; while views are
+ * out, the next read goes into the rest of the same buffer, until less than this is left.
+ */
+export const MIN_READ_ROOM_BYTES = 64 * 1024;
+
 /** The `onread` hook of one link socket; see the module comment. */
 export class LinkReads {
+  // The buffer reads land in; this reader is one of its holders for as long as it reads into it.
+  private current: Held;
+  private offset = 0;
   private next: Buffer;
   private sink: ((chunk: Buffer) => void) | null = null;
   private early: Buffer[] = [];
 
   constructor(private readonly pool: LinkBufferPool = linkReadPool) {
-    this.next = pool.take();
+    this.current = this.hold(pool.take());
+    this.next = this.current.buffer;
   }
 
   /** Pass this as `onread` to `net.connect` / `new net.Socket`. */
@@ -105,11 +111,19 @@ export class LinkReads {
     for (const chunk of early) sink(chunk);
   }
 
-  /** Stops routing reads (the link closed); the current buffer goes back to the pool. */
+  /** Stops routing reads (the link closed); the reader lets go of its buffer. */
   unbind(): void {
     this.sink = null;
-    if (!held.has(this.next.buffer)) this.pool.give(this.next);
-    this.next = this.pool.take();
+    release(this.current);
+    this.current = this.hold(this.pool.take());
+    this.offset = 0;
+    this.next = this.current.buffer;
+  }
+
+  private hold(buffer: Buffer): Held {
+    const entry: Held = { refs: 1, buffer, pool: this.pool };
+    held.set(buffer.buffer, entry);
+    return entry;
   }
 
   private onRead(bytes: number, buffer: Buffer): void {
@@ -117,15 +131,25 @@ export class LinkReads {
       this.early.push(Buffer.from(buffer.subarray(0, bytes)));
       return;
     }
-    // The session holds the buffer while it handles the read; views it passes on add holders.
-    const entry: Held = { refs: 1, buffer, pool: this.pool };
-    held.set(buffer.buffer, entry);
+    // Views the session keeps add holders to the current buffer.
     this.sink(buffer.subarray(0, bytes));
-    if (--entry.refs === 0) {
-      // Nothing kept a view: read straight into it again.
-      held.delete(buffer.buffer);
-      return;
+    if (this.current.refs === 1) {
+      this.offset = 0; // nothing kept a view: read from the start again
+    } else {
+      this.offset += bytes;
+      if (LINK_READ_BUFFER_BYTES - this.offset < MIN_READ_ROOM_BYTES) {
+        release(this.current);
+        this.current = this.hold(this.pool.take());
+        this.offset = 0;
+      }
     }
-    this.next = this.pool.take();
+    this.next = this.offset === 0 ? this.current.buffer : this.current.buffer.subarray(this.offset);
+  }
+}
+
+function release(entry: Held): void {
+  if (--entry.refs === 0) {
+    held.delete(entry.buffer.buffer);
+    entry.pool.give(entry.buffer);
   }
 }
