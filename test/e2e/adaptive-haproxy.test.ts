@@ -98,7 +98,14 @@ describe('e2e: sluice relays behind HAProxy shed load from a slow target (real h
       void pushClient(16 * 1024 * 1024).catch(() => {});
       await new Promise((r) => setTimeout(r, 50));
     }
-    await lb.waitFor((s) => s.slow?.status.startsWith('DRAIN') === true, 'the slow instance drained by its agent', 30_000);
+    // Both relays share this process's event loop: a moment of event-loop delay can push the
+    // pressure of both up and back down within one agent interval. Wait for the state the slow
+    // target causes and that lasts: slow drained and unhealthy, fast not drained and healthy.
+    await lb.waitFor(
+      (s) => s.slow?.status.startsWith('DRAIN') === true && s.fast?.status.startsWith('DRAIN') === false && !slow.relay.health().ok && fast.relay.health().ok,
+      'the slow instance drained by its agent, the fast one up',
+      30_000,
+    );
     expect(slow.relay.health().ok, 'slow /healthz').to.equal(false);
     expect(slow.relay.health().retryAfterS).to.be.at.least(1);
     expect(fast.relay.health().ok, 'fast /healthz').to.equal(true);
