@@ -11,7 +11,7 @@ import { connectTo, listen, readAll, Resources, until, writeAll } from '../helpe
  * share one tunnel (`sluice tunnel-client` -> `sluice tunnel-server`), the target stalls one of
  * them for 4 s, the other five deliver 16 MiB each intact before it resumes, the stalled one then
  * completes intact, and neither sidecar's RSS grows by more than 48 MB. Slow: not in the default
- * suite; run with `npx mocha --ignore x dist/test/e2e/tunnel-stall.slow.test.js`.
+ * suite; run with `npm run test:slow`.
  */
 const MiB = 1024 * 1024;
 

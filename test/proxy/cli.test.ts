@@ -89,6 +89,21 @@ describe('sluice command line', () => {
     expect(cli.stdout()).to.equal(`sluice relay listening on 127.0.0.1:${port}\n`);
   });
 
+  it('a second SIGTERM during the drain exits at once with 1', async () => {
+    const target = echoServer(res);
+    const targetPort = await listen(target);
+    const cli = startCli(['relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${targetPort}`, '--drain-timeout', '10m', '--quiet']);
+    running.push(cli);
+    const port = await readyPort(cli, 'relay');
+    const client = res.socket(await connectTo(port));
+    client.write('held open'); // keeps the drain waiting: only the second signal can end it
+    await new Promise((r) => client.once('data', r));
+    cli.child.kill('SIGTERM');
+    while (!cli.stderr().includes('draining up to')) await new Promise((r) => cli.child.stderr!.once('data', r));
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).to.equal(1);
+  });
+
   it('--workers 2: one ready line, clients served, /metrics sums what the workers counted, SIGTERM drains and exits 0', async () => {
     const target = echoServer(res);
     const targetPort = await listen(target);

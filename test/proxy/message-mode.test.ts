@@ -32,6 +32,13 @@ function seqsOf(data: Buffer): number[] {
     });
 }
 
+/** One u32be-framed message: 4-byte big-endian length, then the body. */
+function u32be(body: string): Buffer {
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(body.length, 0);
+  return Buffer.concat([head, Buffer.from(body)]);
+}
+
 describe('message mode (--messages, --overflow)', () => {
   const res = new Resources();
   const servers: RelayServer[] = [];
@@ -156,6 +163,25 @@ describe('message mode (--messages, --overflow)', () => {
     expect(logs[0]!.end).to.equal('message-too-large');
     expect(Buffer.concat(received).toString()).to.equal('0 a\n1 b\n');
     expect(server.messagesDroppedByReason()['too-large']).to.equal(1);
+  });
+
+  it('at the end of input: a last line without \\n is delivered as it is; a u32be message cut short is counted incomplete', async () => {
+    for (const [messages, input, delivered, incomplete] of [
+      ['lines', Buffer.from('0 a\n1 b\nno newline'), '0 a\n1 b\nno newline', 0],
+      ['u32be', Buffer.concat([u32be('whole'), Buffer.from([0, 0, 0, 9]), Buffer.from('cut')]), u32be('whole').toString('latin1'), 1],
+    ] as const) {
+      const received: Buffer[] = [];
+      const target = res.server(createServer({ allowHalfOpen: true }, (s) => s.on('data', (d: Buffer) => received.push(d)).on('end', () => s.end())));
+      const { server, port, logs } = await start(await listen(target), { messages, overflow: 'drop-newest' });
+      const client = res.socket(await connectTo(port));
+      const closed = readAll(client);
+      client.end(input);
+      await closed;
+      await until(() => logs.length === 1, 'the log line');
+      expect(Buffer.concat(received).toString('latin1'), messages).to.equal(delivered);
+      expect(server.messagesDroppedByReason().incomplete, messages).to.equal(incomplete);
+      expect(server.messagesForwardedTotal(), messages).to.equal(messages === 'lines' ? 3 : 1);
+    }
   });
 
   it('u32be framing: random chunking through drop-oldest with a fast target delivers every message intact', async () => {
