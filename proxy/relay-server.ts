@@ -1,6 +1,4 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DROP_REASONS, type DropReason, type MessageFraming, type OverflowPolicy } from '../windowing/index.js';
 import { formatAddress, type Address } from './address.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from './listen.js';
@@ -13,7 +11,7 @@ import type { HealthStatus } from './http-endpoints.js';
 import type { MetricsRegistry } from './metrics.js';
 import { ReadHook } from './read-hook.js';
 import { DEFAULT_WINDOW_BYTES, type RelayOptions, type RelayResult } from './relay.js';
-import { SpillStore } from './spill-store.js';
+import { DEFAULT_SPILL_DIR, SpillStore } from './spill-store.js';
 
 /**
  * The relay sidecar: accepts clients, admits at most `maxConns` to the target at once (the
@@ -124,7 +122,7 @@ export class RelayServer {
       messages: options.messages,
       overflow: options.overflow ?? 'block',
       maxMessageBytes: options.maxMessageBytes ?? 1024 * 1024,
-      spillDir: options.spillDir ?? join(tmpdir(), 'sluice-spill'),
+      spillDir: options.spillDir ?? DEFAULT_SPILL_DIR,
       spillMaxBytes: options.spillMaxBytes ?? 1024 ** 3,
       onNotice: options.onNotice,
       listen: options.listen,

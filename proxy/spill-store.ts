@@ -1,5 +1,6 @@
 import { mkdir, open, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MessageFramer, SpillBudget, U32BE_PREFIX_BYTES, MAX_MESSAGE_LIMIT_BYTES } from '../windowing/index.js';
 
@@ -58,6 +59,9 @@ const MAX_FREE_READ_BUFFERS = 1;
 const liveRunDirs = new Set<string>();
 
 /** The spill directory cannot be used: sluice refuses to start, with one line naming it. */
+/** Where spill goes without --spill-dir. */
+export const DEFAULT_SPILL_DIR = join(tmpdir(), 'sluice-spill');
+
 export class SpillDirError extends Error {
   readonly code = 'SLUICE_SPILL_DIR_UNWRITABLE';
   constructor(

@@ -2,7 +2,7 @@ import type { Address } from '../address.js';
 import cluster from 'node:cluster';
 import { UsageError, type ParsedOptions } from '../cli-args.js';
 import { runPrimary, serveAsWorker, WORKERS_ENV } from '../workers.js';
-import { SpillDirError } from '../spill-store.js';
+import { DEFAULT_SPILL_DIR, SpillDirError, SpillStore } from '../spill-store.js';
 import type { MessageFraming, OverflowPolicy } from '../../windowing/index.js';
 import { MetricsRegistry } from '../metrics.js';
 import { registerProcessMetrics } from '../process-metrics.js';
@@ -50,6 +50,8 @@ async function runRelay(o: ParsedOptions): Promise<number> {
   const workers = o.workers as number;
   const drainTimeoutMs = o['drain-timeout'] as number;
   if (workers > 1 && cluster.isPrimary) {
+    // Checked here too, so a bad directory exits 2 with one line as it does without workers.
+    if (overflow === 'spill') await proveSpillDir((o['spill-dir'] as string | undefined) ?? DEFAULT_SPILL_DIR, o['spill-max'] as number);
     return runPrimary({
       workers,
       command: 'relay',
@@ -107,4 +109,14 @@ async function runRelay(o: ParsedOptions): Promise<number> {
       if (err instanceof SpillDirError) throw new UsageError(err.message);
     },
   });
+}
+
+/** Opens and closes a spill store in `dir`: a directory that cannot take spill is a usage error. */
+async function proveSpillDir(dir: string, maxBytes: number): Promise<void> {
+  try {
+    await (await SpillStore.open({ dir, maxBytes })).close();
+  } catch (err) {
+    if (err instanceof SpillDirError) throw new UsageError(err.message);
+    throw err;
+  }
 }
