@@ -151,6 +151,26 @@ describe('message mode (--messages, --overflow)', () => {
     expect(peakRam).to.be.lessThan(2 * 1024 * 1024);
   });
 
+  it('spill: once --spill-max is used up it holds the producer back (block), and still loses nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-spill-test-'));
+    dirs.push(dir);
+    const target = await pausedTarget();
+    const spillMaxBytes = 256 * 1024;
+    const { server, port } = await start(target.port, { messages: 'lines', overflow: 'spill', spillDir: dir, spillMaxBytes });
+    const data = lines(40_000, 200, 6); // about 8 MB: far more than the window and the spill allowance
+    const client = res.socket(await connectTo(port));
+    const targetSide = await target.socket();
+    const sent = writeAll(client, randomChunks(data, 100_000, 7));
+    await until(() => server.stats().clientToTarget.pauses > 0 && server.spilledBytes() > 0, 'the producer held back with spill in use');
+    expect(server.spilledBytes()).to.be.at.most(spillMaxBytes);
+    expect(server.stats().clientToTarget.bytes).to.be.below(data.length);
+    const got = readAll(targetSide);
+    targetSide.resume();
+    await sent;
+    expect(await got).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
+    expect(server.messagesDropped()).to.equal(0);
+  });
+
   it('closes a connection whose message passes --max-message, after delivering what came before it', async () => {
     const received: Buffer[] = [];
     const target = res.server(createServer({ allowHalfOpen: true }, (s) => s.on('data', (d: Buffer) => received.push(d)).on('end', () => s.end())));
