@@ -218,6 +218,31 @@ describe('RelayServer', () => {
     expect(logs.every((l) => l.end === 'closed')).to.equal(true);
   });
 
+  it('--rate: holds each direction to the rate by the clock, and delivers every byte in order', async () => {
+    const rate = 64 * 1024;
+    const data = randomBytes(384 * 1024, 31);
+    const target = echoServer(res);
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { server, port } = await start(tcp(await listen(target)), { rateBytesPerS: rate, now: () => clock!.now });
+    const client = res.socket(await connectTo(port));
+    const got = readAll(client);
+    void writeAll(client, randomChunks(data, 50_000, 32));
+    let done = false;
+    void got.then(() => (done = true));
+    const start0 = clock.now;
+    while (!done) {
+      // The bucket starts full (one second of rate) and may let one more read through: never
+      // more than that plus the rate times the time on the clock, whatever the real time.
+      const allowed = rate + 64 * 1024 + (rate * (clock.now - start0)) / 1000;
+      expect(server.stats().clientToTarget.bytes).to.be.at.most(allowed);
+      await clock.tickAsync(50);
+      await new Promise((r) => setImmediate(r)); // a real turn for socket I/O
+    }
+    expect(await got).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
+    // 384 KiB at 64 KiB/s, less the first second's burst and one read: at least 4 s on the clock.
+    expect(clock.now - start0).to.be.at.least(((data.length - 2 * 64 * 1024) * 1000) / rate);
+  });
+
   it('closes a client that waited --queue-timeout for a slot', async () => {
     const held = holdingTarget();
     clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
