@@ -37,6 +37,30 @@ export interface OnwardFailure {
 export type OnwardOpener = (done: (failure: OnwardFailure | null, onward: Duplex | null, reads?: ReadHook) => void) => () => void;
 
 /** Limits and hooks of a table. */
+/** The connection limits, timeouts and log every sidecar (relay, tunnel-client, tunnel-server) takes. */
+export interface SidecarConnectionOptions {
+  /** Deadline for the onward connection: the target, or for tunnel-client a link (TCP connect plus TLS handshake). */
+  connectTimeoutMs?: number;
+  /** No bytes either way for this long closes the connection (queued time counts); 0 disables. */
+  idleTimeoutMs?: number;
+  /** After one side's FIN, the other has this long to finish (default 5 min, yamux's stream close timeout); 0 disables. */
+  halfCloseTimeoutMs?: number;
+  /** Most onward connections at once; 0 = no limit. */
+  maxConns?: number;
+  /** Most clients waiting for a slot. */
+  maxQueue?: number;
+  queueTimeoutMs?: number;
+  /** Called once per finished connection. */
+  onAccessLog?: (entry: AccessLogEntry) => void;
+  /** Clock in milliseconds (default performance.now). */
+  now?: () => number;
+  /**
+   * 'onread' (default): plain TCP sockets read into reused buffers (see read-buffers.ts);
+   * 'stream': ordinary 'data' events, the path any duplex takes. Both have the same flow control.
+   */
+  readPath?: 'onread' | 'stream';
+}
+
 export interface ConnectionTableOptions {
   /** What the access log names as the target. */
   targetText: string;

@@ -3,9 +3,8 @@ import { DROP_REASONS, type DropReason, type MessageFraming, type OverflowPolicy
 import { formatAddress, type Address } from './address.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from './listen.js';
 import { adoptWithReadHook } from './adopt-socket.js';
-import type { AccessLogEntry } from './access-log.js';
 import { connectTarget } from './connect.js';
-import { ConnectionTable, type DirectionTotals, type OnwardOpener } from './connection-table.js';
+import { ConnectionTable, type DirectionTotals, type OnwardOpener, type SidecarConnectionOptions } from './connection-table.js';
 import { Governor } from './governor.js';
 import type { HealthStatus } from './http-endpoints.js';
 import type { MetricsRegistry } from './metrics.js';
@@ -27,32 +26,13 @@ import { DEFAULT_SPILL_DIR, SpillStore } from './spill-store.js';
  */
 
 /** Everything a relay server needs; the CLI fills it from flags. */
-export interface RelayServerOptions {
+export interface RelayServerOptions extends SidecarConnectionOptions {
   listen: Address;
   target: Address;
   /** Per-direction window in bytes (default 256 KiB). */
   windowBytes?: number;
-  connectTimeoutMs?: number;
   /** How long a refused connect is retried with backoff (a target restarting); never past connectTimeoutMs. */
   connectRetryMs?: number;
-  /** No bytes either way for this long closes the connection (queued time counts); 0 disables. */
-  idleTimeoutMs?: number;
-  /** After one side's FIN, the other has this long to finish (default 5 min, yamux's stream close timeout); 0 disables. */
-  halfCloseTimeoutMs?: number;
-  /** Most connections to the target at once; 0 = no limit. */
-  maxConns?: number;
-  /** Most clients waiting for a slot. */
-  maxQueue?: number;
-  queueTimeoutMs?: number;
-  /** Called once per finished connection. */
-  onAccessLog?: (entry: AccessLogEntry) => void;
-  /** Clock in milliseconds (default performance.now). */
-  now?: () => number;
-  /**
-   * 'onread' (default): sockets read into reused buffers (see read-buffers.ts); 'stream':
-   * ordinary 'data' events, the path any duplex takes. Both have the same flow control.
-   */
-  readPath?: 'onread' | 'stream';
   /** Cap on all buffered bytes (default 256 MiB): windows shrink as it fills; new clients are turned away at saturation. */
   memoryBudgetBytes?: number;
   /** Adapt the limit on target connections to the target's latency (Gradient2); `maxConns` caps it. */

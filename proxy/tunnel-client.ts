@@ -3,14 +3,13 @@ import type { ConnectionOptions } from 'node:tls';
 import { MemoryBudget, type BackoffOptions } from '../windowing/index.js';
 import { formatAddress, type Address } from './address.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from './listen.js';
-import type { AccessLogEntry } from './access-log.js';
 import { adoptWithReadHook } from './adopt-socket.js';
 import { ConnectionTable } from './connection-table.js';
 import { LinkPool } from './link-pool.js';
 import type { MetricsRegistry } from './metrics.js';
 import { ReadHook } from './read-hook.js';
 import { RELAY_DEFAULTS } from './relay-server.js';
-import { pickBudgets, TUNNEL_DEFAULTS, type TunnelBudgets } from './tunnel-defaults.js';
+import { pickBudgets, TUNNEL_DEFAULTS, type TunnelSidecarOptions } from './tunnel-defaults.js';
 import { LinkMetrics } from './tunnel-metrics.js';
 import { TUNNEL_SESSION_DEFAULTS } from './tunnel-session.js';
 
@@ -28,7 +27,7 @@ import { TUNNEL_SESSION_DEFAULTS } from './tunnel-session.js';
  */
 
 /** Everything a tunnel client needs; the CLI fills it from flags. */
-export interface TunnelClientOptions extends TunnelBudgets {
+export interface TunnelClientOptions extends TunnelSidecarOptions {
   listen: Address;
   /** The tunnel server. */
   server: Address;
@@ -38,32 +37,9 @@ export interface TunnelClientOptions extends TunnelBudgets {
   links?: number;
   /** How long a new connection waits for a usable link before it is closed; default 5 s. */
   linkWaitMs?: number;
-  /** Receive window each stream starts with (at least 256 KiB). */
-  windowBytes?: number;
-  maxWindowBytes?: number;
-  autoTune?: boolean;
-  /** Live streams allowed per link. */
-  maxStreams?: number;
-  /** Total window growth (beyond --window) auto-tuning may grant over all links; default 8 MiB. */
-  windowBudgetBytes?: number;
-  keepaliveIntervalMs?: number;
-  /** Dial timeout for a link (TCP connect plus TLS handshake). */
-  connectTimeoutMs?: number;
-  idleTimeoutMs?: number;
-  /** Once one side of a connection ended (FIN), the other has this long to finish; default 5 min, 0 = no limit. */
-  halfCloseTimeoutMs?: number;
-  /** How long a link ended by a protocol error or flood may take to flush its go away; default 500 ms. */
-  errorLingerMs?: number;
-  maxConns?: number;
-  maxQueue?: number;
-  queueTimeoutMs?: number;
+  /** Redial backoff of a dropped link. */
   backoff?: BackoffOptions;
   random?: () => number;
-  onAccessLog?: (entry: AccessLogEntry) => void;
-  onLinkLog?: (line: string) => void;
-  now?: () => number;
-  /** 'onread' (default): client sockets read into reused buffers; 'stream': ordinary 'data' events. */
-  readPath?: 'onread' | 'stream';
 }
 
 /** Defaults this sidecar adds to the relay's. */

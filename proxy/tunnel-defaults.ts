@@ -1,4 +1,5 @@
 import type { SessionOptions } from '../windowing/index.js';
+import type { SidecarConnectionOptions } from './connection-table.js';
 
 /** Defaults of the tunnel sidecars, each with its reason. */
 export const TUNNEL_DEFAULTS = {
@@ -33,4 +34,22 @@ export function pickBudgets(options: TunnelBudgets): TunnelBudgets {
   const picked: TunnelBudgets = {};
   for (const key of BUDGET_KEYS) if (options[key] !== undefined) picked[key] = options[key];
   return picked;
+}
+
+/** What both tunnel sidecars take besides their own addresses and TLS; the CLI fills it from flags. */
+export interface TunnelSidecarOptions extends SidecarConnectionOptions, TunnelBudgets {
+  /** Receive window each stream starts with (at least 256 KiB). */
+  windowBytes?: number;
+  /** Ceiling for auto-tuned windows. */
+  maxWindowBytes?: number;
+  autoTune?: boolean;
+  /** Live streams allowed per link. */
+  maxStreams?: number;
+  /** Total window growth (beyond --window) auto-tuning may grant over all links; default 8 MiB. */
+  windowBudgetBytes?: number;
+  keepaliveIntervalMs?: number;
+  /** How long a link ended by a protocol error or flood may take to flush its go away; default 500 ms. */
+  errorLingerMs?: number;
+  /** One line about a link (opened, closed and why, refused handshakes). */
+  onLinkLog?: (line: string) => void;
 }

@@ -2,11 +2,10 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { formatAddress, type Address } from './address.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from './listen.js';
-import type { AccessLogEntry } from './access-log.js';
 import { adoptWithReadHook } from './adopt-socket.js';
 import { connectTarget } from './connect.js';
 import { LinkReads, linkReadPool } from './link-reads.js';
-import { pickBudgets, TUNNEL_DEFAULTS, type TunnelBudgets } from './tunnel-defaults.js';
+import { pickBudgets, TUNNEL_DEFAULTS, type TunnelSidecarOptions } from './tunnel-defaults.js';
 import { MemoryBudget } from '../windowing/index.js';
 import { ConnectionTable } from './connection-table.js';
 import type { MetricsRegistry } from './metrics.js';
@@ -32,42 +31,17 @@ import type { TunnelStream } from './tunnel-stream.js';
  */
 
 /** Everything a tunnel server needs; the CLI fills it from flags. */
-export interface TunnelServerOptions extends TunnelBudgets {
+export interface TunnelServerOptions extends TunnelSidecarOptions {
   listen: Address;
   target: Address;
   /** node:tls server options (see tls-options.ts); null or absent for plain TCP links. */
   tls?: TlsOptions | null;
-  /** Receive window each stream starts with (at least 256 KiB). */
-  windowBytes?: number;
-  /** Ceiling for auto-tuned windows. */
-  maxWindowBytes?: number;
-  autoTune?: boolean;
-  /** Live streams allowed per link. */
-  maxStreams?: number;
-  /** Total window growth (beyond --window) auto-tuning may grant over all links; default 8 MiB. */
-  windowBudgetBytes?: number;
-  keepaliveIntervalMs?: number;
   /**
    * A new link must finish its TLS handshake, and then answer the session's first ping, each
    * within this long, or it is closed; default 5 s. (Also the TLS `handshakeTimeout` unless
    * `tls` sets one.)
    */
   handshakeTimeoutMs?: number;
-  /** How long a link ended by a protocol error or flood may take to flush its go away; default 500 ms. */
-  errorLingerMs?: number;
-  connectTimeoutMs?: number;
-  idleTimeoutMs?: number;
-  /** Once one side of a stream ended (FIN), the other has this long to finish; default 5 min, 0 = no limit. */
-  halfCloseTimeoutMs?: number;
-  maxConns?: number;
-  maxQueue?: number;
-  queueTimeoutMs?: number;
-  onAccessLog?: (entry: AccessLogEntry) => void;
-  /** One line about a link (opened, closed and why, refused handshakes). */
-  onLinkLog?: (line: string) => void;
-  now?: () => number;
-  /** 'onread' (default): target sockets read into reused buffers; 'stream': ordinary 'data' events. */
-  readPath?: 'onread' | 'stream';
 }
 
 interface Link extends LinkView {

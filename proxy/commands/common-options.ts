@@ -1,4 +1,5 @@
-import { formatAccessLog, type AccessLogEntry, type LogFormat } from '../access-log.js';
+import { formatAccessLog, type LogFormat } from '../access-log.js';
+import type { SidecarConnectionOptions } from '../connection-table.js';
 import type { OptionSpec, ParsedOptions } from '../cli-args.js';
 
 /** Flags every proxying command shares, with the defaults from DESIGN.md. */
@@ -17,15 +18,10 @@ export const COMMON_OPTIONS: OptionSpec[] = [
 ];
 
 /** The connection limits and the access log from COMMON_OPTIONS, as every sidecar takes them. */
-export interface ConnectionSettings {
-  maxConns: number;
-  maxQueue: number;
-  queueTimeoutMs: number;
-  connectTimeoutMs: number;
-  idleTimeoutMs: number;
-  halfCloseTimeoutMs: number;
-  onAccessLog: ((entry: AccessLogEntry) => void) | undefined;
-}
+export type ConnectionSettings = Required<
+  Pick<SidecarConnectionOptions, 'maxConns' | 'maxQueue' | 'queueTimeoutMs' | 'connectTimeoutMs' | 'idleTimeoutMs' | 'halfCloseTimeoutMs'>
+> &
+  Pick<SidecarConnectionOptions, 'onAccessLog'>;
 
 export function connectionSettings(o: ParsedOptions): ConnectionSettings {
   const format = o.log as LogFormat;

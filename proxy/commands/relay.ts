@@ -4,12 +4,10 @@ import { UsageError, type ParsedOptions } from '../cli-args.js';
 import { runPrimary, serveAsWorker, WORKERS_ENV } from '../workers.js';
 import { DEFAULT_SPILL_DIR, SpillDirError, SpillStore } from '../spill-store.js';
 import type { MessageFraming, OverflowPolicy } from '../../windowing/index.js';
-import { MetricsRegistry } from '../metrics.js';
-import { registerProcessMetrics } from '../process-metrics.js';
 import { RelayServer } from '../relay-server.js';
 import { COMMON_OPTIONS, connectionSettings, RELAY_ONLY_OPTIONS } from './common-options.js';
 import { logLine, type Command } from './command.js';
-import { agentEndpoint, metricsEndpoint, serveUntilSignal, type SideEndpoint } from './serve.js';
+import { agentEndpoint, metricsEndpoint, serveUntilSignal, sidecarRegistry, type SideEndpoint } from './serve.js';
 
 /** `sluice relay`: plain TCP in, plain TCP out, with backpressure. */
 export const relayCommand: Command = {
@@ -80,9 +78,7 @@ async function runRelay(o: ParsedOptions): Promise<number> {
     spillMaxBytes: o['spill-max'] as number,
     onNotice: (text) => logLine(text),
   });
-  const registry = new MetricsRegistry();
-  server.registerMetrics(registry);
-  registerProcessMetrics(registry);
+  const registry = sidecarRegistry(server);
 
   if (cluster.isWorker) {
     let address: Address;

@@ -1,7 +1,8 @@
 import { formatAddress, type Address } from '../address.js';
 import { startAgentCheck } from '../agent-check.js';
 import { startHttpEndpoints, type HealthStatus } from '../http-endpoints.js';
-import type { MetricsRegistry } from '../metrics.js';
+import { MetricsRegistry } from '../metrics.js';
+import { registerProcessMetrics } from '../process-metrics.js';
 import { logLine, onShutdownSignal } from './command.js';
 
 /** A sidecar a command runs: it listens, and shuts down gracefully within a deadline. */
@@ -63,6 +64,14 @@ export async function serveUntilSignal(options: ServeOptions): Promise<number> {
     });
   });
   return 0;
+}
+
+/** A registry with the sidecar's metric families and the process's. */
+export function sidecarRegistry(sidecar: { registerMetrics(registry: MetricsRegistry): void }): MetricsRegistry {
+  const registry = new MetricsRegistry();
+  sidecar.registerMetrics(registry);
+  registerProcessMetrics(registry);
+  return registry;
 }
 
 /** `--metrics`: /metrics and /healthz over HTTP. */

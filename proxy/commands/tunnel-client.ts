@@ -1,13 +1,9 @@
 import type { Address } from '../address.js';
 import { UsageError, type ParsedOptions } from '../cli-args.js';
-import { MetricsRegistry } from '../metrics.js';
-import { registerProcessMetrics } from '../process-metrics.js';
 import { clientTlsOptions } from '../tls-options.js';
 import { TunnelClient } from '../tunnel-client.js';
-import { logLine, type Command } from './command.js';
-import { connectionSettings } from './common-options.js';
-import { metricsEndpoint, serveUntilSignal } from './serve.js';
-import { budgetSettings, tlsMaterial, TUNNEL_OPTIONS, windowSettings } from './tunnel-options.js';
+import type { Command } from './command.js';
+import { serveTunnelSidecar, tlsMaterial, TUNNEL_OPTIONS, tunnelSettings } from './tunnel-options.js';
 
 /** `sluice tunnel-client`: plain TCP in, every connection a stream on a link to the tunnel server. */
 export const tunnelClientCommand: Command = {
@@ -31,7 +27,7 @@ export const tunnelClientCommand: Command = {
 };
 
 async function runTunnelClient(o: ParsedOptions): Promise<number> {
-  const windows = windowSettings(o);
+  const settings = tunnelSettings(o);
   const tls = tlsMaterial(o);
   if (!tls && o['tls-servername'] !== undefined) throw new UsageError('--tls-servername needs --tls-cert, --tls-key and --tls-ca');
   const client = new TunnelClient({
@@ -40,21 +36,7 @@ async function runTunnelClient(o: ParsedOptions): Promise<number> {
     tls: tls ? clientTlsOptions(tls, o['tls-servername'] as string | undefined) : null,
     links: o.links as number,
     linkWaitMs: o['link-wait'] as number,
-    ...windows,
-    ...budgetSettings(o),
-    ...connectionSettings(o),
-    maxStreams: o['max-streams'] as number,
-    keepaliveIntervalMs: o.keepalive as number,
-    onLinkLog: (line) => logLine(line),
+    ...settings,
   });
-  const registry = new MetricsRegistry();
-  client.registerMetrics(registry);
-  registerProcessMetrics(registry);
-  return serveUntilSignal({
-    name: 'tunnel-client',
-    sidecar: client,
-    endpoints: o.metrics ? [metricsEndpoint(o.metrics as Address, registry)] : [],
-    drainTimeoutMs: o['drain-timeout'] as number,
-    drainNotice: 'no longer accepting',
-  });
+  return serveTunnelSidecar('tunnel-client', client, o, 'no longer accepting');
 }

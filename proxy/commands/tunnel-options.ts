@@ -2,7 +2,12 @@ import { UsageError, type OptionSpec, type ParsedOptions } from '../cli-args.js'
 import { loadTlsFiles, type TlsMaterial } from '../tls-options.js';
 import { formatSize } from '../units.js';
 import type { TunnelBudgets } from '../tunnel-defaults.js';
-import { COMMON_OPTIONS } from './common-options.js';
+import type { Address } from '../address.js';
+import type { MetricsRegistry } from '../metrics.js';
+import type { TunnelSidecarOptions } from '../tunnel-defaults.js';
+import { logLine } from './command.js';
+import { COMMON_OPTIONS, connectionSettings } from './common-options.js';
+import { metricsEndpoint, serveUntilSignal, sidecarRegistry, type Served } from './serve.js';
 
 const MIN_WINDOW = 256 * 1024; // the yamux spec's initial window: a stream can never start below it
 
@@ -60,4 +65,33 @@ export function tlsMaterial(o: ParsedOptions): TlsMaterial | null {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/** Everything both tunnel commands pass their sidecar from flags (throws UsageError like windowSettings). */
+export function tunnelSettings(o: ParsedOptions): TunnelSidecarOptions {
+  return {
+    ...windowSettings(o),
+    ...budgetSettings(o),
+    ...connectionSettings(o),
+    maxStreams: o['max-streams'] as number,
+    keepaliveIntervalMs: o.keepalive as number,
+    onLinkLog: (line) => logLine(line),
+  };
+}
+
+/** Serves a tunnel sidecar with its --metrics until a signal; resolves with the exit code. */
+export function serveTunnelSidecar(
+  name: string,
+  sidecar: Served & { registerMetrics(registry: MetricsRegistry): void },
+  o: ParsedOptions,
+  drainNotice: string,
+): Promise<number> {
+  const registry = sidecarRegistry(sidecar);
+  return serveUntilSignal({
+    name,
+    sidecar,
+    endpoints: o.metrics ? [metricsEndpoint(o.metrics as Address, registry)] : [],
+    drainTimeoutMs: o['drain-timeout'] as number,
+    drainNotice,
+  });
 }

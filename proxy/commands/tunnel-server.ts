@@ -1,13 +1,9 @@
 import { formatAddress, isLoopback, type Address } from '../address.js';
 import { UsageError, type ParsedOptions } from '../cli-args.js';
-import { MetricsRegistry } from '../metrics.js';
-import { registerProcessMetrics } from '../process-metrics.js';
 import { serverTlsOptions } from '../tls-options.js';
 import { TunnelServer } from '../tunnel-server.js';
-import { logLine, type Command } from './command.js';
-import { connectionSettings } from './common-options.js';
-import { metricsEndpoint, serveUntilSignal } from './serve.js';
-import { budgetSettings, tlsMaterial, TUNNEL_OPTIONS, windowSettings } from './tunnel-options.js';
+import type { Command } from './command.js';
+import { serveTunnelSidecar, tlsMaterial, TUNNEL_OPTIONS, tunnelSettings } from './tunnel-options.js';
 
 /** `sluice tunnel-server`: framed links in, one TCP connection to the fixed target per stream. */
 export const tunnelServerCommand: Command = {
@@ -31,7 +27,7 @@ export const tunnelServerCommand: Command = {
 
 async function runTunnelServer(o: ParsedOptions): Promise<number> {
   const listen = o.listen as Address;
-  const windows = windowSettings(o);
+  const settings = tunnelSettings(o);
   const tls = tlsMaterial(o);
   if (!tls && !isLoopback(listen) && o.insecure !== true) {
     throw new UsageError(
@@ -44,21 +40,7 @@ async function runTunnelServer(o: ParsedOptions): Promise<number> {
     target: o.target as Address,
     tls: tls ? serverTlsOptions(tls, handshakeTimeoutMs) : null,
     handshakeTimeoutMs,
-    ...windows,
-    ...budgetSettings(o),
-    ...connectionSettings(o),
-    maxStreams: o['max-streams'] as number,
-    keepaliveIntervalMs: o.keepalive as number,
-    onLinkLog: (line) => logLine(line),
+    ...settings,
   });
-  const registry = new MetricsRegistry();
-  server.registerMetrics(registry);
-  registerProcessMetrics(registry);
-  return serveUntilSignal({
-    name: 'tunnel-server',
-    sidecar: server,
-    endpoints: o.metrics ? [metricsEndpoint(o.metrics as Address, registry)] : [],
-    drainTimeoutMs: o['drain-timeout'] as number,
-    drainNotice: 'going away on every link',
-  });
+  return serveTunnelSidecar('tunnel-server', server, o, 'going away on every link');
 }
