@@ -110,6 +110,14 @@ export class RssSampler {
     this.timer = setInterval(() => void this.sample(), this.intervalMs);
   }
 
+  /** Takes the baseline reading (the peak starts from it), then samples on the interval; resolves with the baseline. */
+  async startFromBaseline(): Promise<number> {
+    const baseline = await this.sample();
+    this.peakBytes = baseline;
+    this.start();
+    return baseline;
+  }
+
   /** One reading now; joins the reading in progress rather than overlap it. */
   sample(): Promise<number> {
     this.pending ??= rssBytes(this.roots).then((bytes) => {

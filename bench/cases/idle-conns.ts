@@ -45,9 +45,7 @@ export function idleConnsCase(count: number): BenchCase {
           await idle.ask({ type: 'reset' });
           const sampler = new RssSampler(subject.pids, SAMPLE_INTERVAL_MS);
           await new Promise((r) => setTimeout(r, 200));
-          const baseline = await sampler.sample();
-          sampler.peakBytes = baseline;
-          sampler.start();
+          const baseline = await sampler.startFromBaseline();
 
           const through = idle.ask({ type: 'await-accepted', count });
           const startedAt = performance.timeOrigin + performance.now();

@@ -44,9 +44,7 @@ export function slowConsumerCase(totalBytes: number, rateBytesPerSecond: number)
         async measure(subject) {
           const sampler = new RssSampler(subject.pids);
           await new Promise((r) => setTimeout(r, 200));
-          const baseline = await sampler.sample();
-          sampler.peakBytes = baseline;
-          sampler.start();
+          const baseline = await sampler.startFromBaseline();
 
           const expectedSeconds = totalBytes / rateBytesPerSecond;
           const timeoutMs = (expectedSeconds * 3 + 30) * 1000;

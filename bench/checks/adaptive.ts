@@ -28,7 +28,8 @@
  *   one opened).
  */
 import net from 'node:net';
-import { findHaproxy, startBalancer, type ServerState } from './haproxy.js';
+import type { ServerStat } from '../haproxy-admin.js';
+import { findHaproxy, startBalancer } from './haproxy.js';
 import { delay, httpGet, listen, MiB, now, round, startRelay, until, writeAllAndEnd } from './support.js';
 import { skipped, verdict, type Scenario } from './types.js';
 import type { Scope } from './scope.js';
@@ -102,7 +103,7 @@ export const adaptiveScenario: Scenario = {
       AGENT_INTER_MS,
     );
     // Start from both servers checked and up, so the first clients are balanced as configured.
-    let lbState: Record<string, ServerState> = {};
+    let lbState: Record<string, ServerStat> = {};
     const deadline = now() + 10_000;
     for (;;) {
       lbState = await lb.stats();
@@ -128,7 +129,7 @@ export const adaptiveScenario: Scenario = {
     const sampleLb = async (): Promise<void> => {
       while (sampling) {
         const at = now();
-        const s = await lb.stats().catch(() => ({}) as Record<string, ServerState>);
+        const s = await lb.stats().catch(() => ({}) as Record<string, ServerStat>);
         if (s.slow) slowStates.push({ ms: at - t0, status: s.slow.status, weight: s.slow.weight });
         await delay(Math.max(0, 200 - (now() - at)));
       }

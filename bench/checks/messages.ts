@@ -146,9 +146,7 @@ async function runPolicy({ scope, sluice, report, log }: CheckContext, policy: P
   const relay = await startRelay(scope, sluice, await listen(target), args, { metrics: true });
   const sampler = new RssSampler([relay.pid], 50);
   await delay(200);
-  const baseline = await sampler.sample();
-  sampler.peakBytes = baseline;
-  sampler.start();
+  const baseline = await sampler.startFromBaseline();
 
   const started = now();
   let finishAt: number;

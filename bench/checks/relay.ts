@@ -85,9 +85,7 @@ async function slowConsumer({ scope, sluice, report, log }: CheckContext): Promi
 
   const sampler = new RssSampler([relay.pid], 50);
   await delay(200);
-  const baseline = await sampler.sample();
-  sampler.peakBytes = baseline;
-  sampler.start();
+  const baseline = await sampler.startFromBaseline();
   const started = now();
   let result: Received;
   try {

@@ -112,11 +112,7 @@ async function startSidecar(scope: Scope, sluice: string[], command: 'tunnel-ser
 async function measureRss<T>(pids: number[], body: () => Promise<T>): Promise<{ result: T; growthMB: number[]; baselineMB: number[] }> {
   await delay(200);
   const samplers = pids.map((pid) => new RssSampler([pid], 50));
-  const baselines = await Promise.all(samplers.map((s) => s.sample()));
-  samplers.forEach((s, i) => {
-    s.peakBytes = baselines[i]!;
-    s.start();
-  });
+  const baselines = await Promise.all(samplers.map((s) => s.startFromBaseline()));
   try {
     const result = await body();
     return { result, growthMB: samplers.map((s, i) => (s.peakBytes - baselines[i]!) / MB), baselineMB: baselines.map((b) => b / MB) };
@@ -323,8 +319,8 @@ interface RawLink {
   closed: Promise<number>;
 }
 
-async function rawLink(scope: Scope, port: number): Promise<RawLink> {
-  const socket = await connect(scope, port);
+/** The headers of every frame the peer sends on `socket`, as they arrive (decoding stops at the first bad one). */
+function collectFrameHeaders(socket: net.Socket): FrameHeader[] {
   const frames: FrameHeader[] = [];
   const decoder = new FrameDecoder({ maxFrameBytes: 0xffffffff });
   socket.on('data', (d: Buffer) => {
@@ -334,6 +330,12 @@ async function rawLink(scope: Scope, port: number): Promise<RawLink> {
       // not our business here: what was decoded before is kept
     }
   });
+  return frames;
+}
+
+async function rawLink(scope: Scope, port: number): Promise<RawLink> {
+  const socket = await connect(scope, port);
+  const frames = collectFrameHeaders(socket);
   const closed = new Promise<number>((resolve) => {
     socket.once('end', () => resolve(now()));
     socket.once('error', () => resolve(now()));
@@ -444,15 +446,7 @@ async function pingFlood({ scope, sluice, report, log }: CheckContext, peers: Go
     // A peer that does not read sees the server close only when a write fails (reset, EPIPE).
     const closedByServerAt = closedAt as number | null;
     // Read what came back now, to see whether the server said why it closed the link.
-    const frames: FrameHeader[] = [];
-    const decoder = new FrameDecoder({ maxFrameBytes: 0xffffffff });
-    socket.on('data', (d: Buffer) => {
-      try {
-        for (const part of decoder.push(d)) if (part.start) frames.push(part.header);
-      } catch {
-        // ignore
-      }
-    });
+    const frames = collectFrameHeaders(socket);
     socket.resume();
     await delay(300);
     const pongs = frames.filter((f) => f.type === PING).length;

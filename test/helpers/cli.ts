@@ -1,3 +1,4 @@
+import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -64,4 +65,13 @@ export async function readyPort(cli: RunningCli, command: string): Promise<numbe
     ]);
     if (!stillRunning) throw new Error(`sluice ${command} exited before it was ready:\n${cli.stderr()}`);
   }
+}
+
+/** Runs the CLI and expects a usage error: exit 2, nothing on stdout, one line on stderr matching `message`. */
+export async function expectUsageError(args: string[], message: RegExp): Promise<void> {
+  const { code, stdout, stderr } = await runCli(args);
+  expect(code).to.equal(2);
+  expect(stdout).to.equal('');
+  expect(stderr.trimEnd().split('\n')).to.have.length(1);
+  expect(stderr).to.match(message);
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { readAll, connectTo, echoServer, listen, Resources } from '../helpers/sockets.js';
-import { readyPort, runCli, startCli, type RunningCli } from '../helpers/cli.js';
+import { expectUsageError, readyPort, runCli, startCli, type RunningCli } from '../helpers/cli.js';
 import { createServer as createNetServer } from 'node:net';
 import { get } from 'node:http';
 
@@ -49,11 +49,7 @@ describe('sluice command line', () => {
   ];
   for (const [args, message] of bad) {
     it(`\`sluice ${args.join(' ')}\` exits 2 with one line naming the problem`, async () => {
-      const { code, stdout, stderr } = await runCli(args);
-      expect(code).to.equal(2);
-      expect(stdout).to.equal('');
-      expect(stderr.trimEnd().split('\n')).to.have.length(1);
-      expect(stderr).to.match(message);
+      await expectUsageError(args, message);
     });
   }
 
