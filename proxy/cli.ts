@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { pathToFileURL } from 'node:url';
-import { formatOptionsHelp, parseOptions, UsageError } from './cli-args.js';
-import type { Command } from './commands/command.js';
-import { demoCommand } from './commands/demo.js';
-import { relayCommand } from './commands/relay.js';
-import { tunnelClientCommand } from './commands/tunnel-client.js';
-import { tunnelServerCommand } from './commands/tunnel-server.js';
+import { formatOptionsHelp, parseOptions, UsageError } from './cli/args.js';
+import type { Command } from './cli/command.js';
+import { demoCommand } from './cli/demo.js';
+import { relayCommand } from './cli/relay.js';
+import { tunnelClientCommand } from './cli/tunnel-client.js';
+import { tunnelServerCommand } from './cli/tunnel-server.js';
 
 const COMMANDS: Command[] = [relayCommand, tunnelClientCommand, tunnelServerCommand, demoCommand];
 

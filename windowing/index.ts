@@ -5,25 +5,7 @@
 export { Watermark, type Crossing } from './watermark.js';
 export { DirectionWindow, type DirectionWindowOptions, type FlowAction } from './direction-window.js';
 export { Admission, type AdmissionOptions, type AdmissionVerdict } from './admission.js';
-export * from './constants.js';
-export * from './errors.js';
-export { describeFrame, describeFlags, describeGoAwayCode, hasFlag, type FrameHeader } from './frame.js';
-export { encodeHeader, encodeFrame, dataFrame, windowUpdateFrame, pingFrame, goAwayFrame, asBuffer, type FrameFields } from './encoder.js';
-export { FrameDecoder, DecoderState, parseHeader, type FramePart, type DecoderOptions } from './decoder.js';
-export { SendWindow, ReceiveWindow } from './stream-window.js';
-export { tuneWindow, smoothRtt, type TuneInput } from './tuning.js';
-export { EmptyFrameBudget, WindowUpdateBudget, ResetBucket, ControlReplyBudget } from './budgets.js';
-export { resolveSessionOptions, type SessionOptions, type SessionLimits, type SessionRole, type WindowGrowthBudget } from './limits.js';
-export { StreamPhase, type StreamInfo } from './stream.js';
-export {
-  Session,
-  type SessionEvent,
-  type OpenResult,
-  type OpenRefusal,
-  type SendResult,
-  type OutboundBatch,
-  type SessionStats,
-} from './session.js';
+export * from './yamux/index.js';
 export { Backoff, BACKOFF_DEFAULTS, type BackoffOptions } from './backoff.js';
 export { chooseLink, type LinkLoad } from './link-choice.js';
 export { TokenBucket, type TokenBucketOptions, type TokenGrant } from './token-bucket.js';

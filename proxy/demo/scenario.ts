@@ -1,8 +1,8 @@
 import { get } from 'node:http';
 import { join } from 'node:path';
-import { startHttpEndpoints, type HttpEndpoints } from '../http-endpoints.js';
-import { MetricsRegistry } from '../metrics.js';
-import { RelayServer, type RelayServerOptions } from '../relay-server.js';
+import { startHttpEndpoints, type HttpEndpoints } from '../signals/http-endpoints.js';
+import { MetricsRegistry } from '../signals/metrics.js';
+import { RelayServer, type RelayServerOptions } from '../relay/relay-server.js';
 import { SlowConsumer } from './consumer.js';
 import { MESSAGE_BYTES } from './messages.js';
 import { NaiveRelay } from './naive-relay.js';

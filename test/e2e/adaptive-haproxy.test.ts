@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createServer } from 'node:net';
-import { startAgentCheck, type AgentCheckResponder } from '../../proxy/agent-check.js';
+import { startAgentCheck, type AgentCheckResponder } from '../../proxy/signals/agent-check.js';
 import { RelayServer } from '../../proxy/index.js';
 import { findHaproxy, startHaproxy, type Haproxy, type RunningHaproxy } from '../helpers/haproxy.js';
 import { connectTo, listen, Resources } from '../helpers/sockets.js';

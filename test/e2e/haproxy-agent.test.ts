@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:net';
-import { startAgentCheck, type AgentCheckResponder } from '../../proxy/agent-check.js';
+import { startAgentCheck, type AgentCheckResponder } from '../../proxy/signals/agent-check.js';
 import { PressureSignals } from '../../windowing/index.js';
 import { findHaproxy, haproxyConfig, parseStat, startHaproxy, type Haproxy, type RunningHaproxy } from '../helpers/haproxy.js';
 import { connectTo, listen, readAll, Resources } from '../helpers/sockets.js';

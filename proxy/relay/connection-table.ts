@@ -1,0 +1,463 @@
+import type { Duplex } from 'node:stream';
+import { Admission, type DirectionWindow } from '../../windowing/index.js';
+import type { AccessLogEntry, ConnectionRefusal } from './access-log.js';
+import { CreditPump } from '../tunnel/credit-pump.js';
+import type { MetricsRegistry } from '../signals/metrics.js';
+import { resetOrDestroy } from './pump.js';
+import { landingAtMost, MIN_READ_BYTES } from '../reads/read-buffers.js';
+import type { ReadHook } from '../reads/read-hook.js';
+import { Relay, type RelayOptions, type RelayResult } from './relay.js';
+import { TunnelStream } from '../tunnel/stream.js';
+
+/**
+ * The connection bookkeeping every sidecar shares (relay, tunnel-client, tunnel-server):
+ * admission (at most `maxConns` onward connections, the rest waiting in a bounded FIFO queue),
+ * one onward side per admitted connection, a Relay between the two, one access-log entry per
+ * finished connection, totals and the connection metrics, and a graceful drain.
+ *
+ *   arrive(client, open) --> gate --> Admission --admit--> open(done) --> Relay(client, onward) --> finish
+ *                                       | queue: timer        | failure: refuse                 log, release slot,
+ *                                       +-- reject when full  +-> (client closed/reset)         admit the next
+ *
+ * A "client" is whatever arrived (an accepted socket, a tunnel stream), the "onward" side is what
+ * it is connected to (a target socket, a tunnel stream). Whichever side is a TunnelStream in manual
+ * credit mode is read by a CreditPump, so the peer earns credit only for bytes the other side flushed.
+ */
+
+/** Why the onward side could not be had. */
+export interface OnwardFailure {
+  end: ConnectionRefusal;
+  /** errno code, refusal reason or 'timeout'. */
+  error?: string;
+  /** Reset the client rather than close it. */
+  reset?: boolean;
+}
+
+/** Starts the onward side; calls `done` exactly once unless cancelled; returns the cancel function. */
+export type OnwardOpener = (done: (failure: OnwardFailure | null, onward: Duplex | null, reads?: ReadHook) => void) => () => void;
+
+/** Limits and hooks of a table. */
+/** The connection limits, timeouts and log every sidecar (relay, tunnel-client, tunnel-server) takes. */
+export interface SidecarConnectionOptions {
+  /** Deadline for the onward connection: the target, or for tunnel-client a link (TCP connect plus TLS handshake). */
+  connectTimeoutMs?: number;
+  /** No bytes either way for this long closes the connection (queued time counts); 0 disables. */
+  idleTimeoutMs?: number;
+  /** After one side's FIN, the other has this long to finish (default 5 min, yamux's stream close timeout); 0 disables. */
+  halfCloseTimeoutMs?: number;
+  /** Most onward connections at once; 0 = no limit. */
+  maxConns?: number;
+  /** Most clients waiting for a slot. */
+  maxQueue?: number;
+  queueTimeoutMs?: number;
+  /** Called once per finished connection. */
+  onAccessLog?: (entry: AccessLogEntry) => void;
+  /** Clock in milliseconds (default performance.now). */
+  now?: () => number;
+  /**
+   * 'onread' (default): plain TCP sockets read into reused buffers (see read-buffers.ts);
+   * 'stream': ordinary 'data' events, the path any duplex takes. Both have the same flow control.
+   */
+  readPath?: 'onread' | 'stream';
+}
+
+export interface ConnectionTableOptions {
+  /** What the access log names as the target. */
+  targetText: string;
+  /** Most onward connections at once; 0 = no limit. */
+  maxConns: number;
+  maxQueue: number;
+  queueTimeoutMs: number;
+  /** No bytes either way for this long closes a connection (queued time counts); 0 disables. */
+  idleTimeoutMs: number;
+  /** Once one side ended (FIN), the other has this long to finish before both are closed; 0 disables. */
+  halfCloseTimeoutMs?: number;
+  /** Relay window per direction for the side read by an ordinary pump. */
+  windowBytes: number;
+  onAccessLog?: (entry: AccessLogEntry) => void;
+  now: () => number;
+  /** Asked for each arrival: a reason to turn it away at once (overloaded), or null. */
+  gate?: () => ConnectionRefusal | null;
+  /** Further relay options (budget, message mode, rate, half-close timeout, ...), per connection. */
+  relayOptions?: () => Partial<RelayOptions>;
+  /** Told of every relay that finished (for counters beyond the table's own). */
+  onFinished?: (result: RelayResult) => void;
+}
+
+type Phase = 'queued' | 'opening' | 'relaying';
+
+interface Connection {
+  id: number;
+  client: Duplex;
+  clientAddress: string;
+  clientReads: ReadHook | undefined;
+  acceptedMs: number;
+  phase: Phase;
+  timer: NodeJS.Timeout | null;
+  cancel: (() => void) | null;
+  open: OnwardOpener;
+  relay: Relay | null;
+  onEarlyClose: () => void;
+  /** When the client first sent bytes while it waited (null: silent so far). */
+  heardAtMs: number | null;
+  onHeard: () => void;
+}
+
+/** Per-direction totals of finished connections; live ones are added at read time. */
+export interface DirectionTotals {
+  bytes: number;
+  pauses: number;
+  heldBackMs: number;
+}
+
+/**
+ * A paused connection counts toward pressure when its pauses are long: the one in progress has
+ * lasted this long, or the one before it did. A pause lasts as long as the slow side takes to
+ * drain half a window, so this is the queueing delay sluice is adding (CoDel calls it sojourn
+ * time). A transfer at full speed into a fast target is paused often but for well under a
+ * millisecond each time; that is flow control working, not pressure.
+ */
+const SLOW_PAUSE_MS = 50;
+
+/**
+ * How long the slot of a connection sluice closed itself stays taken after the close: the
+ * onward side has only just been told, and a target that handles its close and a new connection
+ * in the same turn of its event loop would otherwise briefly hold one more than maxConns.
+ */
+const SLOT_COOLDOWN_MS = 20;
+
+/** See the module comment. */
+export class ConnectionTable {
+  private readonly connections = new Set<Connection>();
+  private readonly admission: Admission<Connection>;
+  private readonly cooldowns = new Set<NodeJS.Timeout>();
+  private nextId = 1;
+  private closing = false;
+  private idleWaiters: (() => void)[] = [];
+  private acceptedTotal = 0;
+  private readonly endedTotal = new Map<string, number>();
+  private readonly up: DirectionTotals = { bytes: 0, pauses: 0, heldBackMs: 0 };
+  private readonly down: DirectionTotals = { bytes: 0, pauses: 0, heldBackMs: 0 };
+
+  constructor(private readonly options: ConnectionTableOptions) {
+    this.admission = new Admission({ maxActive: options.maxConns, maxQueued: options.maxQueue });
+  }
+
+  /** Connections holding a slot (opening or relaying). */
+  get active(): number {
+    return this.admission.active;
+  }
+
+  /** Connections waiting for a slot. */
+  get queued(): number {
+    return this.admission.queued;
+  }
+
+  /** Connections known, whatever their phase. */
+  get size(): number {
+    return this.connections.size;
+  }
+
+  /** The relays running now. */
+  *relays(): IterableIterator<Relay> {
+    for (const c of this.connections) if (c.relay) yield c.relay;
+  }
+
+  /** Relaying connections, and how many of them a slow drain holds back (for pressure). */
+  relayingConnections(): { total: number; heldBack: number } {
+    let total = 0;
+    let heldBack = 0;
+    const now = this.options.now();
+    for (const relay of this.relays()) {
+      total++;
+      if (slowPause(relay.clientToTarget.window, now) || slowPause(relay.targetToClient.window, now)) heldBack++;
+    }
+    return { total, heldBack };
+  }
+
+  /** Moves the limit on onward connections (adaptive concurrency); a raise admits waiters at once. */
+  setLimit(limit: number): void {
+    for (const next of this.admission.setLimit(limit)) this.start(next);
+  }
+
+  /** Takes a new connection: admits, queues or refuses it. */
+  arrive(client: Duplex, clientAddress: string, open: OnwardOpener, clientReads?: ReadHook): void {
+    this.acceptedTotal++;
+    const conn: Connection = {
+      id: this.nextId++,
+      client,
+      clientAddress,
+      clientReads,
+      acceptedMs: this.options.now(),
+      phase: 'queued',
+      timer: null,
+      cancel: null,
+      open,
+      relay: null,
+      onEarlyClose: () => this.refuse(conn, 'client-reset', false),
+      heardAtMs: null,
+      onHeard: () => (conn.heardAtMs ??= this.options.now()),
+    };
+    this.connections.add(conn);
+    client.on('error', noop); // a reset while waiting shows up as 'close'; handled there
+    client.once('close', conn.onEarlyClose);
+    if (this.closing) return this.refuse(conn, 'shutdown', false);
+    const turnedAway = this.options.gate?.();
+    if (turnedAway) return this.refuse(conn, turnedAway, false);
+
+    const verdict = this.admission.arrive(conn);
+    if (verdict === 'admit') return this.start(conn);
+    if (verdict === 'reject') return this.refuse(conn, 'queue-full', false);
+    this.waitForSlot(conn);
+  }
+
+  /** Live totals per direction (client to target = up), finished connections included. */
+  stats(): { clientToTarget: DirectionTotals; targetToClient: DirectionTotals } {
+    const up = { ...this.up };
+    const down = { ...this.down };
+    for (const relay of this.relays()) {
+      const s = relay.stats();
+      add(up, s.clientToTarget.bytes, s.clientToTarget.pauses, s.clientToTarget.heldBackMs);
+      add(down, s.targetToClient.bytes, s.targetToClient.pauses, s.targetToClient.heldBackMs);
+    }
+    return { clientToTarget: up, targetToClient: down };
+  }
+
+  /** Bytes read but not yet flushed to the other side, over all connections. */
+  bufferedBytes(): number {
+    let total = 0;
+    for (const relay of this.relays()) total += relay.bufferedBytes;
+    return total;
+  }
+
+  /**
+   * Stops admitting (new arrivals are refused), lets connections finish for up to
+   * `drainTimeoutMs` (waiting ones may still be admitted), then resets what is left; resolves
+   * once every connection is gone.
+   */
+  async shutdown(drainTimeoutMs: number): Promise<void> {
+    this.closing = true;
+    for (const timer of this.cooldowns) {
+      clearTimeout(timer);
+      this.releaseSlot();
+    }
+    this.cooldowns.clear();
+    if (this.connections.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainTimeoutMs)));
+    await Promise.race([this.whenIdle(), deadline]);
+    clearTimeout(timer);
+    this.abortAll();
+    await this.whenIdle();
+  }
+
+  /** Resets every connection now: waiters first (so no freed slot admits anyone), then openings, then relays. */
+  abortAll(): void {
+    const left = [...this.connections];
+    for (const c of left) if (c.phase === 'queued') this.refuse(c, 'shutdown', true);
+    for (const c of left) if (c.phase === 'opening') this.refuse(c, 'shutdown', true);
+    for (const c of left) c.relay?.abort('aborted', true);
+  }
+
+  /** Adds the connection metrics (the relay server's names) to a registry. */
+  registerMetrics(registry: MetricsRegistry): void {
+    const byDirection = (pick: (t: DirectionTotals) => number) => () => {
+      const { clientToTarget, targetToClient } = this.stats();
+      return [
+        { labels: { direction: 'client_to_target' }, value: pick(clientToTarget) },
+        { labels: { direction: 'target_to_client' }, value: pick(targetToClient) },
+      ];
+    };
+    registry.gauge('sluice_connections_active', 'Connections holding a slot toward the target (connecting or relaying).', () => this.admission.active);
+    registry.gauge('sluice_connections_queued', 'Connections waiting for a slot toward the target.', () => this.admission.queued);
+    registry.counter('sluice_connections_total', 'Connections accepted (tunnel streams, for tunnel-server).', () => this.acceptedTotal);
+    registry.counter('sluice_connections_closed_total', 'Finished connections by how they ended.', () =>
+      [...this.endedTotal].map(([end, value]) => ({ labels: { end }, value })),
+    );
+    registry.counter('sluice_bytes_total', 'Bytes relayed, by direction.', byDirection((t) => t.bytes));
+    registry.gauge('sluice_bytes_buffered', 'Bytes read but not yet flushed to the other side.', () => this.bufferedBytes());
+    registry.counter('sluice_pauses_total', 'Times a side was paused because the other side was behind, by direction of the held-back data.', byDirection((t) => t.pauses));
+    registry.counter('sluice_held_back_seconds_total', 'Time sides spent paused by backpressure, by direction.', byDirection((t) => t.heldBackMs / 1000));
+  }
+
+  /**
+   * A waiting client waits for queueTimeoutMs at most; one that has said nothing at all is
+   * closed after idleTimeoutMs if that is sooner. To tell the two apart, a waiting client is read
+   * a little: its first bytes (one small read, at most 4 KiB on the onread path) are kept for the
+   * onward side, and reading stops again until it is admitted.
+   */
+  private waitForSlot(conn: Connection): void {
+    if (conn.clientReads) {
+      conn.clientReads.next = landingAtMost(MIN_READ_BYTES);
+      conn.clientReads.onEarly = conn.onHeard;
+      conn.client.resume();
+    } else {
+      conn.client.once('readable', conn.onHeard);
+      conn.client.read(0);
+    }
+    const idle = this.options.idleTimeoutMs;
+    const queueTimeout = this.options.queueTimeoutMs;
+    const expire = () => {
+      conn.timer = null;
+      if (conn.phase !== 'queued') return;
+      const waited = this.options.now() - conn.acceptedMs;
+      if (conn.heardAtMs === null || waited >= queueTimeout) {
+        this.refuse(conn, conn.heardAtMs === null && idle > 0 && idle < queueTimeout ? 'idle-timeout' : 'queue-timeout', false);
+        return;
+      }
+      conn.timer = setTimeout(expire, Math.max(0, queueTimeout - waited));
+    };
+    conn.timer = setTimeout(expire, idle > 0 && idle < queueTimeout ? idle : queueTimeout);
+  }
+
+  private start(conn: Connection): void {
+    if (conn.timer) clearTimeout(conn.timer);
+    conn.timer = null;
+    conn.phase = 'opening';
+    this.stopListening(conn);
+    conn.cancel = conn.open((failure, onward, reads) => {
+      conn.cancel = null;
+      if (failure || !onward) return this.refuse(conn, failure?.end ?? 'connect-failed', failure?.reset ?? false, failure?.error);
+      if (!this.connections.has(conn)) {
+        // The client went away meanwhile (the opener could not be cancelled in time).
+        resetOrDestroy(onward);
+        return;
+      }
+      this.startRelay(conn, onward, reads);
+    });
+  }
+
+  private startRelay(conn: Connection, onward: Duplex, onwardReads: ReadHook | undefined): void {
+    conn.phase = 'relaying';
+    conn.client.off('close', conn.onEarlyClose);
+    conn.client.off('error', noop);
+    conn.relay = new Relay(conn.client, onward, {
+      windowBytes: this.options.windowBytes,
+      idleTimeoutMs: this.options.idleTimeoutMs,
+      halfCloseTimeoutMs: this.options.halfCloseTimeoutMs ?? 0,
+      // Silent since it connected, or busy now: what it sent while waiting goes out as the relay starts.
+      quietSinceMs: conn.heardAtMs === null ? conn.acceptedMs : this.options.now(),
+      now: this.options.now,
+      ...(conn.clientReads ? { clientReads: conn.clientReads } : {}),
+      ...(onwardReads ? { targetReads: onwardReads } : {}),
+      pumpFor: creditPumpFor,
+      ...this.options.relayOptions?.(),
+    });
+    conn.client.resume();
+    void conn.relay.done.then((result) => this.onRelayDone(conn, result));
+  }
+
+  private onRelayDone(conn: Connection, result: RelayResult): void {
+    const up = result.clientToTarget;
+    const down = result.targetToClient;
+    add(this.up, up.bytes, up.pauses, up.heldBackMs);
+    add(this.down, down.bytes, down.pauses, down.heldBackMs);
+    this.options.onFinished?.(result);
+    this.finish(conn, {
+      id: conn.id,
+      client: conn.clientAddress,
+      target: this.options.targetText,
+      bytesUp: up.bytes,
+      bytesDown: down.bytes,
+      durationMs: this.options.now() - conn.acceptedMs,
+      end: result.end,
+      heldBackUpMs: up.heldBackMs,
+      heldBackDownMs: down.heldBackMs,
+      ...(result.error !== undefined ? { error: result.error } : {}),
+    });
+    if (result.end === 'idle-timeout' || result.end === 'half-close-timeout' || result.end === 'aborted') this.releaseSlotSoon();
+    else this.releaseSlot();
+  }
+
+  /**
+   * Closes a connection that never started relaying and gives back what it held: its place in
+   * the queue, or its slot (and its opening attempt).
+   */
+  private refuse(conn: Connection, end: AccessLogEntry['end'], reset: boolean, error?: string): void {
+    if (!this.connections.has(conn)) return;
+    if (conn.timer) clearTimeout(conn.timer);
+    conn.timer = null;
+    conn.client.off('close', conn.onEarlyClose);
+    this.stopListening(conn);
+    const heldSlot = conn.phase === 'opening';
+    if (conn.phase === 'queued') this.admission.leave(conn);
+    conn.cancel?.();
+    conn.cancel = null;
+    this.finish(conn, { ...this.emptyEntry(conn, end), ...(error !== undefined ? { error } : {}) });
+    if (reset) resetOrDestroy(conn.client);
+    else conn.client.destroy();
+    if (heldSlot) this.releaseSlot();
+  }
+
+  // A 'readable' listener would keep the stream from flowing once the relay starts.
+  private stopListening(conn: Connection): void {
+    if (conn.clientReads) conn.clientReads.onEarly = null;
+    conn.client.off('readable', conn.onHeard);
+  }
+
+  private releaseSlotSoon(): void {
+    if (this.closing) return this.releaseSlot();
+    const timer = setTimeout(() => {
+      this.cooldowns.delete(timer);
+      this.releaseSlot();
+    }, SLOT_COOLDOWN_MS);
+    this.cooldowns.add(timer);
+  }
+
+  private releaseSlot(): void {
+    for (const next of this.admission.release()) this.start(next);
+  }
+
+  private emptyEntry(conn: Connection, end: AccessLogEntry['end']): AccessLogEntry {
+    return {
+      id: conn.id,
+      client: conn.clientAddress,
+      target: this.options.targetText,
+      bytesUp: 0,
+      bytesDown: 0,
+      durationMs: this.options.now() - conn.acceptedMs,
+      end,
+      heldBackUpMs: 0,
+      heldBackDownMs: 0,
+    };
+  }
+
+  private finish(conn: Connection, entry: AccessLogEntry): void {
+    this.connections.delete(conn);
+    this.endedTotal.set(entry.end, (this.endedTotal.get(entry.end) ?? 0) + 1);
+    this.options.onAccessLog?.(entry);
+    if (this.connections.size === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private whenIdle(): Promise<void> {
+    if (this.connections.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}
+
+/** A tunnel stream is read by a CreditPump (credit once flushed onward); anything else by the default pump. */
+function creditPumpFor(
+  _direction: 'clientToTarget' | 'targetToClient',
+  source: Duplex,
+  sink: Duplex,
+  window: ConstructorParameters<typeof CreditPump>[2],
+  now: () => number,
+): CreditPump | undefined {
+  return source instanceof TunnelStream && source.credit === 'manual' ? new CreditPump(source, sink, window, now) : undefined;
+}
+
+function slowPause(window: DirectionWindow, nowMs: number): boolean {
+  return window.isPaused && Math.max(window.currentPauseMs(nowMs), window.lastPauseMs) >= SLOW_PAUSE_MS;
+}
+
+function add(t: DirectionTotals, bytes: number, pauses: number, heldBackMs: number): void {
+  t.bytes += bytes;
+  t.pauses += pauses;
+  t.heldBackMs += heldBackMs;
+}
+
+function noop(): void {}

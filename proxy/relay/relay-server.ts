@@ -1,0 +1,324 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { DROP_REASONS, type DropReason, type MessageFraming, type OverflowPolicy } from '../../windowing/index.js';
+import { formatAddress, type Address } from '../net/address.js';
+import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
+import { adoptWithReadHook } from '../reads/adopt-socket.js';
+import { connectTarget } from '../net/connect.js';
+import { ConnectionTable, type DirectionTotals, type OnwardOpener, type SidecarConnectionOptions } from './connection-table.js';
+import { Governor } from '../signals/governor.js';
+import type { HealthStatus } from '../signals/http-endpoints.js';
+import type { MetricsRegistry } from '../signals/metrics.js';
+import { ReadHook } from '../reads/read-hook.js';
+import { DEFAULT_WINDOW_BYTES, type RelayOptions, type RelayResult } from './relay.js';
+import { DEFAULT_SPILL_DIR, SpillStore } from '../spill/spill-store.js';
+
+/**
+ * The relay sidecar: accepts clients, admits at most `maxConns` to the target at once (the
+ * rest wait in a bounded FIFO queue), connects each to the target with a deadline, and relays
+ * with per-direction flow control, the overflow strategy and the memory budget. One access-log
+ * entry per finished connection. The bookkeeping is the ConnectionTable every sidecar shares;
+ * this adds the listener, the target connector, the governor (pressure, budget, adaptive limit)
+ * and the spill store.
+ *
+ *   listener --> ConnectionTable.arrive --(admit)--> connectTarget --> Relay(client, target)
+ *                    gate: overloaded?                | retry refused, deadline
+ *                    queue: timers                    +--> done: log, release slot, admit next
+ */
+
+/** Everything a relay server needs; the CLI fills it from flags. */
+export interface RelayServerOptions extends SidecarConnectionOptions {
+  listen: Address;
+  target: Address;
+  /** Per-direction window in bytes (default 256 KiB). */
+  windowBytes?: number;
+  /** How long a refused connect is retried with backoff (a target restarting); never past connectTimeoutMs. */
+  connectRetryMs?: number;
+  /** Cap on all buffered bytes (default 256 MiB): windows shrink as it fills; new clients are turned away at saturation. */
+  memoryBudgetBytes?: number;
+  /** Adapt the limit on target connections to the target's latency (Gradient2); `maxConns` caps it. */
+  adaptiveConcurrency?: boolean;
+  /** Pressure from which /healthz answers 503 (default 0.8). */
+  shedAt?: number;
+  /** Bytes per second per direction per connection (token bucket); 0 = unlimited. */
+  rateBytesPerS?: number;
+  /** Message boundaries of the client-to-target direction; needed by every overflow policy but block. */
+  messages?: MessageFraming;
+  /** What to do when the window toward the target is full (default block). */
+  overflow?: OverflowPolicy;
+  /** Longest message body; a longer one closes its connection (default 1 MiB). */
+  maxMessageBytes?: number;
+  /** Where spill keeps what does not fit in memory (default: the system temp directory). */
+  spillDir?: string;
+  /** Most bytes on disk over all connections; past it spill falls back to block (default 1 GiB). */
+  spillMaxBytes?: number;
+  /** One-line notices (a full spill disk); default: nowhere. */
+  onNotice?: (text: string) => void;
+}
+
+/** Defaults, each with its reason in DESIGN.md's table. */
+export const RELAY_DEFAULTS = {
+  windowBytes: DEFAULT_WINDOW_BYTES,
+  connectTimeoutMs: 5_000, // HAProxy: just above a multiple of the 3 s SYN retransmit
+  connectRetryMs: 2_000, // a restart's worth; a dead target still closes its clients within ~2 s
+  idleTimeoutMs: 3_600_000, // Envoy tcp_proxy: 1 h
+  halfCloseTimeoutMs: 300_000, // yamux: 5 min for a half-closed stream to finish
+  maxConns: 0,
+  maxQueue: 1024, // bounded so a flood cannot pile sockets up in memory
+  queueTimeoutMs: 5_000,
+  drainTimeoutMs: 30_000,
+} as const;
+
+type OptionalKeys = 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice';
+type Options = Required<Omit<RelayServerOptions, OptionalKeys>> & Pick<RelayServerOptions, OptionalKeys>;
+
+/** A listening relay; see the module comment. */
+export class RelayServer {
+  private readonly options: Options;
+  /** Pressure, memory budget, adaptive limit and the signals drawn from them. */
+  readonly governor: Governor;
+  private readonly server: Server;
+  private readonly table: ConnectionTable;
+  private spillStore: SpillStore | null = null;
+  private messagesForwarded = 0;
+  private readonly messagesDroppedBy: Record<DropReason, number> = { 'drop-newest': 0, 'drop-oldest': 0, 'too-large': 0, incomplete: 0, closed: 0 };
+
+  constructor(options: RelayServerOptions) {
+    this.options = {
+      windowBytes: options.windowBytes ?? RELAY_DEFAULTS.windowBytes,
+      connectTimeoutMs: options.connectTimeoutMs ?? RELAY_DEFAULTS.connectTimeoutMs,
+      connectRetryMs: options.connectRetryMs ?? RELAY_DEFAULTS.connectRetryMs,
+      idleTimeoutMs: options.idleTimeoutMs ?? RELAY_DEFAULTS.idleTimeoutMs,
+      halfCloseTimeoutMs: options.halfCloseTimeoutMs ?? RELAY_DEFAULTS.halfCloseTimeoutMs,
+      maxConns: options.maxConns ?? RELAY_DEFAULTS.maxConns,
+      maxQueue: options.maxQueue ?? RELAY_DEFAULTS.maxQueue,
+      queueTimeoutMs: options.queueTimeoutMs ?? RELAY_DEFAULTS.queueTimeoutMs,
+      now: options.now ?? (() => performance.now()),
+      // The rate limiter polices 'data' events, which the onread path does not emit.
+      readPath: options.rateBytesPerS ? 'stream' : (options.readPath ?? 'onread'),
+      adaptiveConcurrency: options.adaptiveConcurrency ?? false,
+      rateBytesPerS: options.rateBytesPerS ?? 0,
+      memoryBudgetBytes: options.memoryBudgetBytes,
+      shedAt: options.shedAt,
+      messages: options.messages,
+      overflow: options.overflow ?? 'block',
+      maxMessageBytes: options.maxMessageBytes ?? 1024 * 1024,
+      spillDir: options.spillDir ?? DEFAULT_SPILL_DIR,
+      spillMaxBytes: options.spillMaxBytes ?? 1024 ** 3,
+      onNotice: options.onNotice,
+      listen: options.listen,
+      target: options.target,
+      onAccessLog: options.onAccessLog,
+    };
+    if (this.options.overflow !== 'block' && !this.options.messages) {
+      throw new RangeError(`overflow ${this.options.overflow} needs message boundaries (messages: lines or u32be)`);
+    }
+    this.governor = new Governor(
+      {
+        relayingConnections: () => this.table.relayingConnections(),
+        activeConnections: () => this.table.active,
+        setConcurrencyLimit: (limit) => this.table.setLimit(this.options.maxConns > 0 ? Math.min(limit, this.options.maxConns) : limit),
+      },
+      {
+        ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
+        ...(options.shedAt !== undefined ? { shedAt: options.shedAt } : {}),
+        adaptiveConcurrency: this.options.adaptiveConcurrency,
+        ...(this.options.maxConns > 0 ? { maxConcurrency: this.options.maxConns } : {}),
+        now: this.options.now,
+      },
+    );
+    this.table = new ConnectionTable({
+      targetText: formatAddress(options.target),
+      maxConns: this.governor.limit ? this.governor.limit.limit : this.options.maxConns,
+      maxQueue: this.options.maxQueue,
+      queueTimeoutMs: this.options.queueTimeoutMs,
+      idleTimeoutMs: this.options.idleTimeoutMs,
+      windowBytes: this.options.windowBytes,
+      now: this.options.now,
+      ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
+      gate: () => (this.governor.accepting ? null : 'overloaded'),
+      relayOptions: () => this.relayOptions(),
+      onFinished: (result) => this.countMessages(result),
+    });
+    // pauseOnConnect: nothing is read from a client until the table decides what to do with it.
+    this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.onConnection(socket));
+  }
+
+  /**
+   * Starts listening; resolves with the real address (the actual port when 0 was asked).
+   * With spill, first prepares the spill directory (rejects with SpillDirError if unwritable).
+   */
+  async listen(): Promise<Address> {
+    if (this.options.overflow === 'spill' && !this.spillStore) {
+      let told = false;
+      this.spillStore = await SpillStore.open({
+        dir: this.options.spillDir,
+        maxBytes: this.options.spillMaxBytes,
+        onDiskFull: (err, runDir) => {
+          if (told) return;
+          told = true;
+          this.options.onNotice?.(`spill disk full or failing in ${runDir} (${err.code ?? err.message}): falling back to block`);
+        },
+      });
+    }
+    return listenOn(this.server, this.options.listen, LISTEN_BACKLOG);
+  }
+
+  /** The address the server is listening on. */
+  address(): Address {
+    return listeningAddress(this.server);
+  }
+
+  /** What /healthz answers: 503 with Retry-After while pressure is above --shed-at. */
+  health(): HealthStatus {
+    return this.governor.health();
+  }
+
+  /** The HAProxy agent-check reply line. */
+  agentReply(): string {
+    return this.governor.agentReply();
+  }
+
+  /** Connections holding a slot (connecting or relaying). */
+  get activeConnections(): number {
+    return this.table.active;
+  }
+
+  /** Clients waiting for a slot. */
+  get queuedConnections(): number {
+    return this.table.queued;
+  }
+
+  /** Live totals per direction, finished connections included. */
+  stats(): { clientToTarget: DirectionTotals; targetToClient: DirectionTotals } {
+    return this.table.stats();
+  }
+
+  /** Bytes read but not yet flushed, over all connections. */
+  bufferedBytes(): number {
+    return this.table.bufferedBytes();
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, let connections finish for up to `drainTimeoutMs`,
+   * then reset what is left. Resolves once every socket is closed.
+   */
+  async shutdown(drainTimeoutMs: number = RELAY_DEFAULTS.drainTimeoutMs): Promise<void> {
+    const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.table.shutdown(drainTimeoutMs);
+    await listenerClosed;
+    this.governor.close();
+    await this.spillStore?.close();
+  }
+
+  /** Bytes in spill files now. */
+  spilledBytes(): number {
+    return this.spillStore?.bytesOnDisk ?? 0;
+  }
+
+  /** Whole messages forwarded (message mode), finished and live connections. */
+  messagesForwardedTotal(): number {
+    let total = this.messagesForwarded;
+    for (const relay of this.table.relays()) total += relay.messageCounts()?.forwarded ?? 0;
+    return total;
+  }
+
+  /** Whole messages dropped by reason (message mode), finished and live connections. */
+  messagesDroppedByReason(): Record<DropReason, number> {
+    const out = { ...this.messagesDroppedBy };
+    for (const relay of this.table.relays()) {
+      const counts = relay.messageCounts();
+      if (counts) for (const r of DROP_REASONS) out[r] += counts.dropped[r];
+    }
+    return out;
+  }
+
+  /** Whole messages dropped for any reason. */
+  messagesDropped(): number {
+    return Object.values(this.messagesDroppedByReason()).reduce((a, b) => a + b, 0);
+  }
+
+  /** Adds this server's metrics to a registry. */
+  registerMetrics(registry: MetricsRegistry): void {
+    this.governor.registerMetrics(registry);
+    this.table.registerMetrics(registry);
+    if (this.options.messages) {
+      registry.counter('sluice_messages_forwarded_total', 'Whole messages forwarded client to target (message mode).', () => this.messagesForwardedTotal());
+      registry.counter('sluice_messages_dropped_total', 'Whole messages discarded, by reason (message mode).', () =>
+        Object.entries(this.messagesDroppedByReason()).map(([reason, value]) => ({ labels: { reason }, value })),
+      );
+    }
+    if (this.options.overflow === 'spill') {
+      registry.gauge('sluice_spill_bytes', 'Bytes in spill files now.', () => this.spillStore?.bytesOnDisk ?? 0);
+      registry.counter('sluice_spill_bytes_total', 'Bytes ever written to spill files.', () => this.spillStore?.bytesWrittenTotal ?? 0);
+    }
+  }
+
+  private onConnection(accepted: Socket): void {
+    let client = accepted;
+    let clientReads: ReadHook | undefined;
+    // Message mode reads the client through 'data' events (the framer keeps views of chunks).
+    if (this.options.readPath === 'onread' && !this.options.messages) {
+      const hook = new ReadHook();
+      const adopted = adoptWithReadHook(accepted, hook, this.options.windowBytes);
+      if (adopted) {
+        client = adopted;
+        clientReads = hook;
+      }
+    }
+    this.table.arrive(client, describePeer(client), this.openTarget, clientReads);
+  }
+
+  // Connects to the target for an admitted client; every attempt is a latency sample for the governor.
+  private readonly openTarget: OnwardOpener = (done) => {
+    const targetReads = this.options.readPath === 'onread' ? new ReadHook() : undefined;
+    const startedMs = this.options.now();
+    const pending = connectTarget(
+      this.options.target,
+      this.options.connectTimeoutMs,
+      { writableHighWaterMark: this.options.windowBytes, retryRefusedForMs: this.options.connectRetryMs, ...(targetReads ? { readHook: targetReads } : {}) },
+      (failure, target) => {
+        // A failed connect counts as the slowest answer there is.
+        this.governor.latency('connect', failure?.end === 'connect-timeout' ? this.options.connectTimeoutMs : this.options.now() - startedMs);
+        if (failure || !target) return done({ end: failure?.end ?? 'connect-failed', ...(failure ? { error: failure.error } : {}) }, null);
+        done(null, target, targetReads);
+      },
+    );
+    return () => pending.cancel();
+  };
+
+  private relayOptions(): Partial<RelayOptions> {
+    return {
+      halfCloseTimeoutMs: this.options.halfCloseTimeoutMs,
+      budget: this.governor.budget,
+      onResume: this.onResume,
+      ...(this.options.rateBytesPerS > 0 ? { rateBytesPerS: this.options.rateBytesPerS } : {}),
+      ...(this.options.messages
+        ? {
+            messages: {
+              framing: this.options.messages,
+              maxMessageBytes: this.options.maxMessageBytes,
+              policy: this.options.overflow,
+              ...(this.spillStore ? { spool: this.spillStore.openSpool() } : {}),
+            },
+          }
+        : {}),
+    };
+  }
+
+  // A pause lasts as long as the slow side took to drain half a window: a latency sample,
+  // normalised to milliseconds per 64 KiB so different windows compare.
+  private readonly onResume = (pausedMs: number): void => {
+    this.governor.latency('drain', (pausedMs * 65536) / Math.max(1, this.options.windowBytes / 2));
+  };
+
+  private countMessages(result: RelayResult): void {
+    if (!result.messages) return;
+    this.messagesForwarded += result.messages.forwarded;
+    for (const r of DROP_REASONS) this.messagesDroppedBy[r] += result.messages.dropped[r];
+  }
+}
+
+function describePeer(socket: Socket): string {
+  if (socket.remoteAddress === undefined) return 'unix';
+  return formatAddress({ kind: 'tcp', host: socket.remoteAddress, port: socket.remotePort ?? 0 });
+}

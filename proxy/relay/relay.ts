@@ -1,0 +1,305 @@
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { DirectionWindow, type DropReason, type MemoryBudget } from '../../windowing/index.js';
+import { MessagePump, type MessageModeOptions } from './message-pump.js';
+import { FastPump } from './fast-pump.js';
+import { Pump, resetOrDestroy, type DirectionPump } from './pump.js';
+import { RateLimiter } from './rate-limiter.js';
+import type { ReadHook } from '../reads/read-hook.js';
+
+/** How a relayed connection ended. */
+export type RelayEnd =
+  | 'closed' // both sides finished cleanly (FIN both ways)
+  | 'client-reset'
+  | 'target-reset'
+  | 'client-error'
+  | 'target-error'
+  | 'idle-timeout'
+  | 'half-close-timeout' // one side sent FIN and the other did not finish within --half-close-timeout
+  | 'message-too-large' // a message over --max-message: what came before it was delivered, then closed
+  | 'aborted'; // torn down by the owner (shutdown deadline, memory pressure)
+
+/** Counters for one direction. */
+export interface DirectionStats {
+  bytes: number;
+  pauses: number;
+  heldBackMs: number;
+}
+
+/** What a finished relay reports (one access-log line's worth). */
+export interface RelayResult {
+  end: RelayEnd;
+  durationMs: number;
+  clientToTarget: DirectionStats;
+  targetToClient: DirectionStats;
+  /** The error code or message behind an '-error' or '-reset' end. */
+  error?: string;
+  /** Message mode only: whole messages forwarded and dropped (by reason), client to target. */
+  messages?: MessageCounts;
+}
+
+/** Message counters of one connection in message mode. */
+export interface MessageCounts {
+  forwarded: number;
+  dropped: Record<DropReason, number>;
+}
+
+/** Flow-control options for a relay. */
+export interface RelayOptions {
+  /** Bytes allowed to wait for each side before the other is paused. Default 256 KiB. */
+  windowBytes?: number;
+  /** Resume threshold; defaults to half the window. */
+  lowBytes?: number;
+  /** Close after this long with no bytes moving either way; 0 (default) disables. */
+  idleTimeoutMs?: number;
+  /** When the connection last moved a byte, on the `now` clock, if before this relay began (time spent queued counts as idle). */
+  quietSinceMs?: number;
+  /** Once one side has sent FIN, the other has this long to finish too; 0 (default) disables. */
+  halfCloseTimeoutMs?: number;
+  /** Clock for held-back time, in milliseconds. Default performance.now. */
+  now?: () => number;
+  /**
+   * Read hooks the sides were created with (`onread`), for the allocation-free read path.
+   * Without one, that side is read through ordinary 'data' events.
+   */
+  clientReads?: ReadHook;
+  targetReads?: ReadHook;
+  /** Process-wide budget the buffered bytes are charged to; windows shrink as it fills. */
+  budget?: MemoryBudget;
+  /** Called when a paused side resumes, with how long it was held back (a drain-time sample). */
+  onResume?: (pausedMs: number) => void;
+  /** Bytes per second allowed each way (token bucket); needs sides read through 'data' events (no read hooks). */
+  rateBytesPerS?: number;
+  /** Message mode for the client-to-target direction (drop and spill strategies); needs no client read hook. */
+  messages?: MessageModeOptions;
+  /**
+   * Builds a direction's pump in place of the default one (e.g. a tunnel stream's CreditPump,
+   * which grants credit only once the sink flushed); undefined keeps the default.
+   */
+  pumpFor?: (direction: 'clientToTarget' | 'targetToClient', source: Duplex, sink: Duplex, window: DirectionWindow, now: () => number) => DirectionPump | undefined;
+}
+
+/** Default per-direction window: the yamux stream window, between HAProxy's 16 KiB and Envoy's 1 MiB. */
+export const DEFAULT_WINDOW_BYTES = 256 * 1024;
+
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+/**
+ * Relays bytes both ways between two connected duplex streams (TCP, TLS, unix sockets,
+ * in-memory pairs) with per-direction flow control, half-close (FIN passed on as end()),
+ * and resets passed on as resets. Sockets are switched to allowHalfOpen so a client that
+ * ends its side still receives the reply.
+ *
+ *   client --> Pump(clientToTarget) --> target
+ *   client <-- Pump(targetToClient) <-- target
+ */
+export class Relay {
+  /** Settles once both sides are closed; never rejects. */
+  readonly done: Promise<RelayResult>;
+  readonly clientToTarget: DirectionPump;
+  readonly targetToClient: DirectionPump;
+  private readonly now: () => number;
+  private readonly startedMs: number;
+  private end: RelayEnd | null = null;
+  private error: string | undefined;
+  private openSides = 2;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private halfCloseTimer: NodeJS.Timeout | null = null;
+  private graceTimer: NodeJS.Timeout | null = null;
+  private lastProgress = -1;
+  private resolveDone!: (result: RelayResult) => void;
+  private limiters: RateLimiter[] = [];
+
+  constructor(
+    private readonly client: Duplex,
+    private readonly target: Duplex,
+    options: RelayOptions = {},
+  ) {
+    this.now = options.now ?? (() => performance.now());
+    this.startedMs = this.now();
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
+    const windowOf = () => new DirectionWindow({ windowBytes, lowBytes: options.lowBytes, budget: options.budget });
+    const pump = (source: Duplex, hook: ReadHook | undefined, sink: Duplex): DirectionPump =>
+      hook
+        ? new FastPump(source as Socket, hook, sink as Socket, windowOf(), this.now, options.onResume)
+        : new Pump(source, sink, windowOf(), this.now, options.onResume);
+    if (options.messages) {
+      if (options.clientReads) throw new RangeError('message mode reads the client through data events: no client read hook');
+      this.clientToTarget = new MessagePump(client, target, windowOf(), options.messages, this.now, () => this.onMessageTooLarge());
+    } else {
+      this.clientToTarget = options.pumpFor?.('clientToTarget', client, target, windowOf(), this.now) ?? pump(client, options.clientReads, target);
+    }
+    this.targetToClient = options.pumpFor?.('targetToClient', target, client, windowOf(), this.now) ?? pump(target, options.targetReads, client);
+    if (options.rateBytesPerS) {
+      if (options.clientReads || options.targetReads) throw new RangeError('rateBytesPerS needs sides without read hooks');
+      this.limiters = [this.limit(client, this.clientToTarget as Pump, options.rateBytesPerS), this.limit(target, this.targetToClient as Pump, options.rateBytesPerS)];
+    }
+
+    for (const [side, other, name] of [[client, target, 'client'], [target, client, 'target']] as const) {
+      (side as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
+      side.on('error', (err: NodeJS.ErrnoException) => this.onSideError(name, other, err));
+      side.once('close', this.onSideClose);
+      if (side.destroyed) this.onSideClose();
+    }
+    this.clientToTarget.start();
+    this.targetToClient.start();
+    for (const l of this.limiters) l.start();
+    const halfCloseTimeoutMs = options.halfCloseTimeoutMs ?? 0;
+    if (halfCloseTimeoutMs > 0) {
+      // The first FIN starts the clock; a connection that finishes both ways closes before it rings.
+      const onFirstEnd = () => {
+        client.off('end', onFirstEnd);
+        target.off('end', onFirstEnd);
+        if (this.openSides === 0) return;
+        this.halfCloseTimer = setTimeout(() => this.close('half-close-timeout'), halfCloseTimeoutMs);
+        this.halfCloseTimer.unref();
+      };
+      client.once('end', onFirstEnd);
+      target.once('end', onFirstEnd);
+    }
+    const idleTimeoutMs = options.idleTimeoutMs ?? 0;
+    if (idleTimeoutMs > 0) this.armIdleTimer(idleTimeoutMs, options.quietSinceMs ?? this.startedMs);
+  }
+
+  /** Bytes read but not yet flushed to the other side, both directions. */
+  get bufferedBytes(): number {
+    return this.clientToTarget.queuedBytes + this.targetToClient.queuedBytes;
+  }
+
+  /** True once the relay has finished. */
+  get finished(): boolean {
+    return this.openSides === 0;
+  }
+
+  /** Live counters. */
+  stats(): { clientToTarget: DirectionStats; targetToClient: DirectionStats } {
+    const now = this.now();
+    return { clientToTarget: statsOf(this.clientToTarget, now), targetToClient: statsOf(this.targetToClient, now) };
+  }
+
+  /**
+   * Closes both sides politely: FIN each way, so each peer sees an ordinary end and closes its
+   * side too (a target then counts the connection gone before a freed slot is reused); whatever
+   * has not closed after `graceMs` is destroyed.
+   */
+  close(end: RelayEnd, graceMs = 2000): void {
+    this.end ??= end;
+    for (const side of [this.client, this.target]) if (!side.destroyed) side.end();
+    const timer = setTimeout(() => {
+      for (const side of [this.client, this.target]) if (!side.destroyed) side.destroy();
+    }, graceMs);
+    timer.unref();
+    this.graceTimer = timer;
+  }
+
+  /** Tears the relay down now: both sides reset (or destroyed when `reset` is false). */
+  abort(end: RelayEnd = 'aborted', reset = true): void {
+    this.end ??= end;
+    for (const side of [this.client, this.target]) {
+      if (side.destroyed) continue;
+      if (reset) resetOrDestroy(side);
+      else side.destroy();
+    }
+  }
+
+  /** Message counters, in message mode. */
+  messageCounts(): MessageCounts | undefined {
+    if (!(this.clientToTarget instanceof MessagePump)) return undefined;
+    const q = this.clientToTarget.queue;
+    return { forwarded: q.forwarded, dropped: { ...q.dropped } };
+  }
+
+  // The pump delivers what came before the oversized message and ends the target; the client,
+  // whose stream can no longer be trusted, is closed once that is done.
+  private onMessageTooLarge(): void {
+    this.end ??= 'message-too-large';
+    const closeAll = () => this.abort('message-too-large', false);
+    if (this.target.writableFinished || this.target.destroyed) closeAll();
+    else {
+      this.target.once('finish', closeAll);
+      this.target.once('close', closeAll);
+    }
+  }
+
+  // The window and the rate both pause the source; each resumes it only when the other agrees.
+  private limit(source: Duplex, pump: Pump, rateBytesPerS: number): RateLimiter {
+    const limiter = new RateLimiter(source, { rateBytesPerS, now: this.now, canResume: () => !pump.window.isPaused });
+    pump.otherHold = () => limiter.holding;
+    return limiter;
+  }
+
+  private onSideError(name: 'client' | 'target', other: Duplex, err: NodeJS.ErrnoException): void {
+    if (this.end === null) {
+      const reset = err.code !== undefined && RESET_CODES.has(err.code);
+      this.end = `${name}-${reset ? 'reset' : 'error'}`;
+      this.error = err.code ?? err.message;
+    }
+    // A broken side cannot finish cleanly, so the other one learns it as a reset, not a FIN.
+    if (!other.destroyed) resetOrDestroy(other);
+  }
+
+  private readonly onSideClose = (): void => {
+    this.openSides--;
+    if (this.openSides > 0) {
+      // After FIN both ways the other side closes by itself once its writes flush. Otherwise
+      // this side went away without an error event (destroyed by its owner): so must the other.
+      const other = this.client.destroyed ? this.target : this.client;
+      const cleanlyDone = this.clientToTarget.ended && this.targetToClient.ended;
+      if (!cleanlyDone && !other.destroyed) {
+        this.end ??= 'aborted';
+        resetOrDestroy(other);
+      }
+      return;
+    }
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    if (this.halfCloseTimer) clearTimeout(this.halfCloseTimer);
+    this.halfCloseTimer = null;
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = null;
+    this.clientToTarget.stop();
+    this.targetToClient.stop();
+    for (const l of this.limiters) l.stop();
+    const now = this.now();
+    this.resolveDone({
+      end: this.end ?? 'closed',
+      durationMs: Math.max(0, now - this.startedMs),
+      clientToTarget: statsOf(this.clientToTarget, now),
+      targetToClient: statsOf(this.targetToClient, now),
+      ...(this.error !== undefined ? { error: this.error } : {}),
+      ...(this.clientToTarget instanceof MessagePump ? { messages: this.messageCounts()! } : {}),
+    });
+  };
+
+  // Idle means no byte read or flushed in either direction for a whole period. Checking a
+  // progress counter on a timer costs nothing per chunk; a connection that never sends is
+  // closed after exactly one period, one that goes quiet within two.
+  private armIdleTimer(idleTimeoutMs: number, quietSinceMs: number): void {
+    const progress = () =>
+      this.clientToTarget.bytesRead + this.targetToClient.bytesRead + this.clientToTarget.deliveredBytes + this.targetToClient.deliveredBytes;
+    this.lastProgress = progress();
+    const check = (): void => {
+      const p = progress();
+      if (p !== this.lastProgress) {
+        this.lastProgress = p;
+        this.idleTimer = setTimeout(check, idleTimeoutMs).unref();
+        return;
+      }
+      this.idleTimer = null;
+      this.close('idle-timeout');
+    };
+    const alreadyQuietMs = Math.max(0, this.startedMs - quietSinceMs);
+    this.idleTimer = setTimeout(check, Math.max(0, idleTimeoutMs - alreadyQuietMs));
+    this.idleTimer.unref();
+  }
+}
+
+function statsOf(pump: DirectionPump, now: number): DirectionStats {
+  return { bytes: pump.bytesRead, pauses: pump.window.pauses, heldBackMs: pump.window.heldBackMs(now) };
+}
+
+/** Relays between two connected duplex streams; see Relay. */
+export function relay(client: Duplex, target: Duplex, options: RelayOptions = {}): Relay {
+  return new Relay(client, target, options);
+}

@@ -1,0 +1,174 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import { MemoryBudget, type BackoffOptions } from '../../windowing/index.js';
+import { formatAddress, type Address } from '../net/address.js';
+import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
+import { adoptWithReadHook } from '../reads/adopt-socket.js';
+import { ConnectionTable } from '../relay/connection-table.js';
+import { LinkPool } from './link-pool.js';
+import type { MetricsRegistry } from '../signals/metrics.js';
+import { ReadHook } from '../reads/read-hook.js';
+import { RELAY_DEFAULTS } from '../relay/relay-server.js';
+import { pickBudgets, TUNNEL_DEFAULTS, type TunnelSidecarOptions } from './defaults.js';
+import { LinkMetrics } from './metrics.js';
+import { TUNNEL_SESSION_DEFAULTS } from './session.js';
+
+/**
+ * The tunnel client sidecar: plain TCP in, every accepted connection a stream on a link to the
+ * tunnel server.
+ *
+ *   client --> listener --> ConnectionTable (max-conns, queue) --> LinkPool.acquire (waits up to
+ *                                                                  link-wait for a usable link)
+ *              Relay(client, stream): client --Pump/FastPump--> stream  (paused while the window is spent)
+ *                                     stream --CreditPump-----> client  (credit once flushed)
+ *
+ * A link that drops resets its streams (their clients see a reset) and is dialled again with
+ * backoff; connections that arrive meanwhile wait a bounded time for it.
+ */
+
+/** Everything a tunnel client needs; the CLI fills it from flags. */
+export interface TunnelClientOptions extends TunnelSidecarOptions {
+  listen: Address;
+  /** The tunnel server. */
+  server: Address;
+  /** node:tls client options (see tls-options.ts); null or absent for plain TCP links. */
+  tls?: ConnectionOptions | null;
+  /** Links to spread streams over; default 1. */
+  links?: number;
+  /** How long a new connection waits for a usable link before it is closed; default 5 s. */
+  linkWaitMs?: number;
+  /** Redial backoff of a dropped link. */
+  backoff?: BackoffOptions;
+  random?: () => number;
+}
+
+/** Defaults this sidecar adds to the relay's. */
+export const TUNNEL_CLIENT_DEFAULTS = {
+  links: 1,
+  linkWaitMs: 5_000, // like the connect timeout: a client waits about as long as a connect would
+} as const;
+
+/** A listening tunnel client; see the module comment. */
+export class TunnelClient {
+  readonly table: ConnectionTable;
+  readonly pool: LinkPool;
+  readonly metrics: LinkMetrics;
+  private readonly server: Server;
+  private readonly now: () => number;
+  private readonly readPath: 'onread' | 'stream';
+  private readonly windowBytes: number;
+  private readonly windowBudget: MemoryBudget;
+  private closing = false;
+
+  constructor(private readonly options: TunnelClientOptions) {
+    this.now = options.now ?? (() => performance.now());
+    this.readPath = options.readPath ?? 'onread';
+    this.windowBytes = RELAY_DEFAULTS.windowBytes;
+    this.windowBudget = new MemoryBudget({ budgetBytes: options.windowBudgetBytes ?? TUNNEL_DEFAULTS.windowBudgetBytes });
+    this.table = new ConnectionTable({
+      targetText: `tunnel:${formatAddress(options.server)}`,
+      maxConns: options.maxConns ?? RELAY_DEFAULTS.maxConns,
+      maxQueue: options.maxQueue ?? RELAY_DEFAULTS.maxQueue,
+      queueTimeoutMs: options.queueTimeoutMs ?? RELAY_DEFAULTS.queueTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs ?? RELAY_DEFAULTS.idleTimeoutMs,
+      halfCloseTimeoutMs: options.halfCloseTimeoutMs ?? RELAY_DEFAULTS.halfCloseTimeoutMs,
+      windowBytes: this.windowBytes,
+      now: this.now,
+      ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
+    });
+    this.pool = new LinkPool({
+      server: options.server,
+      links: options.links ?? TUNNEL_CLIENT_DEFAULTS.links,
+      connectTimeoutMs: options.connectTimeoutMs ?? RELAY_DEFAULTS.connectTimeoutMs,
+      tls: options.tls ?? null,
+      now: this.now,
+      readPath: this.readPath,
+      session: {
+        keepaliveIntervalMs: options.keepaliveIntervalMs ?? TUNNEL_SESSION_DEFAULTS.keepaliveIntervalMs,
+        windowBudget: this.windowBudget,
+        ...pickBudgets(options),
+        ...(options.errorLingerMs !== undefined ? { errorLingerMs: options.errorLingerMs } : {}),
+        ...(options.windowBytes !== undefined ? { initialWindowBytes: options.windowBytes } : {}),
+        ...(options.maxWindowBytes !== undefined ? { maxWindowBytes: options.maxWindowBytes } : {}),
+        ...(options.autoTune !== undefined ? { autoTune: options.autoTune } : {}),
+        ...(options.maxStreams !== undefined ? { maxStreams: options.maxStreams } : {}),
+      },
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+      ...(options.random ? { random: options.random } : {}),
+      ...(options.onLinkLog ? { onLog: options.onLinkLog } : {}),
+      onLinkUp: (session) => {
+        this.metrics.opened();
+        session.once('close', () => this.metrics.retire(session));
+      },
+    });
+    this.metrics = new LinkMetrics(() => this.pool.views());
+    // pauseOnConnect: nothing is read from a client until its stream is open.
+    this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.onConnection(socket));
+  }
+
+  /** Starts the links and the listener; resolves with the listener's real address. */
+  listen(): Promise<Address> {
+    this.pool.start();
+    return listenOn(this.server, this.options.listen, LISTEN_BACKLOG);
+  }
+
+  /** The address the listener is on. */
+  address(): Address {
+    return listeningAddress(this.server);
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, let connections finish for up to `drainTimeoutMs`, reset
+   * what is left, then close the links.
+   */
+  async shutdown(drainTimeoutMs: number = RELAY_DEFAULTS.drainTimeoutMs): Promise<void> {
+    this.closing = true;
+    const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.pool.goAway();
+    await this.table.shutdown(drainTimeoutMs);
+    await this.pool.close();
+    await listenerClosed;
+  }
+
+  /** Adds the connection, link and stream metrics to a registry. */
+  registerMetrics(registry: MetricsRegistry): void {
+    this.table.registerMetrics(registry);
+    this.metrics.register(registry);
+    registry.counter('sluice_tunnel_link_reconnects_total', 'Times a link was dialled again after it dropped, failed or went away.', () => this.pool.reconnects);
+    registry.gauge('sluice_tunnel_window_budget_used_bytes', 'Auto-tuned window growth granted now, out of the window budget.', () => this.windowBudget.usedBytes);
+    registry.gauge('sluice_tunnel_link_waiters', 'Connections waiting for a usable link.', () => this.pool.waiting);
+  }
+
+  private onConnection(accepted: Socket): void {
+    let client = accepted;
+    let clientReads: ReadHook | undefined;
+    if (this.readPath === 'onread') {
+      const hook = new ReadHook();
+      const adopted = adoptWithReadHook(accepted, hook, this.windowBytes);
+      if (adopted) {
+        client = adopted;
+        clientReads = hook;
+      }
+    }
+    if (this.closing) {
+      client.destroy();
+      return;
+    }
+    const linkWaitMs = this.options.linkWaitMs ?? TUNNEL_CLIENT_DEFAULTS.linkWaitMs;
+    this.table.arrive(
+      client,
+      describePeer(client),
+      (done) =>
+        this.pool.acquire(linkWaitMs, (stream) => {
+          if (stream === null) done({ end: 'connect-timeout', error: 'no tunnel link' }, null);
+          else done(null, stream);
+        }),
+      clientReads,
+    );
+  }
+}
+
+function describePeer(socket: Socket): string {
+  if (socket.remoteAddress === undefined) return 'unix';
+  return formatAddress({ kind: 'tcp', host: socket.remoteAddress, port: socket.remotePort ?? 0 });
+}

@@ -1,0 +1,55 @@
+import type { SessionOptions } from '../../windowing/index.js';
+import type { SidecarConnectionOptions } from '../relay/connection-table.js';
+
+/** Defaults of the tunnel sidecars, each with its reason. */
+export const TUNNEL_DEFAULTS = {
+  /**
+   * Total growth beyond the initial window that auto-tuning may grant, over every stream of the
+   * process. A consumer whose kernel buffers swallow megabytes fast and then stall looks fast to
+   * the tuning rule; without a budget every such window could grow to the 16 MiB maximum and pin
+   * that much memory at once. 8 MiB lets one stream fill 160 MB/s at 50 ms of round trip.
+   */
+  windowBudgetBytes: 8 * 1024 * 1024,
+  /**
+   * tunnel-server: how long a new link has to complete its TLS handshake and answer the first
+   * ping. Like the connect timeout (HAProxy: just above a multiple of the 3 s SYN retransmit), so a
+   * peer that connects and says nothing holds a socket for seconds, not until the keepalive.
+   */
+  handshakeTimeoutMs: 5_000,
+} as const;
+
+/**
+ * The flood budgets of a link's session (HARDENING rows 3 and 5-8), as the sidecars take them;
+ * each defaults to the windowing default (see windowing/yamux/constants.ts for where each comes from).
+ */
+export type TunnelBudgets = Pick<
+  SessionOptions,
+  'acceptBacklog' | 'maxQueuedControlReplies' | 'maxConsecutiveEmptyFrames' | 'windowUpdatesPerDataFrame' | 'resetBurst' | 'resetsPerSecond'
+>;
+
+const BUDGET_KEYS = ['acceptBacklog', 'maxQueuedControlReplies', 'maxConsecutiveEmptyFrames', 'windowUpdatesPerDataFrame', 'resetBurst', 'resetsPerSecond'] as const;
+
+/** The budgets set in `options`, and only those (absent ones keep the session's defaults). */
+export function pickBudgets(options: TunnelBudgets): TunnelBudgets {
+  const picked: TunnelBudgets = {};
+  for (const key of BUDGET_KEYS) if (options[key] !== undefined) picked[key] = options[key];
+  return picked;
+}
+
+/** What both tunnel sidecars take besides their own addresses and TLS; the CLI fills it from flags. */
+export interface TunnelSidecarOptions extends SidecarConnectionOptions, TunnelBudgets {
+  /** Receive window each stream starts with (at least 256 KiB). */
+  windowBytes?: number;
+  /** Ceiling for auto-tuned windows. */
+  maxWindowBytes?: number;
+  autoTune?: boolean;
+  /** Live streams allowed per link. */
+  maxStreams?: number;
+  /** Total window growth (beyond --window) auto-tuning may grant over all links; default 8 MiB. */
+  windowBudgetBytes?: number;
+  keepaliveIntervalMs?: number;
+  /** How long a link ended by a protocol error or flood may take to flush its go away; default 500 ms. */
+  errorLingerMs?: number;
+  /** One line about a link (opened, closed and why, refused handshakes). */
+  onLinkLog?: (line: string) => void;
+}

@@ -1,0 +1,270 @@
+import type { ConnectionOptions } from 'node:tls';
+import { Backoff, chooseLink, type BackoffOptions } from '../../windowing/index.js';
+import type { Address } from '../net/address.js';
+import { dialLink, type PendingDial } from './dial-link.js';
+import { LinkReads, linkReadPool } from './link-reads.js';
+import type { LinkView } from './metrics.js';
+import { TunnelSession, type TunnelSessionOptions } from './session.js';
+import type { TunnelStream } from './stream.js';
+
+/**
+ * The tunnel client's links to its server: `links` slots, each keeping one link up. A slot dials,
+ * runs a session while the link lives, and when the link drops (its streams are reset by the
+ * session) dials again after a backoff; the backoff starts over once a link answered a ping. A
+ * link whose server says go away keeps its streams until they finish, while the slot dials a
+ * fresh link at once. New streams go to the usable link with the fewest streams; callers that
+ * find none wait, for a bounded time, for one to come up.
+ *
+ *   slot: connecting --dial ok, first ping answered--> up --close--> backoff --timer--> connecting ...
+ *            '--dial fails, or closed before the ping--> backoff     '--go away--> (retiring) + connecting
+ */
+
+/** Session options a pool passes to every link. */
+export type LinkSessionOptions = Omit<TunnelSessionOptions, 'role' | 'credit' | 'autoAccept' | 'now'>;
+
+/** How a pool reaches its server. */
+export interface LinkPoolOptions {
+  server: Address;
+  /** Links to keep up (`--links N`). */
+  links: number;
+  /** Give up a dial (TCP connect and TLS handshake) after this long. */
+  connectTimeoutMs: number;
+  /** node:tls client options for mutual TLS; null for plain TCP. */
+  tls: ConnectionOptions | null;
+  session?: LinkSessionOptions;
+  backoff?: BackoffOptions;
+  /** Uniform [0, 1) source for backoff jitter; default Math.random. */
+  random?: () => number;
+  now?: () => number;
+  /** One line about a link (up, lost and why, next attempt). */
+  onLog?: (line: string) => void;
+  /** Called with every new link's session (for metrics). */
+  onLinkUp?: (session: TunnelSession) => void;
+  /** 'onread' (default): plain TCP links read into pooled buffers; 'stream': ordinary 'data' events. */
+  readPath?: 'onread' | 'stream';
+}
+
+type SlotState = 'connecting' | 'up' | 'backoff' | 'stopped';
+
+interface Slot {
+  readonly index: number;
+  readonly label: string;
+  state: SlotState;
+  session: TunnelSession | null;
+  dial: PendingDial | null;
+  timer: NodeJS.Timeout | null;
+  readonly backoff: Backoff;
+  /** Streams the current link refused to open (limits); cleared when one of its streams closes. */
+  full: boolean;
+}
+
+interface Waiter {
+  done: (stream: TunnelStream | null) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** See the module comment. */
+export class LinkPool {
+  /** Times a slot dialled again after losing or failing to get a link. */
+  reconnects = 0;
+  private readonly slots: Slot[];
+  // Links whose server went away, finishing their streams, with their metric labels.
+  private readonly retiring = new Map<TunnelSession, string>();
+  private retiredCount = 0;
+  private readonly waiters = new Set<Waiter>();
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private cursor = 0;
+  private stopped = false;
+
+  constructor(private readonly options: LinkPoolOptions) {
+    if (!Number.isSafeInteger(options.links) || options.links < 1) throw new RangeError(`links must be a whole number >= 1, got ${options.links}`);
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? (() => performance.now());
+    this.slots = Array.from({ length: options.links }, (_, index) => ({
+      index,
+      label: String(index),
+      state: 'backoff' as SlotState,
+      session: null,
+      dial: null,
+      timer: null,
+      backoff: new Backoff(options.backoff),
+      full: false,
+    }));
+  }
+
+  /** Dials every link. */
+  start(): void {
+    for (const slot of this.slots) if (slot.state === 'backoff' && slot.timer === null) this.dial(slot);
+  }
+
+  /** Links up and usable for new streams. */
+  get linksUp(): number {
+    return this.slots.filter((s) => s.state === 'up').length;
+  }
+
+  /** Callers waiting for a link. */
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
+  /** The live links, for metrics: current ones by slot, going-away ones too. */
+  views(): LinkView[] {
+    const out: LinkView[] = [];
+    for (const slot of this.slots) if (slot.session !== null) out.push({ label: slot.label, session: slot.session });
+    for (const [session, label] of this.retiring) out.push({ label, session });
+    return out;
+  }
+
+  /** Opens a stream on the usable link with the fewest streams, or returns null when none can take one now. */
+  tryOpen(): TunnelStream | null {
+    const tried = new Set<number>();
+    for (;;) {
+      const loads = this.slots.map((s) => ({
+        usable: !tried.has(s.index) && !s.full && s.state === 'up' && s.session !== null && s.session.isOpen,
+        streams: s.session?.streamCount ?? 0,
+      }));
+      const k = chooseLink(loads, this.cursor++);
+      if (k === -1) return null;
+      const slot = this.slots[k]!;
+      const stream = slot.session!.tryOpen();
+      if (typeof stream !== 'string') {
+        stream.once('close', this.onStreamClosed);
+        return stream;
+      }
+      tried.add(k);
+      if (stream === 'too-many-streams' || stream === 'backlog-full') slot.full = true;
+    }
+  }
+
+  /**
+   * Calls `done` with a stream as soon as one can be opened (at once if possible), or with null
+   * after `waitMs`. Returns a function that cancels the wait.
+   */
+  acquire(waitMs: number, done: (stream: TunnelStream | null) => void): () => void {
+    const stream = this.stopped ? null : this.tryOpen();
+    if (stream !== null || this.stopped) {
+      done(stream);
+      return noop;
+    }
+    const waiter: Waiter = {
+      done,
+      timer: setTimeout(() => {
+        this.waiters.delete(waiter);
+        done(null);
+      }, waitMs),
+    };
+    this.waiters.add(waiter);
+    return () => {
+      if (this.waiters.delete(waiter)) clearTimeout(waiter.timer);
+    };
+  }
+
+  /** Sends a go away on every link (we open nothing more) without closing them. */
+  goAway(): void {
+    for (const { session } of this.views()) session.goAway();
+  }
+
+  /** Stops dialling and closes every link once its streams are done; resolves when all are closed. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    for (const waiter of this.waiters) {
+      clearTimeout(waiter.timer);
+      waiter.done(null);
+    }
+    this.waiters.clear();
+    const closing: Promise<unknown>[] = [];
+    for (const slot of this.slots) {
+      if (slot.timer) clearTimeout(slot.timer);
+      slot.timer = null;
+      slot.dial?.cancel();
+      slot.dial = null;
+      slot.state = 'stopped';
+      if (slot.session) closing.push(slot.session.close());
+    }
+    for (const session of this.retiring.keys()) closing.push(session.close());
+    await Promise.all(closing);
+  }
+
+  /** Closes every link now (their streams are reset). */
+  destroy(): void {
+    void this.close();
+    for (const { session } of this.views()) session.destroy();
+  }
+
+  private dial(slot: Slot): void {
+    if (this.stopped) return;
+    slot.state = 'connecting';
+    slot.timer = null;
+    const reads = this.options.tls || this.options.readPath === 'stream' ? undefined : new LinkReads(linkReadPool);
+    slot.dial = dialLink(this.options.server, this.options.tls, this.options.connectTimeoutMs, (error, socket) => {
+      slot.dial = null;
+      if (error || !socket) return this.retry(slot, `cannot connect: ${error?.message ?? 'no socket'}`);
+      const session = new TunnelSession(socket, {
+        ...this.options.session,
+        role: 'dialer',
+        credit: 'manual',
+        now: this.now,
+        ...(reads ? { reads } : {}),
+      });
+      slot.session = session;
+      slot.full = false;
+      this.options.onLinkUp?.(session);
+      // Usable only once the peer answered the session's first ping: it speaks the protocol, and
+      // (with TLS 1.3, where a client learns of a refused certificate only after its handshake)
+      // it accepted us. Until then no stream is put on it.
+      const handshake = setTimeout(() => session.destroy(new Error(`no reply to the first ping within ${this.options.connectTimeoutMs} ms`)), this.options.connectTimeoutMs);
+      session.once('rtt', () => {
+        clearTimeout(handshake);
+        if (slot.session !== session) return;
+        slot.state = 'up';
+        slot.backoff.reset();
+        this.options.onLog?.(`link ${slot.label} up`);
+        this.serveWaiters();
+      });
+      session.on('goAway', (code: number) => {
+        if (code !== 0 || slot.session !== session) return;
+        // The server is going away: its live streams finish here, new ones need a fresh link.
+        this.options.onLog?.(`link ${slot.label}: the server is going away; dialling a fresh link`);
+        slot.session = null;
+        this.retiring.set(session, `${slot.label}-going-away-${++this.retiredCount}`);
+        void session.close().then(() => this.retiring.delete(session));
+        this.reconnects++;
+        this.dial(slot);
+      });
+      session.once('close', (why: Error | null) => {
+        clearTimeout(handshake);
+        this.retiring.delete(session);
+        if (slot.session !== session) return;
+        slot.session = null;
+        this.retry(slot, `${slot.state === 'up' ? 'lost' : 'refused'}: ${why?.message ?? 'the server closed it'}`);
+      });
+    }, reads);
+  }
+
+  private retry(slot: Slot, why: string): void {
+    if (this.stopped) return;
+    const delayMs = slot.backoff.next(this.random());
+    slot.state = 'backoff';
+    this.options.onLog?.(`link ${slot.label} ${why}; retrying in ${delayMs} ms`);
+    this.reconnects++;
+    slot.timer = setTimeout(() => this.dial(slot), delayMs);
+  }
+
+  private readonly onStreamClosed = (): void => {
+    for (const slot of this.slots) slot.full = false;
+    this.serveWaiters();
+  };
+
+  private serveWaiters(): void {
+    for (const waiter of this.waiters) {
+      const stream = this.tryOpen();
+      if (stream === null) return;
+      this.waiters.delete(waiter);
+      clearTimeout(waiter.timer);
+      waiter.done(stream);
+    }
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,193 @@
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import { formatAddress, type Address } from '../net/address.js';
+import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
+import { adoptWithReadHook } from '../reads/adopt-socket.js';
+import { connectTarget } from '../net/connect.js';
+import { LinkReads, linkReadPool } from './link-reads.js';
+import { pickBudgets, TUNNEL_DEFAULTS, type TunnelSidecarOptions } from './defaults.js';
+import { MemoryBudget } from '../../windowing/index.js';
+import { ConnectionTable } from '../relay/connection-table.js';
+import type { MetricsRegistry } from '../signals/metrics.js';
+import { ReadHook } from '../reads/read-hook.js';
+import { RELAY_DEFAULTS } from '../relay/relay-server.js';
+import { LinkMetrics, type LinkView } from './metrics.js';
+import { TunnelSession, TUNNEL_SESSION_DEFAULTS } from './session.js';
+import type { TunnelStream } from './stream.js';
+
+/**
+ * The tunnel server sidecar: framed links in, one TCP connection to the fixed target per stream.
+ * The target comes from this server's own configuration only; nothing a client sends can choose
+ * where it connects (no open proxy).
+ *
+ *   link (TCP or mutual TLS) --> TunnelSession (acceptor; credit 'manual'; streams accepted late)
+ *      'stream' --> ConnectionTable (max-conns, queue) --> connect target --> accept (ACK)
+ *                                                             | failure: RST the stream
+ *                     Relay(stream, target): stream --CreditPump--> target   (credit once flushed)
+ *                                            target --Pump--------> stream   (write() false = window spent)
+ *
+ * Shutdown sends a go away on every link (new streams are refused), lets the live ones finish
+ * for the drain time, resets the rest and closes the links.
+ */
+
+/** Everything a tunnel server needs; the CLI fills it from flags. */
+export interface TunnelServerOptions extends TunnelSidecarOptions {
+  listen: Address;
+  target: Address;
+  /** node:tls server options (see tls-options.ts); null or absent for plain TCP links. */
+  tls?: TlsOptions | null;
+  /**
+   * A new link must finish its TLS handshake, and then answer the session's first ping, each
+   * within this long, or it is closed; default 5 s. (Also the TLS `handshakeTimeout` unless
+   * `tls` sets one.)
+   */
+  handshakeTimeoutMs?: number;
+}
+
+interface Link extends LinkView {
+  readonly remote: string;
+}
+
+/** A listening tunnel server; see the module comment. */
+export class TunnelServer {
+  /** Connections (streams) toward the target. */
+  readonly table: ConnectionTable;
+  readonly metrics: LinkMetrics;
+  private readonly server: Server;
+  private readonly links = new Set<Link>();
+  private readonly now: () => number;
+  private readonly windowBudget: MemoryBudget;
+  private nextLinkId = 1;
+  private closing = false;
+  private handshakesRefused = 0;
+
+  constructor(private readonly options: TunnelServerOptions) {
+    this.now = options.now ?? (() => performance.now());
+    this.table = new ConnectionTable({
+      targetText: formatAddress(options.target),
+      maxConns: options.maxConns ?? RELAY_DEFAULTS.maxConns,
+      maxQueue: options.maxQueue ?? RELAY_DEFAULTS.maxQueue,
+      queueTimeoutMs: options.queueTimeoutMs ?? RELAY_DEFAULTS.queueTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs ?? RELAY_DEFAULTS.idleTimeoutMs,
+      halfCloseTimeoutMs: options.halfCloseTimeoutMs ?? RELAY_DEFAULTS.halfCloseTimeoutMs,
+      windowBytes: RELAY_DEFAULTS.windowBytes,
+      now: this.now,
+      ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
+    });
+    this.metrics = new LinkMetrics(() => this.links);
+    this.windowBudget = new MemoryBudget({ budgetBytes: options.windowBudgetBytes ?? TUNNEL_DEFAULTS.windowBudgetBytes });
+    if (options.tls) {
+      const tls = { handshakeTimeout: options.handshakeTimeoutMs ?? TUNNEL_DEFAULTS.handshakeTimeoutMs, ...options.tls };
+      const server = createTlsServer(tls, (socket) => this.onLink(socket));
+      server.on('tlsClientError', (err, socket) => {
+        this.handshakesRefused++;
+        options.onLinkLog?.(`link from ${describePeer(socket)} refused: ${err.message}`);
+        // Node reports a handshake timeout here and leaves the socket open: a client that never
+        // finishes its handshake would hold it for good.
+        socket.destroy();
+      });
+      this.server = server;
+    } else {
+      // pauseOnConnect: a link is read from only once its session is there (see onLink).
+      this.server = createNetServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.onLink(socket));
+    }
+  }
+
+  /** Starts listening; resolves with the real address (the actual port when 0 was asked). */
+  listen(): Promise<Address> {
+    return listenOn(this.server, this.options.listen, LISTEN_BACKLOG);
+  }
+
+  /** The address the server is listening on. */
+  address(): Address {
+    return listeningAddress(this.server);
+  }
+
+  /** The live links. */
+  liveLinks(): TunnelSession[] {
+    return [...this.links].map((l) => l.session);
+  }
+
+  /**
+   * Graceful shutdown: stop accepting links, go away on every link, let streams finish for up to
+   * `drainTimeoutMs`, then reset what is left and close the links.
+   */
+  async shutdown(drainTimeoutMs: number = RELAY_DEFAULTS.drainTimeoutMs): Promise<void> {
+    this.closing = true;
+    const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const link of this.links) link.session.goAway();
+    await this.table.shutdown(drainTimeoutMs);
+    await Promise.all([...this.links].map((l) => l.session.close()));
+    await listenerClosed;
+  }
+
+  /** Adds the connection, link and stream metrics to a registry. */
+  registerMetrics(registry: MetricsRegistry): void {
+    this.table.registerMetrics(registry);
+    this.metrics.register(registry);
+    registry.gauge('sluice_tunnel_window_budget_used_bytes', 'Auto-tuned window growth granted now, out of the window budget.', () => this.windowBudget.usedBytes);
+    registry.counter('sluice_tunnel_handshakes_refused_total', 'Links refused during the TLS handshake (no or untrusted client certificate).', () => this.handshakesRefused);
+  }
+
+  private onLink(accepted: Socket): void {
+    let socket = accepted;
+    let reads: LinkReads | undefined;
+    if (!this.options.tls && (this.options.readPath ?? 'onread') === 'onread') {
+      reads = new LinkReads(linkReadPool);
+      const adopted = adoptWithReadHook(accepted, reads);
+      if (adopted) socket = adopted;
+      else reads = undefined;
+    }
+    socket.setNoDelay(true);
+    const session = new TunnelSession(socket, {
+      ...(reads ? { reads } : {}),
+      role: 'acceptor',
+      credit: 'manual',
+      autoAccept: false,
+      keepaliveIntervalMs: this.options.keepaliveIntervalMs ?? TUNNEL_SESSION_DEFAULTS.keepaliveIntervalMs,
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? TUNNEL_DEFAULTS.handshakeTimeoutMs,
+      ...(this.options.errorLingerMs !== undefined ? { errorLingerMs: this.options.errorLingerMs } : {}),
+      ...pickBudgets(this.options),
+      now: this.now,
+      windowBudget: this.windowBudget,
+      ...(this.options.windowBytes !== undefined ? { initialWindowBytes: this.options.windowBytes } : {}),
+      ...(this.options.maxWindowBytes !== undefined ? { maxWindowBytes: this.options.maxWindowBytes } : {}),
+      ...(this.options.autoTune !== undefined ? { autoTune: this.options.autoTune } : {}),
+      ...(this.options.maxStreams !== undefined ? { maxStreams: this.options.maxStreams } : {}),
+    });
+    const link: Link = { label: String(this.nextLinkId++), session, remote: describePeer(socket) };
+    this.links.add(link);
+    this.metrics.opened();
+    this.options.onLinkLog?.(`link ${link.label} from ${link.remote} up`);
+    session.on('stream', (stream: TunnelStream) => {
+      this.table.arrive(stream, `${link.remote}#${stream.streamId}`, (done) => this.openTarget(stream, done));
+    });
+    session.once('close', (error: Error | null) => {
+      this.links.delete(link);
+      this.metrics.retire(session);
+      this.options.onLinkLog?.(`link ${link.label} from ${link.remote} closed${error ? `: ${error.message}` : ''}`);
+    });
+    if (this.closing) void session.close();
+  }
+
+  private openTarget(stream: TunnelStream, done: Parameters<Parameters<ConnectionTable['arrive']>[2]>[0]): () => void {
+    const targetReads = (this.options.readPath ?? 'onread') === 'onread' ? new ReadHook() : undefined;
+    const pending = connectTarget(
+      this.options.target,
+      this.options.connectTimeoutMs ?? RELAY_DEFAULTS.connectTimeoutMs,
+      targetReads ? { readHook: targetReads } : {},
+      (failure, target) => {
+        if (failure || !target) return done({ end: failure?.end ?? 'connect-failed', reset: true, ...(failure ? { error: failure.error } : {}) }, null);
+        // Acknowledge the stream only now that the target is there; a failure above resets it instead.
+        stream.accept();
+        done(null, target, targetReads);
+      },
+    );
+    return () => pending.cancel();
+  }
+}
+
+function describePeer(socket: Socket): string {
+  if (socket.remoteAddress === undefined) return 'unix';
+  return formatAddress({ kind: 'tcp', host: socket.remoteAddress, port: socket.remotePort ?? 0 });
+}

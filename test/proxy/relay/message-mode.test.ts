@@ -1,0 +1,232 @@
+import { expect } from 'chai';
+import { createServer, type Socket } from 'node:net';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RelayServer, type AccessLogEntry, type RelayServerOptions } from '../../../proxy/index.js';
+import { randomChunks, seededRandom, sha256 } from '../../helpers/random.js';
+import { connectTo, listen, readAll, Resources, until, writeAll } from '../../helpers/sockets.js';
+
+/** `count` newline-ended messages `<seq> <filler>\n` of about `size` bytes, sizes varied by `seed`. */
+function lines(count: number, size: number, seed: number): Buffer {
+  const rnd = seededRandom(seed);
+  const parts: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const body = `${i} `.padEnd(Math.max(8, Math.floor(size * (0.5 + rnd()))), 'abcdefghijklmnopqrstuvwxyz'[i % 26]);
+    parts.push(body + '\n');
+  }
+  return Buffer.from(parts.join(''));
+}
+
+/** Splits received bytes into messages and checks each is whole: `<seq> ` then one repeated letter. */
+function seqsOf(data: Buffer): number[] {
+  const text = data.toString('latin1');
+  expect(text.endsWith('\n') || text.length === 0, 'ends on a message boundary').to.equal(true);
+  return text
+    .split('\n')
+    .slice(0, -1)
+    .map((line) => {
+      const m = /^(\d+) ([a-z])\2*$/.exec(line);
+      expect(m, `a whole message: ${line.slice(0, 40)}`).to.not.equal(null);
+      return Number(m![1]);
+    });
+}
+
+/** One u32be-framed message: 4-byte big-endian length, then the body. */
+function u32be(body: string): Buffer {
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(body.length, 0);
+  return Buffer.concat([head, Buffer.from(body)]);
+}
+
+describe('message mode (--messages, --overflow)', () => {
+  const res = new Resources();
+  const servers: RelayServer[] = [];
+  const dirs: string[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.shutdown(0)));
+    await res.closeAll();
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** A target whose single connection the test controls, created paused (reads nothing). */
+  async function pausedTarget(): Promise<{ port: number; socket: () => Promise<Socket> }> {
+    let resolveSocket: (s: Socket) => void;
+    const accepted = new Promise<Socket>((r) => (resolveSocket = r));
+    const server = res.server(
+      createServer({ allowHalfOpen: true }, (s) => {
+        s.pause();
+        resolveSocket(s);
+      }),
+    );
+    return { port: await listen(server), socket: () => accepted };
+  }
+
+  async function start(targetPort: number, options: Partial<RelayServerOptions>): Promise<{ server: RelayServer; port: number; logs: AccessLogEntry[] }> {
+    const logs: AccessLogEntry[] = [];
+    const server = new RelayServer({
+      listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+      target: { kind: 'tcp', host: '127.0.0.1', port: targetPort },
+      windowBytes: 64 * 1024,
+      onAccessLog: (e) => logs.push(e),
+      ...options,
+    });
+    servers.push(server);
+    const a = await server.listen();
+    return { server, port: a.kind === 'tcp' ? a.port : 0, logs };
+  }
+
+  for (const policy of ['drop-newest', 'drop-oldest'] as const) {
+    it(`${policy}: the producer is never held back; only whole, in-order messages arrive; delivered + dropped = sent`, async () => {
+      const target = await pausedTarget();
+      const { server, port } = await start(target.port, { messages: 'lines', overflow: policy });
+      const count = 60_000;
+      const data = lines(count, 400, 1);
+      const client = res.socket(await connectTo(port));
+      const targetSide = await target.socket();
+      // The target reads nothing, yet every byte leaves the producer: nobody held it back.
+      await writeAll(client, randomChunks(data, 100_000, 2));
+      await new Promise<void>((resolve) => (client.writableFinished ? resolve() : client.once('finish', () => resolve())));
+      await until(() => server.stats().clientToTarget.bytes === data.length, 'the relay reading everything');
+      const got = readAll(targetSide);
+      targetSide.resume();
+      const seqs = seqsOf(Buffer.concat([await collect(targetSide, got)]));
+      for (let i = 1; i < seqs.length; i++) expect(seqs[i]).to.be.greaterThan(seqs[i - 1]!);
+      const dropped = server.messagesDroppedByReason();
+      expect(seqs.length + dropped[policy]).to.equal(count);
+      expect(dropped[policy]).to.be.greaterThan(0);
+      expect(server.stats().clientToTarget.pauses).to.equal(0);
+      if (policy === 'drop-oldest') expect(seqs.at(-1)).to.equal(count - 1);
+      targetSide.end();
+    });
+  }
+
+  it('block: holds the producer back and drops nothing', async () => {
+    const target = await pausedTarget();
+    const { server, port } = await start(target.port, { messages: 'lines', overflow: 'block' });
+    const data = lines(60_000, 400, 3);
+    const client = res.socket(await connectTo(port));
+    const targetSide = await target.socket();
+    const writing = writeAll(client, [data]);
+    await until(() => server.stats().clientToTarget.pauses > 0 && client.writableLength > 0, 'the producer held back');
+    const got = readAll(targetSide);
+    targetSide.resume();
+    await writing;
+    const received = await got;
+    expect(received).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
+    expect(server.messagesDropped()).to.equal(0);
+    expect(server.messagesForwardedTotal()).to.equal(60_000);
+    targetSide.end();
+  });
+
+  it('spill: absorbs a burst on disk without holding the producer back, delivers it all in order, then deletes it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-spill-test-'));
+    dirs.push(dir);
+    const target = await pausedTarget();
+    const { server, port } = await start(target.port, { messages: 'lines', overflow: 'spill', spillDir: dir, spillMaxBytes: 256 * 1024 * 1024 });
+    const data = lines(80_000, 400, 4);
+    const client = res.socket(await connectTo(port));
+    const targetSide = await target.socket();
+    let peakRam = 0;
+    await writeAll(client, randomChunks(data, 200_000, 5));
+    await new Promise<void>((resolve) => (client.writableFinished ? resolve() : client.once('finish', () => resolve())));
+    await until(() => {
+      peakRam = Math.max(peakRam, server.bufferedBytes());
+      return server.stats().clientToTarget.bytes === data.length;
+    }, 'the relay taking everything');
+    // Everything left the producer while the target read nothing: the disk took the burst (the
+    // producer may wait a moment for a write batch to reach the disk, never for the target).
+    expect(server.spilledBytes()).to.be.greaterThan(1024 * 1024);
+    const got = readAll(targetSide);
+    targetSide.resume();
+    expect(await got).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
+    expect(server.messagesDropped()).to.equal(0);
+    targetSide.end();
+    await until(() => server.activeConnections === 0, 'the connection finishing');
+    expect(server.spilledBytes()).to.equal(0);
+    const runDirs = readdirSync(dir);
+    expect(runDirs).to.have.length(1);
+    expect(readdirSync(join(dir, runDirs[0]!))).to.deep.equal([]);
+    // RAM stayed near the window plus the spool's write batch, whatever went to disk.
+    expect(peakRam).to.be.lessThan(2 * 1024 * 1024);
+  });
+
+  it('spill: once --spill-max is used up it holds the producer back (block), and still loses nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-spill-test-'));
+    dirs.push(dir);
+    const target = await pausedTarget();
+    const spillMaxBytes = 256 * 1024;
+    const { server, port } = await start(target.port, { messages: 'lines', overflow: 'spill', spillDir: dir, spillMaxBytes });
+    const data = lines(40_000, 200, 6); // about 8 MB: far more than the window and the spill allowance
+    const client = res.socket(await connectTo(port));
+    const targetSide = await target.socket();
+    const sent = writeAll(client, randomChunks(data, 100_000, 7));
+    await until(() => server.stats().clientToTarget.pauses > 0 && server.spilledBytes() > 0, 'the producer held back with spill in use');
+    expect(server.spilledBytes()).to.be.at.most(spillMaxBytes);
+    expect(server.stats().clientToTarget.bytes).to.be.below(data.length);
+    const got = readAll(targetSide);
+    targetSide.resume();
+    await sent;
+    expect(await got).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
+    expect(server.messagesDropped()).to.equal(0);
+  });
+
+  it('closes a connection whose message passes --max-message, after delivering what came before it', async () => {
+    const received: Buffer[] = [];
+    const target = res.server(createServer({ allowHalfOpen: true }, (s) => s.on('data', (d: Buffer) => received.push(d)).on('end', () => s.end())));
+    const { server, port, logs } = await start(await listen(target), { messages: 'lines', overflow: 'drop-newest', maxMessageBytes: 100 });
+    const client = res.socket(await connectTo(port));
+    const closed = readAll(client).catch(() => null);
+    client.write('0 a\n1 b\n' + 'x'.repeat(500) + '\n2 c\n');
+    await closed;
+    await until(() => logs.length === 1, 'the log line');
+    expect(logs[0]!.end).to.equal('message-too-large');
+    expect(Buffer.concat(received).toString()).to.equal('0 a\n1 b\n');
+    expect(server.messagesDroppedByReason()['too-large']).to.equal(1);
+  });
+
+  it('at the end of input: a last line without \\n is delivered as it is; a u32be message cut short is counted incomplete', async () => {
+    for (const [messages, input, delivered, incomplete] of [
+      ['lines', Buffer.from('0 a\n1 b\nno newline'), '0 a\n1 b\nno newline', 0],
+      ['u32be', Buffer.concat([u32be('whole'), Buffer.from([0, 0, 0, 9]), Buffer.from('cut')]), u32be('whole').toString('latin1'), 1],
+    ] as const) {
+      const received: Buffer[] = [];
+      const target = res.server(createServer({ allowHalfOpen: true }, (s) => s.on('data', (d: Buffer) => received.push(d)).on('end', () => s.end())));
+      const { server, port, logs } = await start(await listen(target), { messages, overflow: 'drop-newest' });
+      const client = res.socket(await connectTo(port));
+      const closed = readAll(client);
+      client.end(input);
+      await closed;
+      await until(() => logs.length === 1, 'the log line');
+      expect(Buffer.concat(received).toString('latin1'), messages).to.equal(delivered);
+      expect(server.messagesDroppedByReason().incomplete, messages).to.equal(incomplete);
+      expect(server.messagesForwardedTotal(), messages).to.equal(messages === 'lines' ? 3 : 1);
+    }
+  });
+
+  it('u32be framing: random chunking through drop-oldest with a fast target delivers every message intact', async () => {
+    const parts: Buffer[] = [];
+    const rnd = seededRandom(9);
+    for (let i = 0; i < 3000; i++) {
+      const body = Buffer.alloc(1 + Math.floor(rnd() * 3000), i % 251);
+      const prefix = Buffer.alloc(4);
+      prefix.writeUInt32BE(body.length);
+      parts.push(prefix, body);
+    }
+    const data = Buffer.concat(parts);
+    const target = res.server(createServer({ allowHalfOpen: true }, (s) => s.pipe(s)));
+    const { server, port } = await start(await listen(target), { messages: 'u32be', overflow: 'drop-oldest', windowBytes: 1024 * 1024 });
+    const client = res.socket(await connectTo(port));
+    const got = readAll(client);
+    await writeAll(client, randomChunks(data, 7000, 10));
+    expect(await got).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
+    expect(server.messagesForwardedTotal()).to.equal(3000);
+  });
+});
+
+async function collect(socket: Socket, done: Promise<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  socket.on('data', (d: Buffer) => chunks.push(d));
+  await done;
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,118 @@
+import { expect } from 'chai';
+import { createServer, type Server, type Socket } from 'node:net';
+import sinon from 'sinon';
+import { LinkPool, TunnelSession, type TunnelStream } from '../../../proxy/index.js';
+import { listen, Resources, until } from '../../helpers/sockets.js';
+import { tcp } from '../../helpers/tunnel.js';
+
+/** A yamux acceptor on every connection, answering pings (what a link needs to count as up). */
+function acceptorServer(res: Resources, sessions: TunnelSession[]): Server {
+  return res.server(
+    createServer((socket: Socket) => {
+      const s = new TunnelSession(socket, { role: 'acceptor', keepaliveIntervalMs: 0 });
+      sessions.push(s);
+      s.on('stream', (stream: TunnelStream) => stream.on('error', () => {}));
+    }),
+  );
+}
+
+/** A loopback port nothing listens on (until the test listens there itself). */
+async function unusedPort(): Promise<number> {
+  const probe = createServer();
+  const port = await listen(probe);
+  await new Promise<void>((r) => probe.close(() => r()));
+  return port;
+}
+
+describe('LinkPool (reconnect with backoff; fake timers, real sockets)', () => {
+  const res = new Resources();
+  let clock: sinon.SinonFakeTimers | null = null;
+  let pool: LinkPool | null = null;
+  afterEach(async () => {
+    clock?.restore();
+    clock = null;
+    pool?.destroy();
+    pool = null;
+    await res.closeAll();
+  });
+
+  it('dials again after 100, 200, 400 ms while the server is down, then starts over once a link answered a ping', async () => {
+    const freePort = await unusedPort();
+
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const lines: string[] = [];
+    pool = new LinkPool({
+      server: tcp(freePort),
+      links: 1,
+      connectTimeoutMs: 5_000,
+      tls: null,
+      random: () => 0.5, // the middle of the jitter band: the bare schedule
+      session: { keepaliveIntervalMs: 0 },
+      onLog: (l) => lines.push(l),
+    });
+    pool.start();
+    const refusedAfter = async (n: number, delayMs: number) => {
+      await until(() => lines.length === n, `dial ${n}`);
+      expect(lines[n - 1]).to.match(new RegExp(`^link 0 cannot connect: .*ECONNREFUSED.*; retrying in ${delayMs} ms$`));
+    };
+    await refusedAfter(1, 100);
+    await clock.tickAsync(99);
+    expect(lines).to.have.length(1);
+    await clock.tickAsync(1);
+    await refusedAfter(2, 200);
+    await clock.tickAsync(200);
+    await refusedAfter(3, 400);
+    expect(pool.reconnects).to.equal(3);
+
+    // The server comes back: the next attempt gets a link, and its first ping answer resets the backoff.
+    const sessions: TunnelSession[] = [];
+    const server = acceptorServer(res, sessions);
+    await new Promise<void>((r) => server.listen(freePort, '127.0.0.1', () => r()));
+    await clock.tickAsync(400);
+    await until(() => lines.includes('link 0 up'), 'the link');
+    expect(pool.linksUp).to.equal(1);
+    sessions[0]!.destroy();
+    await until(() => lines.length === 5, 'the loss');
+    expect(lines[4]).to.equal('link 0 lost: the server closed it; retrying in 100 ms');
+  });
+
+  it('a link that never answers its first ping is dropped after the connect timeout and dialled again', async () => {
+    const silent: Socket[] = [];
+    const server = res.server(createServer((s) => silent.push(s)));
+    const port = await listen(server);
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const lines: string[] = [];
+    pool = new LinkPool({ server: tcp(port), links: 1, connectTimeoutMs: 1_000, tls: null, random: () => 0.5, session: { keepaliveIntervalMs: 0 }, onLog: (l) => lines.push(l) });
+    pool.start();
+    await until(() => silent.length === 1, 'the connection');
+    await clock.tickAsync(999);
+    expect(lines).to.deep.equal([]);
+    await clock.tickAsync(1);
+    await until(() => lines.length === 1, 'the refusal');
+    expect(lines[0]).to.equal('link 0 refused: no reply to the first ping within 1000 ms; retrying in 100 ms');
+    expect(pool.linksUp).to.equal(0);
+  });
+
+  it('waiters get a stream as soon as a link is up, or null after their wait', async () => {
+    const freePort = await unusedPort();
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    pool = new LinkPool({ server: tcp(freePort), links: 1, connectTimeoutMs: 5_000, tls: null, random: () => 0.5, session: { keepaliveIntervalMs: 0 } });
+    pool.start();
+    const got: (string | null)[] = [];
+    pool.acquire(300, (s) => got.push(s === null ? null : 'stream'));
+    pool.acquire(5_000, (s) => {
+      got.push(s === null ? null : 'stream');
+      s?.destroy();
+    });
+    expect(pool.waiting).to.equal(2);
+    await clock.tickAsync(300);
+    expect(got).to.deep.equal([null]);
+    const sessions: TunnelSession[] = [];
+    const server = acceptorServer(res, sessions);
+    await new Promise<void>((r) => server.listen(freePort, '127.0.0.1', () => r()));
+    await clock.tickAsync(1_000);
+    await until(() => got.length === 2, 'the second waiter');
+    expect(got).to.deep.equal([null, 'stream']);
+    expect(pool.waiting).to.equal(0);
+  });
+});

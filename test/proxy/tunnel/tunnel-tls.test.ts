@@ -1,0 +1,91 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { clientTlsOptions, loadTlsFiles, serverTlsOptions, type TlsMaterial } from '../../../proxy/index.js';
+import { randomBytes, sha256 } from '../../helpers/random.js';
+import { connectTo, echoServer, listen, readAll, Resources, until } from '../../helpers/sockets.js';
+import { makePki, pkiUnavailableReason, type Party, type TestPki } from '../../helpers/tls-certs.js';
+import { startTunnel, tcp, type Tunnel } from '../../helpers/tunnel.js';
+
+describe('tunnel links over mutual TLS (throwaway CA made with openssl)', function () {
+  this.timeout(20_000);
+  let pki: TestPki;
+  const res = new Resources();
+  const tunnels: Tunnel[] = [];
+
+  before(function () {
+    const made = makePki();
+    if (!made) {
+      console.log(`      skipped: ${pkiUnavailableReason()}`);
+      this.skip();
+    }
+    pki = made;
+  });
+  after(() => pki?.remove());
+  afterEach(async () => {
+    await Promise.all(tunnels.splice(0).map((t) => t.close()));
+    await res.closeAll();
+  });
+
+  const material = (party: Party, ca: string): TlsMaterial => loadTlsFiles({ certPath: party.cert, keyPath: party.key, caPath: ca });
+
+  async function tunnelWith(server: TlsMaterial, client: ReturnType<typeof clientTlsOptions>): Promise<Tunnel> {
+    const target = echoServer(res);
+    const t = await startTunnel(tcp(await listen(target)), { tls: serverTlsOptions(server, 5_000) }, { tls: client, linkWaitMs: 400 });
+    tunnels.push(t);
+    return t;
+  }
+
+  /** Sends through the tunnel; resolves with the echo's byte count (0 when the connection was closed). */
+  async function echoThrough(t: Tunnel, data: Buffer): Promise<{ bytes: number; sha256: string }> {
+    const client = res.socket(await connectTo(t.port));
+    const got = readAll(client).catch(() => ({ bytes: 0, sha256: '' }));
+    client.end(data);
+    return got;
+  }
+
+  it('carries streams when each side presents a certificate the other trusts', async () => {
+    const t = await tunnelWith(material(pki.server, pki.ca), clientTlsOptions(material(pki.client, pki.ca)));
+    const data = randomBytes(3 * 1024 * 1024, 1);
+    expect(await echoThrough(t, data)).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
+    const link = t.server.liveLinks()[0]!.link as import('node:tls').TLSSocket;
+    expect(link.authorized).to.equal(true);
+    expect(link.getPeerCertificate().subject.CN).to.equal('sluice test client');
+  });
+
+  it('the server refuses a client whose certificate another CA signed', async () => {
+    const t = await tunnelWith(material(pki.server, pki.ca), clientTlsOptions(material(pki.rogueClient, pki.ca)));
+    expect((await echoThrough(t, Buffer.from('let me in'))).bytes).to.equal(0);
+    await until(() => t.linkLines.some((l) => /^server: link from .* refused/.test(l)), 'the refusal to be logged');
+    expect(t.server.liveLinks()).to.have.length(0);
+    await until(() => t.clientLogs.length === 1, 'the client log line');
+    expect(t.clientLogs[0]).to.include({ end: 'connect-timeout' });
+    expect(t.linkLines).to.not.include('client: link 0 up');
+  });
+
+  it('the server refuses a client that presents no certificate', async () => {
+    const noCert = { ca: readFileSync(pki.ca), rejectUnauthorized: true };
+    const t = await tunnelWith(material(pki.server, pki.ca), noCert);
+    expect((await echoThrough(t, Buffer.from('let me in'))).bytes).to.equal(0);
+    await until(() => t.linkLines.some((l) => /^server: link from .* refused/.test(l)), 'the refusal to be logged');
+    expect(t.server.liveLinks()).to.have.length(0);
+  });
+
+  it('the client refuses a server whose certificate its CA did not sign', async () => {
+    const t = await tunnelWith(material(pki.rogueServer, pki.ca), clientTlsOptions(material(pki.client, pki.ca)));
+    expect((await echoThrough(t, Buffer.from('hello?'))).bytes).to.equal(0);
+    await until(() => t.linkLines.some((l) => /^client: link 0 cannot connect: .*certificate/.test(l)), 'the refusal to be logged');
+    expect(t.linkLines).to.not.include('client: link 0 up');
+  });
+
+  it('the client refuses a trusted certificate issued for another name', async () => {
+    const t = await tunnelWith(material(pki.server, pki.ca), clientTlsOptions(material(pki.client, pki.ca), 'db.example'));
+    expect((await echoThrough(t, Buffer.from('hello?'))).bytes).to.equal(0);
+    await until(() => t.linkLines.some((l) => /^client: link 0 cannot connect: .*(altnames|Hostname)/i.test(l)), 'the refusal to be logged');
+  });
+
+  it('loadTlsFiles names the flag of a file it cannot read', () => {
+    expect(() => loadTlsFiles({ certPath: pki.client.cert, keyPath: '/nonexistent/key.pem', caPath: pki.ca })).to.throw(
+      /^--tls-key: cannot read \/nonexistent\/key.pem: ENOENT$/,
+    );
+  });
+});
