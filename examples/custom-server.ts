@@ -1,5 +1,5 @@
 /**
- * A small framed socket server built on sluice's Session: an echo service with per-stream
+ * A small framed socket server built on sluice's TunnelSession: an echo service with per-stream
  * accounting. Each TCP connection carries many streams (yamux framing, so any yamux client can use
  * it too); the server sends every stream back through pipeline(), which honours write() === false,
  * so a client that reads one stream slowly holds back that stream alone: its window fills, the
@@ -16,12 +16,12 @@ import { once } from 'node:events';
 import { createServer, connect, type Server } from 'node:net';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { formatAddress, parseAddress, parseSize, Session, type TunnelStream } from '../proxy/index.js';
+import { formatAddress, parseAddress, parseSize, TunnelSession, type TunnelStream } from '../proxy/index.js';
 
 /** Starts the echo server; every connection is an acceptor session, every stream is echoed. */
 export function startEchoServer(onStreamDone: (streamId: number, bytes: number) => void = () => {}): Server {
   return createServer({ noDelay: true }, (socket) => {
-    const session = new Session(socket, { role: 'acceptor' });
+    const session = new TunnelSession(socket, { role: 'acceptor' });
     session.on('stream', (stream: TunnelStream) => {
       let bytes = 0;
       const count = new Transform({
@@ -45,7 +45,7 @@ function flag(name: string): string | undefined {
 }
 
 /** Runs one job on a new stream: sends `data`, reads the echo at `readBytesPerS` (0: at once), checks it. */
-async function job(session: Session, data: Buffer, readBytesPerS: number): Promise<{ ok: boolean; ms: number }> {
+async function job(session: TunnelSession, data: Buffer, readBytesPerS: number): Promise<{ ok: boolean; ms: number }> {
   const started = performance.now();
   const stream = session.open();
   const hash = createHash('sha256');
@@ -72,7 +72,7 @@ async function demo(jobs: number, size: number, slowBytesPerS: number): Promise<
   await once(server, 'listening');
   const socket = connect({ port: (server.address() as { port: number }).port, host: '127.0.0.1', noDelay: true });
   await once(socket, 'connect');
-  const session = new Session(socket, { role: 'dialer' });
+  const session = new TunnelSession(socket, { role: 'dialer' });
   const blobs = Array.from({ length: jobs }, (_, i) => Buffer.alloc(size, i + 1));
   const results = await Promise.all(blobs.map((blob, i) => job(session, blob, i === 0 ? slowBytesPerS : 0)));
   for (const [i, r] of results.entries()) {

@@ -4,7 +4,7 @@
  * most one window per round trip, so at 50 ms a fixed 256 KiB window caps it near 5 MiB/s
  * whatever the link could carry; auto-tuning grows the window while the consumer keeps up.
  *
- *   dialer Session --TCP--> delaying relay (+delay/2 each way, in process) --TCP--> acceptor Session
+ *   dialer TunnelSession --TCP--> delaying relay (+delay/2 each way, in process) --TCP--> acceptor TunnelSession
  *      one stream, writes as fast as write() allows  -->  reader takes everything at once
  *
  *   node dist/examples/window-experiment.js [--delay 50ms] [--seconds 3] [--windows 256KiB,1MiB,4MiB,16MiB] [--json]
@@ -15,7 +15,7 @@
  */
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { parseDuration, parseSize, formatSize, Session, type TunnelStream } from '../proxy/index.js';
+import { parseDuration, parseSize, formatSize, TunnelSession, type TunnelStream } from '../proxy/index.js';
 
 interface Config {
   label: string;
@@ -75,11 +75,11 @@ async function delayingRelay(targetPort: number, rttMs: number): Promise<{ port:
 
 /** Runs one stream for `seconds` through a fresh link and returns its throughput. */
 async function measure(config: Config, rttMs: number, seconds: number): Promise<Omit<Row, 'ratio'>> {
-  let acceptor: Session | undefined;
+  let acceptor: TunnelSession | undefined;
   let received = 0;
   let stop = false;
   const sink = createServer({ noDelay: true }, (socket) => {
-    acceptor = new Session(socket, { role: 'acceptor', ...config });
+    acceptor = new TunnelSession(socket, { role: 'acceptor', ...config });
     acceptor.on('stream', (stream: TunnelStream) => {
       stream.on('data', (d: Buffer) => (received += d.length));
       stream.on('error', () => {});
@@ -89,7 +89,7 @@ async function measure(config: Config, rttMs: number, seconds: number): Promise<
   const relay = await delayingRelay(sinkPort, rttMs);
   const socket = connect({ port: relay.port, host: '127.0.0.1', noDelay: true });
   await once(socket, 'connect');
-  const dialer = new Session(socket, { role: 'dialer', ...config });
+  const dialer = new TunnelSession(socket, { role: 'dialer', ...config });
   await dialer.ping(); // a round-trip estimate first, as a real link has after its first keepalive
   const stream = dialer.open();
   stream.on('error', () => {});

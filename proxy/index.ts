@@ -1,42 +1,28 @@
 /**
- * Public face of sluice as a library: the relay for any two connected duplex streams, the
- * relay server the CLI runs, and the pieces around them (addresses, sizes, metrics).
+ * Public face of sluice as a library: the relay for any two connected duplex streams and the
+ * stages a direction is built from, the three sidecars (relay server, tunnel client and server),
+ * the tunnel session for your own multiplexed protocols, and the pieces around them (addresses,
+ * sizes, metrics, signals). Plumbing (readers, buffer pools, socket adoption) stays inside.
+ * The pure flow-control decisions and the yamux codec are `sluice/windowing`.
  */
-export { relay, Relay, DEFAULT_WINDOW_BYTES, type RelayOptions, type RelayResult, type RelayEnd, type DirectionStats } from './relay/relay.js';
-export { Pump } from './relay/pump.js';
+export { relay, Relay, DEFAULT_WINDOW_BYTES, type RelayOptions, type RelayResult, type RelayEnd, type DirectionStats, type MessageCounts } from './relay/relay.js';
 export { RelayServer, RELAY_DEFAULTS, type RelayServerOptions } from './relay/relay-server.js';
+export type { SidecarConnectionOptions } from './relay/connection-table.js';
+export { formatAccessLog, type AccessLogEntry, type LogFormat } from './relay/access-log.js';
+export { Direction, type DirectionOptions, type Stage, type StageContext, type Downstream, type Holdable, type HoldReason, type Lender, type SourceReader, type ReadTarget } from './pipeline/index.js';
+export { MessageStage, RateStage, type MessageModeOptions, type MessageStageEvents, type RateStageOptions } from './stages/index.js';
 export { parseAddress, formatAddress, type Address } from './net/address.js';
+export { loadTlsFiles, serverTlsOptions, clientTlsOptions, type TlsFiles, type TlsMaterial } from './net/tls-options.js';
 export { parseSize, parseDuration, formatSize, formatDuration } from './config/units.js';
 export { MetricsRegistry, type MetricFamily, type Sample } from './signals/metrics.js';
 export { startHttpEndpoints, type HealthStatus, type HttpEndpoints } from './signals/http-endpoints.js';
-export { formatAccessLog, type AccessLogEntry, type LogFormat } from './relay/access-log.js';
-export { MessagePump, type MessageModeOptions } from './relay/message-pump.js';
-export {
-  SpillStore,
-  SpillSpool,
-  SpillDirError,
-  SPILL_RECORD_HEADER_BYTES,
-  DEFAULT_SEGMENT_BYTES,
-  DEFAULT_WRITE_BATCH_BYTES,
-  DEFAULT_READ_BATCH_BYTES,
-  type SpillAppend,
-  type SpillStoreOptions,
-  type SegmentFile,
-} from './spill/spill-store.js';
+export { startAgentCheck, formatAgentReply, MAX_AGENT_REPLY_BYTES, type AgentCheckResponder, type AgentCheckOptions } from './signals/agent-check.js';
 export { Governor, type GovernorOptions, type GovernedInstance } from './signals/governor.js';
 export { EventLoopMonitor, type EventLoopDelay, type EventLoopMonitorOptions, type DelayHistogram } from './signals/event-loop-monitor.js';
-export { startAgentCheck, formatAgentReply, MAX_AGENT_REPLY_BYTES, type AgentCheckResponder, type AgentCheckOptions } from './signals/agent-check.js';
-export { RateLimiter, type RateLimiterOptions } from './relay/rate-limiter.js';
-export { FastPump } from './relay/fast-pump.js';
-export { ReadHook } from './reads/read-hook.js';
-export { adoptWithReadHook } from './reads/adopt-socket.js';
-export { type DirectionPump } from './relay/pump.js';
-export type { MessageCounts } from './relay/relay.js';
-export { TunnelSession, TunnelSession as Session, TUNNEL_SESSION_DEFAULTS, type TunnelSessionOptions, type TunnelSessionOptions as SessionOptions, type TunnelSessionStats } from './tunnel/session.js';
+export { SpillStore, SpillSpool, SpillDirError, type SpillStoreOptions } from './spill/spill-store.js';
+export { TunnelSession, TUNNEL_SESSION_DEFAULTS, type TunnelSessionOptions, type TunnelSessionStats } from './tunnel/session.js';
 export { TunnelStream, type CreditMode, type TunnelStreamOptions } from './tunnel/stream.js';
 export { StreamResetError, LinkLostError, KeepaliveTimeoutError, HandshakeTimeoutError, TunnelProtocolError, RemoteGoAwayError, StreamOpenError } from './tunnel/errors.js';
 export { TunnelServer, type TunnelServerOptions } from './tunnel/server.js';
 export { TunnelClient, TUNNEL_CLIENT_DEFAULTS, type TunnelClientOptions } from './tunnel/client.js';
-export { LinkPool, type LinkPoolOptions, type LinkSessionOptions } from './tunnel/link-pool.js';
-export { CreditPump } from './tunnel/credit-pump.js';
-export { loadTlsFiles, serverTlsOptions, clientTlsOptions, type TlsFiles, type TlsMaterial } from './net/tls-options.js';
+export { CreditReader } from './tunnel/credit-reader.js';

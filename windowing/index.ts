@@ -4,6 +4,7 @@
  */
 export { Watermark, type Crossing } from './watermark.js';
 export { DirectionWindow, type DirectionWindowOptions, type FlowAction } from './direction-window.js';
+export { HoldLedger, type HoldReason } from './hold-ledger.js';
 export { Admission, type AdmissionOptions, type AdmissionVerdict } from './admission.js';
 export * from './yamux/index.js';
 export { Backoff, BACKOFF_DEFAULTS, type BackoffOptions } from './backoff.js';

@@ -41,3 +41,9 @@ export function isLoopback(address: Address): boolean {
   const h = address.host.toLowerCase();
   return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
 }
+
+/** How the access log names a connected socket's peer: HOST:PORT, or `unix`. */
+export function describePeer(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
+  if (socket.remoteAddress === undefined) return 'unix';
+  return formatAddress({ kind: 'tcp', host: socket.remoteAddress, port: socket.remotePort ?? 0 });
+}

@@ -1,7 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { Backoff } from '../../windowing/index.js';
 import { socketOptions, type Address } from './address.js';
-import type { ReadHook } from '../reads/read-hook.js';
 
 /** Why a connection to the target could not be made. */
 export interface ConnectFailure {
@@ -15,12 +14,18 @@ export interface PendingConnect {
   cancel(): void;
 }
 
+/** Node's `onread` socket option: the buffer each read lands in, and what to do with a read. */
+export interface OnreadOption {
+  buffer: () => Buffer;
+  callback: (bytes: number, buffer: Buffer) => boolean;
+}
+
 /** Socket options every target connection gets. */
 export interface TargetSocketOptions {
   /** Node's writable high-water mark: write() returns false past it. */
   writableHighWaterMark?: number;
-  /** Read through this hook (allocation-free path); the socket stays paused until a pump starts it. */
-  readHook?: ReadHook;
+  /** Node's `onread` option (read into buffers the caller chooses); the socket then stays paused until read. */
+  onread?: OnreadOption;
   /**
    * A refused connection (a target restarting) is tried again with backoff (100 ms, 200 ms, ...,
    * +/-20%) for up to this long, never past the connect timeout; 0 (default) gives up at once.
@@ -60,10 +65,10 @@ export function connectTarget(
       allowHalfOpen: true,
       noDelay: true,
       ...(options.writableHighWaterMark !== undefined ? { writableHighWaterMark: options.writableHighWaterMark } : {}),
-      ...(options.readHook ? { onread: options.readHook.onread } : {}),
+      ...(options.onread ? { onread: options.onread } : {}),
     });
     // Read nothing before the relay is ready for it (a server that speaks first waits in the kernel).
-    if (options.readHook) socket.pause();
+    if (options.onread) socket.pause();
     socket.once('connect', onConnect);
     socket.once('error', onError);
   };

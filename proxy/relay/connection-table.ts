@@ -1,13 +1,11 @@
 import type { Duplex } from 'node:stream';
-import { Admission, type DirectionWindow } from '../../windowing/index.js';
-import type { AccessLogEntry, ConnectionRefusal } from './access-log.js';
-import { CreditPump } from '../tunnel/credit-pump.js';
+import { Admission } from '../../windowing/index.js';
+import { resetOrDestroy } from '../net/reset.js';
+import type { Direction, SourceReader } from '../pipeline/index.js';
+import { StreamReader } from '../reads/stream-reader.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
-import { resetOrDestroy } from './pump.js';
-import { landingAtMost, MIN_READ_BYTES } from '../reads/read-buffers.js';
-import type { ReadHook } from '../reads/read-hook.js';
+import type { AccessLogEntry, ConnectionRefusal } from './access-log.js';
 import { Relay, type RelayOptions, type RelayResult } from './relay.js';
-import { TunnelStream } from '../tunnel/stream.js';
 
 /**
  * The connection bookkeeping every sidecar shares (relay, tunnel-client, tunnel-server):
@@ -20,8 +18,8 @@ import { TunnelStream } from '../tunnel/stream.js';
  *                                       +-- reject when full  +-> (client closed/reset)         admit the next
  *
  * A "client" is whatever arrived (an accepted socket, a tunnel stream), the "onward" side is what
- * it is connected to (a target socket, a tunnel stream). Whichever side is a TunnelStream in manual
- * credit mode is read by a CreditPump, so the peer earns credit only for bytes the other side flushed.
+ * it is connected to (a target socket, a tunnel stream). Whoever brings a side brings the reader it
+ * is read by (reused buffers for a socket, credit for a tunnel stream); without one, 'data' events.
  */
 
 /** Why the onward side could not be had. */
@@ -34,7 +32,7 @@ export interface OnwardFailure {
 }
 
 /** Starts the onward side; calls `done` exactly once unless cancelled; returns the cancel function. */
-export type OnwardOpener = (done: (failure: OnwardFailure | null, onward: Duplex | null, reads?: ReadHook) => void) => () => void;
+export type OnwardOpener = (done: (failure: OnwardFailure | null, onward: Duplex | null, reader?: SourceReader) => void) => () => void;
 
 /** Limits and hooks of a table. */
 /** The connection limits, timeouts and log every sidecar (relay, tunnel-client, tunnel-server) takes. */
@@ -72,7 +70,7 @@ export interface ConnectionTableOptions {
   idleTimeoutMs: number;
   /** Once one side ended (FIN), the other has this long to finish before both are closed; 0 disables. */
   halfCloseTimeoutMs?: number;
-  /** Relay window per direction for the side read by an ordinary pump. */
+  /** Relay window per direction. */
   windowBytes: number;
   onAccessLog?: (entry: AccessLogEntry) => void;
   now: () => number;
@@ -90,7 +88,7 @@ interface Connection {
   id: number;
   client: Duplex;
   clientAddress: string;
-  clientReads: ReadHook | undefined;
+  clientReader: SourceReader;
   acceptedMs: number;
   phase: Phase;
   timer: NodeJS.Timeout | null;
@@ -170,7 +168,7 @@ export class ConnectionTable {
     const now = this.options.now();
     for (const relay of this.relays()) {
       total++;
-      if (slowPause(relay.clientToTarget.window, now) || slowPause(relay.targetToClient.window, now)) heldBack++;
+      if (slowPause(relay.clientToTarget, now) || slowPause(relay.targetToClient, now)) heldBack++;
     }
     return { total, heldBack };
   }
@@ -181,13 +179,13 @@ export class ConnectionTable {
   }
 
   /** Takes a new connection: admits, queues or refuses it. */
-  arrive(client: Duplex, clientAddress: string, open: OnwardOpener, clientReads?: ReadHook): void {
+  arrive(client: Duplex, clientAddress: string, open: OnwardOpener, clientReader: SourceReader = new StreamReader(client)): void {
     this.acceptedTotal++;
     const conn: Connection = {
       id: this.nextId++,
       client,
       clientAddress,
-      clientReads,
+      clientReader,
       acceptedMs: this.options.now(),
       phase: 'queued',
       timer: null,
@@ -287,14 +285,7 @@ export class ConnectionTable {
    * onward side, and reading stops again until it is admitted.
    */
   private waitForSlot(conn: Connection): void {
-    if (conn.clientReads) {
-      conn.clientReads.next = landingAtMost(MIN_READ_BYTES);
-      conn.clientReads.onEarly = conn.onHeard;
-      conn.client.resume();
-    } else {
-      conn.client.once('readable', conn.onHeard);
-      conn.client.read(0);
-    }
+    conn.clientReader.awaitFirstBytes(conn.onHeard);
     const idle = this.options.idleTimeoutMs;
     const queueTimeout = this.options.queueTimeoutMs;
     const expire = () => {
@@ -315,7 +306,7 @@ export class ConnectionTable {
     conn.timer = null;
     conn.phase = 'opening';
     this.stopListening(conn);
-    conn.cancel = conn.open((failure, onward, reads) => {
+    conn.cancel = conn.open((failure, onward, reader) => {
       conn.cancel = null;
       if (failure || !onward) return this.refuse(conn, failure?.end ?? 'connect-failed', failure?.reset ?? false, failure?.error);
       if (!this.connections.has(conn)) {
@@ -323,11 +314,11 @@ export class ConnectionTable {
         resetOrDestroy(onward);
         return;
       }
-      this.startRelay(conn, onward, reads);
+      this.startRelay(conn, onward, reader ?? new StreamReader(onward));
     });
   }
 
-  private startRelay(conn: Connection, onward: Duplex, onwardReads: ReadHook | undefined): void {
+  private startRelay(conn: Connection, onward: Duplex, onwardReader: SourceReader): void {
     conn.phase = 'relaying';
     conn.client.off('close', conn.onEarlyClose);
     conn.client.off('error', noop);
@@ -338,12 +329,10 @@ export class ConnectionTable {
       // Silent since it connected, or busy now: what it sent while waiting goes out as the relay starts.
       quietSinceMs: conn.heardAtMs === null ? conn.acceptedMs : this.options.now(),
       now: this.options.now,
-      ...(conn.clientReads ? { clientReads: conn.clientReads } : {}),
-      ...(onwardReads ? { targetReads: onwardReads } : {}),
-      pumpFor: creditPumpFor,
+      clientReader: conn.clientReader,
+      targetReader: onwardReader,
       ...this.options.relayOptions?.(),
     });
-    conn.client.resume();
     void conn.relay.done.then((result) => this.onRelayDone(conn, result));
   }
 
@@ -389,10 +378,8 @@ export class ConnectionTable {
     if (heldSlot) this.releaseSlot();
   }
 
-  // A 'readable' listener would keep the stream from flowing once the relay starts.
   private stopListening(conn: Connection): void {
-    if (conn.clientReads) conn.clientReads.onEarly = null;
-    conn.client.off('readable', conn.onHeard);
+    conn.clientReader.stopAwaiting();
   }
 
   private releaseSlotSoon(): void {
@@ -439,19 +426,9 @@ export class ConnectionTable {
   }
 }
 
-/** A tunnel stream is read by a CreditPump (credit once flushed onward); anything else by the default pump. */
-function creditPumpFor(
-  _direction: 'clientToTarget' | 'targetToClient',
-  source: Duplex,
-  sink: Duplex,
-  window: ConstructorParameters<typeof CreditPump>[2],
-  now: () => number,
-): CreditPump | undefined {
-  return source instanceof TunnelStream && source.credit === 'manual' ? new CreditPump(source, sink, window, now) : undefined;
-}
-
-function slowPause(window: DirectionWindow, nowMs: number): boolean {
-  return window.isPaused && Math.max(window.currentPauseMs(nowMs), window.lastPauseMs) >= SLOW_PAUSE_MS;
+function slowPause(direction: Direction, nowMs: number): boolean {
+  const ledger = direction.valve.ledger;
+  return ledger.isHeld && Math.max(ledger.currentPauseMs(nowMs), ledger.lastPauseMs) >= SLOW_PAUSE_MS;
 }
 
 function add(t: DirectionTotals, bytes: number, pauses: number, heldBackMs: number): void {

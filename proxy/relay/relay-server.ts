@@ -1,14 +1,13 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { DROP_REASONS, type DropReason, type MessageFraming, type OverflowPolicy } from '../../windowing/index.js';
-import { formatAddress, type Address } from '../net/address.js';
+import { describePeer, formatAddress, type Address } from '../net/address.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
-import { adoptWithReadHook } from '../reads/adopt-socket.js';
 import { connectTarget } from '../net/connect.js';
 import { ConnectionTable, type DirectionTotals, type OnwardOpener, type SidecarConnectionOptions } from './connection-table.js';
 import { Governor } from '../signals/governor.js';
 import type { HealthStatus } from '../signals/http-endpoints.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
-import { ReadHook } from '../reads/read-hook.js';
+import { readAccepted, readDialled } from '../reads/socket-readers.js';
 import { DEFAULT_WINDOW_BYTES, type RelayOptions, type RelayResult } from './relay.js';
 import { DEFAULT_SPILL_DIR, SpillStore } from '../spill/spill-store.js';
 
@@ -93,8 +92,7 @@ export class RelayServer {
       maxQueue: options.maxQueue ?? RELAY_DEFAULTS.maxQueue,
       queueTimeoutMs: options.queueTimeoutMs ?? RELAY_DEFAULTS.queueTimeoutMs,
       now: options.now ?? (() => performance.now()),
-      // The rate limiter polices 'data' events, which the onread path does not emit.
-      readPath: options.rateBytesPerS ? 'stream' : (options.readPath ?? 'onread'),
+      readPath: options.readPath ?? 'onread',
       adaptiveConcurrency: options.adaptiveConcurrency ?? false,
       rateBytesPerS: options.rateBytesPerS ?? 0,
       memoryBudgetBytes: options.memoryBudgetBytes,
@@ -254,33 +252,23 @@ export class RelayServer {
   }
 
   private onConnection(accepted: Socket): void {
-    let client = accepted;
-    let clientReads: ReadHook | undefined;
-    // Message mode reads the client through 'data' events (the framer keeps views of chunks).
-    if (this.options.readPath === 'onread' && !this.options.messages) {
-      const hook = new ReadHook();
-      const adopted = adoptWithReadHook(accepted, hook, this.options.windowBytes);
-      if (adopted) {
-        client = adopted;
-        clientReads = hook;
-      }
-    }
-    this.table.arrive(client, describePeer(client), this.openTarget, clientReads);
+    const { socket, reader } = readAccepted(accepted, this.options.readPath, this.options.windowBytes);
+    this.table.arrive(socket, describePeer(socket), this.openTarget, reader);
   }
 
   // Connects to the target for an admitted client; every attempt is a latency sample for the governor.
   private readonly openTarget: OnwardOpener = (done) => {
-    const targetReads = this.options.readPath === 'onread' ? new ReadHook() : undefined;
+    const reads = readDialled(this.options.readPath);
     const startedMs = this.options.now();
     const pending = connectTarget(
       this.options.target,
       this.options.connectTimeoutMs,
-      { writableHighWaterMark: this.options.windowBytes, retryRefusedForMs: this.options.connectRetryMs, ...(targetReads ? { readHook: targetReads } : {}) },
+      { writableHighWaterMark: this.options.windowBytes, retryRefusedForMs: this.options.connectRetryMs, onread: reads.onread },
       (failure, target) => {
         // A failed connect counts as the slowest answer there is.
         this.governor.latency('connect', failure?.end === 'connect-timeout' ? this.options.connectTimeoutMs : this.options.now() - startedMs);
         if (failure || !target) return done({ end: failure?.end ?? 'connect-failed', ...(failure ? { error: failure.error } : {}) }, null);
-        done(null, target, targetReads);
+        done(null, target, reads.readerFor(target));
       },
     );
     return () => pending.cancel();
@@ -316,9 +304,4 @@ export class RelayServer {
     this.messagesForwarded += result.messages.forwarded;
     for (const r of DROP_REASONS) this.messagesDroppedBy[r] += result.messages.dropped[r];
   }
-}
-
-function describePeer(socket: Socket): string {
-  if (socket.remoteAddress === undefined) return 'unix';
-  return formatAddress({ kind: 'tcp', host: socket.remoteAddress, port: socket.remotePort ?? 0 });
 }

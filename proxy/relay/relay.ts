@@ -1,11 +1,9 @@
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DirectionWindow, type DropReason, type MemoryBudget } from '../../windowing/index.js';
-import { MessagePump, type MessageModeOptions } from './message-pump.js';
-import { FastPump } from './fast-pump.js';
-import { Pump, resetOrDestroy, type DirectionPump } from './pump.js';
-import { RateLimiter } from './rate-limiter.js';
-import type { ReadHook } from '../reads/read-hook.js';
+import { resetOrDestroy } from '../net/reset.js';
+import { Direction, type SourceReader, type Stage } from '../pipeline/index.js';
+import { StreamReader } from '../reads/stream-reader.js';
+import { MessageStage, RateStage, type MessageModeOptions } from '../stages/index.js';
 
 /** How a relayed connection ended. */
 export type RelayEnd =
@@ -58,25 +56,19 @@ export interface RelayOptions {
   halfCloseTimeoutMs?: number;
   /** Clock for held-back time, in milliseconds. Default performance.now. */
   now?: () => number;
-  /**
-   * Read hooks the sides were created with (`onread`), for the allocation-free read path.
-   * Without one, that side is read through ordinary 'data' events.
-   */
-  clientReads?: ReadHook;
-  targetReads?: ReadHook;
+  /** How each side is read; default: its ordinary 'data' events (a StreamReader). */
+  clientReader?: SourceReader;
+  targetReader?: SourceReader;
   /** Process-wide budget the buffered bytes are charged to; windows shrink as it fills. */
   budget?: MemoryBudget;
   /** Called when a paused side resumes, with how long it was held back (a drain-time sample). */
   onResume?: (pausedMs: number) => void;
-  /** Bytes per second allowed each way (token bucket); needs sides read through 'data' events (no read hooks). */
+  /** Bytes per second allowed each way (a rate stage after the message stage, token bucket). */
   rateBytesPerS?: number;
-  /** Message mode for the client-to-target direction (drop and spill strategies); needs no client read hook. */
+  /** Message mode for the client-to-target direction (drop and spill strategies). */
   messages?: MessageModeOptions;
-  /**
-   * Builds a direction's pump in place of the default one (e.g. a tunnel stream's CreditPump,
-   * which grants credit only once the sink flushed); undefined keeps the default.
-   */
-  pumpFor?: (direction: 'clientToTarget' | 'targetToClient', source: Duplex, sink: Duplex, window: DirectionWindow, now: () => number) => DirectionPump | undefined;
+  /** More stages per direction, after the built-in ones (message mode, then the rate). */
+  stages?: { clientToTarget?: readonly Stage[]; targetToClient?: readonly Stage[] };
 }
 
 /** Default per-direction window: the yamux stream window, between HAProxy's 16 KiB and Envoy's 1 MiB. */
@@ -88,16 +80,17 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
  * Relays bytes both ways between two connected duplex streams (TCP, TLS, unix sockets,
  * in-memory pairs) with per-direction flow control, half-close (FIN passed on as end()),
  * and resets passed on as resets. Sockets are switched to allowHalfOpen so a client that
- * ends its side still receives the reply.
+ * ends its side still receives the reply. Each direction is a pipeline (pipeline/direction.ts):
  *
- *   client --> Pump(clientToTarget) --> target
- *   client <-- Pump(targetToClient) <-- target
+ *   client --reader--> [messages + overflow] --> [rate] --> [stages...] --> target   (clientToTarget)
+ *   client <-- [stages...] <-- [rate] <--reader-- target                             (targetToClient)
  */
 export class Relay {
   /** Settles once both sides are closed; never rejects. */
   readonly done: Promise<RelayResult>;
-  readonly clientToTarget: DirectionPump;
-  readonly targetToClient: DirectionPump;
+  readonly clientToTarget: Direction;
+  readonly targetToClient: Direction;
+  private readonly messageStage: MessageStage | null = null;
   private readonly now: () => number;
   private readonly startedMs: number;
   private end: RelayEnd | null = null;
@@ -108,7 +101,6 @@ export class Relay {
   private graceTimer: NodeJS.Timeout | null = null;
   private lastProgress = -1;
   private resolveDone!: (result: RelayResult) => void;
-  private limiters: RateLimiter[] = [];
 
   constructor(
     private readonly client: Duplex,
@@ -119,22 +111,34 @@ export class Relay {
     this.startedMs = this.now();
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
-    const windowOf = () => new DirectionWindow({ windowBytes, lowBytes: options.lowBytes, budget: options.budget });
-    const pump = (source: Duplex, hook: ReadHook | undefined, sink: Duplex): DirectionPump =>
-      hook
-        ? new FastPump(source as Socket, hook, sink as Socket, windowOf(), this.now, options.onResume)
-        : new Pump(source, sink, windowOf(), this.now, options.onResume);
+    const window = () => new DirectionWindow({ windowBytes, lowBytes: options.lowBytes, budget: options.budget });
+    const rate = (): Stage[] => (options.rateBytesPerS ? [new RateStage({ rateBytesPerS: options.rateBytesPerS })] : []);
+
+    const upStages: Stage[] = [];
     if (options.messages) {
-      if (options.clientReads) throw new RangeError('message mode reads the client through data events: no client read hook');
-      this.clientToTarget = new MessagePump(client, target, windowOf(), options.messages, this.now, () => this.onMessageTooLarge());
-    } else {
-      this.clientToTarget = options.pumpFor?.('clientToTarget', client, target, windowOf(), this.now) ?? pump(client, options.clientReads, target);
+      this.messageStage = new MessageStage(options.messages, windowBytes, {
+        tooLarge: () => this.onMessageTooLarge(),
+        readBackFailed: (err) => this.target.destroy(err),
+      });
+      upStages.push(this.messageStage);
     }
-    this.targetToClient = options.pumpFor?.('targetToClient', target, client, windowOf(), this.now) ?? pump(target, options.targetReads, client);
-    if (options.rateBytesPerS) {
-      if (options.clientReads || options.targetReads) throw new RangeError('rateBytesPerS needs sides without read hooks');
-      this.limiters = [this.limit(client, this.clientToTarget as Pump, options.rateBytesPerS), this.limit(target, this.targetToClient as Pump, options.rateBytesPerS)];
-    }
+    upStages.push(...rate(), ...(options.stages?.clientToTarget ?? []));
+    this.clientToTarget = new Direction({
+      reader: options.clientReader ?? new StreamReader(client),
+      sink: target,
+      stages: upStages,
+      window: window(),
+      now: this.now,
+      ...(options.onResume ? { onWindowResume: options.onResume } : {}),
+    });
+    this.targetToClient = new Direction({
+      reader: options.targetReader ?? new StreamReader(target),
+      sink: client,
+      stages: [...rate(), ...(options.stages?.targetToClient ?? [])],
+      window: window(),
+      now: this.now,
+      ...(options.onResume ? { onWindowResume: options.onResume } : {}),
+    });
 
     for (const [side, other, name] of [[client, target, 'client'], [target, client, 'target']] as const) {
       (side as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
@@ -144,7 +148,6 @@ export class Relay {
     }
     this.clientToTarget.start();
     this.targetToClient.start();
-    for (const l of this.limiters) l.start();
     const halfCloseTimeoutMs = options.halfCloseTimeoutMs ?? 0;
     if (halfCloseTimeoutMs > 0) {
       // The first FIN starts the clock; a connection that finishes both ways closes before it rings.
@@ -164,7 +167,7 @@ export class Relay {
 
   /** Bytes read but not yet flushed to the other side, both directions. */
   get bufferedBytes(): number {
-    return this.clientToTarget.queuedBytes + this.targetToClient.queuedBytes;
+    return this.clientToTarget.heldBytes + this.targetToClient.heldBytes;
   }
 
   /** True once the relay has finished. */
@@ -205,8 +208,8 @@ export class Relay {
 
   /** Message counters, in message mode. */
   messageCounts(): MessageCounts | undefined {
-    if (!(this.clientToTarget instanceof MessagePump)) return undefined;
-    const q = this.clientToTarget.queue;
+    if (!this.messageStage) return undefined;
+    const q = this.messageStage.queue;
     return { forwarded: q.forwarded, dropped: { ...q.dropped } };
   }
 
@@ -220,13 +223,6 @@ export class Relay {
       this.target.once('finish', closeAll);
       this.target.once('close', closeAll);
     }
-  }
-
-  // The window and the rate both pause the source; each resumes it only when the other agrees.
-  private limit(source: Duplex, pump: Pump, rateBytesPerS: number): RateLimiter {
-    const limiter = new RateLimiter(source, { rateBytesPerS, now: this.now, canResume: () => !pump.window.isPaused });
-    pump.otherHold = () => limiter.holding;
-    return limiter;
   }
 
   private onSideError(name: 'client' | 'target', other: Duplex, err: NodeJS.ErrnoException): void {
@@ -260,7 +256,6 @@ export class Relay {
     this.graceTimer = null;
     this.clientToTarget.stop();
     this.targetToClient.stop();
-    for (const l of this.limiters) l.stop();
     const now = this.now();
     this.resolveDone({
       end: this.end ?? 'closed',
@@ -268,7 +263,7 @@ export class Relay {
       clientToTarget: statsOf(this.clientToTarget, now),
       targetToClient: statsOf(this.targetToClient, now),
       ...(this.error !== undefined ? { error: this.error } : {}),
-      ...(this.clientToTarget instanceof MessagePump ? { messages: this.messageCounts()! } : {}),
+      ...(this.messageStage ? { messages: this.messageCounts()! } : {}),
     });
   };
 
@@ -295,8 +290,9 @@ export class Relay {
   }
 }
 
-function statsOf(pump: DirectionPump, now: number): DirectionStats {
-  return { bytes: pump.bytesRead, pauses: pump.window.pauses, heldBackMs: pump.window.heldBackMs(now) };
+function statsOf(direction: Direction, now: number): DirectionStats {
+  const ledger = direction.valve.ledger;
+  return { bytes: direction.bytesRead, pauses: ledger.pauses, heldBackMs: ledger.heldBackMs(now) };
 }
 
 /** Relays between two connected duplex streams; see Relay. */

@@ -1,13 +1,13 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { MemoryBudget, type BackoffOptions } from '../../windowing/index.js';
-import { formatAddress, type Address } from '../net/address.js';
+import { describePeer, formatAddress, type Address } from '../net/address.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
-import { adoptWithReadHook } from '../reads/adopt-socket.js';
 import { ConnectionTable } from '../relay/connection-table.js';
 import { LinkPool } from './link-pool.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
-import { ReadHook } from '../reads/read-hook.js';
+import { readAccepted } from '../reads/socket-readers.js';
+import { CreditReader } from './credit-reader.js';
 import { RELAY_DEFAULTS } from '../relay/relay-server.js';
 import { pickBudgets, TUNNEL_DEFAULTS, type TunnelSidecarOptions } from './defaults.js';
 import { LinkMetrics } from './metrics.js';
@@ -19,8 +19,8 @@ import { TUNNEL_SESSION_DEFAULTS } from './session.js';
  *
  *   client --> listener --> ConnectionTable (max-conns, queue) --> LinkPool.acquire (waits up to
  *                                                                  link-wait for a usable link)
- *              Relay(client, stream): client --Pump/FastPump--> stream  (paused while the window is spent)
- *                                     stream --CreditPump-----> client  (credit once flushed)
+ *              Relay(client, stream): client --socket reader--> stream  (held while the window is spent)
+ *                                     stream --CreditReader---> client  (credit once flushed)
  *
  * A link that drops resets its streams (their clients see a reset) and is dialled again with
  * backoff; connections that arrive meanwhile wait a bounded time for it.
@@ -140,16 +140,7 @@ export class TunnelClient {
   }
 
   private onConnection(accepted: Socket): void {
-    let client = accepted;
-    let clientReads: ReadHook | undefined;
-    if (this.readPath === 'onread') {
-      const hook = new ReadHook();
-      const adopted = adoptWithReadHook(accepted, hook, this.windowBytes);
-      if (adopted) {
-        client = adopted;
-        clientReads = hook;
-      }
-    }
+    const { socket: client, reader } = readAccepted(accepted, this.readPath, this.windowBytes);
     if (this.closing) {
       client.destroy();
       return;
@@ -161,14 +152,9 @@ export class TunnelClient {
       (done) =>
         this.pool.acquire(linkWaitMs, (stream) => {
           if (stream === null) done({ end: 'connect-timeout', error: 'no tunnel link' }, null);
-          else done(null, stream);
+          else done(null, stream, new CreditReader(stream));
         }),
-      clientReads,
+      reader,
     );
   }
-}
-
-function describePeer(socket: Socket): string {
-  if (socket.remoteAddress === undefined) return 'unix';
-  return formatAddress({ kind: 'tcp', host: socket.remoteAddress, port: socket.remotePort ?? 0 });
 }

@@ -1,6 +1,6 @@
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
-import { formatAddress, type Address } from '../net/address.js';
+import { describePeer, formatAddress, type Address } from '../net/address.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
 import { adoptWithReadHook } from '../reads/adopt-socket.js';
 import { connectTarget } from '../net/connect.js';
@@ -9,7 +9,8 @@ import { pickBudgets, TUNNEL_DEFAULTS, type TunnelSidecarOptions } from './defau
 import { MemoryBudget } from '../../windowing/index.js';
 import { ConnectionTable } from '../relay/connection-table.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
-import { ReadHook } from '../reads/read-hook.js';
+import { readDialled } from '../reads/socket-readers.js';
+import { CreditReader } from './credit-reader.js';
 import { RELAY_DEFAULTS } from '../relay/relay-server.js';
 import { LinkMetrics, type LinkView } from './metrics.js';
 import { TunnelSession, TUNNEL_SESSION_DEFAULTS } from './session.js';
@@ -23,8 +24,8 @@ import type { TunnelStream } from './stream.js';
  *   link (TCP or mutual TLS) --> TunnelSession (acceptor; credit 'manual'; streams accepted late)
  *      'stream' --> ConnectionTable (max-conns, queue) --> connect target --> accept (ACK)
  *                                                             | failure: RST the stream
- *                     Relay(stream, target): stream --CreditPump--> target   (credit once flushed)
- *                                            target --Pump--------> stream   (write() false = window spent)
+ *                     Relay(stream, target): stream --CreditReader--> target   (credit once flushed)
+ *                                            target --socket reader-> stream  (write() false = window spent)
  *
  * Shutdown sends a go away on every link (new streams are refused), lets the live ones finish
  * for the drain time, resets the rest and closes the links.
@@ -160,7 +161,7 @@ export class TunnelServer {
     this.metrics.opened();
     this.options.onLinkLog?.(`link ${link.label} from ${link.remote} up`);
     session.on('stream', (stream: TunnelStream) => {
-      this.table.arrive(stream, `${link.remote}#${stream.streamId}`, (done) => this.openTarget(stream, done));
+      this.table.arrive(stream, `${link.remote}#${stream.streamId}`, (done) => this.openTarget(stream, done), new CreditReader(stream));
     });
     session.once('close', (error: Error | null) => {
       this.links.delete(link);
@@ -171,23 +172,18 @@ export class TunnelServer {
   }
 
   private openTarget(stream: TunnelStream, done: Parameters<Parameters<ConnectionTable['arrive']>[2]>[0]): () => void {
-    const targetReads = (this.options.readPath ?? 'onread') === 'onread' ? new ReadHook() : undefined;
+    const reads = readDialled(this.options.readPath ?? 'onread');
     const pending = connectTarget(
       this.options.target,
       this.options.connectTimeoutMs ?? RELAY_DEFAULTS.connectTimeoutMs,
-      targetReads ? { readHook: targetReads } : {},
+      { onread: reads.onread },
       (failure, target) => {
         if (failure || !target) return done({ end: failure?.end ?? 'connect-failed', reset: true, ...(failure ? { error: failure.error } : {}) }, null);
         // Acknowledge the stream only now that the target is there; a failure above resets it instead.
         stream.accept();
-        done(null, target, targetReads);
+        done(null, target, reads.readerFor(target));
       },
     );
     return () => pending.cancel();
   }
-}
-
-function describePeer(socket: Socket): string {
-  if (socket.remoteAddress === undefined) return 'unix';
-  return formatAddress({ kind: 'tcp', host: socket.remoteAddress, port: socket.remotePort ?? 0 });
 }

@@ -6,7 +6,7 @@ import { randomBytes, randomChunks, sha256 } from '../../helpers/random.js';
 import { closeError, connectTo, listen, nextConnection, readAll, readSlowly, Resources, writeAll } from '../../helpers/sockets.js';
 
 /** client <-> [accepted | relay | dialled] <-> target, all on loopback. */
-async function relayPair(res: Resources, options: RelayOptions = {}): Promise<{ client: Socket; target: Socket; relay: Relay }> {
+async function relayPair(res: Resources, options: RelayOptions = {}): Promise<{ client: Socket; target: Socket; relay: Relay; near: Socket }> {
   const front = res.server(createServer({ allowHalfOpen: true }));
   const back = res.server(createServer({ allowHalfOpen: true }));
   const [frontPort, backPort] = await Promise.all([listen(front), listen(back)]);
@@ -16,7 +16,7 @@ async function relayPair(res: Resources, options: RelayOptions = {}): Promise<{ 
   const targetAccepted = nextConnection(back);
   const dialled = res.socket(await connectTo(backPort));
   const target = await targetAccepted;
-  return { client, target, relay: relay(frontSide, dialled, options) };
+  return { client, target, relay: relay(frontSide, dialled, options), near: frontSide };
 }
 
 describe('relay (library)', () => {
@@ -42,26 +42,26 @@ describe('relay (library)', () => {
 
   it('keeps the bytes waiting for a stalled target within the window, then delivers them all', async () => {
     const windowBytes = 256 * 1024;
-    const { client, target, relay: r } = await relayPair(res, { windowBytes });
+    const { client, target, relay: r, near } = await relayPair(res, { windowBytes });
     const data = randomBytes(32 * 1024 * 1024, 7);
     let peakQueued = 0;
     let maxChunk = 0;
-    // Runs after the pump's own 'data' listener, so it sees what each read left queued.
-    (r.clientToTarget as unknown as { source: Socket }).source.on('data', (chunk: Buffer) => {
+    // Runs after the reader's own 'data' listener, so it sees what each read left queued.
+    near.on('data', (chunk: Buffer) => {
       maxChunk = Math.max(maxChunk, chunk.length);
-      peakQueued = Math.max(peakQueued, r.clientToTarget.queuedBytes);
+      peakQueued = Math.max(peakQueued, r.clientToTarget.heldBytes);
     });
     target.pause(); // the target reads nothing until the relay has had to hold the client back
     const writing = writeAll(client, [data]);
     await new Promise<void>((resolve) => {
-      const check = () => (r.clientToTarget.window.isPaused ? resolve() : setImmediate(check));
+      const check = () => (r.clientToTarget.isHeld ? resolve() : setImmediate(check));
       check();
     });
     const got = readSlowly(target, 9, 64 * 1024);
     await writing;
     expect(await got).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
     target.end();
-    expect(r.clientToTarget.window.pauses).to.be.greaterThan(0);
+    expect(r.clientToTarget.valve.ledger.pauses).to.be.greaterThan(0);
     expect(peakQueued).to.be.at.most(windowBytes + maxChunk);
     expect((await r.done).clientToTarget.pauses).to.be.greaterThan(0);
   });

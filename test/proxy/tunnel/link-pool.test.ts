@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { createServer, type Server, type Socket } from 'node:net';
 import sinon from 'sinon';
-import { LinkPool, TunnelSession, type TunnelStream } from '../../../proxy/index.js';
+import { TunnelSession, type TunnelStream } from '../../../proxy/index.js';
+import { LinkPool } from '../../../proxy/tunnel/link-pool.js';
 import { listen, Resources, until } from '../../helpers/sockets.js';
 import { tcp } from '../../helpers/tunnel.js';
 

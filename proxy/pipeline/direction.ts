@@ -1,0 +1,186 @@
+/**
+ * One direction of a connection, from a source to a sink, as a pipeline:
+ *
+ *            +--------------------------------- holds (window, rate, disk, toxic) ----------------+
+ *            v                                                                                    |
+ *   source --Valve--> reader --deliver--> stage --> stage --> ... --> SinkWriter --write--> sink   |
+ *   (socket,  pause/   (onread, 'data',    (messages +     (rate,        |  pending bytes,        |
+ *    stream)  resume    tunnel stream)      overflow)       toxics)      |  flush callbacks ------+
+ *                                                                        v
+ *                                                  window: pending >= high -> hold 'window',
+ *                                                          <= low (half) -> release
+ *
+ * Exactly one owner pauses and resumes the source: the Valve, holding a set of reasons and
+ * reading only while the set is empty. Stages never touch the source: a stage holds its
+ * upstream, which is the Valve, or the gate of the nearest queueing stage before it (the
+ * message stage decides for itself what a full window means: queue, drop, spill or hold).
+ * The window is kept by that queueing stage if there is one, else by the direction over the
+ * bytes the sink has not flushed. Everything the direction holds is charged to the memory budget.
+ */
+import type { Writable } from 'node:stream';
+import type { DirectionWindow } from '../../windowing/index.js';
+import { SinkWriter } from './sink-writer.js';
+import type { Downstream, Holdable, Lender, ReadTarget, SourceReader, Stage } from './types.js';
+import { Valve } from './valve.js';
+
+/** What a direction is built from. */
+export interface DirectionOptions {
+  reader: SourceReader;
+  sink: Writable;
+  /** In order from the source to the sink. */
+  stages?: readonly Stage[];
+  window: DirectionWindow;
+  now: () => number;
+  /** Told how long the window held the source each time it lets go (a drain-time sample). */
+  onWindowResume?: (heldMs: number) => void;
+  /**
+   * Coalesce the writes of one tick into one writev (see SinkWriter). Default: when the reader
+   * delivers bursts or a stage emits them.
+   */
+  coalesceWrites?: boolean;
+}
+
+/** See the module comment. */
+export class Direction implements ReadTarget {
+  /** Bytes read from the source. */
+  bytesRead = 0;
+  /** The one owner of the source's pause state, with the ledger of held time. */
+  readonly valve: Valve;
+  readonly window: DirectionWindow;
+  private readonly reader: SourceReader;
+  private readonly stages: readonly Stage[];
+  private readonly writer: SinkWriter;
+  private readonly first: Downstream & { readonly takesLeases?: boolean };
+  /** False when a queueing stage keeps the window itself. */
+  private readonly windowed: boolean;
+  private readonly windowHold = { reason: 'window' };
+  private windowHeldAtMs = 0;
+  private readonly now: () => number;
+  private readonly onWindowResume: ((heldMs: number) => void) | undefined;
+  private started = false;
+  private stopped = false;
+
+  constructor(options: DirectionOptions) {
+    this.now = options.now;
+    this.reader = options.reader;
+    this.window = options.window;
+    this.stages = options.stages ?? [];
+    this.onWindowResume = options.onWindowResume;
+    this.valve = new Valve(this.now);
+    const coalesce = options.coalesceWrites ?? (this.reader.deliversBursts === true || this.stages.some((s) => s.emitsBursts === true));
+    this.writer = new SinkWriter(options.sink, { wrote: (full) => this.afterWrite(full), flushed: () => this.afterFlush() }, { coalesce });
+
+    // Each stage's upstream is the gate of the nearest queueing stage before it, or the Valve.
+    const upstreams: Holdable[] = [];
+    let upstream: Holdable = this.valve;
+    for (const stage of this.stages) {
+      upstreams.push(upstream);
+      if (stage.gate) upstream = stage.gate;
+    }
+    this.windowed = upstream === this.valve;
+    let next: Downstream = this.writer;
+    for (let i = this.stages.length - 1; i >= 0; i--) {
+      const after = i + 1;
+      this.stages[i]!.attach({ next, upstream: upstreams[i]!, pendingAfter: () => this.pendingFrom(after), now: this.now });
+      next = this.stages[i]!;
+    }
+    this.first = next;
+    this.valve.attach(this.reader);
+  }
+
+  /** True once the source ended and the end reached the sink. */
+  get ended(): boolean {
+    return this.writer.ended;
+  }
+
+  /** Bytes the sink has flushed onward. */
+  get deliveredBytes(): number {
+    return this.writer.flushedBytes;
+  }
+
+  /** Bytes the direction holds: in stages and written but not flushed (plus pinned slack). */
+  get heldBytes(): number {
+    return this.pendingFrom(0);
+  }
+
+  /** True while the source is held, for any reason. */
+  get isHeld(): boolean {
+    return this.valve.isHeld;
+  }
+
+  /** Starts reading (unless something already holds the source). */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.reader.start(this);
+    if (!this.valve.isHeld && !this.stopped) this.reader.resume();
+  }
+
+  /** Stops for good: the reader stops, stages let go, the budget is given back. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.reader.stop();
+    for (const stage of this.stages) stage.close();
+    this.window.release();
+  }
+
+  // ReadTarget, for the reader.
+
+  get takesLeases(): boolean {
+    return this.first.takesLeases ?? true;
+  }
+
+  get budgeted(): boolean {
+    return this.window.budget !== undefined;
+  }
+
+  roomBytes(fallbackBytes: number): number {
+    return this.window.roomBytes(this.writer.pendingBytes, fallbackBytes);
+  }
+
+  deliver(chunk: Buffer, lender: Lender | null): void {
+    this.bytesRead += chunk.length;
+    if (lender && this.first.takesLeases === false) {
+      const copy = Buffer.from(chunk);
+      lender.giveBack(chunk, true);
+      this.first.write(copy, null);
+    } else {
+      this.first.write(chunk, lender);
+    }
+    if (this.stages.length > 0) this.window.charge(this.heldBytes);
+  }
+
+  end(): void {
+    this.first.end();
+  }
+
+  private pendingFrom(index: number): number {
+    let bytes = this.writer.pendingBytes;
+    for (let i = index; i < this.stages.length; i++) bytes += this.stages[i]!.heldBytes;
+    return bytes;
+  }
+
+  private afterWrite(full: boolean): void {
+    this.window.charge(this.stages.length > 0 ? this.heldBytes : this.writer.pendingBytes);
+    if (this.windowed) this.applyWindow(full);
+  }
+
+  private afterFlush(): void {
+    if (this.stopped) return;
+    for (let i = this.stages.length - 1; i >= 0; i--) this.stages[i]!.drained?.();
+    this.window.charge(this.stages.length > 0 ? this.heldBytes : this.writer.pendingBytes);
+    if (this.windowed) this.applyWindow(false);
+  }
+
+  private applyWindow(full: boolean): void {
+    const action = this.window.update(this.writer.pendingBytes, full);
+    if (action === 'pause') {
+      this.windowHeldAtMs = this.now();
+      this.valve.hold(this.windowHold, 'window');
+    } else if (action === 'resume') {
+      this.valve.release(this.windowHold);
+      this.onWindowResume?.(this.now() - this.windowHeldAtMs);
+    }
+  }
+}

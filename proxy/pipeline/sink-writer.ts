@@ -1,0 +1,119 @@
+import type { Writable } from 'node:stream';
+import type { Downstream, Lender } from './types.js';
+
+/** What a sink writer tells its direction. */
+export interface SinkEvents {
+  /** After every write; `full` when the sink's write() returned false. */
+  wrote(full: boolean): void;
+  /** After every write the sink flushed (its callback, in write order). */
+  flushed(): void;
+}
+
+/** How a sink writer writes. */
+export interface SinkWriterOptions {
+  /** Cork on the first write of a tick and uncork in a microtask: the pieces one read carries go out in one writev. */
+  coalesce?: boolean;
+}
+
+/**
+ * The end of a direction: writes to the sink (a socket, a tunnel stream, any writable), counts
+ * what it has not flushed, and gives lent chunks back to their lender once flushed (or failed).
+ * A lent chunk pins its lender's buffer; the unused tail of that buffer counts as pending too, so
+ * the window bounds the memory whatever the read sizes.
+ *
+ *   write(chunk, lender) --sink.write(chunk, onFlushed)--> sink
+ *        |                                   |
+ *        +-- leased: [chunk, lender, seq] ---+--> lender.giveBack(chunk) once flushed
+ *
+ * One callback serves every write (callbacks arrive in write order); no closure per chunk.
+ */
+export class SinkWriter implements Downstream {
+  /** Bytes handed to the sink. */
+  writtenBytes = 0;
+  /** True once end() was passed on to the sink. */
+  ended = false;
+  private writes = 0;
+  private flushes = 0;
+  private slackBytes = 0;
+  private corked = false;
+  // Lent chunks in flight, in write order, with the sequence number of their write.
+  private leasedChunks: Buffer[] = [];
+  private leasedLenders: Lender[] = [];
+  private leasedSeqs: number[] = [];
+  private leasedAt = 0;
+
+  constructor(
+    private readonly sink: Writable,
+    private readonly events: SinkEvents,
+    private readonly options: SinkWriterOptions = {},
+  ) {}
+
+  /** Bytes written and not yet flushed, plus the slack of the buffers they pin. */
+  get pendingBytes(): number {
+    return this.sink.writableLength + this.slackBytes;
+  }
+
+  /** Bytes the sink has flushed onward. */
+  get flushedBytes(): number {
+    return this.writtenBytes - this.sink.writableLength;
+  }
+
+  write(chunk: Buffer, lender: Lender | null): void {
+    this.writtenBytes += chunk.length;
+    if (this.options.coalesce && !this.corked) {
+      this.corked = true;
+      this.sink.cork();
+      queueMicrotask(this.uncork);
+    }
+    const full = !this.sink.write(chunk, this.onFlushed);
+    const seq = ++this.writes;
+    if (this.sink.writableLength === 0) {
+      // Everything so far reached the kernel synchronously: nothing is pinned any more (the
+      // callbacks still come, later, and find nothing left to give back).
+      this.giveBackThrough(seq - 1, true);
+      lender?.giveBack(chunk, true);
+    } else if (lender) {
+      this.leasedChunks.push(chunk);
+      this.leasedLenders.push(lender);
+      this.leasedSeqs.push(seq);
+      this.slackBytes += lender.slackOf(chunk);
+    }
+    this.events.wrote(full);
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    // end() queues behind pending writes, so nothing written is lost on a half-close.
+    this.sink.end();
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.sink.uncork();
+  };
+
+  private readonly onFlushed = (err?: Error | null): void => {
+    this.flushes++;
+    this.giveBackThrough(this.flushes, !err);
+    if (!err) this.events.flushed();
+  };
+
+  private giveBackThrough(seq: number, consumed: boolean): void {
+    while (this.leasedAt < this.leasedSeqs.length && this.leasedSeqs[this.leasedAt]! <= seq) {
+      const chunk = this.leasedChunks[this.leasedAt]!;
+      const lender = this.leasedLenders[this.leasedAt]!;
+      this.leasedAt++;
+      this.slackBytes -= lender.slackOf(chunk);
+      lender.giveBack(chunk, consumed);
+    }
+    if (this.leasedAt === this.leasedSeqs.length) {
+      this.leasedChunks.length = this.leasedLenders.length = this.leasedSeqs.length = this.leasedAt = 0;
+    } else if (this.leasedAt > 1024 && this.leasedAt * 2 > this.leasedSeqs.length) {
+      this.leasedChunks = this.leasedChunks.slice(this.leasedAt);
+      this.leasedLenders = this.leasedLenders.slice(this.leasedAt);
+      this.leasedSeqs = this.leasedSeqs.slice(this.leasedAt);
+      this.leasedAt = 0;
+    }
+  }
+}

@@ -1,0 +1,112 @@
+import type { HoldReason } from '../../windowing/index.js';
+
+export type { HoldReason };
+
+/**
+ * Something a stage can hold back: the direction's source (through its one owner, the Valve) or
+ * the output of a queueing stage before it. Holds are per holder; the flow goes on only when no
+ * holder is left.
+ */
+export interface Holdable {
+  /** Adds (or re-labels) `holder`'s hold. */
+  hold(holder: object, reason: HoldReason): void;
+  /** Removes `holder`'s hold, if it has one. */
+  release(holder: object): void;
+}
+
+/**
+ * Who lent a chunk that is not the pipeline's to keep (a pooled read buffer, a tunnel stream's
+ * bytes that earn credit once taken). Told exactly once when the chunk is no longer referenced:
+ * flushed by the sink, dropped by a stage, or failed.
+ */
+export interface Lender {
+  /** `consumed`: the bytes left the pipeline as intended (flushed or deliberately dropped). */
+  giveBack(chunk: Buffer, consumed: boolean): void;
+  /** Bytes the chunk pins beyond its own length (a pooled buffer's unused tail); counted against the window. */
+  slackOf(chunk: Buffer): number;
+}
+
+/** Where a reader sends what it reads: the direction. */
+export interface ReadTarget {
+  /** Takes a chunk; `lender` is null for a chunk the pipeline may keep. */
+  deliver(chunk: Buffer, lender: Lender | null): void;
+  /** The source ended (FIN). */
+  end(): void;
+  /** False when the first stage keeps views of chunks: a reader must then hand over copies. */
+  readonly takesLeases: boolean;
+  /** Bytes the direction can take before its window is full (a read need bring no more). */
+  roomBytes(fallbackBytes: number): number;
+  /** True when a memory budget may shrink the window (only then is roomBytes worth asking). */
+  readonly budgeted: boolean;
+}
+
+/**
+ * How a direction reads its source. Readers differ only in how they read (onread into reused
+ * buffers, 'data' events, a tunnel stream); pausing and resuming is for the direction's Valve only.
+ */
+export interface SourceReader {
+  /** Starts delivering to `target` (reads that arrived before are delivered first). */
+  start(target: ReadTarget): void;
+  /** Stops reading until resume(). */
+  pause(): void;
+  resume(): void;
+  /** Stops delivering for good (the direction is finished) and frees what the reader holds. */
+  stop(): void;
+  /**
+   * Before start(), while the connection waits for a slot: reads a little (one small read) and
+   * calls `onFirstBytes` when the peer says something, keeping what it read for start().
+   */
+  awaitFirstBytes(onFirstBytes: () => void): void;
+  /** Stops what awaitFirstBytes started (reading stays stopped). */
+  stopAwaiting(): void;
+  /** True when one read delivers many small chunks at once (a tunnel link read): the sink should coalesce them. */
+  readonly deliversBursts?: boolean;
+}
+
+/** What follows a stage: the next stage, or the sink writer. */
+export interface Downstream {
+  write(chunk: Buffer, lender: Lender | null): void;
+  /** No more writes: pass the end on once everything held was passed on. */
+  end(): void;
+}
+
+/** What a stage is given when it is wired into a direction. */
+export interface StageContext {
+  /** Where what the stage lets through goes. */
+  readonly next: Downstream;
+  /** What feeds this stage: hold it to stop the flow into the stage. */
+  readonly upstream: Holdable;
+  /** Bytes held after this stage: later stages plus what the sink has not flushed. */
+  pendingAfter(): number;
+  /** The direction's clock, in milliseconds. */
+  now(): number;
+}
+
+/**
+ * One step of a direction between its reader and its sink writer: message framing and the
+ * overflow policy, a rate limit, a toxic. A stage never pauses the source itself; it holds its
+ * upstream, and only the direction's Valve acts on the source.
+ */
+export interface Stage {
+  /** Wires the stage in; called once before the first write. */
+  attach(context: StageContext): void;
+  /** A chunk from upstream; `lender` (only when takesLeases) must be passed on or given back. */
+  write(chunk: Buffer, lender: Lender | null): void;
+  /** Upstream ended: pass it on once what the stage holds is passed on. */
+  end(): void;
+  /** Bytes held here now (charged to the memory budget with the rest of the direction). */
+  readonly heldBytes: number;
+  /** False when the stage keeps views of chunks beyond write(): it is then given copies. */
+  readonly takesLeases: boolean;
+  /** True when the stage writes many small pieces at once (messages): the sink coalesces a tick's writes. */
+  readonly emitsBursts?: boolean;
+  /**
+   * A stage that queues offers its own gate: what follows it holds that gate instead of the
+   * source (the stage then decides: queue, drop, spill, or hold its own upstream).
+   */
+  readonly gate?: Holdable;
+  /** The sink flushed bytes: a queueing stage may pass more on. */
+  drained?(): void;
+  /** The direction is finished: cancel timers and let go of what is held. */
+  close(): void;
+}

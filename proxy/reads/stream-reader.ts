@@ -1,0 +1,55 @@
+import type { Readable } from 'node:stream';
+import type { ReadTarget, SourceReader } from '../pipeline/index.js';
+
+/**
+ * Reads any readable through its ordinary 'data' events (TLS, unix sockets, in-memory pairs,
+ * and TCP sockets on `--read-path stream`). Chunks are the pipeline's to keep.
+ */
+export class StreamReader implements SourceReader {
+  private target: ReadTarget | null = null;
+  private onFirstBytes: (() => void) | null = null;
+
+  constructor(private readonly source: Readable) {}
+
+  start(target: ReadTarget): void {
+    this.stopAwaiting();
+    this.target = target;
+    this.source.on('data', this.onData);
+    this.source.once('end', this.onEnd);
+  }
+
+  pause(): void {
+    this.source.pause();
+  }
+
+  resume(): void {
+    this.source.resume();
+  }
+
+  stop(): void {
+    this.stopAwaiting();
+    this.source.off('data', this.onData);
+    this.source.off('end', this.onEnd);
+    this.target = null;
+  }
+
+  awaitFirstBytes(onFirstBytes: () => void): void {
+    this.onFirstBytes = onFirstBytes;
+    this.source.once('readable', onFirstBytes);
+    this.source.read(0);
+  }
+
+  // A 'readable' listener would keep the stream from flowing once the direction starts.
+  stopAwaiting(): void {
+    if (this.onFirstBytes) this.source.off('readable', this.onFirstBytes);
+    this.onFirstBytes = null;
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.target?.deliver(chunk, null);
+  };
+
+  private readonly onEnd = (): void => {
+    this.target?.end();
+  };
+}

@@ -1,0 +1,263 @@
+import {
+  MessageFramer,
+  MessageQueue,
+  type MessageFraming,
+  type MessageTooLargeError,
+  type OverflowPolicy,
+} from '../../windowing/index.js';
+import type { Downstream, Holdable, HoldReason, Lender, Stage, StageContext } from '../pipeline/index.js';
+import type { SpillSpool } from '../spill/spill-store.js';
+
+/** Message mode for one direction: how messages are framed and what to do when the window is full. */
+export interface MessageModeOptions {
+  framing: MessageFraming;
+  /** Longest message body; a longer one closes the connection (default 1 MiB). */
+  maxMessageBytes?: number;
+  policy: OverflowPolicy;
+  /** Where `spill` puts what does not fit in memory; required for `spill`. */
+  spool?: SpillSpool;
+}
+
+/** What a message stage reports to the connection that owns it. */
+export interface MessageStageEvents {
+  /** A message over the limit: what came before it is passed on, then the connection must close. */
+  tooLarge(err: MessageTooLargeError): void;
+  /** A spill file could not be read back: the messages in it are lost; the connection must fail. */
+  readBackFailed(err: Error): void;
+}
+
+/**
+ * Message framing and the overflow policy, as one stage: bytes are cut into whole messages, and
+ * when the window after this stage is full the policy decides (windowing/message-queue.ts): hold
+ * the producer back (block), discard whole messages (drop-newest, drop-oldest), or set them aside
+ * on disk in order (spill). Nothing is ever truncated or split.
+ *
+ *   write --> MessageFramer --whole messages--> MessageQueue.offer
+ *                                                  | enqueue       | spill        | block
+ *                                                  v               v              v
+ *   next <--write-- take() <-- [RAM queue]    spool.append    held + upstream.hold('window' | 'disk')
+ *     ^                                            |
+ *     +---- takeSpilled() <-- spool.read() --------+  (once the RAM queue is empty)
+ *
+ * Its window covers its queue plus everything after it not yet flushed (later stages and the
+ * sink), so it keeps the direction's window itself. It is a gate: a later stage that holds it
+ * (a rate) stops the messages leaving the queue, and the policy then deals with the surplus.
+ */
+export class MessageStage implements Stage {
+  readonly takesLeases = false; // the framer keeps views of chunks
+  readonly emitsBursts = true;
+  readonly queue: MessageQueue<Buffer>;
+  /** Why the connection must close, if a message broke the limit. */
+  tooLarge: MessageTooLargeError | null = null;
+  /** Held by what follows: messages stay queued while anything holds it. */
+  readonly gate: Holdable;
+  private readonly framer: MessageFramer;
+  private readonly spool: SpillSpool | undefined;
+  private readonly outputHolds = new Set<object>();
+  private readonly held: Buffer[] = [];
+  private heldMessageBytes = 0;
+  private next!: Downstream;
+  private upstream!: Holdable;
+  private pendingAfter!: () => number;
+  private holdingUpstream = false;
+  private inputEnded = false;
+  private readingBack = false;
+  private waitingForDisk = false;
+  private closed = false;
+  private ended = false;
+
+  constructor(
+    options: MessageModeOptions,
+    windowBytes: number,
+    private readonly events: MessageStageEvents,
+  ) {
+    if (options.policy === 'spill' && !options.spool) throw new RangeError('the spill policy needs a spool');
+    this.framer = new MessageFramer({ framing: options.framing, ...(options.maxMessageBytes !== undefined ? { maxMessageBytes: options.maxMessageBytes } : {}) });
+    this.queue = new MessageQueue({ policy: options.policy, windowBytes: Math.max(1, windowBytes) });
+    this.spool = options.spool;
+    this.gate = {
+      hold: (holder) => this.outputHolds.add(holder),
+      release: (holder) => {
+        if (this.outputHolds.delete(holder) && this.outputHolds.size === 0) this.pumpOut();
+      },
+    };
+  }
+
+  /** Bytes held in RAM here: held back, queued, a partial message, and the spool's write batch. */
+  get heldBytes(): number {
+    return this.heldMessageBytes + this.queue.queuedBytes + this.framer.bufferedBytes + (this.spool?.bufferedBytes ?? 0);
+  }
+
+  attach(context: StageContext): void {
+    this.next = context.next;
+    this.upstream = context.upstream;
+    this.pendingAfter = context.pendingAfter;
+  }
+
+  write(chunk: Buffer): void {
+    if (this.inputEnded || this.closed) return;
+    for (const message of this.framer.push(chunk)) this.arrive(message);
+    if (this.framer.error) return this.fail(this.framer.error);
+    this.pumpOut();
+  }
+
+  end(): void {
+    if (this.inputEnded) return;
+    const last = this.framer.finish();
+    if (last.kind === 'message') this.arrive(last.message);
+    else if (last.kind === 'incomplete') this.queue.recordDrop('incomplete');
+    this.inputEnded = true;
+    this.pumpOut();
+  }
+
+  drained(): void {
+    if (this.closed) return;
+    this.queue.sinkFlushed(this.queue.inFlightBytes - this.pendingAfter());
+    this.retryHeld();
+    this.pumpOut();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.held.length = 0;
+    this.heldMessageBytes = 0;
+    this.queue.close();
+    void this.spool?.close();
+  }
+
+  private arrive(message: Buffer): void {
+    if (this.held.length > 0) {
+      this.hold(message);
+      return;
+    }
+    const decision = this.offer(message);
+    if (decision !== null) {
+      this.hold(message);
+      this.holdUpstream(decision);
+    }
+  }
+
+  private hold(message: Buffer): void {
+    this.held.push(message);
+    this.heldMessageBytes += message.length;
+  }
+
+  // Offers one message; null when taken (queued, dropped or spilled), else why it must wait.
+  private offer(message: Buffer): HoldReason | null {
+    const decision = this.queue.offer(message, this.spool ? this.spool.canAppend(message.length) === 'ok' : false);
+    switch (decision.action) {
+      case 'enqueue':
+      case 'drop':
+        return null;
+      case 'spill':
+        this.spool!.append(message);
+        return null;
+      case 'block':
+        if (this.spool && this.spool.canAppend(message.length) === 'busy') {
+          this.waitForDisk();
+          return 'disk';
+        }
+        return 'window';
+    }
+  }
+
+  private holdUpstream(reason: HoldReason): void {
+    this.holdingUpstream = true;
+    this.upstream.hold(this, reason);
+  }
+
+  private retryHeld(): void {
+    while (this.held.length > 0 && this.queue.shouldRetry) {
+      const reason = this.offer(this.held[0]!);
+      if (reason !== null) {
+        this.holdUpstream(reason);
+        return;
+      }
+      this.heldMessageBytes -= this.held.shift()!.length;
+    }
+    if (this.held.length === 0 && this.holdingUpstream && !this.closed) {
+      this.holdingUpstream = false;
+      this.upstream.release(this);
+    }
+  }
+
+  private waitForDisk(): void {
+    if (this.waitingForDisk) return;
+    this.waitingForDisk = true;
+    void this.spool!.whenWritable().then(() => {
+      this.waitingForDisk = false;
+      if (this.closed) return;
+      this.retryHeld();
+      this.pumpOut();
+    });
+  }
+
+  private room(): boolean {
+    return this.outputHolds.size === 0 && this.pendingAfter() < this.queue.windowBytes;
+  }
+
+  // Moves queued messages on while there is room, reads spilled ones back once memory is empty.
+  private pumpOut(): void {
+    if (this.closed) return;
+    if (this.queue.queuedMessages > 0 && this.room()) {
+      for (let m = this.queue.take(); m; m = this.room() ? this.queue.take() : undefined) this.next.write(m, null);
+    }
+    if (this.queue.queuedMessages === 0 && this.queue.backlogMessages > 0 && this.room()) this.readBack();
+    this.maybeEnd();
+  }
+
+  private readBack(): void {
+    if (this.readingBack || !this.spool) return;
+    this.readingBack = true;
+    const room = Math.max(1, this.queue.windowBytes - this.pendingAfter());
+    this.spool.read(room).then(
+      (batch) => {
+        this.readingBack = false;
+        if (this.closed) return;
+        if (batch.length > 0) {
+          // The read buffers go back to the spool once the last record of the batch is flushed.
+          const lender = batchLender(this.spool!, batch);
+          for (const record of batch) {
+            this.queue.takeSpilled(record.length);
+            this.next.write(record, lender);
+          }
+        }
+        this.retryHeld();
+        this.pumpOut();
+      },
+      (err: Error) => {
+        this.readingBack = false;
+        this.events.readBackFailed(err);
+      },
+    );
+  }
+
+  private maybeEnd(): void {
+    if (this.ended || !this.inputEnded) return;
+    if (this.held.length > 0 || this.queue.queuedMessages > 0 || this.queue.backlogMessages > 0 || this.readingBack) return;
+    this.ended = true;
+    this.next.end();
+  }
+
+  private fail(err: MessageTooLargeError): void {
+    if (this.tooLarge) return;
+    this.tooLarge = err;
+    this.queue.recordDrop('too-large');
+    // Deliver what came before it, then close: no more input is taken from this producer.
+    this.inputEnded = true;
+    this.pumpOut();
+    this.events.tooLarge(err);
+  }
+}
+
+// Gives a read-back batch to the spool once every record of it was flushed (or failed).
+function batchLender(spool: SpillSpool, batch: Buffer[]): Lender {
+  let left = batch.length;
+  return {
+    giveBack: () => {
+      if (--left === 0) spool.release(batch);
+    },
+    slackOf: () => 0,
+  };
+}
