@@ -116,12 +116,13 @@ export class Direction implements ReadTarget {
     if (!this.valve.isHeld && !this.stopped) this.reader.resume();
   }
 
-  /** Stops for good: the reader stops, stages let go, the budget is given back. */
+  /** Stops for good (both sides closed): the reader stops, stages and the sink let go, the budget is given back. */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
     this.reader.stop();
     for (const stage of this.stages) stage.close();
+    this.writer.abandon();
     this.window.release();
   }
 

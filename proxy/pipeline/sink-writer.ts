@@ -11,9 +11,19 @@ export interface SinkEvents {
 
 /** How a sink writer writes. */
 export interface SinkWriterOptions {
-  /** Cork on the first write of a tick and uncork in a microtask: the pieces one read carries go out in one writev. */
+  /**
+   * Cork on the first write of a tick and uncork in a microtask, or once COALESCE_MAX_BYTES are
+   * corked: the pieces one read carries go out in one writev.
+   */
   coalesce?: boolean;
 }
+
+/**
+ * Most bytes held back by coalescing before they are written anyway: enough to amortise a
+ * syscall over many small pieces, small beside any window, so corked bytes never look like a
+ * slow sink to a window or an overflow policy.
+ */
+export const COALESCE_MAX_BYTES = 16 * 1024;
 
 /**
  * The end of a direction: writes to the sink (a socket, a tunnel stream, any writable), counts
@@ -36,6 +46,7 @@ export class SinkWriter implements Downstream {
   private flushes = 0;
   private slackBytes = 0;
   private corked = false;
+  private corkedBytes = 0;
   // Lent chunks in flight, in write order, with the sequence number of their write.
   private leasedChunks: Buffer[] = [];
   private leasedLenders: Lender[] = [];
@@ -66,6 +77,7 @@ export class SinkWriter implements Downstream {
       queueMicrotask(this.uncork);
     }
     const full = !this.sink.write(chunk, this.onFlushed);
+    if (this.corked && (this.corkedBytes += chunk.length) >= COALESCE_MAX_BYTES) this.uncork();
     const seq = ++this.writes;
     if (this.sink.writableLength === 0) {
       // Everything so far reached the kernel synchronously: nothing is pinned any more (the
@@ -88,8 +100,19 @@ export class SinkWriter implements Downstream {
     this.sink.end();
   }
 
+  /**
+   * The sink is closed for good: every chunk still lent goes back, not consumed (a write that was
+   * in flight when the sink was destroyed may never call back).
+   */
+  abandon(): void {
+    this.giveBackThrough(Infinity, false);
+  }
+
+  // Cork and uncork stay paired: a microtask finding the cork already lifted does nothing.
   private readonly uncork = (): void => {
+    if (!this.corked) return;
     this.corked = false;
+    this.corkedBytes = 0;
     this.sink.uncork();
   };
 

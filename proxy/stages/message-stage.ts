@@ -56,6 +56,11 @@ export class MessageStage implements Stage {
   private readonly outputHolds = new Set<object>();
   private readonly held: Buffer[] = [];
   private heldMessageBytes = 0;
+  // Records read back from the spool, waiting for room; the oldest messages there are.
+  private ready: Buffer[] = [];
+  private readyAt = 0;
+  private readyBytes = 0;
+  private readyLender: Lender | null = null;
   private next!: Downstream;
   private upstream!: Holdable;
   private pendingAfter!: () => number;
@@ -85,7 +90,7 @@ export class MessageStage implements Stage {
 
   /** Bytes held in RAM here: held back, queued, a partial message, and the spool's write batch. */
   get heldBytes(): number {
-    return this.heldMessageBytes + this.queue.queuedBytes + this.framer.bufferedBytes + (this.spool?.bufferedBytes ?? 0);
+    return this.heldMessageBytes + this.readyBytes + this.queue.queuedBytes + this.framer.bufferedBytes + (this.spool?.bufferedBytes ?? 0);
   }
 
   attach(context: StageContext): void {
@@ -122,6 +127,8 @@ export class MessageStage implements Stage {
     this.closed = true;
     this.held.length = 0;
     this.heldMessageBytes = 0;
+    this.ready = [];
+    this.readyBytes = 0;
     this.queue.close();
     void this.spool?.close();
   }
@@ -197,13 +204,25 @@ export class MessageStage implements Stage {
     return this.outputHolds.size === 0 && this.pendingAfter() < this.queue.windowBytes;
   }
 
-  // Moves queued messages on while there is room, reads spilled ones back once memory is empty.
+  // Moves messages on while there is room (records read back first: while anything is spilled,
+  // the RAM queue stays empty), and reads spilled ones back once memory is empty.
   private pumpOut(): void {
     if (this.closed) return;
+    while (this.readyAt < this.ready.length && this.room()) {
+      const record = this.ready[this.readyAt++]!;
+      this.readyBytes -= record.length;
+      this.queue.takeSpilled(record.length);
+      this.next.write(record, this.readyLender);
+    }
+    if (this.readyAt === this.ready.length && this.ready.length > 0) {
+      this.ready = [];
+      this.readyAt = 0;
+      this.readyLender = null;
+    }
     if (this.queue.queuedMessages > 0 && this.room()) {
       for (let m = this.queue.take(); m; m = this.room() ? this.queue.take() : undefined) this.next.write(m, null);
     }
-    if (this.queue.queuedMessages === 0 && this.queue.backlogMessages > 0 && this.room()) this.readBack();
+    if (this.ready.length === 0 && this.queue.queuedMessages === 0 && this.queue.backlogMessages > 0 && this.room()) this.readBack();
     this.maybeEnd();
   }
 
@@ -216,12 +235,11 @@ export class MessageStage implements Stage {
         this.readingBack = false;
         if (this.closed) return;
         if (batch.length > 0) {
+          this.ready = batch;
+          this.readyAt = 0;
+          for (const record of batch) this.readyBytes += record.length;
           // The read buffers go back to the spool once the last record of the batch is flushed.
-          const lender = batchLender(this.spool!, batch);
-          for (const record of batch) {
-            this.queue.takeSpilled(record.length);
-            this.next.write(record, lender);
-          }
+          this.readyLender = batchLender(this.spool!, batch);
         }
         this.retryHeld();
         this.pumpOut();
@@ -235,7 +253,7 @@ export class MessageStage implements Stage {
 
   private maybeEnd(): void {
     if (this.ended || !this.inputEnded) return;
-    if (this.held.length > 0 || this.queue.queuedMessages > 0 || this.queue.backlogMessages > 0 || this.readingBack) return;
+    if (this.held.length > 0 || this.ready.length > 0 || this.queue.queuedMessages > 0 || this.queue.backlogMessages > 0 || this.readingBack) return;
     this.ended = true;
     this.next.end();
   }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { createServer, type Socket } from 'node:net';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,6 +101,44 @@ describe('message mode (--messages, --overflow)', () => {
       targetSide.end();
     });
   }
+
+  it('--rate with drop-newest: the rate shapes what reaches the target; the producer is never held, the surplus is dropped and counted', async () => {
+    const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const rate = 1024 * 1024;
+      const targetServer = res.server(createServer({ allowHalfOpen: true }));
+      const targetPort = await listen(targetServer);
+      const arrived = new Promise<Socket>((r) => targetServer.once('connection', r));
+      const { server, port } = await start(targetPort, { messages: 'lines', overflow: 'drop-newest', rateBytesPerS: rate, now: () => clock.now });
+      const count = 25_000;
+      const data = lines(count, 400, 5); // about 10 MB
+      const client = res.socket(await connectTo(port));
+      const targetSide = await arrived;
+      const got = collect(targetSide, readAll(targetSide));
+      // The clock stands still, so the rate never lets anything more through: if it held the
+      // producer, this write would never finish.
+      await writeAll(client, randomChunks(data, 100_000, 6));
+      await until(() => server.stats().clientToTarget.bytes === data.length, 'the relay reading everything');
+      expect(server.stats().clientToTarget.pauses).to.equal(0);
+      const droppedWhileStill = server.messagesDroppedByReason()['drop-newest'];
+      expect(droppedWhileStill).to.be.greaterThan(count / 2);
+      // Then time passes: what was queued drains at the rate, and the end follows it.
+      let received: Buffer = Buffer.alloc(0);
+      void got.then((b) => (received = b));
+      while (received.length === 0) {
+        await clock.tickAsync(100);
+        await new Promise((r) => setImmediate(r));
+      }
+      const seqs = seqsOf(received);
+      for (let i = 1; i < seqs.length; i++) expect(seqs[i]).to.be.greaterThan(seqs[i - 1]!);
+      expect(seqs.length + server.messagesDroppedByReason()['drop-newest']).to.equal(count);
+      // Never more than a second of burst, a window and a message ahead of the rate.
+      expect(received.length).to.be.at.most(rate + 64 * 1024 + 800 + (rate * clock.now) / 1000);
+      targetSide.end();
+    } finally {
+      clock.restore();
+    }
+  });
 
   it('block: holds the producer back and drops nothing', async () => {
     const target = await pausedTarget();
