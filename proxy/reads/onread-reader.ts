@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Lender, ReadTarget, SourceReader } from '../pipeline/index.js';
-import { isLanding, LANDING, landingAtMost, MIN_READ_BYTES, READ_BUFFER_BYTES, sharedPool, type BufferPool } from './read-buffers.js';
+import type { BufferPool } from '../memory/buffer-pool.js';
+import { isLanding, LANDING, landingAtMost, MIN_READ_BYTES, READ_BUFFER_BYTES, sharedPool } from './read-buffers.js';
 import type { ReadHook, ReadSink } from './read-hook.js';
 
 /** Reads at least this big are lent to the pipeline without a copy (smaller ones are copied out exactly). */

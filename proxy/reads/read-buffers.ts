@@ -1,3 +1,5 @@
+import { BufferPool } from '../memory/buffer-pool.js';
+
 /**
  * Read buffers for sockets that read through `onread` instead of allocating per read.
  *
@@ -35,31 +37,5 @@ export function landingAtMost(bytes: number): Buffer {
   return LANDING_VIEWS[i]!;
 }
 
-/**
- * A bounded free list of dedicated read buffers. It caches, it does not cap: memory in use is
- * bounded by the relay windows; the list only keeps up to `maxCached` buffers for reuse and lets
- * the garbage collector have the rest.
- */
-export class BufferPool {
-  private readonly free: Buffer[] = [];
-
-  constructor(readonly maxCached: number = 256) {}
-
-  /** Buffers waiting for reuse. */
-  get cached(): number {
-    return this.free.length;
-  }
-
-  /** A dedicated buffer: a cached one if any, else a new one. */
-  take(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
-  }
-
-  /** Returns a buffer that no socket reads into and no write still holds. */
-  give(buffer: Buffer): void {
-    if (!isLanding(buffer) && this.free.length < this.maxCached) this.free.push(buffer);
-  }
-}
-
-/** The process-wide pool (256 x 64 KiB = 16 MiB cached at most). */
-export const sharedPool = new BufferPool();
+/** The process-wide pool of dedicated read buffers (256 x 64 KiB = 16 MiB cached at most). */
+export const sharedPool = new BufferPool({ bufferBytes: READ_BUFFER_BYTES, maxCached: 256, refuse: isLanding });

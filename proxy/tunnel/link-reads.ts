@@ -9,43 +9,22 @@
  *   kernel --read--> pooled buffer --session.receive--> payload views --retainRead()--> stream
  *                        ^                                                              |
  *                        +-- back to the pool when the last view is released <-- releaseRead()
- *                                                              (CreditPump: once flushed onward)
+ *                                                              (CreditReader: once flushed onward)
  *
  * A view that is never released (its stream was reset, or a library user kept it) only keeps its
  * buffer from being reused; the garbage collector frees it as usual. Releasing a view that was never
  * retained is the one mistake that would let a buffer be overwritten while in use, so only the
- * session retains and only the CreditPump releases, each exactly once per piece.
+ * session retains and only the CreditReader releases, each exactly once per piece.
  */
+import { BufferPool } from '../memory/buffer-pool.js';
 
 /** Size of every link read buffer. */
 export const LINK_READ_BUFFER_BYTES = 256 * 1024;
 
-/** A bounded free list of link read buffers: it caches, it does not cap (see read-buffers.ts). */
-export class LinkBufferPool {
-  private readonly free: Buffer[] = [];
-
-  constructor(readonly maxCached: number) {}
-
-  /** Buffers waiting for reuse. */
-  get cached(): number {
-    return this.free.length;
-  }
-
-  /** A buffer nothing points into: a cached one if any, else a new one. */
-  take(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafeSlow(LINK_READ_BUFFER_BYTES);
-  }
-
-  /** Returns a buffer nothing points into any more. */
-  give(buffer: Buffer): void {
-    if (this.free.length < this.maxCached) this.free.push(buffer);
-  }
-}
-
 interface Held {
   refs: number;
   buffer: Buffer;
-  pool: LinkBufferPool;
+  pool: BufferPool;
 }
 
 // Pooled read buffers with views still out, by their memory.
@@ -72,7 +51,7 @@ export function releaseRead(view: Buffer): void {
  * The process-wide cache of link read buffers: 16 x 256 KiB = 4 MiB at most. Buffers in use are
  * bounded by the stream windows; this only keeps a few for reuse.
  */
-export const linkReadPool = new LinkBufferPool(16);
+export const linkReadPool = new BufferPool({ bufferBytes: LINK_READ_BUFFER_BYTES, maxCached: 16 });
 
 /**
  * Reads land at the start of a buffer again only while nothing points into it; while views are
@@ -89,7 +68,7 @@ export class LinkReads {
   private sink: ((chunk: Buffer) => void) | null = null;
   private early: Buffer[] = [];
 
-  constructor(private readonly pool: LinkBufferPool = linkReadPool) {
+  constructor(private readonly pool: BufferPool = linkReadPool) {
     this.current = this.hold(pool.take());
     this.next = this.current.buffer;
   }

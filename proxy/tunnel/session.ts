@@ -69,7 +69,7 @@ export interface TunnelSessionOptions extends Omit<SessionOptions, 'role'> {
   now?: () => number;
   /**
    * The `onread` hook the link socket was created with (see link-reads.ts): reads land in pooled
-   * buffers instead of 'data' events. Payload views then stay pinned until a CreditPump releases
+   * buffers instead of 'data' events. Payload views then stay pinned until a CreditReader releases
    * them, so use it with 'manual' credit and sidecar-style consumers.
    */
   reads?: LinkReads;

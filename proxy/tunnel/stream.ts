@@ -118,7 +118,7 @@ export class TunnelStream extends Duplex {
 
   /**
    * Gives back a chunk this stream delivered once it is no longer referenced (written onward and
-   * flushed): a pooled link read buffer may then be read into again. CreditPump calls it.
+   * flushed): a pooled link read buffer may then be read into again. CreditReader calls it.
    */
   releaseChunk(chunk: Buffer): void {
     if (isPooledRead(chunk) && chunk.length * 4 < chunk.buffer.byteLength) this.pinnedSmallBytes -= chunk.buffer.byteLength;

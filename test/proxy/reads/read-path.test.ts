@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { createServer, Socket } from 'node:net';
 import { adoptWithReadHook } from '../../../proxy/reads/adopt-socket.js';
-import { BufferPool, LANDING, READ_BUFFER_BYTES } from '../../../proxy/reads/read-buffers.js';
+import { BufferPool } from '../../../proxy/memory/buffer-pool.js';
+import { isLanding, LANDING, READ_BUFFER_BYTES } from '../../../proxy/reads/read-buffers.js';
 import { ReadHook } from '../../../proxy/reads/read-hook.js';
 import { connectTo, listen, nextConnection, Resources } from '../../helpers/sockets.js';
 
@@ -26,10 +27,11 @@ describe('allocation-free read path pieces', () => {
   });
 
   it('the pool caches up to its bound and never keeps the landing buffer', () => {
-    const pool = new BufferPool(2);
+    const pool = new BufferPool({ bufferBytes: READ_BUFFER_BYTES, maxCached: 2, refuse: isLanding });
     const [a, b, c] = [pool.take(), pool.take(), pool.take()];
     expect(a.length).to.equal(READ_BUFFER_BYTES);
     pool.give(LANDING);
+    pool.give(Buffer.alloc(100)); // the wrong size
     for (const x of [a, b, c]) pool.give(x);
     expect(pool.cached).to.equal(2);
     expect([pool.take(), pool.take()]).to.have.members([a, b]);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { isPooledRead, LinkBufferPool, LinkReads, LINK_READ_BUFFER_BYTES, MIN_READ_ROOM_BYTES, releaseRead, retainRead } from '../../../proxy/tunnel/link-reads.js';
+import { BufferPool } from '../../../proxy/memory/buffer-pool.js';
+import { isPooledRead, LinkReads, LINK_READ_BUFFER_BYTES, MIN_READ_ROOM_BYTES, releaseRead, retainRead } from '../../../proxy/tunnel/link-reads.js';
 
 /** Simulates one `onread` read of `text` through the hook. */
 function read(reads: LinkReads, text: string): Buffer {
@@ -11,7 +12,7 @@ function read(reads: LinkReads, text: string): Buffer {
 
 describe('LinkReads (pooled link read buffers)', () => {
   it('reads into 256 KiB buffers and reuses one at once when the session kept no view', () => {
-    const pool = new LinkBufferPool(4);
+    const pool = new BufferPool({ bufferBytes: LINK_READ_BUFFER_BYTES, maxCached: 4 });
     const reads = new LinkReads(pool);
     const seen: string[] = [];
     reads.bind((chunk) => seen.push(chunk.toString()));
@@ -23,7 +24,7 @@ describe('LinkReads (pooled link read buffers)', () => {
   });
 
   it('while views are held, reads go into the rest of the same buffer and never over a held view', () => {
-    const pool = new LinkBufferPool(4);
+    const pool = new BufferPool({ bufferBytes: LINK_READ_BUFFER_BYTES, maxCached: 4 });
     const reads = new LinkReads(pool);
     const kept: Buffer[] = [];
     let keep = true;
@@ -50,7 +51,7 @@ describe('LinkReads (pooled link read buffers)', () => {
   });
 
   it('moves to a fresh buffer once less than MIN_READ_ROOM_BYTES is left, and returns the old one on the last release', () => {
-    const pool = new LinkBufferPool(4);
+    const pool = new BufferPool({ bufferBytes: LINK_READ_BUFFER_BYTES, maxCached: 4 });
     const reads = new LinkReads(pool);
     const kept: Buffer[] = [];
     reads.bind((chunk) => {
@@ -73,7 +74,7 @@ describe('LinkReads (pooled link read buffers)', () => {
   });
 
   it('a piece of every read stays intact while held, whatever the read sizes (random)', () => {
-    const pool = new LinkBufferPool(4);
+    const pool = new BufferPool({ bufferBytes: LINK_READ_BUFFER_BYTES, maxCached: 4 });
     const reads = new LinkReads(pool);
     const held: { view: Buffer; copy: Buffer }[] = [];
     let seed = 7;
@@ -99,7 +100,7 @@ describe('LinkReads (pooled link read buffers)', () => {
   });
 
   it('copies reads that arrive before a session is bound and hands them over on bind', () => {
-    const reads = new LinkReads(new LinkBufferPool(1));
+    const reads = new LinkReads(new BufferPool({ bufferBytes: LINK_READ_BUFFER_BYTES, maxCached: 1 }));
     read(reads, 'early');
     const seen: Buffer[] = [];
     reads.bind((chunk) => seen.push(chunk));
@@ -108,9 +109,9 @@ describe('LinkReads (pooled link read buffers)', () => {
   });
 
   it('caches at most maxCached buffers', () => {
-    const pool = new LinkBufferPool(1);
-    pool.give(Buffer.alloc(1));
-    pool.give(Buffer.alloc(1));
+    const pool = new BufferPool({ bufferBytes: LINK_READ_BUFFER_BYTES, maxCached: 1 });
+    pool.give(Buffer.alloc(LINK_READ_BUFFER_BYTES));
+    pool.give(Buffer.alloc(LINK_READ_BUFFER_BYTES));
     expect(pool.cached).to.equal(1);
   });
 });
