@@ -1,15 +1,19 @@
 import type { Readable } from 'node:stream';
-import type { ReadTarget, SourceReader } from '../pipeline/index.js';
+import type { Lender, ReadTarget, SourceReader } from '../pipeline/index.js';
 
 /**
  * Reads any readable through its ordinary 'data' events (TLS, unix sockets, in-memory pairs,
- * and TCP sockets on `--read-path stream`). Chunks are the pipeline's to keep.
+ * and TCP sockets on `--read-path stream`). Chunks are the pipeline's to keep unless a `lender`
+ * is given, which is then told when each chunk is no longer referenced.
  */
 export class StreamReader implements SourceReader {
   private target: ReadTarget | null = null;
   private onFirstBytes: (() => void) | null = null;
 
-  constructor(private readonly source: Readable) {}
+  constructor(
+    private readonly source: Readable,
+    private readonly lender: Lender | null = null,
+  ) {}
 
   start(target: ReadTarget): void {
     this.stopAwaiting();
@@ -46,7 +50,8 @@ export class StreamReader implements SourceReader {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    this.target?.deliver(chunk, null);
+    if (this.target) this.target.deliver(chunk, this.lender);
+    else this.lender?.giveBack(chunk, false);
   };
 
   private readonly onEnd = (): void => {

@@ -1,4 +1,5 @@
-import type { Lender, ReadTarget, SourceReader } from '../pipeline/index.js';
+import type { Lender } from '../pipeline/index.js';
+import { StreamReader } from '../reads/stream-reader.js';
 import type { TunnelStream } from './stream.js';
 
 /**
@@ -12,65 +13,23 @@ import type { TunnelStream } from './stream.js';
  *     ^                                                        |
  *     +------ window update <-- stream.acknowledge(n) <-- giveBack(chunk)
  */
-export class CreditReader implements SourceReader, Lender {
+export class CreditReader extends StreamReader {
   /** The pieces one link read carries for this stream go out to the sink in one writev. */
   readonly deliversBursts = true;
-  private target: ReadTarget | null = null;
-  private onFirstBytes: (() => void) | null = null;
 
-  constructor(private readonly stream: TunnelStream) {
+  constructor(stream: TunnelStream) {
     if (stream.credit !== 'manual') throw new RangeError(`a CreditReader needs a stream in 'manual' credit mode, this one is '${stream.credit}'`);
+    super(stream, creditFor(stream));
   }
+}
 
-  start(target: ReadTarget): void {
-    this.stopAwaiting();
-    this.target = target;
-    this.stream.on('data', this.onData);
-    this.stream.once('end', this.onEnd);
-  }
-
-  pause(): void {
-    this.stream.pause();
-  }
-
-  resume(): void {
-    this.stream.resume();
-  }
-
-  stop(): void {
-    this.stopAwaiting();
-    this.stream.off('data', this.onData);
-    this.stream.off('end', this.onEnd);
-    this.target = null;
-  }
-
-  awaitFirstBytes(onFirstBytes: () => void): void {
-    this.onFirstBytes = onFirstBytes;
-    this.stream.once('readable', onFirstBytes);
-    this.stream.read(0);
-  }
-
-  stopAwaiting(): void {
-    if (this.onFirstBytes) this.stream.off('readable', this.onFirstBytes);
-    this.onFirstBytes = null;
-  }
-
-  giveBack(chunk: Buffer, consumed: boolean): void {
-    // The sink no longer needs the bytes: a pooled link read buffer may be read into again.
-    this.stream.releaseChunk(chunk);
-    if (consumed && !this.stream.destroyed) this.stream.acknowledge(chunk.length);
-  }
-
-  slackOf(): number {
-    return 0;
-  }
-
-  private readonly onData = (chunk: Buffer): void => {
-    if (this.target) this.target.deliver(chunk, this);
-    else this.giveBack(chunk, false);
-  };
-
-  private readonly onEnd = (): void => {
-    this.target?.end();
+function creditFor(stream: TunnelStream): Lender {
+  return {
+    giveBack(chunk, consumed) {
+      // The sink no longer needs the bytes: a pooled link read buffer may be read into again.
+      stream.releaseChunk(chunk);
+      if (consumed && !stream.destroyed) stream.acknowledge(chunk.length);
+    },
+    slackOf: () => 0,
   };
 }
