@@ -6,7 +6,9 @@
  * The pure flow-control decisions and the yamux codec are `sluice/windowing`.
  */
 export { relay, Relay, DEFAULT_WINDOW_BYTES, type RelayOptions, type RelayResult, type RelayEnd, type DirectionStats, type MessageCounts } from './relay/relay.js';
-export { RelayServer, RELAY_DEFAULTS, type RelayServerOptions } from './relay/relay-server.js';
+export { RelayServer, type RelayServerOptions } from './relay/relay-server.js';
+export { CONNECTION_DEFAULTS, RELAY_DEFAULTS } from './relay/defaults.js';
+export { TUNNEL_DEFAULTS } from './tunnel/defaults.js';
 export type { SidecarConnectionOptions } from './relay/connection-table.js';
 export { formatAccessLog, type AccessLogEntry, type LogFormat } from './relay/access-log.js';
 export { Direction, type DirectionOptions, type Stage, type StageContext, type Downstream, type Holdable, type HoldReason, type Lender, type SourceReader, type ReadTarget } from './pipeline/index.js';

@@ -8,8 +8,9 @@ import { Governor } from '../signals/governor.js';
 import type { HealthStatus } from '../signals/http-endpoints.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
 import { readAccepted, readDialled } from '../reads/socket-readers.js';
-import { DEFAULT_WINDOW_BYTES, type RelayOptions, type RelayResult } from './relay.js';
-import { DEFAULT_SPILL_DIR, SpillStore } from '../spill/spill-store.js';
+import type { RelayOptions, RelayResult } from './relay.js';
+import { SpillStore } from '../spill/spill-store.js';
+import { RELAY_DEFAULTS } from './defaults.js';
 
 /**
  * The relay sidecar: accepts clients, admits at most `maxConns` to the target at once (the
@@ -54,19 +55,6 @@ export interface RelayServerOptions extends SidecarConnectionOptions {
   onNotice?: (text: string) => void;
 }
 
-/** Defaults, each with its reason in DESIGN.md's table. */
-export const RELAY_DEFAULTS = {
-  windowBytes: DEFAULT_WINDOW_BYTES,
-  connectTimeoutMs: 5_000, // HAProxy: just above a multiple of the 3 s SYN retransmit
-  connectRetryMs: 2_000, // a restart's worth; a dead target still closes its clients within ~2 s
-  idleTimeoutMs: 3_600_000, // Envoy tcp_proxy: 1 h
-  halfCloseTimeoutMs: 300_000, // yamux: 5 min for a half-closed stream to finish
-  maxConns: 0,
-  maxQueue: 1024, // bounded so a flood cannot pile sockets up in memory
-  queueTimeoutMs: 5_000,
-  drainTimeoutMs: 30_000,
-} as const;
-
 type OptionalKeys = 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice';
 type Options = Required<Omit<RelayServerOptions, OptionalKeys>> & Pick<RelayServerOptions, OptionalKeys>;
 
@@ -92,16 +80,16 @@ export class RelayServer {
       maxQueue: options.maxQueue ?? RELAY_DEFAULTS.maxQueue,
       queueTimeoutMs: options.queueTimeoutMs ?? RELAY_DEFAULTS.queueTimeoutMs,
       now: options.now ?? (() => performance.now()),
-      readPath: options.readPath ?? 'onread',
-      adaptiveConcurrency: options.adaptiveConcurrency ?? false,
-      rateBytesPerS: options.rateBytesPerS ?? 0,
+      readPath: options.readPath ?? RELAY_DEFAULTS.readPath,
+      adaptiveConcurrency: options.adaptiveConcurrency ?? RELAY_DEFAULTS.adaptiveConcurrency,
+      rateBytesPerS: options.rateBytesPerS ?? RELAY_DEFAULTS.rateBytesPerS,
       memoryBudgetBytes: options.memoryBudgetBytes,
       shedAt: options.shedAt,
       messages: options.messages,
-      overflow: options.overflow ?? 'block',
-      maxMessageBytes: options.maxMessageBytes ?? 1024 * 1024,
-      spillDir: options.spillDir ?? DEFAULT_SPILL_DIR,
-      spillMaxBytes: options.spillMaxBytes ?? 1024 ** 3,
+      overflow: options.overflow ?? RELAY_DEFAULTS.overflow,
+      maxMessageBytes: options.maxMessageBytes ?? RELAY_DEFAULTS.maxMessageBytes,
+      spillDir: options.spillDir ?? RELAY_DEFAULTS.spillDir,
+      spillMaxBytes: options.spillMaxBytes ?? RELAY_DEFAULTS.spillMaxBytes,
       onNotice: options.onNotice,
       listen: options.listen,
       target: options.target,

@@ -58,10 +58,13 @@ const MAX_FREE_READ_BUFFERS = 1;
 // Run directories of stores open in this process, so a second store never removes a live sibling's.
 const liveRunDirs = new Set<string>();
 
-/** The spill directory cannot be used: sluice refuses to start, with one line naming it. */
 /** Where spill goes without --spill-dir. */
 export const DEFAULT_SPILL_DIR = join(tmpdir(), 'sluice-spill');
 
+/** Most bytes on disk over all connections without --spill-max: 1 GiB, past it spill falls back to block. */
+export const DEFAULT_SPILL_MAX_BYTES = 1024 ** 3;
+
+/** The spill directory cannot be used: sluice refuses to start, with one line naming it. */
 export class SpillDirError extends Error {
   readonly code = 'SLUICE_SPILL_DIR_UNWRITABLE';
   constructor(

@@ -8,10 +8,9 @@ import { LinkPool } from './link-pool.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
 import { readAccepted } from '../reads/socket-readers.js';
 import { CreditReader } from './credit-reader.js';
-import { RELAY_DEFAULTS } from '../relay/relay-server.js';
+import { CONNECTION_DEFAULTS } from '../relay/defaults.js';
 import { pickBudgets, TUNNEL_DEFAULTS, type TunnelSidecarOptions } from './defaults.js';
 import { LinkMetrics } from './metrics.js';
-import { TUNNEL_SESSION_DEFAULTS } from './session.js';
 
 /**
  * The tunnel client sidecar: plain TCP in, every accepted connection a stream on a link to the
@@ -42,7 +41,7 @@ export interface TunnelClientOptions extends TunnelSidecarOptions {
   random?: () => number;
 }
 
-/** Defaults this sidecar adds to the relay's. */
+/** Defaults this sidecar adds to TUNNEL_DEFAULTS. */
 export const TUNNEL_CLIENT_DEFAULTS = {
   links: 1,
   linkWaitMs: 5_000, // like the connect timeout: a client waits about as long as a connect would
@@ -62,16 +61,16 @@ export class TunnelClient {
 
   constructor(private readonly options: TunnelClientOptions) {
     this.now = options.now ?? (() => performance.now());
-    this.readPath = options.readPath ?? 'onread';
-    this.windowBytes = RELAY_DEFAULTS.windowBytes;
+    this.readPath = options.readPath ?? TUNNEL_DEFAULTS.readPath;
+    this.windowBytes = CONNECTION_DEFAULTS.windowBytes;
     this.windowBudget = new MemoryBudget({ budgetBytes: options.windowBudgetBytes ?? TUNNEL_DEFAULTS.windowBudgetBytes });
     this.table = new ConnectionTable({
       targetText: `tunnel:${formatAddress(options.server)}`,
-      maxConns: options.maxConns ?? RELAY_DEFAULTS.maxConns,
-      maxQueue: options.maxQueue ?? RELAY_DEFAULTS.maxQueue,
-      queueTimeoutMs: options.queueTimeoutMs ?? RELAY_DEFAULTS.queueTimeoutMs,
-      idleTimeoutMs: options.idleTimeoutMs ?? RELAY_DEFAULTS.idleTimeoutMs,
-      halfCloseTimeoutMs: options.halfCloseTimeoutMs ?? RELAY_DEFAULTS.halfCloseTimeoutMs,
+      maxConns: options.maxConns ?? TUNNEL_DEFAULTS.maxConns,
+      maxQueue: options.maxQueue ?? TUNNEL_DEFAULTS.maxQueue,
+      queueTimeoutMs: options.queueTimeoutMs ?? TUNNEL_DEFAULTS.queueTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs ?? TUNNEL_DEFAULTS.idleTimeoutMs,
+      halfCloseTimeoutMs: options.halfCloseTimeoutMs ?? TUNNEL_DEFAULTS.halfCloseTimeoutMs,
       windowBytes: this.windowBytes,
       now: this.now,
       ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
@@ -79,12 +78,12 @@ export class TunnelClient {
     this.pool = new LinkPool({
       server: options.server,
       links: options.links ?? TUNNEL_CLIENT_DEFAULTS.links,
-      connectTimeoutMs: options.connectTimeoutMs ?? RELAY_DEFAULTS.connectTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs ?? TUNNEL_DEFAULTS.connectTimeoutMs,
       tls: options.tls ?? null,
       now: this.now,
       readPath: this.readPath,
       session: {
-        keepaliveIntervalMs: options.keepaliveIntervalMs ?? TUNNEL_SESSION_DEFAULTS.keepaliveIntervalMs,
+        keepaliveIntervalMs: options.keepaliveIntervalMs ?? TUNNEL_DEFAULTS.keepaliveIntervalMs,
         windowBudget: this.windowBudget,
         ...pickBudgets(options),
         ...(options.errorLingerMs !== undefined ? { errorLingerMs: options.errorLingerMs } : {}),
@@ -121,7 +120,7 @@ export class TunnelClient {
    * Graceful shutdown: stop accepting, let connections finish for up to `drainTimeoutMs`, reset
    * what is left, then close the links.
    */
-  async shutdown(drainTimeoutMs: number = RELAY_DEFAULTS.drainTimeoutMs): Promise<void> {
+  async shutdown(drainTimeoutMs: number = TUNNEL_DEFAULTS.drainTimeoutMs): Promise<void> {
     this.closing = true;
     const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.pool.goAway();

@@ -1,8 +1,29 @@
-import type { SessionOptions } from '../../windowing/index.js';
+import {
+  DEFAULT_ACCEPT_BACKLOG,
+  DEFAULT_MAX_CONSECUTIVE_EMPTY_FRAMES,
+  DEFAULT_MAX_QUEUED_CONTROL_REPLIES,
+  DEFAULT_MAX_STREAM_WINDOW_BYTES,
+  DEFAULT_MAX_STREAMS,
+  DEFAULT_RESET_BURST,
+  DEFAULT_RESETS_PER_SECOND,
+  DEFAULT_WINDOW_UPDATES_PER_DATA_FRAME,
+  INITIAL_STREAM_WINDOW_BYTES,
+  type SessionOptions,
+} from '../../windowing/index.js';
 import type { SidecarConnectionOptions } from '../relay/connection-table.js';
+import { CONNECTION_DEFAULTS } from '../relay/defaults.js';
+import { TUNNEL_SESSION_DEFAULTS } from './session.js';
 
-/** Defaults of the tunnel sidecars, each with its reason. */
+/**
+ * Defaults of the tunnel sidecars: the connection defaults every sidecar shares, the session's
+ * (windowing/yamux/constants.ts says where each comes from) and the two below, each with its reason.
+ */
 export const TUNNEL_DEFAULTS = {
+  ...CONNECTION_DEFAULTS,
+  /** Receive window each stream starts with: the yamux initial window, also the least a stream may have. */
+  windowBytes: INITIAL_STREAM_WINDOW_BYTES,
+  maxWindowBytes: DEFAULT_MAX_STREAM_WINDOW_BYTES,
+  autoTune: true,
   /**
    * Total growth beyond the initial window that auto-tuning may grant, over every stream of the
    * process. A consumer whose kernel buffers swallow megabytes fast and then stall looks fast to
@@ -10,6 +31,15 @@ export const TUNNEL_DEFAULTS = {
    * that much memory at once. 8 MiB lets one stream fill 160 MB/s at 50 ms of round trip.
    */
   windowBudgetBytes: 8 * 1024 * 1024,
+  keepaliveIntervalMs: TUNNEL_SESSION_DEFAULTS.keepaliveIntervalMs,
+  errorLingerMs: TUNNEL_SESSION_DEFAULTS.errorLingerMs,
+  maxStreams: DEFAULT_MAX_STREAMS,
+  acceptBacklog: DEFAULT_ACCEPT_BACKLOG,
+  maxQueuedControlReplies: DEFAULT_MAX_QUEUED_CONTROL_REPLIES,
+  maxConsecutiveEmptyFrames: DEFAULT_MAX_CONSECUTIVE_EMPTY_FRAMES,
+  windowUpdatesPerDataFrame: DEFAULT_WINDOW_UPDATES_PER_DATA_FRAME,
+  resetBurst: DEFAULT_RESET_BURST,
+  resetsPerSecond: DEFAULT_RESETS_PER_SECOND,
   /**
    * tunnel-server: how long a new link has to complete its TLS handshake and answer the first
    * ping. Like the connect timeout (HAProxy: just above a multiple of the 3 s SYN retransmit), so a

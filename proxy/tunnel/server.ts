@@ -11,9 +11,9 @@ import { ConnectionTable } from '../relay/connection-table.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
 import { readDialled } from '../reads/socket-readers.js';
 import { CreditReader } from './credit-reader.js';
-import { RELAY_DEFAULTS } from '../relay/relay-server.js';
+import { CONNECTION_DEFAULTS } from '../relay/defaults.js';
 import { LinkMetrics, type LinkView } from './metrics.js';
-import { TunnelSession, TUNNEL_SESSION_DEFAULTS } from './session.js';
+import { TunnelSession } from './session.js';
 import type { TunnelStream } from './stream.js';
 
 /**
@@ -66,12 +66,12 @@ export class TunnelServer {
     this.now = options.now ?? (() => performance.now());
     this.table = new ConnectionTable({
       targetText: formatAddress(options.target),
-      maxConns: options.maxConns ?? RELAY_DEFAULTS.maxConns,
-      maxQueue: options.maxQueue ?? RELAY_DEFAULTS.maxQueue,
-      queueTimeoutMs: options.queueTimeoutMs ?? RELAY_DEFAULTS.queueTimeoutMs,
-      idleTimeoutMs: options.idleTimeoutMs ?? RELAY_DEFAULTS.idleTimeoutMs,
-      halfCloseTimeoutMs: options.halfCloseTimeoutMs ?? RELAY_DEFAULTS.halfCloseTimeoutMs,
-      windowBytes: RELAY_DEFAULTS.windowBytes,
+      maxConns: options.maxConns ?? TUNNEL_DEFAULTS.maxConns,
+      maxQueue: options.maxQueue ?? TUNNEL_DEFAULTS.maxQueue,
+      queueTimeoutMs: options.queueTimeoutMs ?? TUNNEL_DEFAULTS.queueTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs ?? TUNNEL_DEFAULTS.idleTimeoutMs,
+      halfCloseTimeoutMs: options.halfCloseTimeoutMs ?? TUNNEL_DEFAULTS.halfCloseTimeoutMs,
+      windowBytes: CONNECTION_DEFAULTS.windowBytes,
       now: this.now,
       ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
     });
@@ -113,7 +113,7 @@ export class TunnelServer {
    * Graceful shutdown: stop accepting links, go away on every link, let streams finish for up to
    * `drainTimeoutMs`, then reset what is left and close the links.
    */
-  async shutdown(drainTimeoutMs: number = RELAY_DEFAULTS.drainTimeoutMs): Promise<void> {
+  async shutdown(drainTimeoutMs: number = TUNNEL_DEFAULTS.drainTimeoutMs): Promise<void> {
     this.closing = true;
     const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const link of this.links) link.session.goAway();
@@ -133,7 +133,7 @@ export class TunnelServer {
   private onLink(accepted: Socket): void {
     let socket = accepted;
     let reads: LinkReads | undefined;
-    if (!this.options.tls && (this.options.readPath ?? 'onread') === 'onread') {
+    if (!this.options.tls && (this.options.readPath ?? TUNNEL_DEFAULTS.readPath) === 'onread') {
       reads = new LinkReads(linkReadPool);
       const adopted = adoptWithReadHook(accepted, reads);
       if (adopted) socket = adopted;
@@ -145,7 +145,7 @@ export class TunnelServer {
       role: 'acceptor',
       credit: 'manual',
       autoAccept: false,
-      keepaliveIntervalMs: this.options.keepaliveIntervalMs ?? TUNNEL_SESSION_DEFAULTS.keepaliveIntervalMs,
+      keepaliveIntervalMs: this.options.keepaliveIntervalMs ?? TUNNEL_DEFAULTS.keepaliveIntervalMs,
       handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? TUNNEL_DEFAULTS.handshakeTimeoutMs,
       ...(this.options.errorLingerMs !== undefined ? { errorLingerMs: this.options.errorLingerMs } : {}),
       ...pickBudgets(this.options),
@@ -172,10 +172,10 @@ export class TunnelServer {
   }
 
   private openTarget(stream: TunnelStream, done: Parameters<Parameters<ConnectionTable['arrive']>[2]>[0]): () => void {
-    const reads = readDialled(this.options.readPath ?? 'onread');
+    const reads = readDialled(this.options.readPath ?? TUNNEL_DEFAULTS.readPath);
     const pending = connectTarget(
       this.options.target,
-      this.options.connectTimeoutMs ?? RELAY_DEFAULTS.connectTimeoutMs,
+      this.options.connectTimeoutMs ?? TUNNEL_DEFAULTS.connectTimeoutMs,
       { onread: reads.onread },
       (failure, target) => {
         if (failure || !target) return done({ end: failure?.end ?? 'connect-failed', reset: true, ...(failure ? { error: failure.error } : {}) }, null);

@@ -1,0 +1,37 @@
+import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MEMORY_BUDGET_BYTES, DEFAULT_SHED_AT } from '../../windowing/index.js';
+import { DEFAULT_SPILL_DIR, DEFAULT_SPILL_MAX_BYTES } from '../spill/spill-store.js';
+import { DEFAULT_WINDOW_BYTES } from './relay.js';
+
+/**
+ * What a sidecar uses for each option left out (reasons in DESIGN.md's and README's tables). The
+ * CLI's --help shows these same values: test/proxy/cli/option-defaults.test.ts fails when a flag's
+ * default and the library's differ, or README's tables and these.
+ */
+
+/** Defaults every sidecar shares (relay, tunnel-client, tunnel-server): limits, timeouts, window. */
+export const CONNECTION_DEFAULTS = {
+  /** Relay window per direction (for the tunnels: of the plain side, read by an ordinary pump). */
+  windowBytes: DEFAULT_WINDOW_BYTES,
+  connectTimeoutMs: 5_000, // HAProxy: just above a multiple of the 3 s SYN retransmit
+  idleTimeoutMs: 3_600_000, // Envoy tcp_proxy: 1 h
+  halfCloseTimeoutMs: 300_000, // yamux: 5 min for a half-closed stream to finish
+  maxConns: 0, // no limit
+  maxQueue: 1024, // bounded so a flood cannot pile sockets up in memory
+  queueTimeoutMs: 5_000,
+  drainTimeoutMs: 30_000,
+  readPath: 'onread' as 'onread' | 'stream', // reused read buffers; 'stream' is Node's ordinary path
+} as const;
+
+/** Defaults of the relay: the shared ones and those only the relay has. */
+export const RELAY_DEFAULTS = {
+  ...CONNECTION_DEFAULTS,
+  connectRetryMs: 2_000, // a restart's worth; a dead target still closes its clients within ~2 s
+  memoryBudgetBytes: DEFAULT_MEMORY_BUDGET_BYTES,
+  shedAt: DEFAULT_SHED_AT,
+  adaptiveConcurrency: false,
+  rateBytesPerS: 0, // unlimited
+  overflow: 'block', // nothing lost: the producer is held back
+  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  spillDir: DEFAULT_SPILL_DIR,
+  spillMaxBytes: DEFAULT_SPILL_MAX_BYTES,
+} as const;
