@@ -3,19 +3,21 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UsageError, type ParsedOptions } from './args.js';
 import { formatProgress, formatTable, renderChart } from '../demo/report.js';
-import { DEMO_STRATEGIES, runStrategy, type DemoStrategy, type RowResult } from '../demo/scenario.js';
+import { DEMO_DEFAULTS, DEMO_STRATEGIES, runStrategy, type DemoStrategy, type RowResult } from '../demo/scenario.js';
 import type { Command } from './command.js';
+import { formatDuration } from '../config/units.js';
+import { RELAY_DEFAULTS } from '../relay/defaults.js';
 
 /** `sluice demo` (what `npm start` runs): the same overload through every strategy, measured. */
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'built-in scenario: a 10k msg/s producer, a 2k msg/s consumer, and each strategy between them',
+  summary: `built-in scenario: a ${DEMO_DEFAULTS.producerPerS / 1000}k msg/s producer, a ${DEMO_DEFAULTS.consumerPerS / 1000}k msg/s consumer, and each strategy between them`,
   usage: 'sluice demo [options]',
   examples: ['sluice demo', 'sluice demo --duration 4s --strategies block,spill', 'sluice demo --producer-rate 20000 --consumer-rate 1000 --out /tmp/demo'],
   options: [
-    { name: 'duration', kind: 'duration', default: '8s', min: 500, help: 'how long each strategy runs' },
-    { name: 'producer-rate', kind: 'count', default: '10000', min: 1, help: 'messages per second the producer offers (1 KiB each)' },
-    { name: 'consumer-rate', kind: 'count', default: '2000', min: 1, help: 'messages per second the consumer can take' },
+    { name: 'duration', kind: 'duration', default: formatDuration(DEMO_DEFAULTS.durationMs), min: 500, help: 'how long each strategy runs' },
+    { name: 'producer-rate', kind: 'count', default: String(DEMO_DEFAULTS.producerPerS), min: 1, help: 'messages per second the producer offers (1 KiB each)' },
+    { name: 'consumer-rate', kind: 'count', default: String(DEMO_DEFAULTS.consumerPerS), min: 1, help: 'messages per second the consumer can take' },
     { name: 'strategies', kind: 'string', placeholder: 'LIST', default: DEMO_STRATEGIES.join(','), help: `which rows to run, in order (${DEMO_STRATEGIES.join(',')})` },
     { name: 'out', kind: 'string', placeholder: 'DIR', default: 'sluice-demo', help: 'directory for chart.svg and results.json' },
   ],
@@ -37,7 +39,7 @@ async function runDemo(o: ParsedOptions): Promise<number> {
   const tty = process.stdout.isTTY === true;
 
   console.log(`sluice demo: a producer offers ${producerPerS} msg/s (1 KiB each), a consumer takes ${consumerPerS} msg/s;`);
-  console.log(`each strategy runs ${(durationMs / 1000).toFixed(1)} s between them (window 256 KiB). The pieces talk over unix`);
+  console.log(`each strategy runs ${(durationMs / 1000).toFixed(1)} s between them (window ${RELAY_DEFAULTS.windowBytes / 1024} KiB). The pieces talk over unix`);
   console.log('sockets, whose kernel buffers are small, so what you see is the queueing each strategy chooses.\n');
   const rows: RowResult[] = [];
   try {

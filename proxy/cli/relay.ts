@@ -2,9 +2,11 @@ import type { Address } from '../net/address.js';
 import cluster from 'node:cluster';
 import { UsageError, type ParsedOptions } from './args.js';
 import { runPrimary, serveAsWorker, WORKERS_ENV } from '../sidecar/workers.js';
-import { DEFAULT_SPILL_DIR, SpillDirError, SpillStore } from '../spill/spill-store.js';
+import { SpillDirError, SpillStore } from '../spill/spill-store.js';
+import { RELAY_DEFAULTS } from '../relay/defaults.js';
+import { formatSize } from '../config/units.js';
 import type { MessageFraming, OverflowPolicy } from '../../windowing/index.js';
-import { RelayServer } from '../relay/relay-server.js';
+import { RelayServer, type RelayServerOptions } from '../relay/relay-server.js';
 import { COMMON_OPTIONS, connectionSettings, RELAY_ONLY_OPTIONS } from './common-options.js';
 import type { Command } from './command.js';
 import { logLine } from '../sidecar/process-signals.js';
@@ -30,12 +32,12 @@ export const relayCommand: Command = {
     ...COMMON_OPTIONS,
     ...RELAY_ONLY_OPTIONS,
     { name: 'messages', kind: 'choice', choices: ['lines', 'u32be'], help: 'client-to-target bytes are messages: newline-ended lines, or 4-byte big-endian length + body' },
-    { name: 'overflow', kind: 'choice', choices: ['block', 'drop-newest', 'drop-oldest', 'spill'], default: 'block', help: 'when the window toward the target is full: hold the client back, drop whole messages, or spill them to disk (all but block need --messages)' },
-    { name: 'max-message', kind: 'size', default: '1MiB', min: 1, max: 0xffffffff, help: 'longest message body; a longer one closes its connection (never truncated)' },
-    { name: 'spill-dir', kind: 'string', placeholder: 'DIR', help: 'where --overflow spill keeps what does not fit in memory (default: <tmpdir>/sluice-spill)' },
-    { name: 'spill-max', kind: 'size', default: '1GiB', min: 64 * 1024, help: 'most bytes on disk over all connections; past it spill falls back to block' },
+    { name: 'overflow', kind: 'choice', choices: ['block', 'drop-newest', 'drop-oldest', 'spill'], default: RELAY_DEFAULTS.overflow, help: 'when the window toward the target is full: hold the client back, drop whole messages, or spill them to disk (all but block need --messages)' },
+    { name: 'max-message', kind: 'size', default: formatSize(RELAY_DEFAULTS.maxMessageBytes), min: 1, max: 0xffffffff, help: 'longest message body; a longer one closes its connection (never truncated)' },
+    { name: 'spill-dir', kind: 'string', placeholder: 'DIR', help: `where --overflow spill keeps what does not fit in memory (default ${RELAY_DEFAULTS.spillDir})` },
+    { name: 'spill-max', kind: 'size', default: formatSize(RELAY_DEFAULTS.spillMaxBytes), min: 64 * 1024, help: 'most bytes on disk over all connections; past it spill falls back to block' },
     { name: 'workers', kind: 'count', default: '1', min: 1, max: 64, help: 'processes sharing the listening socket (node:cluster), each with its share of --memory-budget' },
-    { name: 'read-path', kind: 'choice', choices: ['onread', 'stream'], default: 'onread', help: "how sockets are read: 'onread' reuses buffers (fast), 'stream' is Node's ordinary path" },
+    { name: 'read-path', kind: 'choice', choices: ['onread', 'stream'], default: RELAY_DEFAULTS.readPath, help: "how sockets are read: 'onread' reuses buffers (fast), 'stream' is Node's ordinary path" },
   ],
   run: runRelay,
 };
@@ -50,7 +52,7 @@ async function runRelay(o: ParsedOptions): Promise<number> {
   const drainTimeoutMs = o['drain-timeout'] as number;
   if (workers > 1 && cluster.isPrimary) {
     // Checked here too, so a bad directory exits 2 with one line as it does without workers.
-    if (overflow === 'spill') await proveSpillDir((o['spill-dir'] as string | undefined) ?? DEFAULT_SPILL_DIR, o['spill-max'] as number);
+    if (overflow === 'spill') await proveSpillDir((o['spill-dir'] as string | undefined) ?? RELAY_DEFAULTS.spillDir, o['spill-max'] as number);
     return runPrimary({
       workers,
       command: 'relay',
@@ -61,24 +63,7 @@ async function runRelay(o: ParsedOptions): Promise<number> {
     });
   }
   const share = cluster.isWorker ? Math.max(1, Number(process.env[WORKERS_ENV] ?? 1)) : 1;
-  const server = new RelayServer({
-    listen: o.listen as Address,
-    target: o.target as Address,
-    windowBytes: o.window as number,
-    ...connectionSettings(o),
-    connectRetryMs: o['connect-retry'] as number,
-    readPath: o['read-path'] as 'onread' | 'stream',
-    memoryBudgetBytes: Math.floor((o['memory-budget'] as number) / share),
-    adaptiveConcurrency: o['adaptive-concurrency'] === true,
-    shedAt: o['shed-at'] as number,
-    rateBytesPerS: o.rate as number,
-    ...(o.messages !== undefined ? { messages: o.messages as MessageFraming } : {}),
-    overflow,
-    maxMessageBytes: o['max-message'] as number,
-    ...(o['spill-dir'] !== undefined ? { spillDir: o['spill-dir'] as string } : {}),
-    spillMaxBytes: o['spill-max'] as number,
-    onNotice: (text) => logLine(text),
-  });
+  const server = new RelayServer({ ...relayServerOptions(o, share), onNotice: (text) => logLine(text) });
   const registry = sidecarRegistry(server);
 
   if (cluster.isWorker) {
@@ -106,6 +91,27 @@ async function runRelay(o: ParsedOptions): Promise<number> {
       if (err instanceof SpillDirError) throw new UsageError(err.message);
     },
   });
+}
+
+/** The RelayServer options from parsed flags; `share` divides the memory budget among workers. */
+export function relayServerOptions(o: ParsedOptions, share = 1): RelayServerOptions {
+  return {
+    listen: o.listen as Address,
+    target: o.target as Address,
+    windowBytes: o.window as number,
+    ...connectionSettings(o),
+    connectRetryMs: o['connect-retry'] as number,
+    readPath: o['read-path'] as 'onread' | 'stream',
+    memoryBudgetBytes: Math.floor((o['memory-budget'] as number) / share),
+    adaptiveConcurrency: o['adaptive-concurrency'] === true,
+    shedAt: o['shed-at'] as number,
+    rateBytesPerS: o.rate as number,
+    ...(o.messages !== undefined ? { messages: o.messages as MessageFraming } : {}),
+    overflow: o.overflow as OverflowPolicy,
+    maxMessageBytes: o['max-message'] as number,
+    ...(o['spill-dir'] !== undefined ? { spillDir: o['spill-dir'] as string } : {}),
+    spillMaxBytes: o['spill-max'] as number,
+  };
 }
 
 /** Opens and closes a spill store in `dir`: a directory that cannot take spill is a usage error. */

@@ -1,7 +1,8 @@
 import type { Address } from '../net/address.js';
 import { UsageError, type ParsedOptions } from './args.js';
 import { clientTlsOptions } from '../net/tls-options.js';
-import { TunnelClient } from '../tunnel/client.js';
+import { TunnelClient, TUNNEL_CLIENT_DEFAULTS, type TunnelClientOptions } from '../tunnel/client.js';
+import { formatDuration } from '../config/units.js';
 import type { Command } from './command.js';
 import { serveTunnelSidecar, tlsMaterial, TUNNEL_OPTIONS, tunnelSettings } from './tunnel-options.js';
 
@@ -18,8 +19,8 @@ export const tunnelClientCommand: Command = {
   options: [
     { name: 'listen', kind: 'address', required: true, help: 'where clients connect (port 0 picks a free one)' },
     { name: 'server', kind: 'address', required: true, help: 'the tunnel server (sluice tunnel-server or any yamux server)' },
-    { name: 'links', kind: 'count', default: '1', min: 1, max: 64, help: 'links to keep up and spread streams over (fewest streams first)' },
-    { name: 'link-wait', kind: 'duration', default: '5s', min: 1, help: 'how long a new connection waits for a usable link before it is closed' },
+    { name: 'links', kind: 'count', default: String(TUNNEL_CLIENT_DEFAULTS.links), min: 1, max: 64, help: 'links to keep up and spread streams over (fewest streams first)' },
+    { name: 'link-wait', kind: 'duration', default: formatDuration(TUNNEL_CLIENT_DEFAULTS.linkWaitMs), min: 1, help: 'how long a new connection waits for a usable link before it is closed' },
     { name: 'tls-servername', kind: 'string', help: "name the server's certificate must carry (default: the --server host)" },
     ...TUNNEL_OPTIONS,
   ],
@@ -27,16 +28,20 @@ export const tunnelClientCommand: Command = {
 };
 
 async function runTunnelClient(o: ParsedOptions): Promise<number> {
+  return serveTunnelSidecar('tunnel-client', new TunnelClient(tunnelClientOptions(o)), o, 'no longer accepting');
+}
+
+/** The TunnelClient options from parsed flags (TLS files read); throws UsageError for a bad combination. */
+export function tunnelClientOptions(o: ParsedOptions): TunnelClientOptions {
   const settings = tunnelSettings(o);
   const tls = tlsMaterial(o);
   if (!tls && o['tls-servername'] !== undefined) throw new UsageError('--tls-servername needs --tls-cert, --tls-key and --tls-ca');
-  const client = new TunnelClient({
+  return {
     listen: o.listen as Address,
     server: o.server as Address,
     tls: tls ? clientTlsOptions(tls, o['tls-servername'] as string | undefined) : null,
     links: o.links as number,
     linkWaitMs: o['link-wait'] as number,
     ...settings,
-  });
-  return serveTunnelSidecar('tunnel-client', client, o, 'no longer accepting');
+  };
 }

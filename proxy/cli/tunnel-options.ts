@@ -1,30 +1,32 @@
 import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { loadTlsFiles, type TlsMaterial } from '../net/tls-options.js';
-import { formatSize } from '../config/units.js';
+import { formatDuration, formatSize } from '../config/units.js';
+import { INITIAL_STREAM_WINDOW_BYTES } from '../../windowing/index.js';
 import type { TunnelBudgets } from '../tunnel/defaults.js';
 import type { Address } from '../net/address.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
-import type { TunnelSidecarOptions } from '../tunnel/defaults.js';
+import { TUNNEL_DEFAULTS, type TunnelSidecarOptions } from '../tunnel/defaults.js';
 import { logLine } from '../sidecar/process-signals.js';
 import { COMMON_OPTIONS, connectionSettings } from './common-options.js';
 import { metricsEndpoint, serveUntilSignal, sidecarRegistry, type Served } from '../sidecar/serve-until-signal.js';
 
-const MIN_WINDOW = 256 * 1024; // the yamux spec's initial window: a stream can never start below it
+const MIN_WINDOW = INITIAL_STREAM_WINDOW_BYTES; // a stream can never start below the yamux spec's initial window
+const D = TUNNEL_DEFAULTS;
 
 /** Flags both tunnel commands share: windows, keepalive, mutual TLS, and the relay's limits and logs. */
 export const TUNNEL_OPTIONS: OptionSpec[] = [
-  { name: 'window', kind: 'size', default: '256KiB', min: MIN_WINDOW, max: 2 ** 32 - 1, help: 'receive window each stream starts with (the yamux initial window is the minimum); auto-tuning grows it up to --max-window' },
-  { name: 'max-window', kind: 'size', default: '16MiB', min: MIN_WINDOW, max: 2 ** 32 - 1, help: 'largest window auto-tuning may grow a stream to' },
+  { name: 'window', kind: 'size', default: formatSize(D.windowBytes), min: MIN_WINDOW, max: 2 ** 32 - 1, help: 'receive window each stream starts with (the yamux initial window is the minimum); auto-tuning grows it up to --max-window' },
+  { name: 'max-window', kind: 'size', default: formatSize(D.maxWindowBytes), min: MIN_WINDOW, max: 2 ** 32 - 1, help: 'largest window auto-tuning may grow a stream to' },
   { name: 'no-auto-tune', kind: 'flag', help: 'keep every stream at --window (no growth for fast consumers)' },
-  { name: 'window-budget', kind: 'size', default: '8MiB', min: 1, max: Number.MAX_SAFE_INTEGER, help: 'total growth beyond --window that auto-tuning may grant over all streams of this process' },
-  { name: 'keepalive', kind: 'duration', default: '30s', help: 'ping each link this often; a ping unanswered that long closes the link (0 = off)' },
-  { name: 'max-streams', kind: 'count', default: '1000', min: 1, max: 2 ** 32 - 1, help: 'live streams per link, both directions; further ones are refused' },
-  { name: 'accept-backlog', kind: 'count', default: '256', min: 1, max: 2 ** 32 - 1, help: 'streams the peer opened that may wait for their onward connection, per link; further ones are refused' },
-  { name: 'max-control-replies', kind: 'count', default: '1000', min: 1, max: 2 ** 32 - 1, help: 'replies the peer forced (ping answers, refusals) that may wait unflushed; one more closes the link' },
-  { name: 'max-empty-frames', kind: 'count', default: '1', max: 2 ** 32 - 1, help: 'frames carrying nothing the peer may send in a row; one more closes the link' },
-  { name: 'window-updates-per-frame', kind: 'count', default: '10', min: 1, max: 2 ** 32 - 1, help: 'window updates accepted per data frame sent: 5 + 2 * (streams + N * frames); past it the link is closed' },
-  { name: 'reset-burst', kind: 'count', default: '1000', min: 1, max: 2 ** 32 - 1, help: 'streams the peer may open and reset in a burst (Rapid Reset); past it and --reset-rate the link is closed' },
-  { name: 'reset-rate', kind: 'count', default: '33', max: 2 ** 32 - 1, help: 'resets per second the burst refills at' },
+  { name: 'window-budget', kind: 'size', default: formatSize(D.windowBudgetBytes), min: 1, max: Number.MAX_SAFE_INTEGER, help: 'total growth beyond --window that auto-tuning may grant over all streams of this process' },
+  { name: 'keepalive', kind: 'duration', default: formatDuration(D.keepaliveIntervalMs), help: 'ping each link this often; a ping unanswered that long closes the link (0 = off)' },
+  { name: 'max-streams', kind: 'count', default: String(D.maxStreams), min: 1, max: 2 ** 32 - 1, help: 'live streams per link, both directions; further ones are refused' },
+  { name: 'accept-backlog', kind: 'count', default: String(D.acceptBacklog), min: 1, max: 2 ** 32 - 1, help: 'streams the peer opened that may wait for their onward connection, per link; further ones are refused' },
+  { name: 'max-control-replies', kind: 'count', default: String(D.maxQueuedControlReplies), min: 1, max: 2 ** 32 - 1, help: 'replies the peer forced (ping answers, refusals) that may wait unflushed; one more closes the link' },
+  { name: 'max-empty-frames', kind: 'count', default: String(D.maxConsecutiveEmptyFrames), max: 2 ** 32 - 1, help: 'frames carrying nothing the peer may send in a row; one more closes the link' },
+  { name: 'window-updates-per-frame', kind: 'count', default: String(D.windowUpdatesPerDataFrame), min: 1, max: 2 ** 32 - 1, help: 'window updates accepted per data frame sent: 5 + 2 * (streams + N * frames); past it the link is closed' },
+  { name: 'reset-burst', kind: 'count', default: String(D.resetBurst), min: 1, max: 2 ** 32 - 1, help: 'streams the peer may open and reset in a burst (Rapid Reset); past it and --reset-rate the link is closed' },
+  { name: 'reset-rate', kind: 'count', default: String(D.resetsPerSecond), max: 2 ** 32 - 1, help: 'resets per second the burst refills at' },
   { name: 'tls-cert', kind: 'string', help: 'PEM certificate this side presents (mutual TLS; with --tls-key and --tls-ca)' },
   { name: 'tls-key', kind: 'string', help: 'PEM private key of --tls-cert' },
   { name: 'tls-ca', kind: 'string', help: 'PEM CA certificate: the peer must present a certificate it signed' },

@@ -1,7 +1,9 @@
 import { formatAddress, isLoopback, type Address } from '../net/address.js';
 import { UsageError, type ParsedOptions } from './args.js';
 import { serverTlsOptions } from '../net/tls-options.js';
-import { TunnelServer } from '../tunnel/server.js';
+import { TunnelServer, type TunnelServerOptions } from '../tunnel/server.js';
+import { TUNNEL_DEFAULTS } from '../tunnel/defaults.js';
+import { formatDuration } from '../config/units.js';
 import type { Command } from './command.js';
 import { serveTunnelSidecar, tlsMaterial, TUNNEL_OPTIONS, tunnelSettings } from './tunnel-options.js';
 
@@ -18,7 +20,7 @@ export const tunnelServerCommand: Command = {
   options: [
     { name: 'listen', kind: 'address', required: true, help: 'where tunnel clients connect (port 0 picks a free one)' },
     { name: 'target', kind: 'address', required: true, help: 'where every stream is connected; clients cannot choose another' },
-    { name: 'handshake-timeout', kind: 'duration', default: '5s', min: 1, help: 'a new link must finish its TLS handshake, then answer the first ping, each within this long' },
+    { name: 'handshake-timeout', kind: 'duration', default: formatDuration(TUNNEL_DEFAULTS.handshakeTimeoutMs), min: 1, help: 'a new link must finish its TLS handshake, then answer the first ping, each within this long' },
     ...TUNNEL_OPTIONS,
     { name: 'insecure', kind: 'flag', help: 'allow plain (non-TLS) links on a non-loopback --listen address' },
   ],
@@ -26,21 +28,25 @@ export const tunnelServerCommand: Command = {
 };
 
 async function runTunnelServer(o: ParsedOptions): Promise<number> {
-  const listen = o.listen as Address;
-  const settings = tunnelSettings(o);
-  const tls = tlsMaterial(o);
-  if (!tls && !isLoopback(listen) && o.insecure !== true) {
+  const options = tunnelServerOptions(o);
+  if (!options.tls && !isLoopback(options.listen) && o.insecure !== true) {
     throw new UsageError(
-      `refusing plain links on non-loopback ${formatAddress(listen)}: anyone who reaches it gets the target; give --tls-cert, --tls-key and --tls-ca, or --insecure`,
+      `refusing plain links on non-loopback ${formatAddress(options.listen)}: anyone who reaches it gets the target; give --tls-cert, --tls-key and --tls-ca, or --insecure`,
     );
   }
+  return serveTunnelSidecar('tunnel-server', new TunnelServer(options), o, 'going away on every link');
+}
+
+/** The TunnelServer options from parsed flags (TLS files read); throws UsageError like tunnelSettings. */
+export function tunnelServerOptions(o: ParsedOptions): TunnelServerOptions {
+  const settings = tunnelSettings(o);
+  const tls = tlsMaterial(o);
   const handshakeTimeoutMs = o['handshake-timeout'] as number;
-  const server = new TunnelServer({
-    listen,
+  return {
+    listen: o.listen as Address,
     target: o.target as Address,
     tls: tls ? serverTlsOptions(tls, handshakeTimeoutMs) : null,
     handshakeTimeoutMs,
     ...settings,
-  });
-  return serveTunnelSidecar('tunnel-server', server, o, 'going away on every link');
+  };
 }

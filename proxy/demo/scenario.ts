@@ -47,6 +47,13 @@ export interface RowResult {
   note: string;
 }
 
+/** What `sluice demo` runs without flags: 8 s per strategy, a 10k msg/s producer, a 2k msg/s consumer. */
+export const DEMO_DEFAULTS = {
+  durationMs: 8_000,
+  producerPerS: 10_000,
+  consumerPerS: 2_000,
+} as const;
+
 /** Scenario settings. */
 export interface ScenarioOptions {
   durationMs: number;
