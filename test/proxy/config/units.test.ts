@@ -33,6 +33,31 @@ describe('sizes, durations and addresses', () => {
   }
   it('rejects a duration setTimeout cannot hold', () => expect(() => parseDuration('25d')).to.throw(RangeError));
 
+  // --help shows defaults through these, so they must read as a person would write them.
+  const readableSizes: [number, string][] = [
+    [0, '0'],
+    [1000, '1000'],
+    [256 * 1024, '256KiB'],
+    [1024 ** 2, '1MiB'],
+    [8 * 1024 ** 2, '8MiB'],
+    [256 * 1024 ** 2, '256MiB'],
+    [1024 ** 3, '1GiB'],
+    [1536 * 1024, '1536KiB'],
+  ];
+  for (const [n, text] of readableSizes) it(`formatSize(${n}) is "${text}"`, () => expect(formatSize(n)).to.equal(text));
+  const readableDurations: [number, string][] = [
+    [0, '0ms'],
+    [500, '500ms'],
+    [1500, '1500ms'],
+    [2000, '2s'],
+    [5000, '5s'],
+    [30_000, '30s'],
+    [300_000, '5m'],
+    [90_000, '90s'],
+    [3_600_000, '1h'],
+    [5_400_000, '90m'],
+  ];
+  for (const [ms, text] of readableDurations) it(`formatDuration(${ms}) is "${text}"`, () => expect(formatDuration(ms)).to.equal(text));
   for (const n of [0, 100, 65536, 1048576, 3 * 1024 ** 3]) it(`formatSize(${n}) parses back`, () => expect(parseSize(formatSize(n))).to.equal(n));
   for (const n of [0, 250, 5000, 60_000, 3_600_000, 1500]) it(`formatDuration(${n}) parses back`, () => expect(parseDuration(formatDuration(n))).to.equal(n));
 
