@@ -13,6 +13,9 @@ import { DEMO_DEFAULTS, DEMO_STRATEGIES } from '../../../proxy/demo/scenario.js'
 import { RELAY_DEFAULTS } from '../../../proxy/relay/defaults.js';
 import { TUNNEL_CLIENT_DEFAULTS } from '../../../proxy/tunnel/client.js';
 import { TUNNEL_DEFAULTS } from '../../../proxy/tunnel/defaults.js';
+import { TUNNEL_SESSION_DEFAULTS } from '../../../proxy/tunnel/session.js';
+import { Governor } from '../../../proxy/signals/governor.js';
+import { resolveSessionOptions } from '../../../windowing/index.js';
 
 /**
  * One source of truth for defaults: every flag's --help default, parsed, is the default the library
@@ -135,6 +138,41 @@ describe('option defaults: --help, library and README from one source', () => {
       });
     });
   }
+
+  describe('defaults the sidecars leave to the layers below', () => {
+    it("TUNNEL_DEFAULTS are the session's own: a link without those options gets them", () => {
+      const limits = resolveSessionOptions({ role: 'dialer' });
+      const { windowBytes, maxWindowBytes, autoTune, maxStreams, acceptBacklog, maxQueuedControlReplies, maxConsecutiveEmptyFrames, windowUpdatesPerDataFrame, resetBurst, resetsPerSecond } = TUNNEL_DEFAULTS;
+      expect({ initialWindowBytes: windowBytes, maxWindowBytes, autoTune, maxStreams, acceptBacklog, maxQueuedControlReplies, maxConsecutiveEmptyFrames, windowUpdatesPerDataFrame, resetBurst, resetsPerSecond }).to.deep.equal({
+        initialWindowBytes: limits.initialWindowBytes,
+        maxWindowBytes: limits.maxWindowBytes,
+        autoTune: limits.autoTune,
+        maxStreams: limits.maxStreams,
+        acceptBacklog: limits.acceptBacklog,
+        maxQueuedControlReplies: limits.maxQueuedControlReplies,
+        maxConsecutiveEmptyFrames: limits.maxConsecutiveEmptyFrames,
+        windowUpdatesPerDataFrame: limits.windowUpdatesPerDataFrame,
+        resetBurst: limits.resetBurst,
+        resetsPerSecond: limits.resetsPerSecond,
+      });
+      expect({ keepaliveIntervalMs: TUNNEL_DEFAULTS.keepaliveIntervalMs, errorLingerMs: TUNNEL_DEFAULTS.errorLingerMs }).to.deep.equal({
+        keepaliveIntervalMs: TUNNEL_SESSION_DEFAULTS.keepaliveIntervalMs,
+        errorLingerMs: TUNNEL_SESSION_DEFAULTS.errorLingerMs,
+      });
+    });
+
+    it("RELAY_DEFAULTS' memory budget and shed-at are the governor's own", () => {
+      const governor = new Governor({ relayingConnections: () => ({ total: 0, heldBack: 0 }), activeConnections: () => 0, setConcurrencyLimit: () => {} });
+      try {
+        expect({ memoryBudgetBytes: governor.budget.budgetBytes, shedAt: governor.signals.shedAt }).to.deep.equal({
+          memoryBudgetBytes: RELAY_DEFAULTS.memoryBudgetBytes,
+          shedAt: RELAY_DEFAULTS.shedAt,
+        });
+      } finally {
+        governor.close();
+      }
+    });
+  });
 
   it('the flags that set no option are flags of some command', () => {
     const all = new Set(CASES.flatMap(({ command }) => command.options.map((s) => s.name)));
