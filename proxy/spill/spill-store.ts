@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MessageFramer, SpillBudget, U32BE_PREFIX_BYTES, MAX_MESSAGE_LIMIT_BYTES } from '../../windowing/index.js';
+import { makeDirectory } from './make-directory.js';
 
 /**
  * The disk side of the spill strategy: messages that do not fit in memory are appended to
@@ -162,7 +163,7 @@ export class SpillStore {
     const fail = (err: unknown): never => {
       throw new SpillDirError(dir, (err as NodeJS.ErrnoException).code ?? String(err));
     };
-    await mkdir(dir, { recursive: true }).catch(fail);
+    await makeDirectory(dir).catch(fail);
     const removed = await removeLeftovers(dir, options.isAlive ?? isProcessAlive);
     const runDir = join(dir, `sluice-${process.pid}-${randomBytes(6).toString('hex')}`);
     await mkdir(runDir).catch(fail);
