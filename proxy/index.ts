@@ -19,7 +19,7 @@ export { startHttpEndpoints, type HealthStatus, type HttpEndpoints } from './sig
 export { startAgentCheck, formatAgentReply, MAX_AGENT_REPLY_BYTES, type AgentCheckResponder, type AgentCheckOptions } from './signals/agent-check.js';
 export { Governor, type GovernorOptions, type GovernedInstance } from './signals/governor.js';
 export { EventLoopMonitor, type EventLoopDelay, type EventLoopMonitorOptions, type DelayHistogram } from './signals/event-loop-monitor.js';
-export { SpillStore, SpillSpool, SpillDirError, type SpillStoreOptions } from './spill/spill-store.js';
+export { SpillStore, SpillSpool, SpillDirError, type SpillStoreOptions } from './spill/index.js';
 export { TunnelSession, TUNNEL_SESSION_DEFAULTS, type TunnelSessionOptions, type TunnelSessionStats } from './tunnel/session.js';
 export { TunnelStream, type CreditMode, type TunnelStreamOptions } from './tunnel/stream.js';
 export { StreamResetError, LinkLostError, KeepaliveTimeoutError, HandshakeTimeoutError, TunnelProtocolError, RemoteGoAwayError, StreamOpenError } from './tunnel/errors.js';

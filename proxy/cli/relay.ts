@@ -2,7 +2,7 @@ import type { Address } from '../net/address.js';
 import cluster from 'node:cluster';
 import { UsageError, type ParsedOptions } from './args.js';
 import { runPrimary, serveAsWorker, WORKERS_ENV } from '../sidecar/workers.js';
-import { DEFAULT_SPILL_DIR, SpillDirError, SpillStore } from '../spill/spill-store.js';
+import { DEFAULT_SPILL_DIR, SpillDirError, SpillStore } from '../spill/index.js';
 import type { MessageFraming, OverflowPolicy } from '../../windowing/index.js';
 import { RelayServer } from '../relay/relay-server.js';
 import { COMMON_OPTIONS, connectionSettings, RELAY_ONLY_OPTIONS } from './common-options.js';

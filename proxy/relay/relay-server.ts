@@ -9,7 +9,7 @@ import type { HealthStatus } from '../signals/http-endpoints.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
 import { readAccepted, readDialled } from '../reads/socket-readers.js';
 import { DEFAULT_WINDOW_BYTES, type RelayOptions, type RelayResult } from './relay.js';
-import { DEFAULT_SPILL_DIR, SpillStore } from '../spill/spill-store.js';
+import { DEFAULT_SPILL_DIR, SpillStore } from '../spill/index.js';
 
 /**
  * The relay sidecar: accepts clients, admits at most `maxConns` to the target at once (the

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdir, mkdtemp, open, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { SpillDirError, SpillStore, SPILL_RECORD_HEADER_BYTES, type SegmentFile, type SpillSpool, type SpillStoreOptions } from '../../../proxy/spill/spill-store.js';
+import { SpillDirError, SpillStore, SPILL_RECORD_HEADER_BYTES, type SegmentFile, type SpillSpool, type SpillStoreOptions } from '../../../proxy/spill/index.js';
 import { seededRandom } from '../../helpers/random.js';
 
 /** Messages of random sizes in [0, maxSize), each filled with bytes derived from its index, so any mix-up shows. */
