@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { DROP_REASONS, type DropReason, type MessageFraming, type OverflowPolicy } from '../../windowing/index.js';
 import { describePeer, formatAddress, type Address } from '../net/address.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
+import { guardListener, type AcceptGuard } from '../net/accept-guard.js';
 import { connectTarget } from '../net/connect.js';
 import { ConnectionTable, type DirectionTotals, type OnwardOpener, type SidecarConnectionOptions } from './connection-table.js';
 import { Governor } from '../signals/governor.js';
@@ -50,8 +51,6 @@ export interface RelayServerOptions extends SidecarConnectionOptions {
   spillDir?: string;
   /** Most bytes on disk over all connections; past it spill falls back to block (default 1 GiB). */
   spillMaxBytes?: number;
-  /** One-line notices (a full spill disk); default: nowhere. */
-  onNotice?: (text: string) => void;
 }
 
 /** Defaults, each with its reason in DESIGN.md's table. */
@@ -67,7 +66,7 @@ export const RELAY_DEFAULTS = {
   drainTimeoutMs: 30_000,
 } as const;
 
-type OptionalKeys = 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice';
+type OptionalKeys = 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice' | 'fdReserve' | 'acceptErrors';
 type Options = Required<Omit<RelayServerOptions, OptionalKeys>> & Pick<RelayServerOptions, OptionalKeys>;
 
 /** A listening relay; see the module comment. */
@@ -76,6 +75,7 @@ export class RelayServer {
   /** Pressure, memory budget, adaptive limit and the signals drawn from them. */
   readonly governor: Governor;
   private readonly server: Server;
+  private readonly accepts: AcceptGuard;
   private readonly table: ConnectionTable;
   private spillStore: SpillStore | null = null;
   private messagesForwarded = 0;
@@ -103,6 +103,8 @@ export class RelayServer {
       spillDir: options.spillDir ?? DEFAULT_SPILL_DIR,
       spillMaxBytes: options.spillMaxBytes ?? 1024 ** 3,
       onNotice: options.onNotice,
+      fdReserve: options.fdReserve,
+      acceptErrors: options.acceptErrors,
       listen: options.listen,
       target: options.target,
       onAccessLog: options.onAccessLog,
@@ -139,6 +141,7 @@ export class RelayServer {
     });
     // pauseOnConnect: nothing is read from a client until the table decides what to do with it.
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.onConnection(socket));
+    this.accepts = guardListener(this.server, 'relay listener', this.options);
   }
 
   /**
@@ -252,7 +255,9 @@ export class RelayServer {
   }
 
   private onConnection(accepted: Socket): void {
+    if (!this.accepts.admit(accepted)) return;
     const { socket, reader } = readAccepted(accepted, this.options.readPath, this.options.windowBytes);
+    this.accepts.track(socket);
     this.table.arrive(socket, describePeer(socket), this.openTarget, reader);
   }
 
@@ -263,7 +268,7 @@ export class RelayServer {
     const pending = connectTarget(
       this.options.target,
       this.options.connectTimeoutMs,
-      { writableHighWaterMark: this.options.windowBytes, retryRefusedForMs: this.options.connectRetryMs, onread: reads.onread },
+      { writableHighWaterMark: this.options.windowBytes, retryRefusedForMs: this.options.connectRetryMs, onread: reads.onread, fds: this.accepts.fds },
       (failure, target) => {
         // A failed connect counts as the slowest answer there is.
         this.governor.latency('connect', failure?.end === 'connect-timeout' ? this.options.connectTimeoutMs : this.options.now() - startedMs);
