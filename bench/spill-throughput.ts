@@ -12,7 +12,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SpillStore, type SpillSpool } from '../proxy/spill/spill-store.js';
+import { SpillStore, type SpillSpool } from '../proxy/spill/index.js';
 
 const totalBytes = Number(process.argv[2] ?? 256) * 1024 * 1024;
 const baseDir = process.argv[3] ?? tmpdir();

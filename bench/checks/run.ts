@@ -16,6 +16,7 @@ import { installCleanupHandlers } from '../processes.js';
 import { machineInfo } from '../tools.js';
 import { adaptiveScenario } from './adaptive.js';
 import { floodScenario } from './flood.js';
+import { managementScenario } from './management.js';
 import { messagesScenario } from './messages.js';
 import { relayScenario } from './relay.js';
 import { Scope, scoped } from './scope.js';
@@ -27,7 +28,7 @@ const distDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..',
 const repoDir = path.resolve(distDir, '..');
 const DEFAULT_JSON = path.join(repoDir, 'bench', 'results', 'checks.json');
 
-const SCENARIOS: Scenario[] = [relayScenario, messagesScenario, adaptiveScenario, floodScenario, tunnelScenario];
+const SCENARIOS: Scenario[] = [relayScenario, messagesScenario, adaptiveScenario, floodScenario, managementScenario, tunnelScenario];
 
 const USAGE = `usage: npm run checks -- [options]
 

@@ -2,7 +2,7 @@ import type { Address } from '../net/address.js';
 import cluster from 'node:cluster';
 import { UsageError, type ParsedOptions } from './args.js';
 import { runPrimary, serveAsWorker, WORKERS_ENV } from '../sidecar/workers.js';
-import { SpillDirError, SpillStore } from '../spill/spill-store.js';
+import { SpillDirError, SpillStore } from '../spill/index.js';
 import { RELAY_DEFAULTS } from '../relay/defaults.js';
 import { formatSize } from '../config/units.js';
 import type { MessageFraming, OverflowPolicy } from '../../windowing/index.js';

@@ -78,6 +78,7 @@ export function tunnelSettings(o: ParsedOptions): TunnelSidecarOptions {
     maxStreams: o['max-streams'] as number,
     keepaliveIntervalMs: o.keepalive as number,
     onLinkLog: (line) => logLine(line),
+    onNotice: (text) => logLine(text),
   };
 }
 

@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { Backoff } from '../../windowing/index.js';
 import { socketOptions, type Address } from './address.js';
+import type { FdReserve } from './fd-reserve.js';
 
 /** Why a connection to the target could not be made. */
 export interface ConnectFailure {
@@ -33,6 +34,8 @@ export interface TargetSocketOptions {
   retryRefusedForMs?: number;
   /** Random numbers for the backoff's jitter (tests pass a fixed one). */
   random?: () => number;
+  /** Counts each socket in this descriptor budget while it is open (the data plane's reserve check reads it). */
+  fds?: FdReserve;
 }
 
 // Errors that mean "nobody is listening right now", worth a retry while a target restarts.
@@ -67,6 +70,7 @@ export function connectTarget(
       ...(options.writableHighWaterMark !== undefined ? { writableHighWaterMark: options.writableHighWaterMark } : {}),
       ...(options.onread ? { onread: options.onread } : {}),
     });
+    options.fds?.track(socket);
     // Read nothing before the relay is ready for it (a server that speaks first waits in the kernel).
     if (options.onread) socket.pause();
     socket.once('connect', onConnect);

@@ -6,6 +6,7 @@ import { StreamReader } from '../reads/stream-reader.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
 import type { AccessLogEntry, ConnectionRefusal } from './access-log.js';
 import { Relay, type RelayOptions, type RelayResult } from './relay.js';
+import type { ListenerAccounting } from '../net/accept-guard.js';
 
 /**
  * The connection bookkeeping every sidecar shares (relay, tunnel-client, tunnel-server):
@@ -35,8 +36,8 @@ export interface OnwardFailure {
 export type OnwardOpener = (done: (failure: OnwardFailure | null, onward: Duplex | null, reader?: SourceReader) => void) => () => void;
 
 /** Limits and hooks of a table. */
-/** The connection limits, timeouts and log every sidecar (relay, tunnel-client, tunnel-server) takes. */
-export interface SidecarConnectionOptions {
+/** The connection limits, timeouts, logs and accept accounting every sidecar (relay, tunnel-client, tunnel-server) takes. */
+export interface SidecarConnectionOptions extends ListenerAccounting {
   /** Deadline for the onward connection: the target, or for tunnel-client a link (TCP connect plus TLS handshake). */
   connectTimeoutMs?: number;
   /** No bytes either way for this long closes the connection (queued time counts); 0 disables. */

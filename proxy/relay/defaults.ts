@@ -1,5 +1,5 @@
 import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MEMORY_BUDGET_BYTES, DEFAULT_SHED_AT } from '../../windowing/index.js';
-import { DEFAULT_SPILL_DIR, DEFAULT_SPILL_MAX_BYTES } from '../spill/spill-store.js';
+import { DEFAULT_SPILL_DIR, DEFAULT_SPILL_MAX_BYTES } from '../spill/index.js';
 import { DEFAULT_WINDOW_BYTES } from './relay.js';
 
 /**

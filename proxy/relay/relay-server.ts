@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { DROP_REASONS, type DropReason, type MessageFraming, type OverflowPolicy } from '../../windowing/index.js';
 import { describePeer, formatAddress, type Address } from '../net/address.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
+import { guardListener, type AcceptGuard } from '../net/accept-guard.js';
 import { connectTarget } from '../net/connect.js';
 import { ConnectionTable, type DirectionTotals, type OnwardOpener, type SidecarConnectionOptions } from './connection-table.js';
 import { Governor } from '../signals/governor.js';
@@ -9,7 +10,7 @@ import type { HealthStatus } from '../signals/http-endpoints.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
 import { readAccepted, readDialled } from '../reads/socket-readers.js';
 import type { RelayOptions, RelayResult } from './relay.js';
-import { SpillStore } from '../spill/spill-store.js';
+import { SpillStore } from '../spill/index.js';
 import { RELAY_DEFAULTS } from './defaults.js';
 
 /**
@@ -51,11 +52,9 @@ export interface RelayServerOptions extends SidecarConnectionOptions {
   spillDir?: string;
   /** Most bytes on disk over all connections; past it spill falls back to block (default 1 GiB). */
   spillMaxBytes?: number;
-  /** One-line notices (a full spill disk); default: nowhere. */
-  onNotice?: (text: string) => void;
 }
 
-type OptionalKeys = 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice';
+type OptionalKeys = 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice' | 'fdReserve' | 'acceptErrors';
 type Options = Required<Omit<RelayServerOptions, OptionalKeys>> & Pick<RelayServerOptions, OptionalKeys>;
 
 /** A listening relay; see the module comment. */
@@ -64,6 +63,7 @@ export class RelayServer {
   /** Pressure, memory budget, adaptive limit and the signals drawn from them. */
   readonly governor: Governor;
   private readonly server: Server;
+  private readonly accepts: AcceptGuard;
   private readonly table: ConnectionTable;
   private spillStore: SpillStore | null = null;
   private messagesForwarded = 0;
@@ -91,6 +91,8 @@ export class RelayServer {
       spillDir: options.spillDir ?? RELAY_DEFAULTS.spillDir,
       spillMaxBytes: options.spillMaxBytes ?? RELAY_DEFAULTS.spillMaxBytes,
       onNotice: options.onNotice,
+      fdReserve: options.fdReserve,
+      acceptErrors: options.acceptErrors,
       listen: options.listen,
       target: options.target,
       onAccessLog: options.onAccessLog,
@@ -127,6 +129,7 @@ export class RelayServer {
     });
     // pauseOnConnect: nothing is read from a client until the table decides what to do with it.
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.onConnection(socket));
+    this.accepts = guardListener(this.server, 'relay listener', this.options);
   }
 
   /**
@@ -240,7 +243,9 @@ export class RelayServer {
   }
 
   private onConnection(accepted: Socket): void {
+    if (!this.accepts.admit(accepted)) return;
     const { socket, reader } = readAccepted(accepted, this.options.readPath, this.options.windowBytes);
+    this.accepts.track(socket);
     this.table.arrive(socket, describePeer(socket), this.openTarget, reader);
   }
 
@@ -251,7 +256,7 @@ export class RelayServer {
     const pending = connectTarget(
       this.options.target,
       this.options.connectTimeoutMs,
-      { writableHighWaterMark: this.options.windowBytes, retryRefusedForMs: this.options.connectRetryMs, onread: reads.onread },
+      { writableHighWaterMark: this.options.windowBytes, retryRefusedForMs: this.options.connectRetryMs, onread: reads.onread, fds: this.accepts.fds },
       (failure, target) => {
         // A failed connect counts as the slowest answer there is.
         this.governor.latency('connect', failure?.end === 'connect-timeout' ? this.options.connectTimeoutMs : this.options.now() - startedMs);

@@ -77,7 +77,7 @@ export function sidecarRegistry(sidecar: { registerMetrics(registry: MetricsRegi
 /** `--metrics`: /metrics and /healthz over HTTP. */
 export function metricsEndpoint(listen: Address, registry: MetricsRegistry, health?: () => HealthStatus): () => Promise<SideEndpoint> {
   return async () => {
-    const endpoints = await startHttpEndpoints(listen, registry, health);
+    const endpoints = await startHttpEndpoints(listen, registry, health, { onNotice: logLine });
     return { notice: `metrics on http://${formatAddress(endpoints.address)}/metrics`, close: () => endpoints.close() };
   };
 }
@@ -85,7 +85,7 @@ export function metricsEndpoint(listen: Address, registry: MetricsRegistry, heal
 /** `--agent`: the HAProxy agent-check responder. */
 export function agentEndpoint(listen: Address, reply: () => string): () => Promise<SideEndpoint> {
   return async () => {
-    const agent = await startAgentCheck(listen, reply);
+    const agent = await startAgentCheck(listen, reply, { onNotice: logLine });
     return { notice: `agent checks on ${formatAddress(agent.address)}`, close: () => agent.close() };
   };
 }

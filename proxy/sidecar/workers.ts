@@ -4,6 +4,7 @@ import { formatAddress, type Address } from '../net/address.js';
 import { logLine, onShutdownSignal } from './process-signals.js';
 import { agentEndpoint, metricsEndpoint, type SideEndpoint } from './serve-until-signal.js';
 import { MetricsRegistry, type FamilySnapshot } from '../signals/metrics.js';
+import { registerAcceptErrors } from '../signals/process-metrics.js';
 
 /**
  * `--workers N`: N processes (node:cluster) share one listening socket, each a whole relay with
@@ -89,7 +90,10 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   }
 
   const registry = new MetricsRegistry();
-  registry.registerMerged(() => [...states.values()].map((s) => s.metrics));
+  // The primary's own refused accepts (its metrics and agent ports) add to the workers'.
+  const own = new MetricsRegistry();
+  registerAcceptErrors(own);
+  registry.registerMerged(() => [...[...states.values()].map((s) => s.metrics), own.snapshot()]);
   registry.gauge('sluice_workers', 'Worker processes running.', () => Object.keys(cluster.workers ?? {}).length);
   const endpoints: SideEndpoint[] = [];
   if (options.metrics) endpoints.push(await metricsEndpoint(options.metrics, registry, () => signals.health())());

@@ -1,6 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Address } from '../net/address.js';
+import { guardListener, type ListenerAccounting } from '../net/accept-guard.js';
 import { listenOn } from '../net/listen.js';
+import { capConnections } from './connection-cap.js';
 
 /**
  * HAProxy agent-check responder (`--agent HOST:PORT`). HAProxy connects every `agent-inter`,
@@ -12,11 +14,13 @@ import { listenOn } from '../net/listen.js';
  *                           +- peer never closes: destroyed after lingerMs
  *
  * Nothing a peer does makes it hold more than one line: input is discarded as it arrives,
- * the reply fits in the socket buffer, and every connection is closed within lingerMs.
+ * the reply fits in the socket buffer, and every connection is closed within lingerMs. It is a
+ * management port like /metrics (connection-cap.ts): past maxConnections, the oldest connection
+ * (answered long ago, lingering) is closed so that a new check is still answered.
  */
 
-/** Options for the responder; the defaults suit HAProxy's checks. */
-export interface AgentCheckOptions {
+/** Options for the responder; the defaults suit HAProxy's checks (accounting: this process's). */
+export interface AgentCheckOptions extends ListenerAccounting {
   /**
    * Longest a connection stays open after the reply when the peer does not close it.
    * Default 2000 ms, HAProxy's default agent-inter, which is also its check timeout.
@@ -24,7 +28,7 @@ export interface AgentCheckOptions {
   lingerMs?: number;
   /** Bytes a peer may send (HAProxy sends only its agent-send string) before it is cut off. Default 1024. */
   maxInputBytes?: number;
-  /** Check connections open at once; past it new ones are closed unanswered. Default 64. */
+  /** Check connections open at once; past it the oldest one is closed to make room. Default 64. */
   maxConnections?: number;
   /** Called when reply() throws; that connection is closed unanswered. */
   onError?: (err: unknown) => void;
@@ -86,7 +90,7 @@ export async function startAgentCheck(listen: Address, reply: () => string, opti
     // end() sends the line then FIN; the peer's own close (or the linger timer) finishes it.
     socket.end(line);
   });
-  server.maxConnections = options.maxConnections ?? 64;
+  capConnections(server, { max: options.maxConnections ?? 64, guard: guardListener(server, 'agent port', options) });
 
   const address = await listenOn(server, listen);
   let closing: Promise<void> | undefined;

@@ -1,6 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import type { RequestListener } from 'node:http';
 import type { Address } from '../net/address.js';
-import { listenOn } from '../net/listen.js';
+import { createManagementServer, type ManagementServerOptions } from './management-server.js';
 import type { MetricsRegistry } from './metrics.js';
 
 /** What /healthz answers: fine (200) or shedding load (503 with Retry-After). */
@@ -15,19 +15,26 @@ export interface HealthStatus {
 /** A running metrics/health HTTP listener. */
 export interface HttpEndpoints {
   address: Address;
+  /** Connections open now (at most the cap). */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
+/** Limits of the metrics port (see MANAGEMENT_DEFAULTS) and where its notices go. */
+export type HttpEndpointsOptions = Partial<ManagementServerOptions>;
+
 /**
  * Serves `GET /metrics` (Prometheus text format) and `GET /healthz` (200, or 503 with
- * Retry-After while `health()` says the instance is under pressure).
+ * Retry-After while `health()` says the instance is under pressure), on a management server:
+ * capped connections and short timeouts, so slow peers cannot take the relay's descriptors.
  */
 export async function startHttpEndpoints(
   listen: Address,
   registry: MetricsRegistry,
   health: () => HealthStatus = () => ({ ok: true }),
+  options: HttpEndpointsOptions = {},
 ): Promise<HttpEndpoints> {
-  const server: Server = createServer((req, res) => {
+  const answer: RequestListener = (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -46,16 +53,14 @@ export async function startHttpEndpoints(
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: try /metrics or /healthz\n');
-  });
-  // Scrapers keep connections alive; don't let one hold shutdown hostage.
-  server.keepAliveTimeout = 5_000;
-  const address = await listenOn(server, listen);
+  };
+  const management = createManagementServer(answer, { name: 'metrics port', ...options });
+  const address = await management.listen(listen);
   return {
     address,
-    close: () =>
-      new Promise<void>((done) => {
-        server.close(() => done());
-        server.closeAllConnections();
-      }),
+    get connections() {
+      return management.cap.size;
+    },
+    close: () => management.close(),
   };
 }

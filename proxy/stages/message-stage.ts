@@ -6,7 +6,7 @@ import {
   type OverflowPolicy,
 } from '../../windowing/index.js';
 import type { Downstream, Holdable, HoldReason, Lender, Stage, StageContext } from '../pipeline/index.js';
-import type { SpillSpool } from '../spill/spill-store.js';
+import type { SpillSpool } from '../spill/index.js';
 
 /** Message mode for one direction: how messages are framed and what to do when the window is full. */
 export interface MessageModeOptions {

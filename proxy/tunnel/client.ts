@@ -3,6 +3,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { MemoryBudget, type BackoffOptions } from '../../windowing/index.js';
 import { describePeer, formatAddress, type Address } from '../net/address.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
+import { guardListener, type AcceptGuard } from '../net/accept-guard.js';
 import { ConnectionTable } from '../relay/connection-table.js';
 import { LinkPool } from './link-pool.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
@@ -53,6 +54,7 @@ export class TunnelClient {
   readonly pool: LinkPool;
   readonly metrics: LinkMetrics;
   private readonly server: Server;
+  private readonly accepts: AcceptGuard;
   private readonly now: () => number;
   private readonly readPath: 'onread' | 'stream';
   private readonly windowBytes: number;
@@ -103,6 +105,7 @@ export class TunnelClient {
     this.metrics = new LinkMetrics(() => this.pool.views());
     // pauseOnConnect: nothing is read from a client until its stream is open.
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.onConnection(socket));
+    this.accepts = guardListener(this.server, 'tunnel-client listener', options);
   }
 
   /** Starts the links and the listener; resolves with the listener's real address. */
@@ -139,11 +142,13 @@ export class TunnelClient {
   }
 
   private onConnection(accepted: Socket): void {
+    if (!this.accepts.admit(accepted)) return;
     const { socket: client, reader } = readAccepted(accepted, this.readPath, this.windowBytes);
     if (this.closing) {
       client.destroy();
       return;
     }
+    this.accepts.track(client);
     const linkWaitMs = this.options.linkWaitMs ?? TUNNEL_CLIENT_DEFAULTS.linkWaitMs;
     this.table.arrive(
       client,

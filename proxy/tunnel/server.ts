@@ -2,6 +2,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { describePeer, formatAddress, type Address } from '../net/address.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
+import { guardListener, type AcceptGuard } from '../net/accept-guard.js';
 import { adoptWithReadHook } from '../reads/adopt-socket.js';
 import { connectTarget } from '../net/connect.js';
 import { LinkReads, linkReadPool } from './link-reads.js';
@@ -55,6 +56,7 @@ export class TunnelServer {
   readonly table: ConnectionTable;
   readonly metrics: LinkMetrics;
   private readonly server: Server;
+  private readonly accepts: AcceptGuard;
   private readonly links = new Set<Link>();
   private readonly now: () => number;
   private readonly windowBudget: MemoryBudget;
@@ -92,6 +94,7 @@ export class TunnelServer {
       // pauseOnConnect: a link is read from only once its session is there (see onLink).
       this.server = createNetServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.onLink(socket));
     }
+    this.accepts = guardListener(this.server, 'tunnel-server listener', options);
   }
 
   /** Starts listening; resolves with the real address (the actual port when 0 was asked). */
@@ -131,6 +134,7 @@ export class TunnelServer {
   }
 
   private onLink(accepted: Socket): void {
+    if (!this.accepts.admit(accepted)) return;
     let socket = accepted;
     let reads: LinkReads | undefined;
     if (!this.options.tls && (this.options.readPath ?? TUNNEL_DEFAULTS.readPath) === 'onread') {
@@ -140,6 +144,7 @@ export class TunnelServer {
       else reads = undefined;
     }
     socket.setNoDelay(true);
+    this.accepts.track(socket);
     const session = new TunnelSession(socket, {
       ...(reads ? { reads } : {}),
       role: 'acceptor',
@@ -176,7 +181,7 @@ export class TunnelServer {
     const pending = connectTarget(
       this.options.target,
       this.options.connectTimeoutMs ?? TUNNEL_DEFAULTS.connectTimeoutMs,
-      { onread: reads.onread },
+      { onread: reads.onread, fds: this.accepts.fds },
       (failure, target) => {
         if (failure || !target) return done({ end: failure?.end ?? 'connect-failed', reset: true, ...(failure ? { error: failure.error } : {}) }, null);
         // Acknowledge the stream only now that the target is there; a failure above resets it instead.

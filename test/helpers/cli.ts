@@ -41,15 +41,20 @@ export function startNode(script: string, args: string[]): RunningCli {
   };
 }
 
-/** Runs the CLI to completion. */
-export function runCli(args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  return runNode(CLI_PATH, args);
+/** Runs the CLI to completion (or until `deadlineMs`, see `runNode`). */
+export function runCli(args: string[], deadlineMs?: number): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  return runNode(CLI_PATH, args, deadlineMs);
 }
 
-/** Runs `node script ...args` to completion. */
-export async function runNode(script: string, args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
+/**
+ * Runs `node script ...args` to completion. With `deadlineMs`, a process still running then is
+ * killed (code `'SIGKILL'`), so a hang fails the test instead of outliving it at full CPU.
+ */
+export async function runNode(script: string, args: string[], deadlineMs?: number): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const run = startNode(script, args);
+  const deadline = deadlineMs === undefined ? null : setTimeout(() => run.child.kill('SIGKILL'), deadlineMs);
   const code = await run.exited;
+  if (deadline !== null) clearTimeout(deadline);
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }
 
@@ -67,10 +72,16 @@ export async function readyPort(cli: RunningCli, command: string): Promise<numbe
   }
 }
 
-/** Runs the CLI and expects a usage error: exit 2, nothing on stdout, one line on stderr matching `message`. */
+// A usage error is found before anything is served: well under mocha's 20 s, even on a loaded machine.
+const USAGE_ERROR_DEADLINE_MS = 15_000;
+
+/**
+ * Runs the CLI and expects a usage error: exit 2, nothing on stdout, one line on stderr matching
+ * `message`. A CLI that has not exited within 15 s is killed and fails the test.
+ */
 export async function expectUsageError(args: string[], message: RegExp): Promise<void> {
-  const { code, stdout, stderr } = await runCli(args);
-  expect(code).to.equal(2);
+  const { code, stdout, stderr } = await runCli(args, USAGE_ERROR_DEADLINE_MS);
+  expect(code, code === 'SIGKILL' ? `still running after ${USAGE_ERROR_DEADLINE_MS / 1000} s, killed` : 'exit code').to.equal(2);
   expect(stdout).to.equal('');
   expect(stderr.trimEnd().split('\n')).to.have.length(1);
   expect(stderr).to.match(message);

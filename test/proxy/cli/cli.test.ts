@@ -44,6 +44,9 @@ describe('sluice command line', () => {
     [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--messages', 'json'], /--messages: expected one of lines\|u32be/],
     [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--messages', 'lines', '--overflow', 'spill', '--spill-dir', '/proc/self/status/x'], /--spill-dir \/proc\/self\/status\/x is not a writable directory/],
     [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--workers', '2', '--messages', 'lines', '--overflow', 'spill', '--spill-dir', '/proc/self/status/x'], /--spill-dir \/proc\/self\/status\/x is not a writable directory/],
+    // procfs answers mkdir with ENOENT under an existing parent: a recursive mkdir would loop there forever.
+    [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--messages', 'lines', '--overflow', 'spill', '--spill-dir', '/proc/x'], /--spill-dir \/proc\/x is not a writable directory \(E[A-Z]+\)$/m],
+    [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--workers', '2', '--messages', 'lines', '--overflow', 'spill', '--spill-dir', '/proc/x'], /--spill-dir \/proc\/x is not a writable directory \(E[A-Z]+\)$/m],
     [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--shed-at', '1.5'], /--shed-at: must be at most 1/],
     [['demo', '--strategies', 'block,teleport'], /--strategies: unknown strategy "teleport"/],
   ];

@@ -49,8 +49,8 @@ const CASES: Case[] = [
 const DEFAULT_IN_HELP_TEXT = new Set(['spill-dir']);
 /** Flags passed to shutdown() rather than to the sidecar's constructor. */
 const SHUTDOWN_FLAGS = new Set(['drain-timeout']);
-/** Options the commands build from hosting flags (the access log from --log/--quiet, TLS from the files). */
-const FROM_HOSTING_FLAGS = new Set(['onAccessLog', 'onLinkLog', 'tls']);
+/** Options the commands build from hosting flags (the access log from --log/--quiet, TLS from the files) or for the process (one-line notices on stderr). */
+const FROM_HOSTING_FLAGS = new Set(['onAccessLog', 'onLinkLog', 'onNotice', 'tls']);
 
 const nameOf = (spec: OptionSpec): string | null => optionName(spec.name, spec.kind);
 const parsedDefault = (spec: OptionSpec): unknown => parseOptions([], [{ ...spec, required: false }])[spec.name];

@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { connect, type Socket } from 'node:net';
 import sinon from 'sinon';
 import { formatAgentReply, MAX_AGENT_REPLY_BYTES, startAgentCheck, type AgentCheckOptions, type AgentCheckResponder } from '../../../proxy/signals/agent-check.js';
+import { AcceptErrorCounts } from '../../../proxy/net/accept-guard.js';
+import { FdReserve } from '../../../proxy/net/fd-reserve.js';
 import { closed, closeError, connectTo, readAll, Resources, until } from '../../helpers/sockets.js';
 
 describe('agent-check responder', () => {
@@ -110,12 +112,19 @@ describe('agent-check responder', () => {
     await agent.close(); // idempotent
   });
 
-  it('closes connections past maxConnections unanswered', async () => {
-    const { agent, port } = await start(() => 'up', { maxConnections: 2, lingerMs: 60_000 });
+  it('past maxConnections closes the oldest lingering connection, so a new check is still answered', async () => {
+    const acceptErrors = new AcceptErrorCounts();
+    const { agent, port } = await start(() => 'up', { maxConnections: 2, lingerMs: 60_000, acceptErrors, fdReserve: new FdReserve({ limit: null }) });
     const held = await Promise.all([0, 1].map(() => client(port)));
     held.forEach((c) => c.pause());
     await until(() => agent.connections === 2, 'two held connections');
-    expect(await check(port)).to.equal('');
+    for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r)); // no longer just arrived
+    const oldestGone = closed(held[0]!);
+    held[0]!.resume();
+    expect(await check(port)).to.equal('up\n');
+    await oldestGone;
+    expect(acceptErrors.get('management-evicted')).to.equal(1);
+    expect(agent.connections).to.be.at.most(2);
   });
 
   it('a reply() that throws closes that connection unanswered and reports the error', async () => {

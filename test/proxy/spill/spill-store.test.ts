@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { SpillDirError, SpillStore, SPILL_RECORD_HEADER_BYTES, type SegmentFile, type SpillSpool, type SpillStoreOptions } from '../../../proxy/spill/spill-store.js';
+import { basename, dirname, join } from 'node:path';
+import { SpillDirError, SpillStore, SPILL_RECORD_HEADER_BYTES, type SegmentFile, type SpillSpool, type SpillStoreOptions } from '../../../proxy/spill/index.js';
 import { seededRandom } from '../../helpers/random.js';
 
 /** Messages of random sizes in [0, maxSize), each filled with bytes derived from its index, so any mix-up shows. */
@@ -121,6 +121,23 @@ describe('SpillStore', () => {
       const err = (await SpillStore.open({ dir: file, maxBytes: 1024 }).catch((e: unknown) => e)) as SpillDirError;
       expect(err).to.be.instanceOf(SpillDirError);
       expect(err.message).to.match(new RegExp(`^--spill-dir ${file} is not a writable directory \\((EEXIST|ENOTDIR)\\)$`));
+    });
+
+    it('under a parent that answers mkdir with ENOENT (procfs) refuses to open instead of looping', async function () {
+      if (process.platform !== 'linux') this.skip();
+      const err = (await SpillStore.open({ dir: '/proc/x', maxBytes: 1024 }).catch((e: unknown) => e)) as SpillDirError;
+      expect(err).to.be.instanceOf(SpillDirError);
+      expect(err.message).to.equal('--spill-dir /proc/x is not a writable directory (ENOENT)');
+    });
+
+    it('that is a dangling symlink refuses to open; missing parents are created', async () => {
+      const link = join(base, 'dangling');
+      await symlink(join(base, 'nowhere'), link);
+      const err = (await SpillStore.open({ dir: link, maxBytes: 1024 }).catch((e: unknown) => e)) as SpillDirError;
+      expect(err).to.be.instanceOf(SpillDirError);
+      expect(err.reason).to.equal('ENOENT');
+      const deep = await openStore({ dir: join(base, 'a', 'b', 'c') });
+      expect(basename(dirname(deep.runDir))).to.equal('c');
     });
 
     it('loses the leftovers of crashed runs (dead pid, or our own pid from a previous life) and nothing else', async () => {

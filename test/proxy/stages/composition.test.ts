@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sinon from 'sinon';
 import { OVERFLOW_POLICIES, type OverflowPolicy } from '../../../windowing/index.js';
-import { SpillStore } from '../../../proxy/spill/spill-store.js';
+import { SpillStore } from '../../../proxy/spill/index.js';
 import { MessageStage, RateStage } from '../../../proxy/stages/index.js';
 import { feed, testDirection } from '../../helpers/pipeline.js';
 
