@@ -1,3 +1,4 @@
+import { BufferPool } from '../memory/buffer-pool.js';
 import { open } from 'node:fs/promises';
 import { SpillBudget } from '../../windowing/index.js';
 import { closeRunDir, isProcessAlive, openRunDir } from './run-dir.js';
@@ -71,7 +72,8 @@ export class SpillStore {
   bytesWrittenTotal = 0;
 
   private readonly spools = new Set<SpillSpool>();
-  private readonly freeArenas: Buffer[] = [];
+  /** Copy buffers of the write batches, reused over the whole store. */
+  readonly arenas = new BufferPool({ bufferBytes: ARENA_BYTES, maxCached: ARENA_POOL_BYTES / ARENA_BYTES });
   private nextSpoolId = 1;
   private closed = false;
 
@@ -144,16 +146,6 @@ export class SpillStore {
   /** @internal */
   noteDiskError(err: NodeJS.ErrnoException): void {
     if (this.diskFullEvents++ === 0) this.onDiskFull?.(err, this.runDir);
-  }
-
-  /** @internal a write-batch buffer, reused when one is free */
-  takeArena(): Buffer {
-    return this.freeArenas.pop() ?? Buffer.allocUnsafeSlow(ARENA_BYTES);
-  }
-
-  /** @internal gives back an arena nobody references any more */
-  giveArena(arena: Buffer): void {
-    if (arena.length === ARENA_BYTES && (this.freeArenas.length + 1) * ARENA_BYTES <= ARENA_POOL_BYTES) this.freeArenas.push(arena);
   }
 
   /** @internal */

@@ -1,3 +1,4 @@
+import { BufferPool } from '../memory/buffer-pool.js';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MessageFramer, U32BE_PREFIX_BYTES, MAX_MESSAGE_LIMIT_BYTES } from '../../windowing/index.js';
@@ -79,7 +80,7 @@ export class SpillSpool {
   private closed = false;
   // Read buffers lent out with messages (by their memory), and those given back by `release` for reuse.
   private readonly lent = new WeakSet<ArrayBufferLike>();
-  private readonly freeReadBuffers: Buffer[] = [];
+  private readonly readBuffers: BufferPool;
   private readonly decoder = new MessageFramer({ framing: 'u32be', maxMessageBytes: MAX_MESSAGE_LIMIT_BYTES });
   private readonly header = Buffer.alloc(SPILL_RECORD_HEADER_BYTES);
 
@@ -89,7 +90,9 @@ export class SpillSpool {
     /** Names this spool's segment files. */
     readonly id: string,
     private readonly openSegment: (path: string) => Promise<SegmentFile>,
-  ) {}
+  ) {
+    this.readBuffers = new BufferPool({ bufferBytes: store.readBatchBytes, maxCached: MAX_FREE_READ_BUFFERS });
+  }
 
   /** Bytes in this spool's segment files now. */
   get bytesOnDisk(): number {
@@ -192,9 +195,7 @@ export class SpillSpool {
       const memory = m.buffer;
       if (!this.lent.has(memory)) continue;
       this.lent.delete(memory);
-      if (this.freeReadBuffers.length < MAX_FREE_READ_BUFFERS && memory.byteLength === this.store.readBatchBytes) {
-        this.freeReadBuffers.push(Buffer.from(memory, 0, memory.byteLength));
-      }
+      this.readBuffers.give(Buffer.from(memory, 0, memory.byteLength));
     }
   }
 
@@ -210,7 +211,7 @@ export class SpillSpool {
     if (this.diskError === null) {
       const arenas: Buffer[] = [];
       this.takeBatch(arenas);
-      for (const arena of arenas) this.store.giveArena(arena);
+      for (const arena of arenas) this.store.arenas.give(arena);
     }
     this.pending = [];
     this.arena = null;
@@ -228,7 +229,7 @@ export class SpillSpool {
     while (from < src.length) {
       if (this.arena === null || this.arenaUsed === this.arena.length) {
         if (this.arena !== null) this.pending.push(this.arena);
-        this.arena = this.store.takeArena();
+        this.arena = this.store.arenas.take();
         this.arenaUsed = 0;
       }
       const n = src.copy(this.arena, this.arenaUsed, from);
@@ -245,7 +246,7 @@ export class SpillSpool {
       batch.push(this.arena.subarray(0, this.arenaUsed));
       arenas?.push(this.arena);
     } else if (this.arena !== null) {
-      this.store.giveArena(this.arena);
+      this.store.arenas.give(this.arena);
     }
     this.pending = [];
     this.arena = null;
@@ -289,7 +290,7 @@ export class SpillSpool {
           batch = dropFront(batch, bytesWritten);
         }
         if (segment.written >= this.store.segmentBytes) segment.sealed = true;
-        for (const arena of arenas) this.store.giveArena(arena);
+        for (const arena of arenas) this.store.arenas.give(arena);
       } catch (err) {
         // What was not written stays in RAM, ahead of anything appended since; the reader takes
         // it from there. Appends answer "full" until the backlog is read back.
@@ -411,8 +412,8 @@ export class SpillSpool {
     const size = this.store.readBatchBytes;
     let buffer: Buffer;
     if (n > size) buffer = Buffer.allocUnsafeSlow(n);
-    else if (this.freeReadBuffers.length > 0) buffer = this.freeReadBuffers.pop()!;
-    else buffer = Buffer.allocUnsafeSlow(n > size / 2 ? size : n);
+    else if (this.readBuffers.cached > 0 || n > size / 2) buffer = this.readBuffers.take();
+    else buffer = Buffer.allocUnsafeSlow(n);
     this.lent.add(buffer.buffer);
     return buffer;
   }
