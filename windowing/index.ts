@@ -1,5 +1,5 @@
 /**
- * Public face of windowing/: pure flow-control decisions and the frame codec.
+ * Public face of windowing/: pure flow-control decisions, the frame codec and the PROXY protocol codec.
  * Nothing here opens a socket, starts a timer or reads a clock; callers pass time in.
  */
 export { Watermark, type Crossing } from './watermark.js';
@@ -7,6 +7,7 @@ export { DirectionWindow, type DirectionWindowOptions, type FlowAction } from '.
 export { HoldLedger, type HoldReason } from './hold-ledger.js';
 export { Admission, type AdmissionOptions, type AdmissionVerdict } from './admission.js';
 export * from './yamux/index.js';
+export * from './proxy-protocol/index.js';
 export { Backoff, BACKOFF_DEFAULTS, type BackoffOptions } from './backoff.js';
 export { chooseLink, type LinkLoad } from './link-choice.js';
 export { TokenBucket, type TokenBucketOptions, type TokenGrant } from './token-bucket.js';
