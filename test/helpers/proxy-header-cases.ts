@@ -177,19 +177,21 @@ export const v1LineArb: fc.Arbitrary<Buffer> = fc.oneof(
 /** Valid header bytes of either version. */
 export const headerBytesArb: fc.Arbitrary<Buffer> = fc.oneof(v1LineArb, v2HeaderArb.map((h) => h.bytes));
 
-/** A change to a valid header: one byte replaced, one inserted, one removed, or the v2 length field rewritten. */
+/** A change to a valid header: one byte replaced, one inserted, one removed, or the v2 length field rewritten or nudged. */
 export const mutationArb = fc.oneof(
   fc.record({ op: fc.constant('replace' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
   fc.record({ op: fc.constant('insert' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
   fc.record({ op: fc.constant('remove' as const), at: fc.nat(), byte: fc.constant(0) }),
-  fc.record({ op: fc.constant('length' as const), at: fc.integer({ min: 0, max: 0xffff }), byte: fc.constant(0) }),
+  fc.record({ op: fc.constant('length' as const), at: fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.constantFrom(0, 11, 12, 13, 35, 36, 37, 215, 216, 217)), byte: fc.constant(0) }),
+  // Near the true length, where TLV overruns and short address blocks live.
+  fc.record({ op: fc.constant('length-delta' as const), at: fc.integer({ min: -4, max: 4 }), byte: fc.constant(0) }),
 );
 
 /** Applies a mutation (positions wrap around the header's length). */
-export function mutate(bytes: Buffer, m: { op: 'replace' | 'insert' | 'remove' | 'length'; at: number; byte: number }): Buffer {
+export function mutate(bytes: Buffer, m: { op: 'replace' | 'insert' | 'remove' | 'length' | 'length-delta'; at: number; byte: number }): Buffer {
   const b = Buffer.from(bytes);
   if (b.length === 0) return b;
-  const at = m.at % b.length;
+  const at = ((m.at % b.length) + b.length) % b.length;
   switch (m.op) {
     case 'replace':
       b[at] = m.byte;
@@ -200,6 +202,9 @@ export function mutate(bytes: Buffer, m: { op: 'replace' | 'insert' | 'remove' |
       return Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]);
     case 'length':
       if (b.length >= 16 && b[0] === 0x0d) b.writeUInt16BE(m.at, 14);
+      return b;
+    case 'length-delta':
+      if (b.length >= 16 && b[0] === 0x0d) b.writeUInt16BE(Math.min(0xffff, Math.max(0, b.readUInt16BE(14) + m.at)), 14);
       return b;
   }
 }
