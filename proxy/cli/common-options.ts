@@ -1,6 +1,7 @@
 import { formatAccessLog, type LogFormat } from '../relay/access-log.js';
 import type { SidecarConnectionOptions } from '../relay/connection-table.js';
-import type { OptionSpec, ParsedOptions } from './args.js';
+import { CidrList } from '../net/cidr.js';
+import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
 import { formatDuration, formatSize } from '../config/units.js';
 import { CONNECTION_DEFAULTS, RELAY_DEFAULTS } from '../relay/defaults.js';
 
@@ -16,20 +17,36 @@ export const COMMON_OPTIONS: OptionSpec[] = [
   { name: 'idle-timeout', kind: 'duration', default: formatDuration(D.idleTimeoutMs), help: 'close a connection after this long with no bytes either way, queued time included (0 = never)' },
   { name: 'half-close-timeout', kind: 'duration', default: formatDuration(D.halfCloseTimeoutMs), help: 'after one side ends its half (FIN), how long the other may take to finish before both are closed (0 = no limit)' },
   { name: 'drain-timeout', kind: 'duration', default: formatDuration(D.drainTimeoutMs), help: 'on SIGTERM/SIGINT, how long open connections may finish before they are reset' },
+  { name: 'accept-proxy', kind: 'flag', help: "every client connection must start with a PROXY protocol header (v1 or v2); its addresses are the client's from then on" },
+  { name: 'accept-proxy-from', kind: 'string', placeholder: 'CIDR[,CIDR...]', help: 'only these sources may send a PROXY header (IPv4/IPv6 prefixes, unix); others are closed; implies --accept-proxy' },
+  { name: 'proxy-header-timeout', kind: 'duration', default: formatDuration(D.proxyHeaderTimeoutMs), min: 1, help: 'the whole PROXY header must arrive within this long, or the connection is closed' },
+  { name: 'send-proxy', kind: 'choice', choices: ['v1', 'v2'], help: "write a PROXY protocol header with the original client's addresses at the start of each connection to the target" },
   { name: 'metrics', kind: 'address', help: 'serve /metrics (Prometheus) and /healthz on this HOST:PORT' },
   { name: 'log', kind: 'choice', choices: ['text', 'json'], default: 'text', help: 'access log format on stderr, one line per finished connection' },
   { name: 'quiet', kind: 'flag', help: 'no access log' },
 ];
 
-/** The connection limits and the access log from COMMON_OPTIONS, as every sidecar takes them. */
+/** The connection limits, PROXY protocol and access log from COMMON_OPTIONS, as every sidecar takes them. */
 export type ConnectionSettings = Required<
-  Pick<SidecarConnectionOptions, 'maxConns' | 'maxQueue' | 'queueTimeoutMs' | 'connectTimeoutMs' | 'idleTimeoutMs' | 'halfCloseTimeoutMs'>
+  Pick<SidecarConnectionOptions, 'maxConns' | 'maxQueue' | 'queueTimeoutMs' | 'connectTimeoutMs' | 'idleTimeoutMs' | 'halfCloseTimeoutMs' | 'acceptProxy' | 'proxyHeaderTimeoutMs'>
 > &
-  Pick<SidecarConnectionOptions, 'onAccessLog'>;
+  Pick<SidecarConnectionOptions, 'onAccessLog' | 'acceptProxyFrom' | 'sendProxy'>;
 
 export function connectionSettings(o: ParsedOptions): ConnectionSettings {
   const format = o.log as LogFormat;
+  const acceptProxyFrom = o['accept-proxy-from'] as string | undefined;
+  if (acceptProxyFrom !== undefined) {
+    try {
+      new CidrList(acceptProxyFrom);
+    } catch (err) {
+      throw new UsageError(`--accept-proxy-from: ${(err as Error).message}`);
+    }
+  }
   return {
+    acceptProxy: o['accept-proxy'] === true,
+    ...(acceptProxyFrom !== undefined ? { acceptProxyFrom } : {}),
+    proxyHeaderTimeoutMs: o['proxy-header-timeout'] as number,
+    ...(o['send-proxy'] !== undefined ? { sendProxy: o['send-proxy'] as 'v1' | 'v2' } : {}),
     maxConns: o['max-conns'] as number,
     maxQueue: o['max-queue'] as number,
     queueTimeoutMs: o['queue-timeout'] as number,

@@ -47,3 +47,33 @@ export function describePeer(socket: { remoteAddress?: string | undefined; remot
   if (socket.remoteAddress === undefined) return 'unix';
   return formatAddress({ kind: 'tcp', host: socket.remoteAddress, port: socket.remotePort ?? 0 });
 }
+
+/** One end of a connection as a socket reports it; `address` is undefined for a unix socket (or once it is gone). */
+export interface Endpoint {
+  readonly address: string | undefined;
+  readonly port: number | undefined;
+}
+
+/** Who a connection came from and what it reached, as its arrival knows it. */
+export interface ClientEndpoint {
+  /** How the access log names the client (until a PROXY header says otherwise). */
+  readonly text: string;
+  /** The client's end: trusted or not for a PROXY header, and what a header sent on says. */
+  readonly source: Endpoint;
+  /** The address the client reached. */
+  readonly destination: Endpoint;
+}
+
+/** The endpoints of an accepted socket. */
+export function clientEndpointOf(socket: {
+  remoteAddress?: string | undefined;
+  remotePort?: number | undefined;
+  localAddress?: string | undefined;
+  localPort?: number | undefined;
+}): ClientEndpoint {
+  return {
+    text: describePeer(socket),
+    source: { address: socket.remoteAddress, port: socket.remotePort },
+    destination: { address: socket.localAddress, port: socket.localPort },
+  };
+}

@@ -17,7 +17,16 @@ export interface AccessLogEntry {
 }
 
 /** Ways a connection ends before any byte is relayed. */
-export type ConnectionRefusal = 'queue-full' | 'queue-timeout' | 'connect-failed' | 'connect-timeout' | 'shutdown' | 'overloaded';
+export type ConnectionRefusal =
+  | 'queue-full'
+  | 'queue-timeout'
+  | 'connect-failed'
+  | 'connect-timeout'
+  | 'shutdown'
+  | 'overloaded'
+  | 'proxy-header-invalid' // --accept-proxy: no header, or a malformed one
+  | 'proxy-header-timeout' // the whole header did not arrive within --proxy-header-timeout
+  | 'proxy-header-untrusted'; // a source outside --accept-proxy-from
 
 /** Access log formats: one line of `key=value` text, or one JSON object per line. */
 export type LogFormat = 'text' | 'json';

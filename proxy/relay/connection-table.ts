@@ -1,10 +1,14 @@
 import type { Duplex } from 'node:stream';
 import { Admission } from '../../windowing/index.js';
+import type { ClientEndpoint } from '../net/address.js';
 import { resetOrDestroy } from '../net/reset.js';
 import type { Direction, SourceReader } from '../pipeline/index.js';
+import { ProxyHeaderReader, type ProxyHeaderOutcome } from '../reads/proxy-header-reader.js';
 import { StreamReader } from '../reads/stream-reader.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
 import type { AccessLogEntry, ConnectionRefusal } from './access-log.js';
+import type { ProxyHeader } from '../../windowing/index.js';
+import type { ProxyProtocol } from './proxy-protocol.js';
 import { Relay, type RelayOptions, type RelayResult } from './relay.js';
 import type { ListenerAccounting } from '../net/accept-guard.js';
 
@@ -14,9 +18,9 @@ import type { ListenerAccounting } from '../net/accept-guard.js';
  * one onward side per admitted connection, a Relay between the two, one access-log entry per
  * finished connection, totals and the connection metrics, and a graceful drain.
  *
- *   arrive(client, open) --> gate --> Admission --admit--> open(done) --> Relay(client, onward) --> finish
- *                                       | queue: timer        | failure: refuse                 log, release slot,
- *                                       +-- reject when full  +-> (client closed/reset)         admit the next
+ *   arrive(client, open) --> [PROXY header] --> gate --> Admission --admit--> open(done) --> Relay(client, onward) --> finish
+ *                              | deadline,         | queue: timer        | failure: refuse  [header sent first]  log, release slot,
+ *                              | trusted sources   +-- reject when full  +-> (client closed/reset)               admit the next
  *
  * A "client" is whatever arrived (an accepted socket, a tunnel stream), the "onward" side is what
  * it is connected to (a target socket, a tunnel stream). Whoever brings a side brings the reader it
@@ -58,6 +62,14 @@ export interface SidecarConnectionOptions extends ListenerAccounting {
    * 'stream': ordinary 'data' events, the path any duplex takes. Both have the same flow control.
    */
   readPath?: 'onread' | 'stream';
+  /** Every client connection must start with a PROXY protocol header (v1 or v2); its addresses are the client's from then on. */
+  acceptProxy?: boolean;
+  /** Only sources in these prefixes (`10.0.0.0/8,::1,unix`) may send a header; others are closed. Implies acceptProxy. */
+  acceptProxyFrom?: string;
+  /** The whole header must arrive within this long (default 3 s). */
+  proxyHeaderTimeoutMs?: number;
+  /** Write a PROXY header (v1 or v2) to the target at the start of each connection. */
+  sendProxy?: 'v1' | 'v2';
 }
 
 export interface ConnectionTableOptions {
@@ -81,15 +93,21 @@ export interface ConnectionTableOptions {
   relayOptions?: () => Partial<RelayOptions>;
   /** Told of every relay that finished (for counters beyond the table's own). */
   onFinished?: (result: RelayResult) => void;
+  /** PROXY protocol: a header read from every client first, and/or one written to every onward side. */
+  proxyProtocol?: ProxyProtocol;
 }
 
-type Phase = 'queued' | 'opening' | 'relaying';
+type Phase = 'header' | 'queued' | 'opening' | 'relaying';
 
 interface Connection {
   id: number;
   client: Duplex;
+  endpoint: ClientEndpoint;
+  /** How the access log names the client (a PROXY header's source once one was read). */
   clientAddress: string;
   clientReader: SourceReader;
+  /** The PROXY header the client sent, with --accept-proxy. */
+  proxyHeader: ProxyHeader | null;
   acceptedMs: number;
   phase: Phase;
   timer: NodeJS.Timeout | null;
@@ -180,13 +198,15 @@ export class ConnectionTable {
   }
 
   /** Takes a new connection: admits, queues or refuses it. */
-  arrive(client: Duplex, clientAddress: string, open: OnwardOpener, clientReader: SourceReader = new StreamReader(client)): void {
+  arrive(client: Duplex, endpoint: ClientEndpoint, open: OnwardOpener, clientReader: SourceReader = new StreamReader(client)): void {
     this.acceptedTotal++;
     const conn: Connection = {
       id: this.nextId++,
       client,
-      clientAddress,
+      endpoint,
+      clientAddress: endpoint.text,
       clientReader,
+      proxyHeader: null,
       acceptedMs: this.options.now(),
       phase: 'queued',
       timer: null,
@@ -201,6 +221,36 @@ export class ConnectionTable {
     client.on('error', noop); // a reset while waiting shows up as 'close'; handled there
     client.once('close', conn.onEarlyClose);
     if (this.closing) return this.refuse(conn, 'shutdown', false);
+    const proxy = this.options.proxyProtocol;
+    if (proxy?.options.accept) return this.readProxyHeader(conn, proxy);
+    this.admit(conn);
+  }
+
+  /**
+   * `--accept-proxy`: nothing else happens to a connection (no admission, no target) before its
+   * whole PROXY header has arrived from a trusted source within the deadline.
+   */
+  private readProxyHeader(conn: Connection, proxy: ProxyProtocol): void {
+    const untrusted = proxy.untrusted(conn.endpoint);
+    if (untrusted) return this.refuse(conn, untrusted, false);
+    conn.phase = 'header';
+    const reader = new ProxyHeaderReader(conn.clientReader);
+    conn.clientReader = reader;
+    conn.timer = setTimeout(() => reader.expire(), proxy.options.headerTimeoutMs);
+    reader.readHeader((outcome: ProxyHeaderOutcome) => {
+      if (conn.timer) clearTimeout(conn.timer);
+      conn.timer = null;
+      if (!this.connections.has(conn)) return;
+      if ('error' in outcome) return this.refuse(conn, proxy.refusalFor(outcome.error), false, outcome.error.code);
+      conn.proxyHeader = outcome.header;
+      conn.clientAddress = proxy.accepted(outcome.header, conn.endpoint);
+      conn.phase = 'queued';
+      if (this.closing) return this.refuse(conn, 'shutdown', false);
+      this.admit(conn);
+    });
+  }
+
+  private admit(conn: Connection): void {
     const turnedAway = this.options.gate?.();
     if (turnedAway) return this.refuse(conn, turnedAway, false);
 
@@ -253,7 +303,7 @@ export class ConnectionTable {
   /** Resets every connection now: waiters first (so no freed slot admits anyone), then openings, then relays. */
   abortAll(): void {
     const left = [...this.connections];
-    for (const c of left) if (c.phase === 'queued') this.refuse(c, 'shutdown', true);
+    for (const c of left) if (c.phase === 'header' || c.phase === 'queued') this.refuse(c, 'shutdown', true);
     for (const c of left) if (c.phase === 'opening') this.refuse(c, 'shutdown', true);
     for (const c of left) c.relay?.abort('aborted', true);
   }
@@ -276,6 +326,7 @@ export class ConnectionTable {
     registry.counter('sluice_bytes_total', 'Bytes relayed, by direction.', byDirection((t) => t.bytes));
     registry.gauge('sluice_bytes_buffered', 'Bytes read but not yet flushed to the other side.', () => this.bufferedBytes());
     registry.counter('sluice_pauses_total', 'Times a side was paused because the other side was behind, by direction of the held-back data.', byDirection((t) => t.pauses));
+    this.options.proxyProtocol?.registerMetrics(registry);
     registry.counter('sluice_held_back_seconds_total', 'Time sides spent paused by backpressure, by direction.', byDirection((t) => t.heldBackMs / 1000));
   }
 
@@ -321,6 +372,9 @@ export class ConnectionTable {
 
   private startRelay(conn: Connection, onward: Duplex, onwardReader: SourceReader): void {
     conn.phase = 'relaying';
+    // Before any byte of the client's: the relay has not started reading yet.
+    const header = this.options.proxyProtocol?.headerToSend(conn.endpoint, conn.proxyHeader, conn.id);
+    if (header) onward.write(header);
     conn.client.off('close', conn.onEarlyClose);
     conn.client.off('error', noop);
     conn.relay = new Relay(conn.client, onward, {
@@ -369,6 +423,7 @@ export class ConnectionTable {
     conn.timer = null;
     conn.client.off('close', conn.onEarlyClose);
     this.stopListening(conn);
+    conn.clientReader.stop();
     const heldSlot = conn.phase === 'opening';
     if (conn.phase === 'queued') this.admission.leave(conn);
     conn.cancel?.();

@@ -20,6 +20,8 @@ export const CONNECTION_DEFAULTS = {
   queueTimeoutMs: 5_000,
   drainTimeoutMs: 30_000,
   readPath: 'onread' as 'onread' | 'stream', // reused read buffers; 'stream' is Node's ordinary path
+  acceptProxy: false, // a PROXY header is read only when configured, never guessed from the bytes
+  proxyHeaderTimeoutMs: 3_000, // HAProxy and nginx wait a few seconds; a slowloris gets no more
 } as const;
 
 /** Defaults of the relay: the shared ones and those only the relay has. */

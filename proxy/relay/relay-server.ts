@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { DROP_REASONS, type DropReason, type MessageFraming, type OverflowPolicy } from '../../windowing/index.js';
-import { describePeer, formatAddress, type Address } from '../net/address.js';
+import { clientEndpointOf, formatAddress, type Address } from '../net/address.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
 import { guardListener, type AcceptGuard } from '../net/accept-guard.js';
 import { connectTarget } from '../net/connect.js';
@@ -12,6 +12,7 @@ import { readAccepted, readDialled } from '../reads/socket-readers.js';
 import type { RelayOptions, RelayResult } from './relay.js';
 import { SpillStore } from '../spill/index.js';
 import { RELAY_DEFAULTS } from './defaults.js';
+import { proxyProtocolFrom } from './proxy-protocol.js';
 
 /**
  * The relay sidecar: accepts clients, admits at most `maxConns` to the target at once (the
@@ -54,7 +55,7 @@ export interface RelayServerOptions extends SidecarConnectionOptions {
   spillMaxBytes?: number;
 }
 
-type OptionalKeys = 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice' | 'fdReserve' | 'acceptErrors';
+type OptionalKeys = 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice' | 'fdReserve' | 'acceptErrors' | 'acceptProxy' | 'acceptProxyFrom' | 'proxyHeaderTimeoutMs' | 'sendProxy';
 type Options = Required<Omit<RelayServerOptions, OptionalKeys>> & Pick<RelayServerOptions, OptionalKeys>;
 
 /** A listening relay; see the module comment. */
@@ -123,6 +124,7 @@ export class RelayServer {
       windowBytes: this.options.windowBytes,
       now: this.options.now,
       ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
+      proxyProtocol: proxyProtocolFrom(options, RELAY_DEFAULTS.proxyHeaderTimeoutMs),
       gate: () => (this.governor.accepting ? null : 'overloaded'),
       relayOptions: () => this.relayOptions(),
       onFinished: (result) => this.countMessages(result),
@@ -246,7 +248,7 @@ export class RelayServer {
     if (!this.accepts.admit(accepted)) return;
     const { socket, reader } = readAccepted(accepted, this.options.readPath, this.options.windowBytes);
     this.accepts.track(socket);
-    this.table.arrive(socket, describePeer(socket), this.openTarget, reader);
+    this.table.arrive(socket, clientEndpointOf(socket), this.openTarget, reader);
   }
 
   // Connects to the target for an admitted client; every attempt is a latency sample for the governor.

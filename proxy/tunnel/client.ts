@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { MemoryBudget, type BackoffOptions } from '../../windowing/index.js';
-import { describePeer, formatAddress, type Address } from '../net/address.js';
+import { clientEndpointOf, formatAddress, type Address } from '../net/address.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
 import { guardListener, type AcceptGuard } from '../net/accept-guard.js';
 import { ConnectionTable } from '../relay/connection-table.js';
@@ -12,6 +12,7 @@ import { CreditReader } from './credit-reader.js';
 import { CONNECTION_DEFAULTS } from '../relay/defaults.js';
 import { pickBudgets, TUNNEL_DEFAULTS, type TunnelSidecarOptions } from './defaults.js';
 import { LinkMetrics } from './metrics.js';
+import { proxyProtocolFrom } from '../relay/proxy-protocol.js';
 
 /**
  * The tunnel client sidecar: plain TCP in, every accepted connection a stream on a link to the
@@ -76,6 +77,7 @@ export class TunnelClient {
       windowBytes: this.windowBytes,
       now: this.now,
       ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
+      proxyProtocol: proxyProtocolFrom(options, CONNECTION_DEFAULTS.proxyHeaderTimeoutMs),
     });
     this.pool = new LinkPool({
       server: options.server,
@@ -152,7 +154,7 @@ export class TunnelClient {
     const linkWaitMs = this.options.linkWaitMs ?? TUNNEL_CLIENT_DEFAULTS.linkWaitMs;
     this.table.arrive(
       client,
-      describePeer(client),
+      clientEndpointOf(client),
       (done) =>
         this.pool.acquire(linkWaitMs, (stream) => {
           if (stream === null) done({ end: 'connect-timeout', error: 'no tunnel link' }, null);

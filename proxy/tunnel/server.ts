@@ -1,6 +1,6 @@
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
-import { describePeer, formatAddress, type Address } from '../net/address.js';
+import { clientEndpointOf, describePeer, formatAddress, type Address, type Endpoint } from '../net/address.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
 import { guardListener, type AcceptGuard } from '../net/accept-guard.js';
 import { adoptWithReadHook } from '../reads/adopt-socket.js';
@@ -16,6 +16,7 @@ import { CONNECTION_DEFAULTS } from '../relay/defaults.js';
 import { LinkMetrics, type LinkView } from './metrics.js';
 import { TunnelSession } from './session.js';
 import type { TunnelStream } from './stream.js';
+import { proxyProtocolFrom } from '../relay/proxy-protocol.js';
 
 /**
  * The tunnel server sidecar: framed links in, one TCP connection to the fixed target per stream.
@@ -48,6 +49,9 @@ export interface TunnelServerOptions extends TunnelSidecarOptions {
 
 interface Link extends LinkView {
   readonly remote: string;
+  /** The link's ends: every stream on it comes from this source (trust for a PROXY header, addresses to send on). */
+  readonly source: Endpoint;
+  readonly destination: Endpoint;
 }
 
 /** A listening tunnel server; see the module comment. */
@@ -76,6 +80,7 @@ export class TunnelServer {
       windowBytes: CONNECTION_DEFAULTS.windowBytes,
       now: this.now,
       ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
+      proxyProtocol: proxyProtocolFrom(options, CONNECTION_DEFAULTS.proxyHeaderTimeoutMs),
     });
     this.metrics = new LinkMetrics(() => this.links);
     this.windowBudget = new MemoryBudget({ budgetBytes: options.windowBudgetBytes ?? TUNNEL_DEFAULTS.windowBudgetBytes });
@@ -161,12 +166,14 @@ export class TunnelServer {
       ...(this.options.autoTune !== undefined ? { autoTune: this.options.autoTune } : {}),
       ...(this.options.maxStreams !== undefined ? { maxStreams: this.options.maxStreams } : {}),
     });
-    const link: Link = { label: String(this.nextLinkId++), session, remote: describePeer(socket) };
+    const ends = clientEndpointOf(socket);
+    const link: Link = { label: String(this.nextLinkId++), session, remote: ends.text, source: ends.source, destination: ends.destination };
     this.links.add(link);
     this.metrics.opened();
     this.options.onLinkLog?.(`link ${link.label} from ${link.remote} up`);
     session.on('stream', (stream: TunnelStream) => {
-      this.table.arrive(stream, `${link.remote}#${stream.streamId}`, (done) => this.openTarget(stream, done), new CreditReader(stream));
+      const endpoint = { text: `${link.remote}#${stream.streamId}`, source: link.source, destination: link.destination };
+      this.table.arrive(stream, endpoint, (done) => this.openTarget(stream, done), new CreditReader(stream));
     });
     session.once('close', (error: Error | null) => {
       this.links.delete(link);

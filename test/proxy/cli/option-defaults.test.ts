@@ -63,7 +63,7 @@ function otherValue(spec: OptionSpec): string | null {
     case 'choice':
       return spec.choices!.find((c) => c !== spec.default)!;
     case 'string':
-      return '/elsewhere';
+      return spec.placeholder?.startsWith('CIDR') ? '10.0.0.0/8' : '/elsewhere';
     case 'address':
       return '127.0.0.1:9';
     default: {

@@ -34,7 +34,7 @@ describe('README metric lists against what is served', () => {
     await res.closeAll();
   });
 
-  it('a relay with messages, spill and adaptive concurrency serves every metric of the Metrics table', async () => {
+  it('a relay with messages, spill, adaptive concurrency and --accept-proxy serves every metric of the Metrics table', async () => {
     const spillDir = mkdtempSync(join(tmpdir(), 'sluice-readme-metrics-'));
     cleanups.push(() => rmSync(spillDir, { recursive: true, force: true }));
     const target = echoServer(res);
@@ -45,6 +45,7 @@ describe('README metric lists against what is served', () => {
       overflow: 'spill',
       spillDir,
       adaptiveConcurrency: true,
+      acceptProxy: true,
     });
     cleanups.push(() => relay.shutdown(0));
     const address = await relay.listen();
@@ -62,9 +63,10 @@ describe('README metric lists against what is served', () => {
     // And the families carry figures once traffic has passed.
     const client = res.socket(await connectTo(address.kind === 'tcp' ? address.port : 0));
     const reply = readAll(client);
-    client.end('one\ntwo\n');
+    client.end('PROXY TCP4 192.0.2.7 192.0.2.1 5000 80\r\none\ntwo\n');
     await reply;
     await until(() => /^sluice_messages_forwarded_total 2$/m.test(registry.render()), 'two messages counted');
+    expect(registry.render()).to.match(/^sluice_proxy_headers_total\{result="v1"\} 1$/m);
   });
 
   it('a tunnel-client and tunnel-server with a stream open serve every tunnel metric README names', async () => {
