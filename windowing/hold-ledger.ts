@@ -1,14 +1,17 @@
 /**
  * Why a source is held and for how long: the one owner of a direction's source keeps a set of
  * holds (each by a holder, with a reason: the window is full, a rate is being paid back, the
- * spill disk is busy, a toxic stalls it) and reads the source only while the set is empty. This
+ * spill disk is busy, a toxic stalls it, memory is short) and reads the source only while the set is empty. This
  * is the pure half of that owner: it says when the set turned non-empty (pause the source) and
  * empty again (resume it), and keeps the ledger the access log and pressure read.
  * It never looks at a clock: callers pass `nowMs`.
  */
 
-/** Why a source is held: `window` (the slow side is behind), `rate`, `disk` (spill busy), `toxic`. */
-export type HoldReason = 'window' | 'rate' | 'disk' | 'toxic';
+/**
+ * Why a source is held: `window` (the slow side is behind), `rate`, `disk` (spill busy), `toxic`,
+ * `memory` (the reader has no block to read into: the memory budget is full).
+ */
+export type HoldReason = 'window' | 'rate' | 'disk' | 'toxic' | 'memory';
 
 /** The set of holds on one source and the time it spent held; see the module comment. */
 export class HoldLedger<Holder = object> {

@@ -12,6 +12,7 @@ export { Backoff, BACKOFF_DEFAULTS, type BackoffOptions } from './backoff.js';
 export { chooseLink, type LinkLoad } from './link-choice.js';
 export { TokenBucket, type TokenBucketOptions, type TokenGrant } from './token-bucket.js';
 export { MemoryBudget, DEFAULT_MEMORY_BUDGET_BYTES, type MemoryBudgetOptions } from './memory-budget.js';
+export { BlockLedger, type BlockLedgerOptions } from './block-ledger.js';
 export { AdaptiveLimit, type AdaptiveLimitOptions, type LatencyKind, type LimitUpdate } from './adaptive-limit.js';
 export {
   computePressure,
