@@ -9,10 +9,10 @@ export interface BufferPoolOptions {
 }
 
 /**
- * A bounded free list of equal-sized buffers: socket read buffers, tunnel link read buffers,
- * spill arenas and spill read batches all reuse memory this way. It caches, it does not cap:
- * the memory in use is bounded by whoever takes buffers (windows, budgets); the pool only keeps
- * up to `maxCached` of the ones given back.
+ * A bounded free list of equal-sized buffers: tunnel link read buffers, spill arenas and spill
+ * read batches reuse memory this way. It caches, it does not cap: the memory in use is bounded by
+ * whoever takes buffers (windows, budgets); the pool only keeps up to `maxCached` of the ones
+ * given back. (Socket reads use block-pool.ts, which the memory budget caps.)
  */
 export class BufferPool {
   readonly bufferBytes: number;

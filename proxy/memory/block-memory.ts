@@ -1,0 +1,77 @@
+/**
+ * The memory behind a block pool's blocks: each block is its own resizable ArrayBuffer (fixed
+ * at blockBytes, a mapping of its own), so a free block's memory can be given back to the kernel
+ * at once and wherever it lies (resize(0) drops its pages; no garbage collection and no malloc
+ * in between), and taken again by resizing it back. Where resizable ArrayBuffers are missing,
+ * blocks are plain ArrayBuffers and giving one back leaves it to the garbage collector.
+ */
+
+type Resizable = ArrayBuffer & { resize(bytes: number): void; readonly maxByteLength: number };
+const ResizableArrayBuffer = ArrayBuffer as unknown as new (bytes: number, options: { maxByteLength: number }) => Resizable;
+
+/** True when this runtime has resizable ArrayBuffers (Node 20+). */
+export const RESIZABLE = typeof (ArrayBuffer.prototype as Partial<Resizable>).resize === 'function';
+
+/** Fixed-size memory per block number: committed (usable) or given back. */
+export class BlockMemory {
+  private readonly buffers: (ArrayBuffer | null)[] = [];
+  private readonly views: (Buffer | null)[] = [];
+  private readonly numbers = new Map<ArrayBufferLike, number>();
+  /** Blocks whose memory is there now. */
+  committed = 0;
+
+  constructor(
+    readonly blockBytes: number,
+    private readonly resizable = RESIZABLE,
+  ) {}
+
+  /** Bytes committed now (resident once written). */
+  get committedBytes(): number {
+    return this.committed * this.blockBytes;
+  }
+
+  /** True when block `n` has its memory now. */
+  has(n: number): boolean {
+    return this.views[n] != null;
+  }
+
+  /** The whole of block `n`, committing its memory first if it was given back (or never had any): fresh memory reads as zeros. */
+  commit(n: number): Buffer {
+    const ready = this.views[n];
+    if (ready) return ready;
+    let buffer = this.buffers[n] ?? null;
+    if (buffer && this.resizable) (buffer as Resizable).resize(this.blockBytes);
+    else {
+      buffer = this.resizable ? new ResizableArrayBuffer(this.blockBytes, { maxByteLength: this.blockBytes }) : new ArrayBuffer(this.blockBytes);
+      this.buffers[n] = buffer;
+      this.numbers.set(buffer, n);
+    }
+    const view = Buffer.from(buffer, 0, this.blockBytes);
+    this.views[n] = view;
+    this.committed++;
+    return view;
+  }
+
+  /** The whole of block `n` (committed). */
+  view(n: number): Buffer {
+    return this.views[n]!;
+  }
+
+  /** Gives block `n`'s memory back (nothing may point into it any more). */
+  release(n: number): void {
+    if (!this.views[n]) return;
+    this.views[n] = null;
+    this.committed--;
+    const buffer = this.buffers[n]!;
+    if (this.resizable) (buffer as Resizable).resize(0);
+    else {
+      this.numbers.delete(buffer);
+      this.buffers[n] = null;
+    }
+  }
+
+  /** The block a chunk is a view of, or -1 when it is not one of these blocks. */
+  blockOf(chunk: Uint8Array): number {
+    return this.numbers.get(chunk.buffer) ?? -1;
+  }
+}
