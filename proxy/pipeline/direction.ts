@@ -15,7 +15,9 @@
  * upstream, which is the Valve, or the gate of the nearest queueing stage before it (the
  * message stage decides for itself what a full window means: queue, drop, spill or hold).
  * The window is kept by that queueing stage if there is one, else by the direction over the
- * bytes the sink has not flushed. Everything the direction holds is charged to the memory budget.
+ * bytes the sink has not flushed. Everything the direction holds is charged to the memory budget,
+ * except chunks whose lender charges their memory itself (a BlockPool charges whole blocks).
+ * A reader may hold the Valve too ('memory': no block to read into).
  */
 import type { Writable } from 'node:stream';
 import type { DirectionWindow } from '../../windowing/index.js';
@@ -132,14 +134,6 @@ export class Direction implements ReadTarget {
     return this.first.takesLeases ?? true;
   }
 
-  get budgeted(): boolean {
-    return this.window.budget !== undefined;
-  }
-
-  roomBytes(fallbackBytes: number): number {
-    return this.window.roomBytes(this.writer.pendingBytes, fallbackBytes);
-  }
-
   deliver(chunk: Buffer, lender: Lender | null): void {
     this.bytesRead += chunk.length;
     if (lender && this.first.takesLeases === false) {
@@ -149,7 +143,7 @@ export class Direction implements ReadTarget {
     } else {
       this.first.write(chunk, lender);
     }
-    if (this.stages.length > 0) this.window.charge(this.heldBytes);
+    if (this.stages.length > 0) this.charge();
   }
 
   end(): void {
@@ -162,15 +156,21 @@ export class Direction implements ReadTarget {
     return bytes;
   }
 
+  // Charges the budget with what the direction holds, less what a lender charges itself (pooled blocks).
+  private charge(): void {
+    const held = this.stages.length > 0 ? this.heldBytes : this.writer.pendingBytes;
+    this.window.charge(Math.max(0, held - this.writer.lenderChargedBytes));
+  }
+
   private afterWrite(full: boolean): void {
-    this.window.charge(this.stages.length > 0 ? this.heldBytes : this.writer.pendingBytes);
+    this.charge();
     if (this.windowed) this.applyWindow(full);
   }
 
   private afterFlush(): void {
     if (this.stopped) return;
     for (let i = this.stages.length - 1; i >= 0; i--) this.stages[i]!.drained?.();
-    this.window.charge(this.stages.length > 0 ? this.heldBytes : this.writer.pendingBytes);
+    this.charge();
     if (this.windowed) this.applyWindow(false);
   }
 

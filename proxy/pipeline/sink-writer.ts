@@ -42,6 +42,8 @@ export class SinkWriter implements Downstream {
   writtenBytes = 0;
   /** True once end() was passed on to the sink. */
   ended = false;
+  /** Bytes of lent chunks in flight whose lender charges the budget itself (chargesBudget). */
+  lenderChargedBytes = 0;
   private writes = 0;
   private flushes = 0;
   private slackBytes = 0;
@@ -89,6 +91,7 @@ export class SinkWriter implements Downstream {
       this.leasedLenders.push(lender);
       this.leasedSeqs.push(seq);
       this.slackBytes += lender.slackOf(chunk);
+      if (lender.chargesBudget) this.lenderChargedBytes += chunk.length;
     }
     this.events.wrote(full);
   }
@@ -128,6 +131,7 @@ export class SinkWriter implements Downstream {
       const lender = this.leasedLenders[this.leasedAt]!;
       this.leasedAt++;
       this.slackBytes -= lender.slackOf(chunk);
+      if (lender.chargesBudget) this.lenderChargedBytes -= chunk.length;
       lender.giveBack(chunk, consumed);
     }
     if (this.leasedAt === this.leasedSeqs.length) {

@@ -24,6 +24,11 @@ export interface Lender {
   giveBack(chunk: Buffer, consumed: boolean): void;
   /** Bytes the chunk pins beyond its own length (a pooled buffer's unused tail); counted against the window. */
   slackOf(chunk: Buffer): number;
+  /**
+   * True when the lender charges the memory behind its chunks to the memory budget itself (a
+   * BlockPool charges whole blocks): the direction then leaves those bytes out of its own charge.
+   */
+  readonly chargesBudget?: boolean;
 }
 
 /** Where a reader sends what it reads: the direction. */
@@ -34,15 +39,17 @@ export interface ReadTarget {
   end(): void;
   /** False when the first stage keeps views of chunks: a reader must then hand over copies. */
   readonly takesLeases: boolean;
-  /** Bytes the direction can take before its window is full (a read need bring no more). */
-  roomBytes(fallbackBytes: number): number;
-  /** True when a memory budget may shrink the window (only then is roomBytes worth asking). */
-  readonly budgeted: boolean;
+  /**
+   * The direction's source owner: a reader holds it for a reason of its own ('memory': it has no
+   * block to read into) instead of pausing its source behind the Valve's back.
+   */
+  readonly valve: Holdable;
 }
 
 /**
- * How a direction reads its source. Readers differ only in how they read (onread into reused
- * buffers, 'data' events, a tunnel stream); pausing and resuming is for the direction's Valve only.
+ * How a direction reads its source. Readers differ only in how they read (onread into pooled
+ * blocks, 'data' events, a tunnel stream); pausing and resuming is for the direction's Valve only
+ * (a reader that must stop holds the target's valve like any stage would).
  */
 export interface SourceReader {
   /** Starts delivering to `target` (reads that arrived before are delivered first). */

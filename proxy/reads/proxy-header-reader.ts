@@ -1,5 +1,5 @@
 import { ProxyHeaderDecoder, type ProxyHeader, type ProxyHeaderError } from '../../windowing/index.js';
-import type { Lender, ReadTarget, SourceReader } from '../pipeline/index.js';
+import type { Holdable, Lender, ReadTarget, SourceReader } from '../pipeline/index.js';
 
 /** How reading a PROXY header ended. */
 export type ProxyHeaderOutcome = { header: ProxyHeader } | { error: ProxyHeaderError };
@@ -23,6 +23,7 @@ export class ProxyHeaderReader implements SourceReader {
   private onOutcome: ((outcome: ProxyHeaderOutcome) => void) | null = null;
   private onFirstBytes: (() => void) | null = null;
   private readonly relay: ReadTarget;
+  private readonly innerValve: Holdable = { hold: () => this.inner.pause(), release: () => this.inner.resume() };
 
   constructor(private readonly inner: SourceReader) {
     this.deliversBursts = inner.deliversBursts;
@@ -34,10 +35,11 @@ export class ProxyHeaderReader implements SourceReader {
       get takesLeases() {
         return reader.target?.takesLeases ?? false;
       },
-      get budgeted() {
-        return reader.target?.budgeted ?? false;
+      // Until the direction starts nothing is lent (chunks are copied), so a reader has no block
+      // to wait for; should it hold anyway, the inner reader is paused and resumed directly.
+      get valve() {
+        return reader.target?.valve ?? reader.innerValve;
       },
-      roomBytes: (fallbackBytes) => reader.target?.roomBytes(fallbackBytes) ?? fallbackBytes,
     };
   }
 

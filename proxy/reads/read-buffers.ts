@@ -1,41 +1,42 @@
-import { BufferPool } from '../memory/buffer-pool.js';
-
 /**
- * Read buffers for sockets that read through `onread` instead of allocating per read.
+ * The shared landing buffer of sockets that read through `onread` (see onread-reader.ts).
  *
- * A socket that is idle or carries small messages reads into one LANDING buffer shared by
- * every such socket (reads are handled one at a time on the event loop, and what lands is
- * copied out at once), so 1000 idle connections cost no buffers at all. A socket moving bulk
- * data reads straight into a dedicated 64 KiB buffer from a shared free list, which is handed
- * to write() without copying and comes back to the list once flushed. Per-read allocation,
- * not copying, is what a pipe() relay pays for; this pays for neither on the bulk path.
+ * A socket that is idle or carries small messages reads into a small view of one LANDING buffer
+ * shared by every such socket: reads are handled one at a time on the event loop and what lands
+ * is copied out at once (into a block of the BlockPool), so 1000 idle connections cost no
+ * buffers at all. A socket moving bulk data reads straight into blocks of its own instead.
  */
 
-/** Size of every read buffer: what Node itself reads per call. */
+/** Size of the landing buffer: what Node itself reads per call. */
 export const READ_BUFFER_BYTES = 64 * 1024;
 
 /** The shared buffer idle and small-message sockets read into; never handed to write(). */
 export const LANDING: Buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
 
-/** Smallest read a socket is offered when memory is tight. */
-export const MIN_READ_BYTES = 4 * 1024;
+/**
+ * Most bytes one read of an idle or light socket brings (a waiting client's first bytes too): a
+ * read that fills it means bulk, which reads into blocks of its own. Small, so that what such
+ * reads bring while memory is short (it must be kept: a read cannot be undone) stays small.
+ */
+export const LIGHT_READ_BYTES = 4 * 1024;
 
-// Views of LANDING in powers of two from 4 KiB: a smaller view caps how much one read brings in.
-const LANDING_VIEWS: Buffer[] = [];
-for (let size = MIN_READ_BYTES; size < READ_BUFFER_BYTES; size *= 2) LANDING_VIEWS.push(LANDING.subarray(0, size));
-LANDING_VIEWS.push(LANDING);
+/** The view of LANDING an idle or light socket reads into. */
+export const LIGHT_VIEW: Buffer = LANDING.subarray(0, LIGHT_READ_BYTES);
+
+const lightViews = new Map<number, Buffer>();
+
+/**
+ * The light view for reads whose bytes are copied into blocks of `blockBytes`: LIGHT_VIEW, or a
+ * quarter of a block when blocks are small (a tiny budget), so several light reads share a block.
+ */
+export function lightViewFor(blockBytes: number): Buffer {
+  const bytes = Math.max(1, Math.min(LIGHT_READ_BYTES, Math.floor(blockBytes / 4)));
+  let view = lightViews.get(bytes);
+  if (!view) lightViews.set(bytes, (view = LANDING.subarray(0, bytes)));
+  return view;
+}
 
 /** True for LANDING and its views (whatever lands there must be copied out at once). */
 export function isLanding(buffer: Buffer): boolean {
   return buffer.buffer === LANDING.buffer;
 }
-
-/** A view of LANDING at most `bytes` long (at least MIN_READ_BYTES): the next read brings no more. */
-export function landingAtMost(bytes: number): Buffer {
-  let i = 0;
-  while (i + 1 < LANDING_VIEWS.length && LANDING_VIEWS[i + 1]!.length <= bytes) i++;
-  return LANDING_VIEWS[i]!;
-}
-
-/** The process-wide pool of dedicated read buffers (256 x 64 KiB = 16 MiB cached at most). */
-export const sharedPool = new BufferPool({ bufferBytes: READ_BUFFER_BYTES, maxCached: 256, refuse: isLanding });

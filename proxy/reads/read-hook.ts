@@ -1,4 +1,4 @@
-import { LANDING } from './read-buffers.js';
+import { LIGHT_VIEW } from './read-buffers.js';
 
 /** Receives reads that landed in a hook's buffer; returns false to stop reading. */
 export interface ReadSink {
@@ -7,15 +7,18 @@ export interface ReadSink {
 
 /**
  * The `onread` option of a net.Socket, created before the socket so the socket reads into
- * buffers we choose (see read-buffers.ts). A pump binds to it once the relay starts; reads
- * that arrive before that are copied aside and reading stops until a pump takes over.
+ * buffers we choose (see read-buffers.ts). A reader binds to it once the direction starts; reads
+ * that arrive before that are copied aside and reading stops until a reader takes over.
+ *
+ * Node asks for the buffer of the next read when a read returns (and once when the socket gets
+ * its handle), so whatever `next` is then is where the kernel writes next, until the next read.
  */
 export class ReadHook {
-  /** The buffer the next read lands in; the pump moves it between LANDING and dedicated ones. */
-  next: Buffer = LANDING;
+  /** The buffer the next read lands in; a view of LANDING (a small read) until a reader moves it to a block. */
+  next: Buffer = LIGHT_VIEW;
   private sink: ReadSink | null = null;
   private early: Buffer[] = [];
-  /** Called on the first read that arrives before a pump binds (the peer said something). */
+  /** Called on the first read that arrives before a reader binds (the peer said something). */
   onEarly: (() => void) | null = null;
 
   /** Pass this as `onread` to `net.connect` / `new net.Socket`. */

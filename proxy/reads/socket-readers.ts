@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { sharedBlocks, type BlockPool } from '../memory/block-pool.js';
 import type { OnreadOption } from '../net/connect.js';
 import type { SourceReader } from '../pipeline/index.js';
 import { adoptWithReadHook } from './adopt-socket.js';
@@ -7,21 +8,22 @@ import { ReadHook } from './read-hook.js';
 import { StreamReader } from './stream-reader.js';
 
 /**
- * 'onread' (default): plain TCP sockets read into reused buffers (see read-buffers.ts);
+ * 'onread' (default): plain TCP sockets read into pooled blocks (see onread-reader.ts);
  * 'stream': ordinary 'data' events, the path any duplex takes. Both have the same flow control.
  */
 export type ReadPath = 'onread' | 'stream';
 
 /**
  * The reader for a socket a server accepted with `pauseOnConnect`: on the onread path the socket
- * is re-wrapped to read into reused buffers (adopt-socket.ts); where that is not possible, or on
- * the stream path, the accepted socket is kept and read through 'data' events.
+ * is re-wrapped to read into blocks of `blocks` (adopt-socket.ts); where that is not possible, or
+ * on the stream path, the accepted socket is kept and read through 'data' events (Node allocates
+ * each chunk).
  */
-export function readAccepted(accepted: Socket, readPath: ReadPath, writableHighWaterMark?: number): { socket: Socket; reader: SourceReader } {
+export function readAccepted(accepted: Socket, readPath: ReadPath, writableHighWaterMark?: number, blocks: BlockPool = sharedBlocks): { socket: Socket; reader: SourceReader } {
   if (readPath === 'onread') {
     const hook = new ReadHook();
     const adopted = adoptWithReadHook(accepted, hook, writableHighWaterMark);
-    if (adopted) return { socket: adopted, reader: new OnreadReader(adopted, hook) };
+    if (adopted) return { socket: adopted, reader: new OnreadReader(adopted, hook, blocks) };
   }
   return { socket: accepted, reader: new StreamReader(accepted) };
 }
@@ -32,9 +34,9 @@ export interface DialledReads {
   readerFor(socket: Socket): SourceReader;
 }
 
-/** Reads for a socket about to be dialled on `readPath`. */
-export function readDialled(readPath: ReadPath): DialledReads {
+/** Reads for a socket about to be dialled on `readPath` (onread: into blocks of `blocks`). */
+export function readDialled(readPath: ReadPath, blocks: BlockPool = sharedBlocks): DialledReads {
   if (readPath !== 'onread') return { onread: undefined, readerFor: (socket) => new StreamReader(socket) };
   const hook = new ReadHook();
-  return { onread: hook.onread, readerFor: (socket) => new OnreadReader(socket, hook) };
+  return { onread: hook.onread, readerFor: (socket) => new OnreadReader(socket, hook, blocks) };
 }

@@ -24,7 +24,7 @@ import type { ListenerAccounting } from '../net/accept-guard.js';
  *
  * A "client" is whatever arrived (an accepted socket, a tunnel stream), the "onward" side is what
  * it is connected to (a target socket, a tunnel stream). Whoever brings a side brings the reader it
- * is read by (reused buffers for a socket, credit for a tunnel stream); without one, 'data' events.
+ * is read by (pooled read blocks for a socket, credit for a tunnel stream); without one, 'data' events.
  */
 
 /** Why the onward side could not be had. */
@@ -58,7 +58,7 @@ export interface SidecarConnectionOptions extends ListenerAccounting {
   /** Clock in milliseconds (default performance.now). */
   now?: () => number;
   /**
-   * 'onread' (default): plain TCP sockets read into reused buffers (see read-buffers.ts);
+   * 'onread' (default): plain TCP sockets read into pooled blocks (see reads/onread-reader.ts);
    * 'stream': ordinary 'data' events, the path any duplex takes. Both have the same flow control.
    */
   readPath?: 'onread' | 'stream';

@@ -33,10 +33,9 @@ function recorder(): ReadTarget & { got: Buffer[]; ended: boolean } {
     got: [] as Buffer[],
     ended: false,
     takesLeases: true,
-    budgeted: false,
+    valve: { hold: () => {}, release: () => {} },
     deliver: (chunk: Buffer) => r.got.push(Buffer.from(chunk)),
     end: () => (r.ended = true),
-    roomBytes: (f: number) => f,
   };
   return r;
 }

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createServer, Socket } from 'node:net';
 import { adoptWithReadHook } from '../../../proxy/reads/adopt-socket.js';
 import { BufferPool } from '../../../proxy/memory/buffer-pool.js';
-import { isLanding, LANDING, READ_BUFFER_BYTES } from '../../../proxy/reads/read-buffers.js';
+import { isLanding, LANDING, LIGHT_READ_BYTES, LIGHT_VIEW, READ_BUFFER_BYTES } from '../../../proxy/reads/read-buffers.js';
 import { ReadHook } from '../../../proxy/reads/read-hook.js';
 import { connectTo, listen, nextConnection, Resources } from '../../helpers/sockets.js';
 
@@ -10,8 +10,9 @@ describe('allocation-free read path pieces', () => {
   const res = new Resources();
   afterEach(() => res.closeAll());
 
-  it('a hook starts on the shared landing buffer', () => {
-    expect(new ReadHook().onread.buffer()).to.equal(LANDING);
+  it('a hook starts on a small view of the shared landing buffer (one light read)', () => {
+    const first = new ReadHook().onread.buffer();
+    expect([first, isLanding(first), first.length]).to.deep.equal([LIGHT_VIEW, true, LIGHT_READ_BYTES]);
   });
 
   it('a hook keeps copies of reads that arrive before a pump binds, and stops reading', () => {
