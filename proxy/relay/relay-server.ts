@@ -9,6 +9,9 @@ import { Governor } from '../signals/governor.js';
 import type { HealthStatus } from '../signals/http-endpoints.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
 import { readAccepted, readDialled } from '../reads/socket-readers.js';
+import { BlockPool } from '../memory/block-pool.js';
+import { collectGarbage } from '../memory/full-gc.js';
+import { connectionChargeFor } from './connection-charge.js';
 import type { RelayOptions, RelayResult } from './relay.js';
 import { SpillStore } from '../spill/index.js';
 import { RELAY_DEFAULTS } from './defaults.js';
@@ -19,8 +22,9 @@ import { proxyProtocolFrom } from './proxy-protocol.js';
  * rest wait in a bounded FIFO queue), connects each to the target with a deadline, and relays
  * with per-direction flow control, the overflow strategy and the memory budget. One access-log
  * entry per finished connection. The bookkeeping is the ConnectionTable every sidecar shares;
- * this adds the listener, the target connector, the governor (pressure, budget, adaptive limit)
- * and the spill store.
+ * this adds the listener, the target connector, the governor (pressure, budget, adaptive limit),
+ * the read blocks the budget governs (each connection is charged too, from accept to close) and
+ * the spill store.
  *
  *   listener --> ConnectionTable.arrive --(admit)--> connectTarget --> Relay(client, target)
  *                    gate: overloaded?                | retry refused, deadline
@@ -53,9 +57,15 @@ export interface RelayServerOptions extends SidecarConnectionOptions {
   spillDir?: string;
   /** Most bytes on disk over all connections; past it spill falls back to block (default 1 GiB). */
   spillMaxBytes?: number;
+  /**
+   * After a burst (the read blocks fell to a quarter of their peak, by an eighth of the budget or
+   * more) run one full, compacting garbage collection, so the heap a burst grew goes back too
+   * (default true; see proxy/memory/full-gc.ts).
+   */
+  collectAfterBurst?: boolean;
 }
 
-type OptionalKeys = 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice' | 'fdReserve' | 'acceptErrors' | 'acceptProxy' | 'acceptProxyFrom' | 'proxyHeaderTimeoutMs' | 'sendProxy';
+type OptionalKeys = 'onAccessLog' | 'collectAfterBurst' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice' | 'fdReserve' | 'acceptErrors' | 'acceptProxy' | 'acceptProxyFrom' | 'proxyHeaderTimeoutMs' | 'sendProxy';
 type Options = Required<Omit<RelayServerOptions, OptionalKeys>> & Pick<RelayServerOptions, OptionalKeys>;
 
 /** A listening relay; see the module comment. */
@@ -66,6 +76,10 @@ export class RelayServer {
   private readonly server: Server;
   private readonly accepts: AcceptGuard;
   private readonly table: ConnectionTable;
+  /** Where every byte read on the onread path lands: blocks charged to the memory budget. */
+  readonly blocks: BlockPool;
+  /** What each client connection is charged from accept to close (its sockets and state; see connection-charge.ts). */
+  readonly connectionChargeBytes: number;
   private spillStore: SpillStore | null = null;
   private messagesForwarded = 0;
   private readonly messagesDroppedBy: Record<DropReason, number> = { 'drop-newest': 0, 'drop-oldest': 0, 'too-large': 0, incomplete: 0, closed: 0 };
@@ -115,6 +129,8 @@ export class RelayServer {
         now: this.options.now,
       },
     );
+    this.blocks = new BlockPool({ budget: this.governor.budget, ...(options.collectAfterBurst !== false ? { afterBurst: () => void collectGarbage() } : {}) });
+    this.connectionChargeBytes = connectionChargeFor(this.governor.budget.budgetBytes);
     this.table = new ConnectionTable({
       targetText: formatAddress(options.target),
       maxConns: this.governor.limit ? this.governor.limit.limit : this.options.maxConns,
@@ -198,6 +214,7 @@ export class RelayServer {
     await this.table.shutdown(drainTimeoutMs);
     await listenerClosed;
     this.governor.close();
+    this.blocks.close();
     await this.spillStore?.close();
   }
 
@@ -231,6 +248,11 @@ export class RelayServer {
   /** Adds this server's metrics to a registry. */
   registerMetrics(registry: MetricsRegistry): void {
     this.governor.registerMetrics(registry);
+    registry.gauge('sluice_read_blocks_bytes', 'Memory of the read blocks now (given back 2 s after a block is freed).', () => this.blocks.committedBytes);
+    registry.gauge('sluice_read_blocks_used_bytes', 'Read blocks in use (charged to the memory budget).', () => this.blocks.inUseBytes);
+    registry.gauge('sluice_read_blocks_waiting', 'Directions not reading until a read block comes back.', () => this.blocks.waiting);
+    registry.counter('sluice_read_blocks_overdrafts_total', 'Read blocks taken past the budget for bytes already read.', () => this.blocks.ledger.overdrafts);
+    registry.counter('sluice_read_fallback_copies_total', 'Reads copied to a fresh allocation because even the overdraft was used up.', () => this.blocks.fallbacks);
     this.table.registerMetrics(registry);
     if (this.options.messages) {
       registry.counter('sluice_messages_forwarded_total', 'Whole messages forwarded client to target (message mode).', () => this.messagesForwardedTotal());
@@ -246,14 +268,22 @@ export class RelayServer {
 
   private onConnection(accepted: Socket): void {
     if (!this.accepts.admit(accepted)) return;
-    const { socket, reader } = readAccepted(accepted, this.options.readPath, this.options.windowBytes);
+    const { socket, reader } = readAccepted(accepted, this.options.readPath, this.options.windowBytes, this.blocks);
     this.accepts.track(socket);
+    // The connection itself is charged from accept to close, before the gate looks at the budget.
+    const budget = this.governor.budget;
+    const charge = this.connectionChargeBytes;
+    budget.adjust(charge);
+    socket.once('close', () => {
+      budget.adjust(-charge);
+      this.blocks.wake();
+    });
     this.table.arrive(socket, clientEndpointOf(socket), this.openTarget, reader);
   }
 
   // Connects to the target for an admitted client; every attempt is a latency sample for the governor.
   private readonly openTarget: OnwardOpener = (done) => {
-    const reads = readDialled(this.options.readPath);
+    const reads = readDialled(this.options.readPath, this.blocks);
     const startedMs = this.options.now();
     const pending = connectTarget(
       this.options.target,

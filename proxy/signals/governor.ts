@@ -17,7 +17,7 @@ import type { MetricsRegistry } from './metrics.js';
  * The adaptive half of an instance: every `sampleEveryMs` it reads the instance's state, turns
  * it into one pressure figure (windowing/pressure.ts), and moves the signals that depend on it:
  * /healthz, the HAProxy agent reply, the adaptive concurrency limit. The memory budget is
- * charged by the relays themselves, byte for byte (DirectionWindow), and read here.
+ * charged by the relays themselves (read blocks in use, each connection, what stages hold) and read here.
  *
  *   sampler (100 ms) --> held-back share, buffered/budget, loop delay, in-use/limit
  *        |                          |
