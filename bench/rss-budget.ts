@@ -195,6 +195,19 @@ async function main(): Promise<void> {
     process.stderr.write(`  +${Math.min(o.postS, s + 10)} s: rss ${round(rssMB(pid))} MB\n`);
   }
   const after = rssMB(pid);
+  let gcs = NaN;
+  let gcMs = NaN;
+  if (metricsPort) {
+    try {
+      const { body } = await httpGet(metricsPort, '/metrics');
+      if (body.includes('sluice_after_burst_gc_total')) {
+        gcs = metricSamples(body, 'sluice_after_burst_gc_total').sum;
+        gcMs = metricSamples(body, 'sluice_after_burst_gc_seconds_total').sum * 1000;
+      }
+    } catch {
+      // the figures stay NaN
+    }
+  }
   sampling = false;
   await sampler;
   await stopProcess(relay);
@@ -220,13 +233,15 @@ async function main(): Promise<void> {
     maxChargedMiB: round(maxCharged),
     peakBlocksMiB: round(atPeak.blocks),
     peakHeapMiB: round(atPeak.heap),
+    afterBurstGcs: gcs,
+    afterBurstGcMs: round(gcMs),
     admitted,
     finished,
     drainS: round(drainS),
     pass: growth <= growthLimit && Math.abs(afterVsPre) <= 10,
   };
   process.stderr.write(
-    `${result.pass ? 'PASS' : 'FAIL'}  growth ${result.growthMB} MB (need <= ${result.growthLimitMB}), +${o.postS} s ${result.afterMB} MB = ${result.afterVsPrePct}% vs pre (need within 10%), charged max ${result.maxChargedMiB} MiB (at the peak: read blocks ${result.peakBlocksMiB} MiB, heap ${result.peakHeapMiB} MiB), admitted ${admitted}, finished ${finished}\n`,
+    `${result.pass ? 'PASS' : 'FAIL'}  growth ${result.growthMB} MB (need <= ${result.growthLimitMB}), +${o.postS} s ${result.afterMB} MB = ${result.afterVsPrePct}% vs pre (need within 10%), charged max ${result.maxChargedMiB} MiB (at the peak: read blocks ${result.peakBlocksMiB} MiB, heap ${result.peakHeapMiB} MiB), admitted ${admitted}, finished ${finished}, after-burst GCs ${gcs} (${result.afterBurstGcMs} ms)\n`,
   );
   const line = JSON.stringify(result);
   process.stdout.write(line + '\n');

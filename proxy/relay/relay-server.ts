@@ -81,6 +81,9 @@ export class RelayServer {
   /** What each client connection is charged from accept to close (its sockets and state; see connection-charge.ts). */
   readonly connectionChargeBytes: number;
   private spillStore: SpillStore | null = null;
+  /** Full GCs run after bursts, and the time they took. */
+  private afterBurstCollections = 0;
+  private afterBurstCollectionMs = 0;
   private messagesForwarded = 0;
   private readonly messagesDroppedBy: Record<DropReason, number> = { 'drop-newest': 0, 'drop-oldest': 0, 'too-large': 0, incomplete: 0, closed: 0 };
 
@@ -129,7 +132,7 @@ export class RelayServer {
         now: this.options.now,
       },
     );
-    this.blocks = new BlockPool({ budget: this.governor.budget, ...(options.collectAfterBurst !== false ? { afterBurst: () => void collectGarbage() } : {}) });
+    this.blocks = new BlockPool({ budget: this.governor.budget, ...(options.collectAfterBurst !== false ? { afterBurst: () => this.collectAfterBurst() } : {}) });
     this.connectionChargeBytes = connectionChargeFor(this.governor.budget.budgetBytes);
     this.table = new ConnectionTable({
       targetText: formatAddress(options.target),
@@ -253,6 +256,8 @@ export class RelayServer {
     registry.gauge('sluice_read_blocks_waiting', 'Directions not reading until a read block comes back.', () => this.blocks.waiting);
     registry.counter('sluice_read_blocks_overdrafts_total', 'Read blocks taken past the budget for bytes already read.', () => this.blocks.ledger.overdrafts);
     registry.counter('sluice_read_fallback_copies_total', 'Reads copied to a fresh allocation because even the overdraft was used up.', () => this.blocks.fallbacks);
+    registry.counter('sluice_after_burst_gc_total', 'Full compacting garbage collections run after a burst.', () => this.afterBurstCollections);
+    registry.counter('sluice_after_burst_gc_seconds_total', 'Time those collections took (the event loop waits meanwhile).', () => this.afterBurstCollectionMs / 1000);
     this.table.registerMetrics(registry);
     if (this.options.messages) {
       registry.counter('sluice_messages_forwarded_total', 'Whole messages forwarded client to target (message mode).', () => this.messagesForwardedTotal());
@@ -323,6 +328,14 @@ export class RelayServer {
   private readonly onResume = (pausedMs: number): void => {
     this.governor.latency('drain', (pausedMs * 65536) / Math.max(1, this.options.windowBytes / 2));
   };
+
+  // The burst's heap goes back too: one full compacting GC, timed (it holds the event loop).
+  private collectAfterBurst(): void {
+    const startedMs = performance.now();
+    if (!collectGarbage()) return;
+    this.afterBurstCollections++;
+    this.afterBurstCollectionMs += performance.now() - startedMs;
+  }
 
   private countMessages(result: RelayResult): void {
     if (!result.messages) return;
