@@ -24,6 +24,7 @@ export const relayCommand: Command = {
     'sluice relay --listen 127.0.0.1:7000 --target 127.0.0.1:8125 --messages lines --overflow drop-oldest --window 64KiB',
     'sluice relay --listen 127.0.0.1:7000 --target 127.0.0.1:9000 --messages u32be --overflow spill --spill-dir /var/tmp/sluice --spill-max 4GiB',
     'sluice relay --listen 0.0.0.0:7000 --target 127.0.0.1:6379 --workers 2',
+    'sluice relay --listen 0.0.0.0:7000 --target 127.0.0.1:6379 --accept-proxy-from 10.0.0.0/8 --send-proxy v2',
     'sluice relay --listen 127.0.0.1:7000 --target 127.0.0.1:5432 --adaptive-concurrency --max-conns 200 --agent 127.0.0.1:7100 --shed-at 0.7',
   ],
   options: [
