@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { pathToFileURL } from 'node:url';
-import { formatOptionsHelp, parseOptions, UsageError } from './cli/args.js';
+import { formatOptionsHelp, parseOptions, UsageError } from './options/parse.js';
 import type { Command } from './cli/command.js';
 import { demoCommand } from './cli/demo.js';
 import { relayCommand } from './cli/relay.js';

@@ -1,5 +1,5 @@
 import type { Address } from '../net/address.js';
-import { UsageError, type ParsedOptions } from './args.js';
+import { UsageError, type ParsedOptions } from '../options/parse.js';
 import { clientTlsOptions } from '../net/tls-options.js';
 import { TunnelClient, TUNNEL_CLIENT_DEFAULTS, type TunnelClientOptions } from '../tunnel/client.js';
 import { formatDuration } from '../config/units.js';

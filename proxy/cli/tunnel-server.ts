@@ -1,5 +1,5 @@
 import { formatAddress, isLoopback, type Address } from '../net/address.js';
-import { UsageError, type ParsedOptions } from './args.js';
+import { UsageError, type ParsedOptions } from '../options/parse.js';
 import { serverTlsOptions } from '../net/tls-options.js';
 import { TunnelServer, type TunnelServerOptions } from '../tunnel/server.js';
 import { TUNNEL_DEFAULTS } from '../tunnel/defaults.js';
