@@ -3,6 +3,7 @@ import type { Lender, ReadTarget, SourceReader } from '../pipeline/index.js';
 import type { BufferPool } from '../memory/buffer-pool.js';
 import { isLanding, LANDING, landingAtMost, MIN_READ_BYTES, READ_BUFFER_BYTES, sharedPool } from './read-buffers.js';
 import type { ReadHook, ReadSink } from './read-hook.js';
+import { endError } from '../net/reset-probe.js';
 
 /** Reads at least this big are lent to the pipeline without a copy (smaller ones are copied out exactly). */
 const ZERO_COPY_MIN_BYTES = 16 * 1024;
@@ -125,6 +126,13 @@ export class OnreadReader implements SourceReader, ReadSink, Lender {
   }
 
   private readonly onEnd = (): void => {
+    // A reset that arrived behind unread data is reported by libuv as an end (see reset-probe.ts):
+    // passed on as a FIN it would make a cut-short transfer look complete.
+    const reset = endError(this.socket);
+    if (reset) {
+      this.socket.destroy(reset);
+      return;
+    }
     this.target?.end();
   };
 }

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Lender, ReadTarget, SourceReader } from '../pipeline/index.js';
+import { endError } from '../net/reset-probe.js';
 
 /**
  * Reads any readable through its ordinary 'data' events (TLS, unix sockets, in-memory pairs,
@@ -55,6 +56,13 @@ export class StreamReader implements SourceReader {
   };
 
   private readonly onEnd = (): void => {
+    // A reset that arrived behind unread data is reported by libuv as an end (see reset-probe.ts):
+    // passed on as a FIN it would make a cut-short transfer look complete.
+    const reset = endError(this.source);
+    if (reset) {
+      this.source.destroy(reset);
+      return;
+    }
     this.target?.end();
   };
 }
