@@ -28,11 +28,11 @@
  *   one opened).
  */
 import net from 'node:net';
-import type { ServerStat } from '../haproxy-admin.js';
+import type { ServerStat } from '../../scenarios/harness/haproxy.js';
 import { findHaproxy, startBalancer } from './haproxy.js';
 import { delay, httpGet, listen, MiB, now, round, startRelay, until, writeAllAndEnd } from './support.js';
 import { skipped, verdict, type Scenario } from './types.js';
-import type { Scope } from './scope.js';
+import type { Scope } from '../../scenarios/harness/scope.js';
 
 const CLIENTS = 80;
 const CLIENT_BYTES = 8 * MiB;

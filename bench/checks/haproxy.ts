@@ -7,10 +7,10 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { adminCommand, haproxyConfig, parseStat, type HaproxyServer, type ServerStat } from '../haproxy-admin.js';
-import { freePort } from '../processes.js';
+import { adminCommand, haproxyConfig, parseStat, type HaproxyServer, type ServerStat } from '../../scenarios/harness/haproxy.js';
+import { freePort } from '../../scenarios/harness/processes.js';
 import { startOnPort } from '../subjects/launch.js';
-import type { Scope } from './scope.js';
+import type { Scope } from '../../scenarios/harness/scope.js';
 
 /** The haproxy binary ($SLUICE_CHECKS_HAPROXY, else on PATH or where Debian puts it), or why there is none. */
 export function findHaproxy(): { path: string } | { missing: string } {

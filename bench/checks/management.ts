@@ -22,7 +22,7 @@
  */
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
-import { spawnTracked, waitForLine } from '../processes.js';
+import { spawnTracked, waitForLine } from '../../scenarios/harness/processes.js';
 import { SLOWLORIS_SCRIPT } from './slowloris.js';
 import { delay, httpGet, listen, metricSamples, now, readExactly, round, startRelay } from './support.js';
 import { verdict, type Scenario } from './types.js';

@@ -32,7 +32,7 @@
  */
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import { RssSampler } from '../proc-stats.js';
+import { RssSampler } from '../../scenarios/harness/proc-stats.js';
 import { connect, delay, listen, MB, metricSamples, httpGet, now, round, startRelay, writeAllAndEnd } from './support.js';
 import { verdict, type CheckContext, type Figure, type Scenario } from './types.js';
 

@@ -3,8 +3,8 @@ import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { spawnTracked, stderrTail, waitForLine } from '../processes.js';
-import type { Scope } from './scope.js';
+import { spawnTracked, stderrTail, waitForLine } from '../../scenarios/harness/processes.js';
+import type { Scope } from '../../scenarios/harness/scope.js';
 
 export const MB = 1e6;
 export const MiB = 1024 * 1024;

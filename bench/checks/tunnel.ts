@@ -18,7 +18,7 @@
  *   violations: raw TCP peer writing hand-made frames --> tunnel-server
  *   ping-flood: raw TCP peer, 200k pings, never reads --> tunnel-server; then a Go yamux client
  *
- * The independent yamux peers are hashicorp/yamux programs (test/interop/go); without Go or the
+ * The independent yamux peers are hashicorp/yamux programs (scenarios/go); without Go or the
  * yamux sources the lines that need them report SKIPPED with the reason.
  *
  * Readings chosen where the text leaves room (the stricter one each time):
@@ -41,11 +41,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { RssSampler } from '../proc-stats.js';
-import { spawnTracked, stderrTail, waitForLine } from '../processes.js';
-import { buildGoPeers, goPeersUnavailableReason, runClient, startEchoServer, type GoPeers } from '../../test/interop/go-peers.js';
+import { RssSampler } from '../../scenarios/harness/proc-stats.js';
+import { spawnTracked, stderrTail, waitForLine } from '../../scenarios/harness/processes.js';
+import { buildGoPeers, goPeersUnavailableReason, runClient, startEchoServer, type GoPeers } from '../../scenarios/harness/go-peers.js';
 import { encodeHeader, FrameDecoder, type FrameHeader } from '../../windowing/index.js';
-import type { Scope } from './scope.js';
+import type { Scope } from '../../scenarios/harness/scope.js';
 import { connect, delay, listen, MB, MiB, now, round, until, writeAllAndEnd } from './support.js';
 import { skipped, verdict, type CheckContext, type Scenario } from './types.js';
 

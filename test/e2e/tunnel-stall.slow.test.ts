@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { readyPort, startCli, type RunningCli } from '../helpers/cli.js';
-import { randomBytes, sha256 } from '../helpers/random.js';
+import { randomBytes, sha256 } from '../../scenarios/harness/random.js';
 import { connectTo, listen, readAll, Resources, until, writeAll } from '../helpers/sockets.js';
 
 /**

@@ -20,9 +20,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { adminCommand, haproxyConfig, parseStat, type HaproxyConfigOptions, type ServerStat } from '../../bench/haproxy-admin.js';
+import { adminCommand, haproxyConfig, parseStat, type HaproxyConfigOptions, type ServerStat } from '../../scenarios/harness/haproxy.js';
 
-export { haproxyConfig, parseStat, type HaproxyServer, type ServerStat } from '../../bench/haproxy-admin.js';
+export { haproxyConfig, parseStat, type HaproxyServer, type ServerStat } from '../../scenarios/harness/haproxy.js';
 
 /** An installed haproxy binary. */
 export interface Haproxy {

@@ -1,6 +1,6 @@
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../../scenarios/harness/random.js';
 
 /**
  * Tracks every server and socket a test opens so afterEach can close them all, and reports

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { createServer } from 'node:net';
 import { readyPort, startCli, type RunningCli } from '../helpers/cli.js';
-import { randomBytes, sha256 } from '../helpers/random.js';
+import { randomBytes, sha256 } from '../../scenarios/harness/random.js';
 import { connectTo, echoServer, listen, readAll, Resources, until } from '../helpers/sockets.js';
 import { startTunnel, tcp, type Tunnel } from '../helpers/tunnel.js';
-import { buildGoPeers, runClient, startEchoServer, type EchoServer, type GoPeers } from './go-peers.js';
+import { buildGoPeers, runClient, startEchoServer, type EchoServer, type GoPeers } from '../../scenarios/harness/go-peers.js';
 
 const MiB = 1024 * 1024;
 

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RelayServer, type AccessLogEntry, type RelayServerOptions } from '../../../proxy/index.js';
-import { randomChunks, seededRandom, sha256 } from '../../helpers/random.js';
+import { randomChunks, seededRandom, sha256 } from '../../../scenarios/harness/random.js';
 import { connectTo, listen, readAll, Resources, until, writeAll } from '../../helpers/sockets.js';
 
 /** `count` newline-ended messages `<seq> <filler>\n` of about `size` bytes, sizes varied by `seed`. */

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createServer, type Socket } from 'node:net';
 import { get } from 'node:http';
 import { MetricsRegistry, startHttpEndpoints, type TunnelSession } from '../../../proxy/index.js';
-import { randomBytes, randomChunks, sha256 } from '../../helpers/random.js';
+import { randomBytes, randomChunks, sha256 } from '../../../scenarios/harness/random.js';
 import { closeError, connectTo, echoServer, listen, readAll, readSlowly, Resources, until, writeAll } from '../../helpers/sockets.js';
 import { HashingTarget, parseSeen, startTunnel, tcp, type Tunnel } from '../../helpers/tunnel.js';
 

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { stopProcess } from '../processes.js';
+import { stopProcess } from './processes.js';
 
 const tempDirs = new Set<string>();
 let exitHookInstalled = false;
