@@ -30,7 +30,9 @@
 import net from 'node:net';
 import type { ServerStat } from '../../scenarios/harness/haproxy.js';
 import { findHaproxy, startBalancer } from './haproxy.js';
-import { delay, httpGet, listen, MiB, now, round, startRelay, until, writeAllAndEnd } from './support.js';
+import { startRelay } from '../../scenarios/harness/sluice.js';
+import { delay, listen, MiB, now, until, writeAllAndEnd } from '../../scenarios/harness/sockets.js';
+import { httpGet, round } from './support.js';
 import { skipped, verdict, type Scenario } from './types.js';
 import type { Scope } from '../../scenarios/harness/scope.js';
 

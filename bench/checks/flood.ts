@@ -20,7 +20,9 @@
  *   clients live in this process, which would not have reached the verdict otherwise).
  */
 import net from 'node:net';
-import { connect, delay, listen, now, readExactly, round, startRelay, until } from './support.js';
+import { startRelay } from '../../scenarios/harness/sluice.js';
+import { connect, delay, listen, now, readExactly, until } from '../../scenarios/harness/sockets.js';
+import { round } from './support.js';
 import { verdict, type Scenario } from './types.js';
 
 const FLOOD_CONNECTIONS = 1000;

@@ -33,7 +33,9 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { RssSampler } from '../../scenarios/harness/proc-stats.js';
-import { connect, delay, listen, MB, metricSamples, httpGet, now, round, startRelay, writeAllAndEnd } from './support.js';
+import { startRelay } from '../../scenarios/harness/sluice.js';
+import { connect, delay, listen, MB, now, writeAllAndEnd } from '../../scenarios/harness/sockets.js';
+import { metricSamples, httpGet, round } from './support.js';
 import { verdict, type CheckContext, type Figure, type Scenario } from './types.js';
 
 const STALL_MS = 2500;

@@ -32,7 +32,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { ECHO_TARGET_SCRIPT } from './echo-target.js';
 import type { Scope } from '../../scenarios/harness/scope.js';
-import { connect, delay, listen, MB, MiB, now, readExactly, round, socketEnd, startRelay, writeAllAndEnd } from './support.js';
+import { startRelay } from '../../scenarios/harness/sluice.js';
+import { connect, delay, listen, MB, MiB, now, readExactly, socketEnd, writeAllAndEnd } from '../../scenarios/harness/sockets.js';
+import { round } from './support.js';
 import { verdict, type CheckContext, type Scenario } from './types.js';
 
 const TOTAL_BYTES = 192 * MiB;

@@ -20,7 +20,8 @@ import { managementScenario } from './management.js';
 import { messagesScenario } from './messages.js';
 import { relayScenario } from './relay.js';
 import { Scope, scoped } from '../../scenarios/harness/scope.js';
-import { now, round } from './support.js';
+import { now } from '../../scenarios/harness/sockets.js';
+import { round } from './support.js';
 import { tunnelScenario } from './tunnel.js';
 import type { CheckLine, Scenario } from './types.js';
 
