@@ -1,119 +1,133 @@
 /**
- * The parts of driving a real HAProxy that the adaptive check (bench/checks) and the end-to-end
- * tests (test/e2e) share: the configuration they run, and reading server state from the admin
- * socket.
+ * A real HAProxy (Debian package `haproxy`) in front of servers a scenario controls, with agent
+ * checks: finding the binary, starting it with haproxy-admin.ts's configuration, reading its
+ * servers' state.
  *
- * Each server line is `weight 100 agent-check agent-port N agent-inter 200ms` (HAProxy 2.6
- * configuration manual, 5.2: agent-check, agent-port, agent-inter). `weight 100` because HAProxy
- * applies an agent's "N%" to the configured weight with integer division: at the default weight 1
- * anything under 100% is 0. There is no regular `check`: its TCP probes would land on the servers
- * under test. Only loopback addresses are ever used.
+ *   const haproxy = await findHaproxy();      // null when not installed: haproxyUnavailableReason() says why
+ *   const lb = await startHaproxy(scope, haproxy, { servers: [{ name: 'a', port, agentPort }, ...] });
+ *   await lb.waitFor((s) => s.a?.status === 'DRAIN (agent)', 'a drained');
+ *   ... connect to lb.port ...               // scope.close() (or lb.stop()) stops it and removes its files
  */
-import { connect } from 'node:net';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { adminCommand, haproxyConfig, parseStat, type HaproxyConfigOptions, type ServerStat } from './haproxy-admin.js';
+import { freePort, spawnTracked, stderrTail, stopProcess } from './processes.js';
+import type { Scope } from './scope.js';
+import { delay, now } from './sockets.js';
 
-/** One backend server line. */
-export interface HaproxyServer {
-  name: string;
-  /** Where HAProxy sends client connections (127.0.0.1). */
+/** An installed haproxy binary. */
+export interface Haproxy {
+  path: string;
+  /** e.g. "2.6.12-1+deb12u4". */
+  version: string;
+}
+
+/** What to run: the configuration but for the port and admin socket, which startHaproxy picks. */
+export type HaproxyOptions = Omit<HaproxyConfigOptions, 'port' | 'statsSocket'>;
+
+/** A running HAProxy. */
+export interface RunningHaproxy {
+  /** The frontend port on 127.0.0.1. */
   port: number;
-  /** Agent-check port on 127.0.0.1; no agent check when absent. */
-  agentPort?: number;
-  /** Configured weight; default 100 (see the module comment). */
-  weight?: number;
+  config: string;
+  pid: number;
+  /** Current server stats by name (from the admin socket). */
+  stats(): Promise<Record<string, ServerStat>>;
+  /** Polls stats until `ready` holds; throws with the last stats after `timeoutMs` (default 15 s). */
+  waitFor(ready: (stats: Record<string, ServerStat>) => boolean, what: string, timeoutMs?: number): Promise<Record<string, ServerStat>>;
+  /** Stops it now (SIGTERM, then SIGKILL after 5 s) and removes its files; the scope would do it at its close. */
+  stop(): Promise<void>;
 }
 
-/** What haproxyConfig writes. */
-export interface HaproxyConfigOptions {
-  servers: HaproxyServer[];
-  /** Where the frontend listens on 127.0.0.1. */
-  port: number;
-  /** Path of the admin (stats) socket. */
-  statsSocket: string;
-  /** agent-inter; default 200 ms. */
-  agentInterMs?: number;
-  /** Default 'roundrobin'. */
-  balance?: string;
+let found: Promise<Haproxy | null> | undefined;
+let lastReason: string | undefined;
+
+/** Why the last findHaproxy() returned null, if it did. */
+export function haproxyUnavailableReason(): string | undefined {
+  return lastReason;
 }
 
-/** One server's line of `show stat`. */
-export interface ServerStat {
-  name: string;
-  /** e.g. "no check", "UP", "DRAIN (agent)", "MAINT". */
-  status: string;
-  /** Effective weight (configured weight x agent percentage). */
-  weight: number;
-  /** Connections HAProxy has sent to it so far (stot). */
-  sessionsTotal: number;
-  /** Outcome of the last agent check: "L7OK" (a health word such as "up"), "CHECKED" (no health word, e.g. "drain"), "INI" before the first, or a failure. */
-  agentStatus: string;
-  /** HAProxy's description of it, e.g. "via agent : up". */
-  agentDesc: string;
+/**
+ * Finds haproxy ($SLUICE_CHECKS_HAPROXY, else on PATH or in /usr/sbin, where Debian puts it) and
+ * asks its version; null when there is none, with the reason in haproxyUnavailableReason().
+ */
+export function findHaproxy(): Promise<Haproxy | null> {
+  found ??= (async () => {
+    const forced = process.env.SLUICE_CHECKS_HAPROXY;
+    const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
+    const path = forced ?? dirs.filter((d) => d.startsWith('/')).map((d) => join(d, 'haproxy')).find((p) => existsSync(p));
+    if (path === undefined) return unavailable('haproxy is not installed (Debian package haproxy: bash bench/install-tools.sh or .ci/deps installs it)');
+    if (!existsSync(path)) return unavailable(`SLUICE_CHECKS_HAPROXY=${path} does not exist`);
+    try {
+      const out = await run(path, ['-v']);
+      const m = /HAProxy version (\S+)/.exec(out);
+      if (!m) return unavailable(`unexpected \`${path} -v\` output: ${out.slice(0, 200)}`);
+      return { path, version: m[1]! };
+    } catch (err) {
+      return unavailable(`\`${path} -v\` failed: ${(err as Error).message}`);
+    }
+  })();
+  return found;
 }
 
-/** The configuration text: mode tcp, a frontend on 127.0.0.1:port, one backend `be` of these servers. */
-export function haproxyConfig(options: HaproxyConfigOptions): string {
-  const inter = options.agentInterMs ?? 200;
-  const servers = options.servers.map((s) => {
-    if (!/^[A-Za-z0-9_.-]+$/.test(s.name)) throw new RangeError(`bad server name "${s.name}"`);
-    const agent = s.agentPort === undefined ? '' : ` agent-check agent-addr 127.0.0.1 agent-port ${s.agentPort} agent-inter ${inter}ms`;
-    return `  server ${s.name} 127.0.0.1:${s.port} weight ${s.weight ?? 100}${agent}`;
-  });
-  return [
-    'global',
-    `  stats socket ${options.statsSocket} mode 600 level admin`,
-    '  maxconn 4096',
-    'defaults',
-    '  mode tcp',
-    '  timeout connect 5s',
-    '  timeout client 60s',
-    '  timeout server 60s',
-    'frontend fe',
-    `  bind 127.0.0.1:${options.port}`,
-    '  default_backend be',
-    'backend be',
-    `  balance ${options.balance ?? 'roundrobin'}`,
-    ...servers,
-    '',
-  ].join('\n');
+function unavailable(reason: string): null {
+  lastReason = reason;
+  return null;
 }
 
-/** Sends one command to the admin socket and resolves with the whole answer. */
-export function adminCommand(socketPath: string, command: string): Promise<string> {
+function run(file: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const s = connect(socketPath);
-    let out = '';
-    s.setEncoding('utf8');
-    s.on('data', (d: string) => (out += d));
-    s.once('end', () => resolve(out));
-    s.once('error', reject);
-    s.setTimeout(5000, () => s.destroy(new Error(`admin socket: no answer to "${command}"`)));
-    s.end(`${command}\n`);
+    execFile(file, args, { timeout: 10_000 }, (err, stdout, stderr) => (err ? reject(err) : resolve(`${stdout}${stderr}`)));
   });
 }
 
-/** Parses `show stat` CSV into the backend's servers by name. */
-export function parseStat(csv: string): Record<string, ServerStat> {
-  const lines = csv.split('\n').filter((l) => l.length > 0);
-  const header = lines[0]?.replace(/^# /, '').split(',');
-  if (!header) throw new Error('empty show stat output');
-  const col = (name: string) => {
-    const i = header.indexOf(name);
-    if (i < 0) throw new Error(`show stat has no "${name}" column`);
-    return i;
-  };
-  const [px, sv, status, weight, stot, agent, agentDesc] = ['pxname', 'svname', 'status', 'weight', 'stot', 'agent_status', 'agent_desc'].map(col) as number[] as [number, number, number, number, number, number, number];
-  const out: Record<string, ServerStat> = {};
-  for (const line of lines.slice(1)) {
-    const f = line.split(',');
-    if (f[px] !== 'be' || f[sv] === 'BACKEND') continue;
-    out[f[sv]!] = {
-      name: f[sv]!,
-      status: f[status]!,
-      weight: Number(f[weight]),
-      sessionsTotal: Number(f[stot]),
-      agentStatus: f[agent] ?? '',
-      agentDesc: f[agentDesc] ?? '',
-    };
+/** Starts haproxy in the foreground (-db) with a generated config, owned by `scope`; resolves once its admin socket answers (its listeners are bound by then). */
+export async function startHaproxy(scope: Scope, haproxy: Haproxy, options: HaproxyOptions): Promise<RunningHaproxy> {
+  const dir = scope.tempDir('haproxy');
+  const statsSocket = join(dir, 'admin.sock');
+  const stats = async (): Promise<Record<string, ServerStat>> => parseStat(await adminCommand(statsSocket, 'show stat'));
+  // A port freed just before haproxy binds it can be taken in between: try a few.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const config = haproxyConfig({ ...options, port, statsSocket });
+    const configPath = join(dir, `haproxy-${port}.cfg`);
+    await writeFile(configPath, config);
+    const child = scope.child(spawnTracked(haproxy.path, ['-db', '-f', configPath]));
+    const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
+    let failure: string | null = null;
+    for (const deadline = now() + 10_000; ; await delay(50)) {
+      if (exited()) {
+        failure = `haproxy exited (${child.exitCode ?? child.signalCode}) during startup: ${stderrTail(child)}`;
+        break;
+      }
+      if (await stats().then(() => true, () => false)) break;
+      if (now() > deadline) {
+        await stopProcess(child, 500);
+        failure = `haproxy did not come up within 10 s: ${stderrTail(child)}`;
+        break;
+      }
+    }
+    if (failure === null) {
+      let stopping: Promise<void> | undefined;
+      return {
+        port,
+        config,
+        pid: child.pid!,
+        stats,
+        async waitFor(ready, what, timeoutMs = 15_000) {
+          const deadline = now() + timeoutMs;
+          for (;;) {
+            const last = await stats();
+            if (ready(last)) return last;
+            if (now() > deadline) throw new Error(`haproxy: gave up waiting for ${what}; last stats: ${JSON.stringify(last)}`);
+            await delay(25);
+          }
+        },
+        stop: () => (stopping ??= stopProcess(child, 5000).then(() => rm(dir, { recursive: true, force: true }))),
+      };
+    }
+    if (attempt >= 3 || !/cannot bind|Address already in use/i.test(failure)) throw new Error(failure);
   }
-  return out;
 }
