@@ -20,6 +20,7 @@ import { managementScenario } from './management.js';
 import { messagesScenario } from './messages.js';
 import { relayScenario } from './relay.js';
 import { Scope, scoped } from '../../scenarios/harness/scope.js';
+import { SLUICE_CLI } from '../../scenarios/harness/sluice.js';
 import { now } from '../../scenarios/harness/sockets.js';
 import { round } from './support.js';
 import { tunnelScenario } from './tunnel.js';
@@ -61,7 +62,7 @@ function parseArgs(argv: string[]): Options {
     repeat: 1,
     json: null,
     strict: false,
-    sluice: envCmd ? splitWords(envCmd) : [process.execPath, path.join(distDir, 'proxy', 'cli.js')],
+    sluice: envCmd ? splitWords(envCmd) : [...SLUICE_CLI],
     list: false,
   };
   for (let i = 0; i < argv.length; i++) {
