@@ -30,12 +30,12 @@
 import net from 'node:net';
 import type { ServerStat } from '../../scenarios/harness/haproxy-admin.js';
 import { findHaproxy, haproxyUnavailableReason, startHaproxy } from '../../scenarios/harness/haproxy.js';
+import { paceReads } from '../../scenarios/harness/pace.js';
+import type { Scope } from '../../scenarios/harness/scope.js';
 import { startRelay } from '../../scenarios/harness/sluice.js';
 import { delay, listen, MiB, now, until, writeAllAndEnd } from '../../scenarios/harness/sockets.js';
 import { httpGet, round } from './support.js';
-import { paceReads } from '../../scenarios/harness/pace.js';
 import { skipped, verdict, type Scenario } from './types.js';
-import type { Scope } from '../../scenarios/harness/scope.js';
 
 const CLIENTS = 80;
 const CLIENT_BYTES = 8 * MiB;
