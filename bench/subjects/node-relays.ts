@@ -1,7 +1,7 @@
 /** The subjects that are Node processes: the pipe() baseline and sluice itself. */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { stopProcess } from '../processes.js';
+import { stopProcess } from '../../scenarios/harness/processes.js';
 import { running, startAnnouncing } from './launch.js';
 import { hostPort, type SluiceCommand, type Subject } from './types.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProxyHeaderDecoder } from '../../windowing/index.js';
 import { RelayServer, type RelayServerOptions } from '../../proxy/index.js';
-import { findHaproxy, type Haproxy } from '../helpers/haproxy.js';
+import { findHaproxy, haproxyUnavailableReason, type Haproxy } from '../../scenarios/harness/haproxy.js';
 import { connectTo, listen, Resources } from '../helpers/sockets.js';
 import { tcp } from '../helpers/tunnel.js';
 
@@ -69,7 +69,10 @@ describe('PROXY protocol with a real HAProxy (installed by .ci/deps)', function 
 
   before(async function () {
     haproxy = await findHaproxy();
-    if (!haproxy) this.skip(); // findHaproxy() logged why
+    if (!haproxy) {
+      console.log(`[haproxy] skipping: ${haproxyUnavailableReason()}`);
+      this.skip();
+    }
   });
 
   afterEach(async () => {
