@@ -8,7 +8,7 @@ import { loadConfigFile } from '../../../proxy/serve/config-file.js';
 import { ApiError } from '../../../proxy/serve/control.js';
 import { Fleet } from '../../../proxy/serve/fleet.js';
 import { resourceBaseline, settledSince } from '../../helpers/handles.js';
-import { randomBytes, sha256 } from '../../helpers/random.js';
+import { randomBytes, sha256 } from '../../../scenarios/harness/random.js';
 import { closeError, connectTo, echoServer, listen, readAll, readSlowly, Resources, until, writeAll } from '../../helpers/sockets.js';
 
 const portOf = (listen: string) => Number(listen.slice(listen.lastIndexOf(':') + 1));
