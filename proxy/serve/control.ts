@@ -88,6 +88,21 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * POST /populate stopped part-way (say a listen address was taken after two proxies were made):
+ * toxiproxy answers the error beside the proxies made or kept before it, so this carries them.
+ */
+export class PopulateError extends ApiError {
+  constructor(
+    status: number,
+    message: string,
+    readonly proxies: ProxyView[],
+  ) {
+    super(status, message);
+    this.name = 'PopulateError';
+  }
+}
+
 /** What a reload did. */
 export interface ReloadResult {
   added: string[];
@@ -103,7 +118,10 @@ export interface ControlTarget {
   get(name: string): ProxyView;
   /** 201 in the API; 400 missing name/upstream or a bad setting, 409 exists, 500 the bind error. */
   create(input: ProxyInput): Promise<ProxyView>;
-  /** POST /populate: idempotent, an existing proxy replaced only if listen or upstream differ; nothing created when one entry is bad. */
+  /**
+   * POST /populate: idempotent, an existing proxy replaced only if listen or upstream differ; nothing created when one entry is bad.
+   * A failure after some proxies were made throws PopulateError with them (toxiproxy lists them beside the error).
+   */
   populate(inputs: ProxyInput[]): Promise<ProxyView[]>;
   /** POST/PATCH /proxies/{p}: enabled false takes it down, a new listen/upstream restarts it, settings apply to new connections. */
   update(name: string, input: ProxyInput): Promise<ProxyView>;
