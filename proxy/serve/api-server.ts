@@ -64,7 +64,13 @@ export async function startControlApi(address: Address, target: ControlTarget, o
     if (res.headersSent || res.writableEnded) return;
     // The idle timeout was lifted while the fleet worked; a peer that will not read the answer still goes.
     req.socket.setTimeout(idleTimeoutMs);
-    res.writeHead(answer.status, answer.headers).end(answer.body);
+    try {
+      res.writeHead(answer.status, answer.headers).end(answer.body);
+    } catch (err) {
+      // A header Node will not write (a Location built from an odd path): drop this connection, not the process.
+      options.onNotice?.(`control API: ${req.method} ${req.url}: ${describe(err)}`);
+      res.destroy();
+    }
   };
 
   const answerRoute = async (req: IncomingMessage, res: ServerResponse, path: string, query: string): Promise<Answer> => {
