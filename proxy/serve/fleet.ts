@@ -21,7 +21,7 @@ import { RelayServer } from '../relay/relay-server.js';
 import type { HealthStatus } from '../signals/http-endpoints.js';
 import { MetricsRegistry, type FamilySnapshot } from '../signals/metrics.js';
 import { loadConfigFile, ConfigFileError } from './config-file.js';
-import { ApiError, type ConnectionView, type ControlTarget, type ProxyInput, type ProxyView, type ReloadResult, type ToxicInput, type ToxicView } from './control.js';
+import { ApiError, PopulateError, type ConnectionView, type ControlTarget, type ProxyInput, type ProxyView, type ReloadResult, type ToxicInput, type ToxicView } from './control.js';
 import { effectiveSettings, parseProxySpec, ProxyConfigError, sameRelay, type ProxySpec } from './proxy-config.js';
 import { parseToxic, updateToxic } from './toxic-config.js';
 
@@ -151,7 +151,13 @@ export class Fleet implements ControlTarget {
           continue;
         }
         if (existing) await this.remove_(existing, 0);
-        out.push(this.view(await this.add(spec, 'api')));
+        try {
+          out.push(this.view(await this.add(spec, 'api')));
+        } catch (err) {
+          // toxiproxy stops at the first proxy that cannot start and answers the ones made before it.
+          const error = err instanceof ApiError ? err : new ApiError(500, (err as Error).message);
+          throw new PopulateError(error.status, error.message, out);
+        }
       }
       return out;
     });
