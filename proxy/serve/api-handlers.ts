@@ -66,6 +66,18 @@ export function asApiError(err: unknown): ApiError {
 
 const NO_CONTENT: Answer = { status: 204 };
 
+/**
+ * A proxy body as toxiproxy's API reads it: without `toxics`, which its Proxy struct never
+ * decodes (`json:"-"`). Its Go client sends the field on every create, update and populate
+ * (`"toxics": null`, or the toxics it last saw), and toxics are changed only through
+ * /proxies/{p}/toxics; a config file's `toxics` is the fleet's business, not the API's.
+ */
+export function proxyBody(input: Record<string, unknown>): Record<string, unknown> {
+  if (!('toxics' in input)) return input;
+  const { toxics: _ignored, ...rest } = input;
+  return rest;
+}
+
 type Handler = (ctx: HandlerContext, req: RouteRequest) => Answer | Promise<Answer>;
 
 /** Every route's handler. */
@@ -80,14 +92,14 @@ export const HANDLERS: Record<RouteName, Handler> = {
   },
 
   async ProxyCreate({ target }, { body }) {
-    const input = parseObjectBody(body);
+    const input = proxyBody(parseObjectBody(body));
     return jsonAnswer(201, renderProxy(await target.create(input)));
   },
 
   // toxiproxy writes populate's errors itself, as JSON beside the proxies made so far, with the error's status.
   async Populate({ target }, { body }) {
     try {
-      const proxies = await target.populate(parsePopulateBody(body));
+      const proxies = await target.populate(parsePopulateBody(body).map(proxyBody));
       return jsonAnswer(201, renderPopulate(proxies));
     } catch (err) {
       const error = asApiError(err);
@@ -101,7 +113,7 @@ export const HANDLERS: Record<RouteName, Handler> = {
 
   async ProxyUpdate({ target }, { params, body }) {
     target.get(params.proxy!);
-    const input = parseObjectBody(body);
+    const input = proxyBody(parseObjectBody(body));
     return jsonAnswer(200, renderProxy(await target.update(params.proxy!, input)));
   },
 

@@ -84,6 +84,21 @@ describe('control API in front of the fleet (raw HTTP)', () => {
     expect([again.status, (again.json as { error: string }).error]).to.deep.equal([404, 'connection not found']);
   });
 
+  it('takes bodies as toxiproxy\'s Go client sends them (client/proxy.go Save, client.go Populate): "toxics" is ignored, as toxiproxy ignores it', async () => {
+    // CreateProxy -> Save: the whole struct, ActiveToxics nil.
+    const created = await call(port, 'POST', '/proxies', json({ name: 'redis', listen: '127.0.0.1:0', upstream, enabled: true, toxics: null }));
+    expect(created.status, created.body).to.equal(201);
+    await call(port, 'POST', '/proxies/redis/toxics', json({ name: 'nothing', type: 'noop' }));
+    // Disable -> Save: POST with the toxics it last saw (stale here: one that no longer exists, of a type the fleet lacks).
+    const stale = [{ attributes: { latency: 5 }, name: 'gone', type: 'latency', stream: 'downstream', toxicity: 1 }];
+    const disabled = await call(port, 'POST', '/proxies/redis', json({ name: 'redis', listen: (created.json as { listen: string }).listen, upstream, enabled: false, toxics: stale }));
+    expect(disabled.status, disabled.body).to.equal(200);
+    expect((disabled.json as { toxics: { name: string }[] }).toxics.map((t) => t.name)).to.deep.equal(['nothing']);
+    // Populate: []Proxy marshalled, toxics null.
+    const populated = await call(port, 'POST', '/populate', json([{ name: 'pg', listen: '127.0.0.1:0', upstream, enabled: true, toxics: null }]));
+    expect(populated.status, populated.body).to.equal(201);
+  });
+
   it('POST /reload without a config file: 400 with the fleet\'s reason', async () => {
     const reply = await call(port, 'POST', '/reload');
     expect(reply.status).to.equal(400);

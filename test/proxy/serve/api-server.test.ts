@@ -195,6 +195,17 @@ describe('control API over HTTP (toxiproxy 2.x api.go, against an in-memory flee
       expect(Object.keys(reply.json as object)).to.deep.equal(['name', 'listen', 'upstream', 'enabled', 'toxics', 'settings']);
     });
 
+    it('a proxy body\'s "toxics" never reaches the fleet (toxiproxy\'s API does not decode it; its Go client always sends it)', async () => {
+      await create({ name: 'redis', upstream: 'x:1', toxics: null });
+      await call(port, 'PATCH', '/proxies/redis', json({ enabled: false, toxics: [{ type: 'latency' }] }));
+      await call(port, 'POST', '/populate', json([{ name: 'pg', upstream: 'x:2', toxics: [] }]));
+      expect(fleet.calls).to.deep.equal([
+        ['create', { name: 'redis', upstream: 'x:1' }],
+        ['update', 'redis', { enabled: false }],
+        ['populate', [{ name: 'pg', upstream: 'x:2' }]],
+      ]);
+    });
+
     it('POST /proxies with enabled false creates it down, listen as asked', async () => {
       const reply = await create({ name: 'redis', listen: 'localhost:7000', upstream: '127.0.0.1:6379', enabled: false });
       expect(reply.status).to.equal(201);
