@@ -83,7 +83,8 @@ export async function startControlApi(address: Address, target: ControlTarget, o
       try {
         body = await readBody(req, maxBodyBytes);
       } catch (err) {
-        if (!(err instanceof BodyTooLargeError)) throw err;
+        // A peer that hangs up mid-body is no fault of ours: answered (into the void) without a notice.
+        if (!(err instanceof BodyTooLargeError)) throw ApiError.badBody((err as Error).message);
         res.setHeader('Connection', 'close');
         return errorAnswer(new ApiError(err.status, err.message));
       }

@@ -141,6 +141,19 @@ describe('control API over HTTP (toxiproxy 2.x api.go, against an in-memory flee
       expect(fleet.calls).to.deep.equal([]);
     });
 
+    it('a peer that hangs up halfway through a body is no notice, and the fleet is never asked', async () => {
+      const socket = connect(port, '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      socket.write('POST /proxies HTTP/1.1\r\nHost: x\r\nUser-Agent: t\r\nContent-Length: 100\r\n\r\n{"name":');
+      await until(() => api.connections === 1, 'the connection to be taken');
+      socket.destroy();
+      await until(() => api.connections === 0, 'the connection to be gone');
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+      expect(notices).to.deep.equal([]);
+      expect(fleet.calls).to.deep.equal([]);
+      expect((await call(port, 'GET', '/version')).status).to.equal(200);
+    });
+
     it('an error the fleet did not mean (not an ApiError) is 500 with its message, as toxiproxy\'s apiError, and a notice', async () => {
       fleet.list = () => {
         throw new TypeError('something broke');
