@@ -50,6 +50,12 @@ interface Managed {
   spec: ProxySpec;
   origin: Origin;
   running: Running | null;
+  /**
+   * The address it last listened on. A proxy asked to listen on port 0 comes back on the same
+   * port when enabled again (as toxiproxy's: clients disable and enable around a test and keep
+   * the address), and a body that sends that resolved address back means the same listen.
+   */
+  bound: Address | null;
 }
 
 /** A server replaced or taken out, still draining its connections (its figures still count). */
@@ -333,8 +339,8 @@ export class Fleet implements ControlTarget {
 
   private async add(spec: ProxySpec, origin: Origin): Promise<Managed> {
     if (this.closed) throw new ApiError(503, 'shutting down');
-    const p: Managed = { spec, origin, running: null };
-    if (spec.enabled) p.running = await this.launch(spec);
+    const p: Managed = { spec, origin, running: null, bound: null };
+    if (spec.enabled) p.running = await this.launch(p, spec);
     this.proxies.set(spec.name, p);
     return p;
   }
@@ -351,35 +357,33 @@ export class Fleet implements ControlTarget {
    * disabled or moved to another listen or upstream: 0 for the API (toxiproxy drops them), the
    * drain timeout for a reload. A change of settings alone always lets them finish.
    */
-  private async change(p: Managed, spec: ProxySpec, drainMs: number): Promise<void> {
+  private async change(p: Managed, requested: ProxySpec, drainMs: number): Promise<void> {
     const before = p.spec;
+    // The address it is bound to, sent back (a client's "change upstream"), is the same listen.
+    const sameListen = requested.listen === before.listen || (p.bound !== null && formatAddress(requested.listenAddress) === formatAddress(p.bound));
+    const spec = sameListen ? { ...requested, listen: before.listen, listenAddress: before.listenAddress } : requested;
+    const boundBefore = p.bound;
+    if (!sameListen) p.bound = null;
     p.spec = spec;
+    const undo = (err: unknown): never => {
+      p.spec = before;
+      p.bound = boundBefore;
+      throw err;
+    };
     if (!spec.enabled) {
       const done = this.retire(p, drainMs);
       if (drainMs === 0) await done;
       return;
     }
     if (!p.running) {
-      p.running = await this.launch(spec).catch((err) => {
-        p.spec = before;
-        throw err;
-      });
+      p.running = await this.launch(p, spec).catch(undo);
       return;
     }
     if (sameRelay(before, spec)) return;
     const old = p.running;
-    let next: Running;
-    if (before.listen === spec.listen) {
-      // Same port: the successor takes the listening socket over, so no client is ever refused.
-      next = await this.launch(spec, old.server.handOverListener());
-    } else {
-      next = await this.launch(spec).catch((err) => {
-        p.spec = before;
-        throw err;
-      });
-    }
-    p.running = next;
-    const movedOn = before.listen !== spec.listen || before.upstream !== spec.upstream;
+    // Same port: the successor takes the listening socket over, so no client is ever refused.
+    p.running = sameListen ? await this.launch(p, spec, old.server.handOverListener()) : await this.launch(p, spec).catch(undo);
+    const movedOn = !sameListen || before.upstream !== spec.upstream;
     void this.drainAway(p.spec.name, old, movedOn ? drainMs : this.options.drainTimeoutMs);
   }
 
@@ -395,10 +399,13 @@ export class Fleet implements ControlTarget {
     return d.done;
   }
 
-  private async launch(spec: ProxySpec, listener?: import('node:net').Server): Promise<Running> {
+  private async launch(p: Managed, spec: ProxySpec, listener?: import('node:net').Server): Promise<Running> {
     const name = spec.name;
+    // Asked for any port and bound before: the same port again.
+    const again = p.bound !== null && spec.listenAddress.kind === 'tcp' && spec.listenAddress.port === 0 ? p.bound : null;
     const server = new RelayServer({
       ...spec.options,
+      ...(again ? { listen: again } : {}),
       ...(listener ? { listener } : {}),
       onAccessLog: (entry) => this.options.onAccessLog?.({ ...entry, proxy: name }),
       onNotice: (text) => this.options.onNotice?.(`proxy ${name}: ${text}`),
@@ -412,6 +419,7 @@ export class Fleet implements ControlTarget {
     }
     const registry = new MetricsRegistry();
     server.registerMetrics(registry);
+    p.bound = address;
     return { server, registry, address };
   }
 
@@ -430,7 +438,7 @@ export class Fleet implements ControlTarget {
   private view(p: Managed): ProxyView {
     return {
       name: p.spec.name,
-      listen: p.running ? formatAddress(p.running.address) : p.spec.listen,
+      listen: p.running ? formatAddress(p.running.address) : p.bound ? formatAddress(p.bound) : p.spec.listen,
       upstream: p.spec.upstream,
       enabled: p.running !== null,
       toxics: p.spec.toxics.map((t) => ({ ...t })),

@@ -126,6 +126,25 @@ describe('sluice serve: the fleet of proxies', () => {
     expect(old.destroyed).to.equal(false);
   });
 
+  it('a client sending back the resolved listen with a new upstream keeps the port (toxiproxy compares resolved addresses)', async () => {
+    const one = echoServer(res);
+    const two = echoServer(res);
+    const f = fleet();
+    const view = await f.create({ name: 'p', listen: '127.0.0.1:0', upstream: `127.0.0.1:${await listen(one)}` });
+    const moved = await f.update('p', { listen: view.listen, upstream: `127.0.0.1:${await listen(two)}` });
+    expect(moved.listen).to.equal(view.listen);
+    await echoThrough(portOf(moved.listen), 1000, 11);
+  });
+
+  it('disabled and enabled again with only {enabled}, a proxy asked for port 0 comes back on the same port', async () => {
+    const target = echoServer(res);
+    const f = fleet();
+    const view = await f.create({ name: 'p', listen: '127.0.0.1:0', upstream: `127.0.0.1:${await listen(target)}` });
+    expect((await f.update('p', { enabled: false })).listen).to.equal(view.listen);
+    expect((await f.update('p', { enabled: true })).listen).to.equal(view.listen);
+    await echoThrough(portOf(view.listen), 1000, 12);
+  });
+
   it('populate is idempotent: same listen and upstream keeps a proxy (and its connections); one bad entry creates nothing', async () => {
     const target = echoServer(res);
     const upstream = `127.0.0.1:${await listen(target)}`;
