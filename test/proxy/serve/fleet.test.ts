@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import type { AccessLogEntry } from '../../../proxy/index.js';
 import { MetricsRegistry } from '../../../proxy/index.js';
 import { loadConfigFile } from '../../../proxy/serve/config-file.js';
@@ -212,6 +213,19 @@ describe('sluice serve: the fleet of proxies', () => {
     const registry = new MetricsRegistry();
     f.registerMetrics(registry);
     expect(registry.render()).to.match(/^sluice_config_reloads_total\{result="failure"\} 2$/m);
+  });
+
+  it('one proxy overloaded (its memory budget full, clients turned away) does not stall another', async () => {
+    const stalled = res.server(createServer({ allowHalfOpen: true }, (s) => s.pause()));
+    const target = echoServer(res);
+    const f = fleet();
+    const slow = await f.create({ name: 'slow', upstream: `127.0.0.1:${await listen(stalled)}`, 'memory-budget': '256KiB', window: '64KiB' });
+    const fast = await f.create({ name: 'fast', upstream: `127.0.0.1:${await listen(target)}` });
+    const pushers = await Promise.all(Array.from({ length: 12 }, async () => res.socket(await connectTo(portOf(slow.listen)))));
+    for (const p of pushers) p.write(Buffer.alloc(1024 * 1024));
+    await until(() => logs.some((l) => l.proxy === 'slow' && l.end === 'overloaded') || f.health('slow')?.ok === false, 'the slow proxy saturated');
+    await echoThrough(portOf(fast.listen), 4 * 1024 * 1024, 13);
+    expect(f.health('fast')?.ok).to.equal(true);
   });
 
   it('metrics carry proxy="NAME" on every family of every proxy', async () => {
