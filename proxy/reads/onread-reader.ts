@@ -36,7 +36,9 @@ export class OnreadReader implements SourceReader, ReadSink, Lender {
   start(target: ReadTarget): void {
     this.stopAwaiting();
     this.target = target;
-    this.socket.once('end', this.onEnd);
+    // A client that half-closed while it waited for a slot emitted its 'end' before anyone listened.
+    if (this.socket.readableEnded) queueMicrotask(this.onEnd);
+    else this.socket.once('end', this.onEnd);
     if (isLanding(this.hook.next)) this.hook.next = LANDING; // a waiting client was read in small bites
     for (const chunk of this.hook.bind(this)) target.deliver(chunk, null);
   }

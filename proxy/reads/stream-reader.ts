@@ -20,7 +20,9 @@ export class StreamReader implements SourceReader {
     this.stopAwaiting();
     this.target = target;
     this.source.on('data', this.onData);
-    this.source.once('end', this.onEnd);
+    // A client that half-closed while it waited for a slot emitted its 'end' before anyone listened.
+    if (this.source.readableEnded) queueMicrotask(this.onEnd);
+    else this.source.once('end', this.onEnd);
   }
 
   pause(): void {
