@@ -126,6 +126,9 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
   private readonly reads: LinkReads | null;
   private readonly streams = new Map<number, TunnelStream>();
   private waiters: FlushCallback[] = [];
+  // The waiters of the last batch handed to the link, until its write callback ran: a flush with
+  // nothing new to write waits for that batch, which may still hold views of a writer's buffers.
+  private inFlight: FlushCallback[] | null = null;
   private flushSoon = false;
   private flushLater = false;
   private keepaliveTimer: NodeJS.Timeout | null = null;
@@ -528,12 +531,19 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
       return;
     }
     if (!this.framing.hasOutbound) {
-      for (const w of waiters) w();
+      // Nothing new to write, but what was written before may still sit in the link's write
+      // queue (a peer slow to read): a stream whose frames were queued before it ran out of
+      // credit waits here, and its writer reuses the buffer once called back. Write callbacks
+      // come in order, so the last batch's callback means everything before it was written too.
+      if (this.inFlight !== null) this.inFlight.push(...waiters);
+      else for (const w of waiters) w();
       return;
     }
     const batch = this.framing.takeOutbound();
     this.linkBytesWritten += batch.byteLength;
+    this.inFlight = waiters;
     const done = (err?: Error | null): void => {
+      if (this.inFlight === waiters) this.inFlight = null;
       this.framing.flushed(batch);
       const lost = err ? new LinkLostError(err.message, err) : null;
       for (const w of waiters) w(lost);
