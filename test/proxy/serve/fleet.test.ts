@@ -216,12 +216,17 @@ describe('sluice serve: the fleet of proxies', () => {
   });
 
   it('one proxy overloaded (its memory budget full, clients turned away) does not stall another', async () => {
+    // A unix socket target: its small kernel buffers cannot swallow what the clients push, so the
+    // bytes wait in sluice and its budget fills.
     const stalled = res.server(createServer({ allowHalfOpen: true }, (s) => s.pause()));
+    const socketPath = join(dir, 'stalled.sock');
+    await new Promise<void>((r) => stalled.listen(socketPath, r));
     const target = echoServer(res);
     const f = fleet();
-    const slow = await f.create({ name: 'slow', upstream: `127.0.0.1:${await listen(stalled)}`, 'memory-budget': '256KiB', window: '64KiB' });
+    const slow = await f.create({ name: 'slow', upstream: `unix:${socketPath}`, 'memory-budget': '256KiB', window: '64KiB' });
     const fast = await f.create({ name: 'fast', upstream: `127.0.0.1:${await listen(target)}` });
-    const pushers = await Promise.all(Array.from({ length: 12 }, async () => res.socket(await connectTo(portOf(slow.listen)))));
+    // Thirty connections at the 16 KiB window floor hold more than the 256 KiB budget: it must saturate.
+    const pushers = await Promise.all(Array.from({ length: 30 }, async () => res.socket(await connectTo(portOf(slow.listen)))));
     for (const p of pushers) p.write(Buffer.alloc(1024 * 1024));
     await until(() => logs.some((l) => l.proxy === 'slow' && l.end === 'overloaded') || f.health('slow')?.ok === false, 'the slow proxy saturated');
     await echoThrough(portOf(fast.listen), 4 * 1024 * 1024, 13);
