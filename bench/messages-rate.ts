@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { installCleanupHandlers, spawnTracked, stopProcess, waitForLine } from './processes.js';
+import { installCleanupHandlers, spawnTracked, stopProcess, waitForLine } from '../scenarios/harness/processes.js';
 
 const CLI = fileURLToPath(new URL('../proxy/cli.js', import.meta.url));
 const MODES = ['block', 'drop-newest', 'spill'] as const;

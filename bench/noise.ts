@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { cpuSeconds } from './proc-stats.js';
+import { cpuSeconds } from '../scenarios/harness/proc-stats.js';
 
 const CLOCK_TICKS_PER_SECOND = 100;
 

@@ -22,8 +22,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseSize } from '../proxy/config/units.js';
 import { splitWords } from './args.js';
-import { installCleanupHandlers, spawnTracked, stopProcess, waitForLine } from './processes.js';
-import { delay, httpGet, metricSamples, now, round } from './checks/support.js';
+import { installCleanupHandlers, spawnTracked, stopProcess, waitForLine } from '../scenarios/harness/processes.js';
+import { delay, now } from '../scenarios/harness/sockets.js';
+import { httpGet, metricSamples, round } from './checks/support.js';
 
 const MB = 1e6;
 const MiB = 1024 * 1024;

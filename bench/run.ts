@@ -17,7 +17,7 @@ import { idleConnsCase } from './cases/idle-conns.js';
 import { requestRateCase } from './cases/request-rate.js';
 import { slowConsumerCase } from './cases/slow-consumer.js';
 import type { BenchCase } from './cases/types.js';
-import { installCleanupHandlers } from './processes.js';
+import { installCleanupHandlers } from '../scenarios/harness/processes.js';
 import { renderMarkdown } from './report/markdown.js';
 import { renderSvg } from './report/svg.js';
 import { renderTable } from './report/table.js';

@@ -134,9 +134,9 @@ async function builtin(port: number, sinkPort: number, streams: number, seconds:
 
 /** Go's own yamux throughput: the Go client sends to the Go server, which discards; Gbit/s. */
 async function goYamux(streams: number, seconds: number): Promise<number | null> {
-  let peers: typeof import('../test/interop/go-peers.js');
+  let peers: typeof import('../scenarios/harness/go-peers.js');
   try {
-    peers = await import('../test/interop/go-peers.js');
+    peers = await import('../scenarios/harness/go-peers.js');
   } catch {
     return null;
   }

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 import { pathToFileURL } from 'node:url';
-import { formatOptionsHelp, parseOptions, UsageError } from './cli/args.js';
+import { formatOptionsHelp, parseOptions, UsageError } from './options/parse.js';
 import type { Command } from './cli/command.js';
 import { demoCommand } from './cli/demo.js';
 import { relayCommand } from './cli/relay.js';
+import { serveCommand } from './cli/serve.js';
 import { tunnelClientCommand } from './cli/tunnel-client.js';
 import { tunnelServerCommand } from './cli/tunnel-server.js';
 
-const COMMANDS: Command[] = [relayCommand, tunnelClientCommand, tunnelServerCommand, demoCommand];
+const COMMANDS: Command[] = [relayCommand, tunnelClientCommand, tunnelServerCommand, serveCommand, demoCommand];
 
 function globalHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -3,7 +3,7 @@
  * the repo), else a built-in generator writing 64 KiB chunks into a counting sink.
  */
 import net from 'node:net';
-import { freePort, runToCompletion, spawnTracked, stopProcess, waitForListening } from '../processes.js';
+import { freePort, runToCompletion, spawnTracked, stopProcess, waitForListening } from '../../scenarios/harness/processes.js';
 import { ServerHandle } from '../servers/server-handle.js';
 import type { Tools } from '../tools.js';
 import type { BenchCase, CaseServer, MetricSpec } from './types.js';

@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { processTree, pssBytes, RssSampler } from '../proc-stats.js';
+import { processTree, pssBytes, RssSampler } from '../../scenarios/harness/proc-stats.js';
 import { ServerHandle } from '../servers/server-handle.js';
 import type { Address } from '../subjects/index.js';
 import type { BenchCase, CaseServer } from './types.js';

@@ -5,7 +5,7 @@
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { freePort, runToCompletion, spawnTracked, stopProcess, waitForListening } from '../processes.js';
+import { freePort, runToCompletion, spawnTracked, stopProcess, waitForListening } from '../../scenarios/harness/processes.js';
 import { ServerHandle } from '../servers/server-handle.js';
 import type { Tools } from '../tools.js';
 import type { BenchCase, CaseServer } from './types.js';

@@ -9,8 +9,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { writeAllAndEnd } from '../checks/support.js';
-import { RssSampler } from '../proc-stats.js';
+import { writeAllAndEnd } from '../../scenarios/harness/sockets.js';
+import { RssSampler } from '../../scenarios/harness/proc-stats.js';
 import type { BenchCase, CaseServer } from './types.js';
 import { needsProcess } from './types.js';
 

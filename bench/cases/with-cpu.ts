@@ -1,4 +1,4 @@
-import { cpuSeconds } from '../proc-stats.js';
+import { cpuSeconds } from '../../scenarios/harness/proc-stats.js';
 import type { RunningSubject } from '../subjects/index.js';
 import type { Measurement, MetricSpec } from './types.js';
 

@@ -28,11 +28,14 @@
  *   one opened).
  */
 import net from 'node:net';
-import type { ServerStat } from '../haproxy-admin.js';
-import { findHaproxy, startBalancer } from './haproxy.js';
-import { delay, httpGet, listen, MiB, now, round, startRelay, until, writeAllAndEnd } from './support.js';
+import type { ServerStat } from '../../scenarios/harness/haproxy-admin.js';
+import { findHaproxy, haproxyUnavailableReason, startHaproxy } from '../../scenarios/harness/haproxy.js';
+import { paceReads } from '../../scenarios/harness/pace.js';
+import type { Scope } from '../../scenarios/harness/scope.js';
+import { startRelay } from '../../scenarios/harness/sluice.js';
+import { delay, listen, MiB, now, until, writeAllAndEnd } from '../../scenarios/harness/sockets.js';
+import { httpGet, round } from './support.js';
 import { skipped, verdict, type Scenario } from './types.js';
-import type { Scope } from './scope.js';
 
 const CLIENTS = 80;
 const CLIENT_BYTES = 8 * MiB;
@@ -51,21 +54,14 @@ async function target(scope: Scope, bytesPerS: number): Promise<{ port: number; 
   const server = scope.server(
     net.createServer((socket) => {
       let head = Buffer.alloc(0);
-      const started = now();
-      let taken = 0;
-      socket.on('data', (d: Buffer) => {
-        if (head.length < 4) {
-          head = Buffer.concat([head, d.subarray(0, 4 - head.length)]);
-          if (head.length === 4) clients.add(head.readUInt32BE(0));
-        }
-        if (bytesPerS === 0) return;
-        taken += d.length;
-        const aheadMs = (taken / bytesPerS) * 1000 - (now() - started);
-        if (aheadMs > 1) {
-          socket.pause();
-          scope.timeout(() => socket.resume(), aheadMs);
-        }
-      });
+      const learnNumber = (d: Buffer): void => {
+        head = Buffer.concat([head, d.subarray(0, 4 - head.length)]);
+        if (head.length < 4) return;
+        clients.add(head.readUInt32BE(0));
+        socket.off('data', learnNumber);
+      };
+      socket.on('data', learnNumber);
+      paceReads(socket, bytesPerS);
     }),
   );
   return { port: await listen(server), clients };
@@ -86,22 +82,20 @@ export const adaptiveScenario: Scenario = {
   issue: 'issue 6',
   lines: [NAME],
   async run({ scope, sluice, report, log }) {
-    const haproxy = findHaproxy();
-    if ('missing' in haproxy) return void report(skipped(NAME, THRESHOLD, haproxy.missing));
+    const haproxy = await findHaproxy();
+    if (!haproxy) return void report(skipped(NAME, THRESHOLD, haproxyUnavailableReason() ?? 'haproxy not found'));
 
     const slowTarget = await target(scope, SLOW_BYTES_PER_S);
     const fastTarget = await target(scope, 0);
     const slow = await startRelay(scope, sluice, slowTarget.port, [], { metrics: true, agent: true });
     const fast = await startRelay(scope, sluice, fastTarget.port, [], { metrics: true, agent: true });
-    const lb = await startBalancer(
-      scope,
-      haproxy.path,
-      [
+    const lb = await startHaproxy(scope, haproxy, {
+      servers: [
         { name: 'slow', port: slow.port, agentPort: slow.agentPort! },
         { name: 'fast', port: fast.port, agentPort: fast.agentPort! },
       ],
-      AGENT_INTER_MS,
-    );
+      agentInterMs: AGENT_INTER_MS,
+    });
     // Start from both servers checked and up, so the first clients are balanced as configured.
     let lbState: Record<string, ServerStat> = {};
     const deadline = now() + 10_000;

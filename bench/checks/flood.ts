@@ -19,8 +19,9 @@
  * - "no process exits": the relay process is still running at the end (the target and the
  *   clients live in this process, which would not have reached the verdict otherwise).
  */
-import net from 'node:net';
-import { connect, delay, listen, now, readExactly, round, startRelay, until } from './support.js';
+import { startRelay, type RunningSluice } from '../../scenarios/harness/sluice.js';
+import { idleFlood } from '../../scenarios/idle-flood.js';
+import { round } from './support.js';
 import { verdict, type Scenario } from './types.js';
 
 const FLOOD_CONNECTIONS = 1000;
@@ -36,84 +37,37 @@ export const floodScenario: Scenario = {
   async run({ scope, sluice, report, log }) {
     const name = 'flood/idle-1000';
     const threshold = `target never holds > ${MAX_CONNS}; real client echoed within ${SERVED_WITHIN_MS} ms; relay still running`;
-    let open = 0;
-    let maxOpen = 0;
-    let accepted = 0;
-    const target = scope.server(
-      net.createServer((socket) => {
-        accepted++;
-        open++;
-        if (open > maxOpen) maxOpen = open;
-        socket.once('close', () => open--);
-        socket.pipe(socket);
-      }),
-    );
-    const relay = await startRelay(scope, sluice, await listen(target), ['--max-conns', String(MAX_CONNS), '--idle-timeout', '1s']);
-    log(`${name}: ${FLOOD_CONNECTIONS} idle connections, kept up ${HOLD_MS} ms, then a real client`);
-
-    let flooding = true;
-    let opened = 0;
-    let connected = 0;
-    let closedByRelay = 0;
-    let connectErrors = 0;
-    const openIdle = (): void => {
-      opened++;
-      const socket = scope.socket(net.connect({ port: relay.port, host: '127.0.0.1' }));
-      let wasConnected = false;
-      socket.once('connect', () => {
-        wasConnected = true;
-        connected++;
-      });
-      socket.on('error', () => {
-        if (!wasConnected) connectErrors++;
-      });
-      socket.resume();
-      socket.once('close', () => {
-        if (wasConnected) closedByRelay++;
-        if (flooding) openIdle();
-      });
-    };
-    const floodStarted = now();
-    for (let i = 0; i < FLOOD_CONNECTIONS; i++) openIdle();
-    await until(() => connected >= FLOOD_CONNECTIONS, `${FLOOD_CONNECTIONS} idle connections connected`, 15_000);
-    const filledMs = now() - floodStarted;
-    const holdUntil = now() + HOLD_MS;
-
-    const realStarted = now();
-    let servedMs: number | null = null;
-    let realError = '';
-    try {
-      const real = await connect(scope, relay.port, SERVED_WITHIN_MS + 2000);
-      const request = Buffer.from(`real client ${Math.random()}\n`);
-      real.write(request);
-      const echo = await readExactly(real, request.length, SERVED_WITHIN_MS + 2000);
-      if (echo.equals(request)) servedMs = now() - realStarted;
-      else realError = 'the echo differs from the request';
-      real.destroy();
-    } catch (err) {
-      realError = (err as Error).message;
-    }
-
-    await delay(Math.max(0, holdUntil - now()));
-    flooding = false;
+    let relay!: RunningSluice;
+    const seen = await idleFlood({
+      scope,
+      start: async (targetPort) => {
+        relay = await startRelay(scope, sluice, targetPort, ['--max-conns', String(MAX_CONNS), '--idle-timeout', '1s']);
+        log(`${name}: ${FLOOD_CONNECTIONS} idle connections, kept up ${HOLD_MS} ms, then a real client`);
+        return relay.port;
+      },
+      idle: FLOOD_CONNECTIONS,
+      holdMs: HOLD_MS,
+      realTimeoutMs: SERVED_WITHIN_MS + 2000,
+    });
+    const servedMs = 'servedMs' in seen.real ? seen.real.servedMs : null;
     const aliveAtEnd = relay.alive();
     report(
       verdict(
         name,
         {
-          maxAtTarget: maxOpen,
-          targetAccepted: accepted,
-          floodOpened: opened,
-          floodClosedByRelay: closedByRelay,
-          floodConnectErrors: connectErrors,
-          filledMs: round(filledMs),
+          maxAtTarget: seen.maxAtTarget,
+          targetAccepted: seen.targetAccepted,
+          floodOpened: seen.idleOpened,
+          floodClosedByRelay: seen.idleClosedByRelay,
+          floodConnectErrors: seen.idleConnectErrors,
+          filledMs: round(seen.filledMs),
           realServedMs: servedMs === null ? 'no' : round(servedMs),
           relayAlive: aliveAtEnd,
         },
         threshold,
         [
-          maxOpen > MAX_CONNS && `the target held ${maxOpen} connections at once`,
-          servedMs === null && `the real client was not served: ${realError}`,
+          seen.maxAtTarget > MAX_CONNS && `the target held ${seen.maxAtTarget} connections at once`,
+          'error' in seen.real && `the real client was not served: ${seen.real.error}`,
           servedMs !== null && servedMs > SERVED_WITHIN_MS && `the real client was served after ${round(servedMs)} ms`,
           !aliveAtEnd && `the relay exited (${relay.child.exitCode ?? relay.child.signalCode})`,
         ],

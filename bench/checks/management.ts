@@ -22,9 +22,11 @@
  */
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
-import { spawnTracked, waitForLine } from '../processes.js';
+import { spawnTracked, waitForLine } from '../../scenarios/harness/processes.js';
 import { SLOWLORIS_SCRIPT } from './slowloris.js';
-import { delay, httpGet, listen, metricSamples, now, readExactly, round, startRelay } from './support.js';
+import { startRelay } from '../../scenarios/harness/sluice.js';
+import { delay, listen, now, readExactly } from '../../scenarios/harness/sockets.js';
+import { httpGet, metricSamples, round } from './support.js';
 import { verdict, type Scenario } from './types.js';
 
 const FD_LIMIT = 1024;

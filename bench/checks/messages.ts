@@ -30,10 +30,11 @@
  *   baseline 200 ms after ready), like the relay check; the spill directory is a fresh temp dir.
  * RSS growth and the metrics are printed for every policy; only spill has a limit on RSS.
  */
-import { createHash } from 'node:crypto';
-import net from 'node:net';
-import { RssSampler } from '../proc-stats.js';
-import { connect, delay, listen, MB, metricSamples, httpGet, now, round, startRelay, writeAllAndEnd } from './support.js';
+import { numberedLines } from '../../scenarios/harness/numbered-lines.js';
+import { startRelay } from '../../scenarios/harness/sluice.js';
+import { MB } from '../../scenarios/harness/sockets.js';
+import { messageBurst } from '../../scenarios/message-burst.js';
+import { httpGet, metricSamples, round } from './support.js';
 import { verdict, type CheckContext, type Figure, type Scenario } from './types.js';
 
 const STALL_MS = 2500;
@@ -44,130 +45,36 @@ const MAX_SPILL_GROWTH_MB = 48;
 
 type Policy = 'drop-newest' | 'drop-oldest' | 'block' | 'spill';
 
-const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
-
-/** Line `seq` without its newline: "<seq> " then one letter repeated, 100..699 bytes of filler. */
-function lineBody(seq: number): string {
-  return `${seq} ${LETTERS[seq % 26]!.repeat(100 + ((seq * 7919) % 600))}`;
-}
-
-/** Whole lines, at least `bytes` in total. */
-function linesOf(bytes: number): { payload: Buffer; count: number } {
-  const parts: string[] = [];
-  let size = 0;
-  let seq = 0;
-  while (size < bytes) {
-    const line = `${lineBody(seq++)}\n`;
-    parts.push(line);
-    size += line.length;
-  }
-  return { payload: Buffer.from(parts.join(''), 'latin1'), count: seq };
-}
-
-/** Checks a received stream line by line as it arrives: whole, known, strictly increasing. */
-class LineChecker {
-  delivered = 0;
-  lastSeq = -1;
-  bytes = 0;
-  problem: string | null = null;
-  private readonly hash = createHash('sha256');
-  private leftover: Buffer | null = null;
-
-  push(chunk: Buffer): void {
-    this.bytes += chunk.length;
-    this.hash.update(chunk);
-    const buf = this.leftover ? Buffer.concat([this.leftover, chunk]) : chunk;
-    let start = 0;
-    for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
-      this.line(buf.subarray(start, nl));
-      start = nl + 1;
-    }
-    this.leftover = start < buf.length ? Buffer.from(buf.subarray(start)) : null;
-  }
-
-  private line(line: Buffer): void {
-    this.delivered++;
-    if (this.problem) return;
-    const text = line.toString('latin1');
-    const seq = Number(text.slice(0, text.indexOf(' ')));
-    if (!Number.isSafeInteger(seq) || text !== lineBody(seq)) {
-      this.problem = `message ${this.delivered} is not a whole sent message: "${text.slice(0, 30)}..." (${text.length} bytes)`;
-    } else if (seq <= this.lastSeq) {
-      this.problem = `message ${seq} arrived after ${this.lastSeq}`;
-    }
-    this.lastSeq = seq;
-  }
-
-  /** At the end: a partial last line is a broken message. */
-  finish(): string {
-    if (this.leftover && !this.problem) this.problem = `the stream ends inside a message (${this.leftover.length} bytes after the last newline)`;
-    return this.hash.digest('hex');
-  }
-}
-
 export const messagesScenario: Scenario = {
   name: 'messages',
   issue: 'issue 5',
   lines: ['messages/drop-newest', 'messages/drop-oldest', 'messages/block', 'messages/spill'],
   async run(ctx) {
-    const burst = linesOf(BURST_BYTES);
+    const burst = numberedLines({ bytes: BURST_BYTES });
     // One relay per policy, stopped before the next starts.
     for (const policy of ['drop-newest', 'drop-oldest', 'block'] as const) await ctx.attempt(`messages/${policy}`, (scope) => runPolicy({ ...ctx, scope }, policy, burst));
-    await ctx.attempt('messages/spill', (scope) => runPolicy({ ...ctx, scope }, 'spill', linesOf(SPILL_BYTES)));
+    await ctx.attempt('messages/spill', (scope) => runPolicy({ ...ctx, scope }, 'spill', numberedLines({ bytes: SPILL_BYTES })));
   },
 };
 
 async function runPolicy({ scope, sluice, report, log }: CheckContext, policy: Policy, sent: { payload: Buffer; count: number }): Promise<void> {
   const name = `messages/${policy}`;
   log(`${name}: ${sent.count} lines (${round(sent.payload.length / MB)} MB), target paused ${STALL_MS} ms`);
-  const checker = new LineChecker();
-  let acceptedAt = 0;
-  let readStartAt = 0;
-  let settle!: (at: number) => void;
-  const targetEnded = new Promise<number>((resolve) => (settle = resolve));
-  const target = scope.server(
-    net.createServer({ allowHalfOpen: true }, (socket) => {
-      if (acceptedAt > 0) return void socket.destroy();
-      acceptedAt = now();
-      socket.pause();
-      scope.timeout(() => {
-        readStartAt = now();
-        socket.on('data', (d: Buffer) => checker.push(d));
-        socket.once('end', () => {
-          settle(now());
-          socket.end();
-        });
-        socket.resume();
-      }, STALL_MS);
-    }),
-  );
   const args = ['--messages', 'lines', '--window', '64KiB', '--overflow', policy];
   if (policy === 'spill') args.push('--spill-dir', scope.tempDir('spill'));
-  const relay = await startRelay(scope, sluice, await listen(target), args, { metrics: true });
-  const sampler = new RssSampler([relay.pid], 50);
-  await delay(200);
-  const baseline = await sampler.startFromBaseline();
-
-  const started = now();
-  let finishAt: number;
-  let endAt: number;
-  try {
-    const producer = await connect(scope, relay.port);
-    const timeoutMs = STALL_MS + 30_000;
-    const timeout = <T>(p: Promise<T>, what: string): Promise<T> => {
-      let timer: NodeJS.Timeout | undefined;
-      return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} not within ${timeoutMs / 1000} s`)), timeoutMs)))]).finally(() =>
-        clearTimeout(timer),
-      );
-    };
-    finishAt = await timeout(writeAllAndEnd(producer, sent.payload), 'the producer finishing');
-    producer.resume();
-    endAt = await timeout(targetEnded, "the target seeing the producer's FIN");
-  } finally {
-    await sampler.stop();
-  }
-  const digest = checker.finish();
-  const { body } = await httpGet(relay.metricsPort!, '/metrics');
+  let metricsPort = 0;
+  const seen = await messageBurst({
+    scope,
+    start: async (targetPort) => {
+      const relay = await startRelay(scope, sluice, targetPort, args, { metrics: true });
+      metricsPort = relay.metricsPort!;
+      return { port: relay.port, pids: [relay.pid] };
+    },
+    lines: sent,
+    readFrom: { afterMs: STALL_MS },
+    timeoutMs: 30_000,
+  });
+  const { body } = await httpGet(metricsPort, '/metrics');
   const dropped = metricSamples(body, 'sluice_messages_dropped_total');
   // Which reasons counted drops (the count is the sum, `dropped`); more than one would be a finding.
   const droppedReasons = Object.entries(dropped.byLabels)
@@ -176,33 +83,33 @@ async function runPolicy({ scope, sluice, report, log }: CheckContext, policy: P
     .join(',');
   const pauses = metricSamples(body, 'sluice_pauses_total').byLabels['{direction="client_to_target"}'] ?? 0;
   const spilled = metricSamples(body, 'sluice_spill_bytes_total').sum;
-  const growthMB = (sampler.peakBytes - baseline) / MB;
-  const producerDoneMs = finishAt - started;
-  const readStartMs = readStartAt - started;
-  const notHeldBack = finishAt < readStartAt;
-  const intact = digest === createHash('sha256').update(sent.payload).digest('hex');
+  const growthMB = seen.rssGrowthBytes[0]! / MB;
+  const producerDoneMs = seen.producerDoneMs;
+  const readStartMs = seen.readFromMs;
+  const notHeldBack = producerDoneMs < readStartMs;
+  const intact = seen.intact;
 
   const figures: Record<string, Figure> = {
     sent: sent.count,
-    delivered: checker.delivered,
+    delivered: seen.delivered,
     dropped: dropped.sum,
     ...(droppedReasons ? { droppedAs: droppedReasons } : {}),
     producerDoneMs: round(producerDoneMs),
     targetReadFromMs: round(readStartMs),
-    deliveredAllByMs: round(endAt - started),
+    deliveredAllByMs: round(seen.allDeliveredMs),
     pauses,
   };
-  const failures: Array<string | false> = [checker.problem ?? false];
+  const failures: Array<string | false> = [seen.problem ?? false];
   let threshold: string;
   if (policy === 'drop-newest' || policy === 'drop-oldest') {
-    figures.lastDelivered = checker.lastSeq;
+    figures.lastDelivered = seen.lastSeq;
     threshold = `whole, in order; delivered + dropped = sent; dropped > 0; producer done before the target reads, 0 pauses${policy === 'drop-oldest' ? '; last message delivered' : ''}`;
     failures.push(
-      checker.delivered + dropped.sum !== sent.count && `delivered + dropped = ${checker.delivered + dropped.sum}, sent ${sent.count}`,
+      seen.delivered + dropped.sum !== sent.count && `delivered + dropped = ${seen.delivered + dropped.sum}, sent ${sent.count}`,
       dropped.sum === 0 && 'nothing was dropped: the overflow never happened',
       pauses !== 0 && `the relay paused reading the producer ${pauses} times`,
       !notHeldBack && `the producer finished at ${round(producerDoneMs)} ms, after the target started reading at ${round(readStartMs)} ms`,
-      policy === 'drop-oldest' && checker.lastSeq !== sent.count - 1 && `the last message delivered is ${checker.lastSeq}, not ${sent.count - 1}`,
+      policy === 'drop-oldest' && seen.lastSeq !== sent.count - 1 && `the last message delivered is ${seen.lastSeq}, not ${sent.count - 1}`,
     );
   } else {
     figures.sha256 = intact ? 'ok' : 'MISMATCH';
@@ -218,7 +125,7 @@ async function runPolicy({ scope, sluice, report, log }: CheckContext, policy: P
       );
     }
     failures.push(
-      !intact && `the target got ${checker.bytes} bytes (${checker.delivered} messages), sent ${sent.payload.length} (${sent.count}), or they differ`,
+      !intact && `the target got ${seen.bytesReceived} bytes (${seen.delivered} messages), sent ${sent.payload.length} (${sent.count}), or they differ`,
       dropped.sum !== 0 && `${dropped.sum} dropped`,
     );
   }

@@ -25,14 +25,16 @@
  *   cannot be made on loopback and is governed by --connect-timeout (5 s by default), not by
  *   this check.
  */
-import { spawnTracked, waitForLine } from '../processes.js';
-import { RssSampler } from '../proc-stats.js';
+import { spawnTracked, waitForLine } from '../../scenarios/harness/processes.js';
+import { RssSampler } from '../../scenarios/harness/proc-stats.js';
 import { readPaced } from '../cases/slow-consumer.js';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { ECHO_TARGET_SCRIPT } from './echo-target.js';
-import type { Scope } from './scope.js';
-import { connect, delay, listen, MB, MiB, now, readExactly, round, socketEnd, startRelay, writeAllAndEnd } from './support.js';
+import type { Scope } from '../../scenarios/harness/scope.js';
+import { startRelay } from '../../scenarios/harness/sluice.js';
+import { connect, delay, listen, MB, MiB, now, readExactly, socketEnd, writeAllAndEnd } from '../../scenarios/harness/sockets.js';
+import { round } from './support.js';
 import { verdict, type CheckContext, type Scenario } from './types.js';
 
 const TOTAL_BYTES = 192 * MiB;

@@ -12,15 +12,17 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { splitWords } from '../args.js';
-import { installCleanupHandlers } from '../processes.js';
+import { installCleanupHandlers } from '../../scenarios/harness/processes.js';
 import { machineInfo } from '../tools.js';
 import { adaptiveScenario } from './adaptive.js';
 import { floodScenario } from './flood.js';
 import { managementScenario } from './management.js';
 import { messagesScenario } from './messages.js';
 import { relayScenario } from './relay.js';
-import { Scope, scoped } from './scope.js';
-import { now, round } from './support.js';
+import { Scope, scoped } from '../../scenarios/harness/scope.js';
+import { SLUICE_CLI } from '../../scenarios/harness/sluice.js';
+import { now } from '../../scenarios/harness/sockets.js';
+import { round } from './support.js';
 import { tunnelScenario } from './tunnel.js';
 import type { CheckLine, Scenario } from './types.js';
 
@@ -60,7 +62,7 @@ function parseArgs(argv: string[]): Options {
     repeat: 1,
     json: null,
     strict: false,
-    sluice: envCmd ? splitWords(envCmd) : [process.execPath, path.join(distDir, 'proxy', 'cli.js')],
+    sluice: envCmd ? splitWords(envCmd) : [...SLUICE_CLI],
     list: false,
   };
   for (let i = 0; i < argv.length; i++) {

@@ -18,7 +18,7 @@
  *   violations: raw TCP peer writing hand-made frames --> tunnel-server
  *   ping-flood: raw TCP peer, 200k pings, never reads --> tunnel-server; then a Go yamux client
  *
- * The independent yamux peers are hashicorp/yamux programs (test/interop/go); without Go or the
+ * The independent yamux peers are hashicorp/yamux programs (scenarios/go); without Go or the
  * yamux sources the lines that need them report SKIPPED with the reason.
  *
  * Readings chosen where the text leaves room (the stricter one each time):
@@ -38,15 +38,19 @@
  *   a reply; the server may close the link when its reply budget is spent (pings it never read
  *   then count as not sent). RSS growth is the peak during the flood and the 2 s after it.
  */
-import type { ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import net from 'node:net';
-import { RssSampler } from '../proc-stats.js';
-import { spawnTracked, stderrTail, waitForLine } from '../processes.js';
-import { buildGoPeers, goPeersUnavailableReason, runClient, startEchoServer, type GoPeers } from '../../test/interop/go-peers.js';
+import { randomBytes } from 'node:crypto';
+import type net from 'node:net';
+import { echoServer } from '../../scenarios/harness/echo.js';
+import { buildGoPeers, goPeersUnavailableReason, runClient, type GoPeers } from '../../scenarios/harness/go-peers.js';
+import { measureRss } from '../../scenarios/harness/proc-stats.js';
+import { stderrTail } from '../../scenarios/harness/processes.js';
+import type { Scope } from '../../scenarios/harness/scope.js';
+import { startTunnelSidecar, type RunningSluice } from '../../scenarios/harness/sluice.js';
+import { connect, delay, KiB, listen, MB, MiB, now, until } from '../../scenarios/harness/sockets.js';
+import { goClientToTunnelServer, tcpClientsToGoServer } from '../../scenarios/tunnel-go-peers.js';
+import { tunnelStall } from '../../scenarios/tunnel-stall.js';
 import { encodeHeader, FrameDecoder, type FrameHeader } from '../../windowing/index.js';
-import type { Scope } from './scope.js';
-import { connect, delay, listen, MB, MiB, now, round, until, writeAllAndEnd } from './support.js';
+import { round } from './support.js';
 import { skipped, verdict, type CheckContext, type Scenario } from './types.js';
 
 const SIDECAR_GROWTH_MB = 48;
@@ -55,9 +59,6 @@ const CLOSE_WITHIN_MS = 1000;
 const STALL_MS = 4000;
 const PINGS = 200_000;
 const WINDOW = 256 * 1024;
-const START_TIMEOUT_MS = 10_000;
-
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 export const tunnelScenario: Scenario = {
   name: 'tunnel',
@@ -92,56 +93,22 @@ export const tunnelScenario: Scenario = {
   },
 };
 
-/** A running `sluice tunnel-server` or `sluice tunnel-client`. */
-interface Sidecar {
-  child: ChildProcess;
-  pid: number;
-  port: number;
-  alive(): boolean;
-}
-
-async function startSidecar(scope: Scope, sluice: string[], command: 'tunnel-server' | 'tunnel-client', args: string[]): Promise<Sidecar> {
-  const argv = [...sluice, command, '--listen', '127.0.0.1:0', '--quiet', ...args];
-  const child = scope.child(spawnTracked(argv[0]!, argv.slice(1)));
-  const ready = new RegExp(`^sluice ${command} listening on (?:\\[[^\\]]+\\]|[^:\\s]+):(\\d+)\\s*$`);
-  const m = await waitForLine(child, ready, START_TIMEOUT_MS, `"sluice ${command} listening on HOST:PORT"`);
-  return { child, pid: child.pid!, port: Number(m[1]), alive: () => child.exitCode === null && child.signalCode === null };
-}
-
-/** RSS of some processes: baseline 200 ms after they are ready, then the peak while `body` runs. */
-async function measureRss<T>(pids: number[], body: () => Promise<T>): Promise<{ result: T; growthMB: number[]; baselineMB: number[] }> {
-  await delay(200);
-  const samplers = pids.map((pid) => new RssSampler([pid], 50));
-  const baselines = await Promise.all(samplers.map((s) => s.startFromBaseline()));
-  try {
-    const result = await body();
-    return { result, growthMB: samplers.map((s, i) => (s.peakBytes - baselines[i]!) / MB), baselineMB: baselines.map((b) => b / MB) };
-  } finally {
-    await Promise.all(samplers.map((s) => s.stop()));
-  }
-}
-
-function echoTarget(scope: Scope): net.Server {
-  return scope.server(
-    net.createServer({ allowHalfOpen: true }, (socket) => {
-      socket.on('error', () => {});
-      socket.pipe(socket);
-    }),
-  );
-}
-
 const GO_CLIENT_THRESHOLD = `8 streams x 4 MiB echoed, every byte back (sha256); tunnel-server RSS growth <= ${SIDECAR_GROWTH_MB} MB`;
 
 async function goClient({ scope, sluice, report, log }: CheckContext, peers: GoPeers): Promise<void> {
   const name = 'tunnel/go-client';
   log(`${name}: a Go yamux client, 8 streams x 4 MiB through tunnel-server to an echo target`);
-  const server = await startSidecar(scope, sluice, 'tunnel-server', ['--target', `127.0.0.1:${await listen(echoTarget(scope))}`]);
-  const started = now();
-  const { result: r, growthMB } = await measureRss([server.pid], () =>
-    runClient(peers.client, `127.0.0.1:${server.port}`, { streams: 8, bytes: 4 * MiB, timeoutMs: 60_000 }),
-  );
-  const seconds = (now() - started) / 1000;
-  const growth = growthMB[0]!;
+  let server!: RunningSluice;
+  const { result: r, seconds, rssGrowthBytes } = await goClientToTunnelServer({
+    scope,
+    peers,
+    start: async (targetPort) => {
+      server = await startTunnelSidecar(scope, sluice, 'tunnel-server', ['--target', `127.0.0.1:${targetPort}`]);
+      return { port: server.port, pids: [server.pid] };
+    },
+    client: { streams: 8, bytes: 4 * MiB, timeoutMs: 60_000 },
+  });
+  const growth = rssGrowthBytes[0]! / MB;
   report(
     verdict(
       name,
@@ -170,49 +137,32 @@ const GO_SERVER_THRESHOLD = `8 TCP clients x 4 MiB echoed intact (sha256) by a G
 async function goServer({ scope, sluice, report, log }: CheckContext, peers: GoPeers): Promise<void> {
   const name = 'tunnel/go-server';
   log(`${name}: 8 TCP clients x 4 MiB through tunnel-client to a Go yamux echo server`);
-  const go = await startEchoServer(peers.echoServer, { quiet: true });
-  try {
-    const client = await startSidecar(scope, sluice, 'tunnel-client', ['--server', go.address]);
-    const started = now();
-    const { result, growthMB } = await measureRss([client.pid], () =>
-      Promise.all(
-        Array.from({ length: 8 }, async () => {
-          const data = randomBytes(4 * MiB);
-          const socket = await connect(scope, client.port, 5000, { allowHalfOpen: true });
-          const hash = createHash('sha256');
-          let bytes = 0;
-          socket.on('data', (d: Buffer) => {
-            hash.update(d);
-            bytes += d.length;
-          });
-          const ended = new Promise<void>((resolve, reject) => {
-            socket.once('end', resolve);
-            socket.once('error', reject);
-          });
-          await writeAllAndEnd(socket, data);
-          await Promise.race([ended, delay(60_000).then(() => Promise.reject(new Error('no echo end within 60 s')))]);
-          return bytes === data.length && hash.digest('hex') === sha256(data);
-        }),
-      ),
-    );
-    const seconds = (now() - started) / 1000;
-    const intact = result.filter(Boolean).length;
-    const growth = growthMB[0]!;
-    report(
-      verdict(
-        name,
-        { clientsIntact: `${intact}/8`, seconds: round(seconds, 2), clientGrowthMB: round(growth), clientAlive: client.alive() },
-        GO_SERVER_THRESHOLD,
-        [
-          intact !== 8 && `${8 - intact} of 8 echoes differ`,
-          growth > SIDECAR_GROWTH_MB && `tunnel-client RSS grew by ${round(growth)} MB`,
-          !client.alive() && 'tunnel-client exited',
-        ],
-      ),
-    );
-  } finally {
-    await go.stop();
-  }
+  let client!: RunningSluice;
+  const { echoes, seconds, rssGrowthBytes } = await tcpClientsToGoServer({
+    scope,
+    peers,
+    start: async (goServer) => {
+      client = await startTunnelSidecar(scope, sluice, 'tunnel-client', ['--server', goServer]);
+      return { port: client.port, pids: [client.pid] };
+    },
+    clients: 8,
+    bytes: 4 * MiB,
+    seed: 1,
+  });
+  const intact = echoes.filter((e) => e.received.bytes === e.sent.bytes && e.received.sha256 === e.sent.sha256).length;
+  const growth = rssGrowthBytes[0]! / MB;
+  report(
+    verdict(
+      name,
+      { clientsIntact: `${intact}/8`, seconds: round(seconds, 2), clientGrowthMB: round(growth), clientAlive: client.alive() },
+      GO_SERVER_THRESHOLD,
+      [
+        intact !== 8 && `${8 - intact} of 8 echoes differ`,
+        growth > SIDECAR_GROWTH_MB && `tunnel-client RSS grew by ${round(growth)} MB`,
+        !client.alive() && 'tunnel-client exited',
+      ],
+    ),
+  );
 }
 
 const STALL_THRESHOLD = `5 x 16 MiB intact at the target before the stalled one resumes (${STALL_MS / 1000} s), then it completes intact; RSS growth <= ${SIDECAR_GROWTH_MB} MB per sidecar`;
@@ -220,80 +170,35 @@ const STALL_THRESHOLD = `5 x 16 MiB intact at the target before the stalled one 
 async function stall({ scope, sluice, report, log }: CheckContext): Promise<void> {
   const name = 'tunnel/stall';
   log(`${name}: six connections over one tunnel link, the target stalls the first for ${STALL_MS / 1000} s`);
-  interface Seen {
-    digest: string;
-    bytes: number;
-    endAt: number;
-  }
-  const seen: Seen[] = [];
-  let connections = 0;
-  let stalledAt = 0;
-  let resumedAt = 0;
-  const target = scope.server(
-    net.createServer({ allowHalfOpen: true }, (socket) => {
-      socket.on('error', () => {});
-      const hash = createHash('sha256');
-      let bytes = 0;
-      if (connections++ === 0) {
-        socket.pause();
-        stalledAt = now();
-        scope.timeout(() => {
-          resumedAt = now();
-          socket.resume();
-        }, STALL_MS);
-      }
-      socket.on('data', (d: Buffer) => {
-        hash.update(d);
-        bytes += d.length;
-      });
-      socket.once('end', () => {
-        const s = { digest: hash.digest('hex'), bytes, endAt: now() };
-        seen.push(s);
-        socket.end(`${s.bytes} ${s.digest}\n`);
-      });
-    }),
-  );
-  const server = await startSidecar(scope, sluice, 'tunnel-server', ['--target', `127.0.0.1:${await listen(target)}`]);
-  const client = await startSidecar(scope, sluice, 'tunnel-client', ['--server', `127.0.0.1:${server.port}`]);
-
-  const send = async (data: Buffer): Promise<{ reply: string; replyAt: number }> => {
-    const socket = await connect(scope, client.port, 5000, { allowHalfOpen: true });
-    let reply = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => (reply += d));
-    const ended = new Promise<void>((resolve, reject) => {
-      socket.once('end', resolve);
-      socket.once('error', reject);
-    });
-    await writeAllAndEnd(socket, data, 256 * 1024);
-    await ended;
-    return { reply: reply.trim(), replyAt: now() };
-  };
-
-  const payloads = Array.from({ length: 6 }, () => randomBytes(16 * MiB));
-  const want = payloads.map((p) => `${p.length} ${sha256(p)}`);
-  const { result, growthMB } = await measureRss([client.pid, server.pid], async () => {
-    const stalled = send(payloads[0]!);
-    stalled.catch(() => {});
-    await until(() => connections === 1, 'the first connection at the target', 10_000);
-    const five = await Promise.all(payloads.slice(1).map((p) => send(p)));
-    const first = await stalled;
-    return { first, five };
+  let client!: RunningSluice;
+  let server!: RunningSluice;
+  const seen = await tunnelStall({
+    scope,
+    start: async (targetPort) => {
+      server = await startTunnelSidecar(scope, sluice, 'tunnel-server', ['--target', `127.0.0.1:${targetPort}`]);
+      client = await startTunnelSidecar(scope, sluice, 'tunnel-client', ['--server', `127.0.0.1:${server.port}`]);
+      return { port: client.port, pids: [client.pid, server.pid] };
+    },
+    stalledBytes: 16 * MiB,
+    otherBytes: 16 * MiB,
+    stallMs: STALL_MS,
+    seed: 1,
+    writeBytes: 256 * KiB,
   });
-  const fiveIntact = result.five.filter((r, i) => r.reply === want[i + 1]).length;
-  const fiveBeforeResume = seen.filter((s) => resumedAt === 0 || s.endAt < resumedAt).length;
-  const lastOfFiveMs = Math.max(...seen.filter((s) => s.bytes === 16 * MiB && s.endAt < (resumedAt || Infinity)).map((s) => s.endAt - stalledAt), 0);
-  const stalledIntact = result.first.reply === want[0];
-  const [clientGrowth, serverGrowth] = growthMB as [number, number];
+  const intact = (c: { sent: { bytes: number; sha256: string }; received: { bytes: number; sha256: string } }) => c.received.bytes === c.sent.bytes && c.received.sha256 === c.sent.sha256;
+  const fiveIntact = seen.others.filter(intact).length;
+  const fiveBeforeResume = seen.finishedBeforeRelease;
+  const stalledIntact = intact(seen.stalled);
+  const [clientGrowth, serverGrowth] = seen.rssGrowthBytes.map((b) => b / MB) as [number, number];
   report(
     verdict(
       name,
       {
         fiveIntact: `${fiveIntact}/5`,
         fiveDoneBeforeResume: `${Math.min(fiveBeforeResume, 5)}/5`,
-        lastOfFiveAfterMs: round(lastOfFiveMs),
+        lastOfFiveAfterMs: round(seen.lastOtherAtTargetMs),
         stalledIntact,
-        stalledDoneAfterMs: round(result.first.replyAt - stalledAt),
+        stalledDoneAfterMs: round(seen.stalled.replyMs),
         clientGrowthMB: round(clientGrowth),
         serverGrowthMB: round(serverGrowth),
       },
@@ -301,7 +206,7 @@ async function stall({ scope, sluice, report, log }: CheckContext): Promise<void
       [
         fiveIntact !== 5 && `${5 - fiveIntact} of the five arrived altered`,
         fiveBeforeResume < 5 && `only ${fiveBeforeResume} of the five reached the target before the stalled one resumed`,
-        !stalledIntact && `the stalled connection arrived altered: ${result.first.reply.slice(0, 80)}`,
+        !stalledIntact && `the stalled connection arrived altered: ${seen.stalled.received.bytes} bytes, sha256 ${seen.stalled.received.sha256.slice(0, 12)}`,
         clientGrowth > SIDECAR_GROWTH_MB && `tunnel-client RSS grew by ${round(clientGrowth)} MB`,
         serverGrowth > SIDECAR_GROWTH_MB && `tunnel-server RSS grew by ${round(serverGrowth)} MB`,
         !client.alive() && 'tunnel-client exited',
@@ -382,7 +287,7 @@ const VIOLATIONS_THRESHOLD = `each: go away with code 1 and the link closed with
 async function violations({ scope, sluice, report, log }: CheckContext): Promise<void> {
   const name = 'tunnel/violations';
   log(`${name}: a wrong version byte, a data frame beyond the stream window, a 4 GiB length`);
-  const server = await startSidecar(scope, sluice, 'tunnel-server', ['--target', `127.0.0.1:${await listen(echoTarget(scope))}`]);
+  const server = await startTunnelSidecar(scope, sluice, 'tunnel-server', ['--target', `127.0.0.1:${await listen(echoServer(scope))}`]);
   const cases: { key: string; bytes: Buffer }[] = [
     { key: 'version', bytes: frame({ version: 1, type: PING, flags: SYN, streamId: 0, length: 1 }) },
     {
@@ -420,8 +325,8 @@ const PING_FLOOD_THRESHOLD = `${PINGS / 1000}k pings never read: tunnel-server R
 async function pingFlood({ scope, sluice, report, log }: CheckContext, peers: GoPeers): Promise<void> {
   const name = 'tunnel/ping-flood';
   log(`${name}: ${PINGS} pings written without reading a reply`);
-  const server = await startSidecar(scope, sluice, 'tunnel-server', ['--target', `127.0.0.1:${await listen(echoTarget(scope))}`]);
-  const { result, growthMB, baselineMB } = await measureRss([server.pid], async () => {
+  const server = await startTunnelSidecar(scope, sluice, 'tunnel-server', ['--target', `127.0.0.1:${await listen(echoServer(scope))}`]);
+  const { result, growthBytes, baselineBytes } = await measureRss([server.pid], async () => {
     const socket = await connect(scope, server.port);
     socket.pause(); // never reads
     let written = 0;
@@ -455,7 +360,7 @@ async function pingFlood({ scope, sluice, report, log }: CheckContext, peers: Go
     return { written, writtenMs, closedAt: closedByServerAt, started, pongs, goAway };
   });
   const served = await runClient(peers.client, `127.0.0.1:${server.port}`, { streams: 2, bytes: MiB, timeoutMs: 30_000 });
-  const growth = growthMB[0]!;
+  const growth = growthBytes[0]! / MB;
   const servedOk = served.exitCode === 0 && served.totals.matched === 2;
   report(
     verdict(
@@ -466,7 +371,7 @@ async function pingFlood({ scope, sluice, report, log }: CheckContext, peers: Go
         linkClosedAfterMs: result.closedAt === null ? 'unseen' : round(result.closedAt - result.started),
         pongsRead: result.pongs,
         goAway: result.goAway ?? 'none',
-        baselineMB: round(baselineMB[0]!),
+        baselineMB: round(baselineBytes[0]! / MB),
         serverGrowthMB: round(growth),
         goClientServed: servedOk,
         serverAlive: server.alive(),

@@ -1,5 +1,5 @@
 /** What a scenario reports: one line per check, measured figures, the threshold, a verdict. */
-import type { Scope } from './scope.js';
+import type { Scope } from '../../scenarios/harness/scope.js';
 
 export type Status = 'PASS' | 'FAIL' | 'SKIPPED';
 

@@ -2,7 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { forkTracked, stderrTail, stopProcess } from '../processes.js';
+import { forkTracked, stderrTail, stopProcess } from '../../scenarios/harness/processes.js';
 import type { ServerKind, ServerReply, ServerRequest } from './protocol.js';
 
 type Question = ServerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;

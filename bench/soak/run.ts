@@ -13,8 +13,8 @@ import { readdirSync } from 'node:fs';
 import { get } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { installCleanupHandlers, spawnTracked, stopProcess, waitForLine } from '../processes.js';
-import { rssBytes } from '../proc-stats.js';
+import { installCleanupHandlers, spawnTracked, stopProcess, waitForLine } from '../../scenarios/harness/processes.js';
+import { rssBytes } from '../../scenarios/harness/proc-stats.js';
 import { startMixedTarget, type SoakMode } from './mixed-target.js';
 
 const CLI = fileURLToPath(new URL('../../proxy/cli.js', import.meta.url));

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../processes.js';
+import { freePort } from '../../scenarios/harness/processes.js';
 import type { Tools } from '../tools.js';
 import { running, startOnPort } from './launch.js';
 import { hostPort, type Address, type Subject } from './types.js';

@@ -2,20 +2,20 @@
  * The things measured ("subjects"): each one, started fresh for every measurement, listens on
  * loopback and forwards to the case's server.
  *
- *   load tool --> subject (direct | pipe | haproxy | socat | sluice | sluice-tunnel) --> case server
+ *   load tool --> subject (direct | pipe | haproxy | socat | sluice | sluice-tunnel | sluice-serve) --> case server
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Tools } from '../tools.js';
 import { haproxy } from './haproxy.js';
-import { pipe, sluiceRelay, sluiceTunnel } from './node-relays.js';
+import { pipe, sluiceRelay, sluiceServe, sluiceTunnel } from './node-relays.js';
 import { socat } from './socat.js';
 import type { SluiceCommand, SluiceVariant, Subject } from './types.js';
 
 export type { Address, RunningSubject, SluiceCommand, SluiceVariant, Subject } from './types.js';
 
-export const ALL_SUBJECTS = ['direct', 'pipe', 'haproxy', 'socat', 'sluice', 'sluice-tunnel'] as const;
+export const ALL_SUBJECTS = ['direct', 'pipe', 'haproxy', 'socat', 'sluice', 'sluice-tunnel', 'sluice-serve'] as const;
 
 /** No proxy: the load tool talks to the server. The ceiling every relay is under. */
 function direct(): Subject {
@@ -58,6 +58,7 @@ export function buildSubjects(options: SubjectOptions, tools: Tools): { subjects
         for (const v of options.variants) subjects.push(sluiceRelay(`sluice:${v.name}`, options.sluice, v.extraArgs, sluiceMissing));
         break;
       case 'sluice-tunnel': subjects.push(sluiceTunnel(options.sluice, sluiceMissing)); break;
+      case 'sluice-serve': subjects.push(sluiceServe(options.sluice, tmpDir, sluiceMissing)); break;
       default: throw new Error(`unknown subject "${name}" (known: ${ALL_SUBJECTS.join(', ')})`);
     }
   }

@@ -1,6 +1,6 @@
 /** Starting a subject's processes and knowing when they are ready. */
 import type { ChildProcess } from 'node:child_process';
-import { spawnTracked, stderrTail, stopProcess, waitForLine, waitForListening } from '../processes.js';
+import { spawnTracked, stderrTail, stopProcess, waitForLine, waitForListening } from '../../scenarios/harness/processes.js';
 import type { Address, RunningSubject } from './types.js';
 
 const START_TIMEOUT_MS = 10_000;

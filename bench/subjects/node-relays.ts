@@ -1,7 +1,8 @@
 /** The subjects that are Node processes: the pipe() baseline and sluice itself. */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import path from 'node:path';
-import { stopProcess } from '../processes.js';
+import { stopProcess } from '../../scenarios/harness/processes.js';
 import { running, startAnnouncing } from './launch.js';
 import { hostPort, type SluiceCommand, type Subject } from './types.js';
 
@@ -62,4 +63,43 @@ export function sluiceTunnel(sluice: SluiceCommand, unavailable: string | null):
       }
     },
   };
+}
+
+/**
+ * `sluice serve` running the same relay as one proxy of its config file: what a proxy costs when
+ * it is one of many in a process steered by the control API (the API answers where it listens).
+ */
+export function sluiceServe(sluice: SluiceCommand, tmpDir: () => string, unavailable: string | null): Subject {
+  return {
+    name: 'sluice-serve',
+    describe: `sluice serve (one proxy) ${sluice.extraArgs.join(' ')}`.trim(),
+    unavailable,
+    async start(target) {
+      const config = path.join(tmpDir(), `serve-${process.pid}-${Date.now()}.json`);
+      writeFileSync(config, JSON.stringify({ proxies: [{ name: 'bench', listen: '127.0.0.1:0', upstream: hostPort(target) }] }));
+      const { child, address: api } = await startAnnouncing([...sluice.command, 'serve', '--config', config, '--api', '127.0.0.1:0', ...sluice.extraArgs], 'sluice serve');
+      try {
+        const listen = await proxyListen(api.port);
+        return running('sluice-serve', { host: '127.0.0.1', port: Number(listen.slice(listen.lastIndexOf(':') + 1)) }, [child]);
+      } catch (err) {
+        await stopProcess(child, 200);
+        throw err;
+      }
+    },
+  };
+}
+
+function proxyListen(apiPort: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port: apiPort, path: '/proxies/bench', agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
+        try {
+          resolve((JSON.parse(body) as { listen: string }).listen);
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    }).on('error', reject);
+  });
 }

@@ -1,4 +1,4 @@
-import { freePort } from '../processes.js';
+import { freePort } from '../../scenarios/harness/processes.js';
 import type { Tools } from '../tools.js';
 import { running, startOnPort } from './launch.js';
 import { hostPort, type Subject } from './types.js';

@@ -1,4 +1,4 @@
-import type { OptionSpec, ParsedOptions } from './args.js';
+import type { OptionSpec, ParsedOptions } from '../options/parse.js';
 
 /** One `sluice <name>` subcommand: its flags, help text and what it runs. */
 export interface Command {

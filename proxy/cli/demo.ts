@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { UsageError, type ParsedOptions } from './args.js';
+import { UsageError, type ParsedOptions } from '../options/parse.js';
 import { formatProgress, formatTable, renderChart } from '../demo/report.js';
 import { DEMO_DEFAULTS, DEMO_STRATEGIES, runStrategy, type DemoStrategy, type RowResult } from '../demo/scenario.js';
 import type { Command } from './command.js';

@@ -1,5 +1,5 @@
 import type { Address } from '../net/address.js';
-import { UsageError, type ParsedOptions } from './args.js';
+import { UsageError, type ParsedOptions } from '../options/parse.js';
 import { clientTlsOptions } from '../net/tls-options.js';
 import { TunnelClient, TUNNEL_CLIENT_DEFAULTS, type TunnelClientOptions } from '../tunnel/client.js';
 import { formatDuration } from '../config/units.js';
@@ -15,6 +15,7 @@ export const tunnelClientCommand: Command = {
     'sluice tunnel-client --listen 127.0.0.1:7000 --server 127.0.0.1:7100',
     'sluice tunnel-client --listen 127.0.0.1:7000 --server db.internal:7100 --tls-cert client.pem --tls-key client-key.pem --tls-ca ca.pem',
     'sluice tunnel-client --listen 127.0.0.1:7000 --server 127.0.0.1:7100 --links 4 --keepalive 10s --metrics 127.0.0.1:9100',
+    'sluice tunnel-client --listen 127.0.0.1:7000 --server 127.0.0.1:7100 --send-proxy v2',
   ],
   options: [
     { name: 'listen', kind: 'address', required: true, help: 'where clients connect (port 0 picks a free one)' },

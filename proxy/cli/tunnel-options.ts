@@ -1,4 +1,4 @@
-import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
+import { UsageError, type OptionSpec, type ParsedOptions } from '../options/parse.js';
 import { loadTlsFiles, type TlsMaterial } from '../net/tls-options.js';
 import { formatDuration, formatSize } from '../config/units.js';
 import { INITIAL_STREAM_WINDOW_BYTES } from '../../windowing/index.js';
@@ -7,7 +7,7 @@ import type { Address } from '../net/address.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
 import { TUNNEL_DEFAULTS, type TunnelSidecarOptions } from '../tunnel/defaults.js';
 import { logLine } from '../sidecar/process-signals.js';
-import { COMMON_OPTIONS, connectionSettings } from './common-options.js';
+import { COMMON_OPTIONS, connectionSettings } from '../options/common.js';
 import { metricsEndpoint, serveUntilSignal, sidecarRegistry, type Served } from '../sidecar/serve-until-signal.js';
 
 const MIN_WINDOW = INITIAL_STREAM_WINDOW_BYTES; // a stream can never start below the yamux spec's initial window

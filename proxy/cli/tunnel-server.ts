@@ -1,5 +1,5 @@
 import { formatAddress, isLoopback, type Address } from '../net/address.js';
-import { UsageError, type ParsedOptions } from './args.js';
+import { UsageError, type ParsedOptions } from '../options/parse.js';
 import { serverTlsOptions } from '../net/tls-options.js';
 import { TunnelServer, type TunnelServerOptions } from '../tunnel/server.js';
 import { TUNNEL_DEFAULTS } from '../tunnel/defaults.js';
@@ -16,6 +16,7 @@ export const tunnelServerCommand: Command = {
     'sluice tunnel-server --listen 127.0.0.1:7100 --target 127.0.0.1:6379',
     'sluice tunnel-server --listen 0.0.0.0:7100 --target 127.0.0.1:5432 --tls-cert server.pem --tls-key server-key.pem --tls-ca ca.pem',
     'sluice tunnel-server --listen 127.0.0.1:7100 --target 127.0.0.1:8080 --max-window 4MiB --drain-timeout 10s --metrics 127.0.0.1:9101',
+    'sluice tunnel-server --listen 127.0.0.1:7100 --target 127.0.0.1:6379 --accept-proxy --send-proxy v1',
   ],
   options: [
     { name: 'listen', kind: 'address', required: true, help: 'where tunnel clients connect (port 0 picks a free one)' },

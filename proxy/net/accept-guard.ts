@@ -93,7 +93,12 @@ export class AcceptGuard {
     this.onNotice = options.onNotice;
     this.fds = options.fds ?? processFdReserve();
     this.acceptErrors = options.acceptErrors ?? processAcceptErrors;
-    server.on('error', (err: NodeJS.ErrnoException) => this.onServerError(err));
+    server.on('error', this.onServerError);
+  }
+
+  /** Stops watching the server (it was handed to another owner, which guards it itself). */
+  detach(): void {
+    this.server.off('error', this.onServerError);
   }
 
   /**
@@ -128,13 +133,13 @@ export class AcceptGuard {
     this.onNotice?.(`${this.describe()}: ${text}`);
   }
 
-  private onServerError(err: NodeJS.ErrnoException): void {
+  private readonly onServerError = (err: NodeJS.ErrnoException): void => {
     // An error while not listening is a listen error: listenOn rejects with it.
     if (err.syscall !== 'accept' && !this.server.listening) return;
     const code = err.code ?? 'unknown';
     const reason: AcceptErrorReason = code === 'EMFILE' ? 'emfile' : code === 'ENFILE' ? 'enfile' : 'other';
     this.count(reason, `accept failed (${code}${reason === 'other' ? `: ${err.message}` : ', out of descriptors'}): a client was turned away unanswered`);
-  }
+  };
 
   private describe(): string {
     try {

@@ -3,6 +3,7 @@ import { sharedBlocks, type BlockPool } from '../memory/block-pool.js';
 import type { Lender, ReadTarget, SourceReader } from '../pipeline/index.js';
 import { isLanding, lightViewFor } from './read-buffers.js';
 import type { ReadHook, ReadSink } from './read-hook.js';
+import { endError } from '../net/reset-probe.js';
 
 /**
  * Reads a socket created with a ReadHook (`onread`) into blocks of a BlockPool, lending what it
@@ -62,9 +63,11 @@ export class OnreadReader implements SourceReader, ReadSink, Lender {
   start(target: ReadTarget): void {
     this.stopAwaiting();
     this.target = target;
-    this.socket.once('end', this.onEnd);
+    // A client that half-closed while it waited for a slot emitted its 'end' before anyone listened.
+    if (this.socket.readableEnded) queueMicrotask(this.onEnd);
+    else this.socket.once('end', this.onEnd);
     this.socket.once('close', this.onClose);
-    if (isLanding(this.hook.next)) this.hook.next = this.lightView;
+    if (isLanding(this.hook.next)) this.hook.next = this.lightView; // a waiting client was read in small bites
     for (const chunk of this.hook.bind(this)) target.deliver(chunk, null);
   }
 
@@ -239,6 +242,13 @@ export class OnreadReader implements SourceReader, ReadSink, Lender {
   }
 
   private readonly onEnd = (): void => {
+    // A reset that arrived behind unread data is reported by libuv as an end (see reset-probe.ts):
+    // passed on as a FIN it would make a cut-short transfer look complete.
+    const reset = endError(this.socket);
+    if (reset) {
+      this.socket.destroy(reset);
+      return;
+    }
     this.target?.end();
   };
 

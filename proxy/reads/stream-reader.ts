@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Lender, ReadTarget, SourceReader } from '../pipeline/index.js';
+import { endError } from '../net/reset-probe.js';
 
 /**
  * Reads any readable through its ordinary 'data' events (TLS, unix sockets, in-memory pairs,
@@ -19,7 +20,9 @@ export class StreamReader implements SourceReader {
     this.stopAwaiting();
     this.target = target;
     this.source.on('data', this.onData);
-    this.source.once('end', this.onEnd);
+    // A client that half-closed while it waited for a slot emitted its 'end' before anyone listened.
+    if (this.source.readableEnded) queueMicrotask(this.onEnd);
+    else this.source.once('end', this.onEnd);
   }
 
   pause(): void {
@@ -55,6 +58,13 @@ export class StreamReader implements SourceReader {
   };
 
   private readonly onEnd = (): void => {
+    // A reset that arrived behind unread data is reported by libuv as an end (see reset-probe.ts):
+    // passed on as a FIN it would make a cut-short transfer look complete.
+    const reset = endError(this.source);
+    if (reset) {
+      this.source.destroy(reset);
+      return;
+    }
     this.target?.end();
   };
 }

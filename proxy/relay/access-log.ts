@@ -2,6 +2,8 @@ import type { RelayEnd } from './relay.js';
 
 /** One finished connection, as the access log records it. */
 export interface AccessLogEntry {
+  /** The proxy the connection came through, under `sluice serve`. */
+  proxy?: string;
   id: number;
   client: string;
   target: string;
@@ -37,6 +39,7 @@ export function formatAccessLog(entry: AccessLogEntry, format: LogFormat, at: Da
   if (format === 'json') {
     return JSON.stringify({
       time: at.toISOString(),
+      ...(entry.proxy !== undefined ? { proxy: entry.proxy } : {}),
       conn: entry.id,
       client: entry.client,
       target: entry.target,
@@ -51,6 +54,7 @@ export function formatAccessLog(entry: AccessLogEntry, format: LogFormat, at: Da
   }
   const parts = [
     at.toISOString(),
+    ...(entry.proxy !== undefined ? [`proxy=${entry.proxy}`] : []),
     `conn=${entry.id}`,
     `client=${entry.client}`,
     `target=${entry.target}`,

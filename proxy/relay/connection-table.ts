@@ -120,6 +120,17 @@ interface Connection {
   onHeard: () => void;
 }
 
+/** One connection as plain figures (the control API, the live page). */
+export interface ConnectionSummary {
+  id: number;
+  client: string;
+  target: string;
+  phase: string;
+  ageMs: number;
+  bytesUp: number;
+  bytesDown: number;
+}
+
 /** Per-direction totals of finished connections; live ones are added at read time. */
 export interface DirectionTotals {
   bytes: number;
@@ -195,6 +206,37 @@ export class ConnectionTable {
   /** Moves the limit on onward connections (adaptive concurrency); a raise admits waiters at once. */
   setLimit(limit: number): void {
     for (const next of this.admission.setLimit(limit)) this.start(next);
+  }
+
+  /** Up to `limit` connections (oldest first) as plain figures, and how many there are. */
+  list(limit: number): { total: number; connections: ConnectionSummary[] } {
+    const now = this.options.now();
+    const out: ConnectionSummary[] = [];
+    for (const c of this.connections) {
+      if (out.length >= limit) break;
+      const s = c.relay?.stats();
+      out.push({
+        id: c.id,
+        client: c.clientAddress,
+        target: this.options.targetText,
+        phase: c.phase,
+        ageMs: Math.max(0, now - c.acceptedMs),
+        bytesUp: s?.clientToTarget.bytes ?? 0,
+        bytesDown: s?.targetToClient.bytes ?? 0,
+      });
+    }
+    return { total: this.connections.size, connections: out };
+  }
+
+  /** Resets one connection (the API's DELETE); false when there is no such connection. */
+  reset(id: number): boolean {
+    for (const c of this.connections) {
+      if (c.id !== id) continue;
+      if (c.relay) c.relay.abort('aborted', true);
+      else this.refuse(c, 'shutdown', true);
+      return true;
+    }
+    return false;
   }
 
   /** Takes a new connection: admits, queues or refuses it. */

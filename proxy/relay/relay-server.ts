@@ -4,7 +4,7 @@ import { clientEndpointOf, formatAddress, type Address } from '../net/address.js
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
 import { guardListener, type AcceptGuard } from '../net/accept-guard.js';
 import { connectTarget } from '../net/connect.js';
-import { ConnectionTable, type DirectionTotals, type OnwardOpener, type SidecarConnectionOptions } from './connection-table.js';
+import { ConnectionTable, type ConnectionSummary, type DirectionTotals, type OnwardOpener, type SidecarConnectionOptions } from './connection-table.js';
 import { Governor } from '../signals/governor.js';
 import type { HealthStatus } from '../signals/http-endpoints.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
@@ -63,9 +63,11 @@ export interface RelayServerOptions extends SidecarConnectionOptions {
    * (default true; see proxy/memory/full-gc.ts).
    */
   collectAfterBurst?: boolean;
+  /** A listening socket handed over by a predecessor (see handOverListener); `listen` is then only its name. */
+  listener?: Server;
 }
 
-type OptionalKeys = 'onAccessLog' | 'collectAfterBurst' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice' | 'fdReserve' | 'acceptErrors' | 'acceptProxy' | 'acceptProxyFrom' | 'proxyHeaderTimeoutMs' | 'sendProxy';
+type OptionalKeys = 'onAccessLog' | 'collectAfterBurst' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice' | 'fdReserve' | 'acceptErrors' | 'acceptProxy' | 'acceptProxyFrom' | 'proxyHeaderTimeoutMs' | 'sendProxy' | 'listener';
 type Options = Required<Omit<RelayServerOptions, OptionalKeys>> & Pick<RelayServerOptions, OptionalKeys>;
 
 /** A listening relay; see the module comment. */
@@ -74,6 +76,7 @@ export class RelayServer {
   /** Pressure, memory budget, adaptive limit and the signals drawn from them. */
   readonly governor: Governor;
   private readonly server: Server;
+  private listenerHandedOver = false;
   private readonly accepts: AcceptGuard;
   private readonly table: ConnectionTable;
   /** Where every byte read on the onread path lands: blocks charged to the memory budget. */
@@ -149,7 +152,8 @@ export class RelayServer {
       onFinished: (result) => this.countMessages(result),
     });
     // pauseOnConnect: nothing is read from a client until the table decides what to do with it.
-    this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.onConnection(socket));
+    this.server = options.listener ?? createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+    this.server.on('connection', this.onAccepted);
     this.accepts = guardListener(this.server, 'relay listener', this.options);
   }
 
@@ -170,7 +174,20 @@ export class RelayServer {
         },
       });
     }
+    if (this.server.listening) return listeningAddress(this.server); // a listener handed over by a predecessor
     return listenOn(this.server, this.options.listen, LISTEN_BACKLOG);
+  }
+
+  /**
+   * Hands the listening socket to a successor with other settings (`sluice serve` applying a
+   * change to new connections): this server stops accepting at once, without closing the port, and
+   * its own connections carry on until shutdown() drains them. Pass the result as `listener`.
+   */
+  handOverListener(): Server {
+    this.server.off('connection', this.onAccepted);
+    this.accepts.detach();
+    this.listenerHandedOver = true;
+    return this.server;
   }
 
   /** The address the server is listening on. */
@@ -203,6 +220,16 @@ export class RelayServer {
     return this.table.stats();
   }
 
+  /** Up to `limit` open connections as plain figures, and how many there are. */
+  connectionViews(limit: number): { total: number; connections: ConnectionSummary[] } {
+    return this.table.list(limit);
+  }
+
+  /** Resets one open connection by its id; false when there is none. */
+  resetConnection(id: number): boolean {
+    return this.table.reset(id);
+  }
+
   /** Bytes read but not yet flushed, over all connections. */
   bufferedBytes(): number {
     return this.table.bufferedBytes();
@@ -213,7 +240,7 @@ export class RelayServer {
    * then reset what is left. Resolves once every socket is closed.
    */
   async shutdown(drainTimeoutMs: number = RELAY_DEFAULTS.drainTimeoutMs): Promise<void> {
-    const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const listenerClosed = this.listenerHandedOver ? Promise.resolve() : new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.table.shutdown(drainTimeoutMs);
     await listenerClosed;
     this.governor.close();
@@ -270,6 +297,8 @@ export class RelayServer {
       registry.counter('sluice_spill_bytes_total', 'Bytes ever written to spill files.', () => this.spillStore?.bytesWrittenTotal ?? 0);
     }
   }
+
+  private readonly onAccepted = (socket: Socket): void => this.onConnection(socket);
 
   private onConnection(accepted: Socket): void {
     if (!this.accepts.admit(accepted)) return;

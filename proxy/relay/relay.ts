@@ -76,6 +76,9 @@ export const DEFAULT_WINDOW_BYTES = 256 * 1024;
 
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
+/** How long close() waits for both sides to close after its FINs before destroying them. */
+export const CLOSE_GRACE_MS = 2000;
+
 /**
  * Relays bytes both ways between two connected duplex streams (TCP, TLS, unix sockets,
  * in-memory pairs) with per-direction flow control, half-close (FIN passed on as end()),
@@ -160,6 +163,8 @@ export class Relay {
       };
       client.once('end', onFirstEnd);
       target.once('end', onFirstEnd);
+      // A side that ended before the relay began (FIN while waiting for a slot) starts it now.
+      if (client.readableEnded || target.readableEnded) onFirstEnd();
     }
     const idleTimeoutMs = options.idleTimeoutMs ?? 0;
     if (idleTimeoutMs > 0) this.armIdleTimer(idleTimeoutMs, options.quietSinceMs ?? this.startedMs);
@@ -186,7 +191,7 @@ export class Relay {
    * side too (a target then counts the connection gone before a freed slot is reused); whatever
    * has not closed after `graceMs` is destroyed.
    */
-  close(end: RelayEnd, graceMs = 2000): void {
+  close(end: RelayEnd, graceMs = CLOSE_GRACE_MS): void {
     this.end ??= end;
     for (const side of [this.client, this.target]) if (!side.destroyed) side.end();
     const timer = setTimeout(() => {

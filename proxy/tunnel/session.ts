@@ -126,6 +126,9 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
   private readonly reads: LinkReads | null;
   private readonly streams = new Map<number, TunnelStream>();
   private waiters: FlushCallback[] = [];
+  // The waiters of the last batch handed to the link, until its write callback ran: a flush with
+  // nothing new to write waits for that batch, which may still hold views of a writer's buffers.
+  private inFlight: FlushCallback[] | null = null;
   private flushSoon = false;
   private flushLater = false;
   private keepaliveTimer: NodeJS.Timeout | null = null;
@@ -460,8 +463,11 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
     this.destroyStreams('the link closed');
     const lost = new LinkLostError('the link closed');
     for (const ping of this.pings.splice(0)) ping?.reject(lost);
-    const waiters = this.waiters;
+    // The link is closed, so nothing points into a caller's buffer any more; a write callback that
+    // still comes later finds its (shared) waiter list emptied here.
+    const waiters = [...this.waiters, ...(this.inFlight?.splice(0) ?? [])];
     this.waiters = [];
+    this.inFlight = null;
     for (const w of waiters) w(lost);
     this.link.off('data', this.onData);
     this.reads?.unbind();
@@ -524,16 +530,25 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
     if (this.closed || link.destroyed || link.writableEnded) {
       this.framing.flushed(this.framing.takeOutbound());
       const lost = new LinkLostError('the link is closed');
-      for (const w of waiters) w(lost);
+      // An ending link may still be writing what was queued before: nobody is told before that.
+      if (this.inFlight !== null && !link.destroyed) this.inFlight.push(...waiters.map((w) => () => w(lost)));
+      else for (const w of waiters) w(lost);
       return;
     }
     if (!this.framing.hasOutbound) {
-      for (const w of waiters) w();
+      // Nothing new to write, but what was written before may still sit in the link's write
+      // queue (a peer slow to read): a stream whose frames were queued before it ran out of
+      // credit waits here, and its writer reuses the buffer once called back. Write callbacks
+      // come in order, so the last batch's callback means everything before it was written too.
+      if (this.inFlight !== null) this.inFlight.push(...waiters);
+      else for (const w of waiters) w();
       return;
     }
     const batch = this.framing.takeOutbound();
     this.linkBytesWritten += batch.byteLength;
+    this.inFlight = waiters;
     const done = (err?: Error | null): void => {
+      if (this.inFlight === waiters) this.inFlight = null;
       this.framing.flushed(batch);
       const lost = err ? new LinkLostError(err.message, err) : null;
       for (const w of waiters) w(lost);

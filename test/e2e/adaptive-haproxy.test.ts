@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { createServer } from 'node:net';
 import { startAgentCheck, type AgentCheckResponder } from '../../proxy/signals/agent-check.js';
 import { RelayServer } from '../../proxy/index.js';
-import { findHaproxy, startHaproxy, type Haproxy, type RunningHaproxy } from '../helpers/haproxy.js';
+import { findHaproxy, haproxyUnavailableReason, startHaproxy, type Haproxy, type RunningHaproxy } from '../../scenarios/harness/haproxy.js';
+import { paceReads } from '../../scenarios/harness/pace.js';
+import { Scope } from '../../scenarios/harness/scope.js';
 import { connectTo, listen, Resources } from '../helpers/sockets.js';
 
 /**
@@ -13,6 +15,7 @@ import { connectTo, listen, Resources } from '../helpers/sockets.js';
  */
 describe('e2e: sluice relays behind HAProxy shed load from a slow target (real haproxy)', function () {
   const res = new Resources();
+  const scope = new Scope();
   let haproxy: Haproxy;
   let lb: RunningHaproxy | null = null;
   const relays: RelayServer[] = [];
@@ -20,12 +23,15 @@ describe('e2e: sluice relays behind HAProxy shed load from a slow target (real h
 
   before(async function () {
     const found = await findHaproxy();
-    if (!found) this.skip();
+    if (!found) {
+      console.log(`[haproxy] skipping: ${haproxyUnavailableReason()}`);
+      this.skip();
+    }
     haproxy = found;
   });
 
   afterEach(async () => {
-    await lb?.stop();
+    await scope.close();
     lb = null;
     await Promise.all(agents.splice(0).map((a) => a.close()));
     await Promise.all(relays.splice(0).map((r) => r.shutdown(0)));
@@ -39,19 +45,7 @@ describe('e2e: sluice relays behind HAProxy shed load from a slow target (real h
       createServer((s) => {
         connections++;
         s.on('error', () => {});
-        if (bytesPerS === 0) return void s.resume();
-        const started = performance.now();
-        let taken = 0;
-        let timer: NodeJS.Timeout | undefined;
-        s.once('close', () => clearTimeout(timer));
-        s.on('data', (d: Buffer) => {
-          taken += d.length;
-          const aheadMs = (taken / bytesPerS) * 1000 - (performance.now() - started);
-          if (aheadMs > 1) {
-            s.pause();
-            timer = setTimeout(() => s.resume(), aheadMs);
-          }
-        });
+        paceReads(s, bytesPerS);
       }),
     );
     return { port: await listen(server), connections: () => connections };
@@ -82,7 +76,7 @@ describe('e2e: sluice relays behind HAProxy shed load from a slow target (real h
     const fastTarget = await target(0);
     const slow = await instance(slowTarget.port);
     const fast = await instance(fastTarget.port);
-    lb = await startHaproxy(haproxy, {
+    lb = await startHaproxy(scope, haproxy, {
       servers: [
         { name: 'slow', port: slow.port, agentPort: slow.agentPort },
         { name: 'fast', port: fast.port, agentPort: fast.agentPort },

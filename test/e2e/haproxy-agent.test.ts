@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { createServer, type Server } from 'node:net';
 import { startAgentCheck, type AgentCheckResponder } from '../../proxy/signals/agent-check.js';
 import { PressureSignals } from '../../windowing/index.js';
-import { findHaproxy, haproxyConfig, parseStat, startHaproxy, type Haproxy, type RunningHaproxy } from '../helpers/haproxy.js';
+import { haproxyConfig, parseStat } from '../../scenarios/harness/haproxy-admin.js';
+import { findHaproxy, haproxyUnavailableReason, startHaproxy, type Haproxy, type RunningHaproxy } from '../../scenarios/harness/haproxy.js';
+import { Scope } from '../../scenarios/harness/scope.js';
 import { connectTo, listen, readAll, Resources } from '../helpers/sockets.js';
 
 /**
@@ -23,18 +25,22 @@ interface Instance {
 
 describe('e2e: HAProxy follows agent-check replies (real haproxy)', function () {
   const res = new Resources();
+  const scope = new Scope();
   let haproxy: Haproxy;
   let lb: RunningHaproxy | null = null;
   const agents: AgentCheckResponder[] = [];
 
   before(async function () {
     const found = await findHaproxy();
-    if (!found) this.skip(); // findHaproxy() logged why
+    if (!found) {
+      console.log(`[haproxy] skipping: ${haproxyUnavailableReason()}`);
+      this.skip();
+    }
     haproxy = found;
   });
 
   afterEach(async () => {
-    await lb?.stop();
+    await scope.close();
     lb = null;
     await Promise.all(agents.splice(0).map((a) => a.close()));
     await res.closeAll();
@@ -75,7 +81,7 @@ describe('e2e: HAProxy follows agent-check replies (real haproxy)', function () 
   it('new connections move off a server whose agent says drain, and come back on "ready"', async function () {
     this.timeout(60_000);
     const [a, b] = [await instance('a'), await instance('b')];
-    lb = await startHaproxy(haproxy, {
+    lb = await startHaproxy(scope, haproxy, {
       servers: [
         { name: 'a', port: a.port, agentPort: a.agentPort },
         { name: 'b', port: b.port, agentPort: b.agentPort },
@@ -104,7 +110,7 @@ describe('e2e: HAProxy follows agent-check replies (real haproxy)', function () 
   it('a lower agent weight sends proportionally fewer new connections', async function () {
     this.timeout(60_000);
     const [a, b] = [await instance('a'), await instance('b')];
-    lb = await startHaproxy(haproxy, {
+    lb = await startHaproxy(scope, haproxy, {
       servers: [
         { name: 'a', port: a.port, agentPort: a.agentPort },
         { name: 'b', port: b.port, agentPort: b.agentPort },
@@ -125,7 +131,7 @@ describe('e2e: HAProxy follows agent-check replies (real haproxy)', function () 
     await b.agent.close(); // b answers from its pressure instead of a fixed reply
     const agent = await startAgentCheck({ kind: 'tcp', host: '127.0.0.1', port: 0 }, () => signals.agentReply());
     agents.push(agent);
-    lb = await startHaproxy(haproxy, {
+    lb = await startHaproxy(scope, haproxy, {
       servers: [
         { name: 'a', port: a.port, agentPort: a.agentPort },
         { name: 'b', port: b.port, agentPort: agent.address.kind === 'tcp' ? agent.address.port : 0 },
@@ -144,7 +150,7 @@ describe('e2e: HAProxy follows agent-check replies (real haproxy)', function () 
     it('stop() kills haproxy and removes its files', async function () {
       this.timeout(30_000);
       const a = await instance('a');
-      lb = await startHaproxy(haproxy, { servers: [{ name: 'a', port: a.port, agentPort: a.agentPort }] });
+      lb = await startHaproxy(scope, haproxy, { servers: [{ name: 'a', port: a.port, agentPort: a.agentPort }] });
       const { pid, port } = lb;
       expect((await connectMany(1))[0]).to.equal('a');
       await lb.stop();

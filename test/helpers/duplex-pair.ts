@@ -2,7 +2,7 @@ import { Duplex } from 'node:stream';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../../scenarios/harness/random.js';
 
 let unixCount = 0;
 

@@ -1,6 +1,9 @@
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, type Server, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../../scenarios/harness/random.js';
+
+export { echoServer } from '../../scenarios/harness/echo.js';
+export { listen } from '../../scenarios/harness/sockets.js';
 
 /**
  * Tracks every server and socket a test opens so afterEach can close them all, and reports
@@ -43,18 +46,6 @@ export class Resources {
   }
 }
 
-/** Listens on 127.0.0.1:0 and resolves with the port. */
-export async function listen(server: Server, host = '127.0.0.1'): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return (server.address() as AddressInfo).port;
-}
-
 /** Connects and resolves once connected. */
 export function connectTo(port: number, host = '127.0.0.1', options: { allowHalfOpen?: boolean } = {}): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -65,11 +56,6 @@ export function connectTo(port: number, host = '127.0.0.1', options: { allowHalf
     });
     s.once('error', reject);
   });
-}
-
-/** A TCP server whose connections echo everything and end after the client ends. */
-export function echoServer(resources: Resources): Server {
-  return resources.server(createServer({ allowHalfOpen: true }, (s) => s.pipe(s)));
 }
 
 /** Resolves with the next connection a server accepts. */

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
 import {
   TunnelClient,
   TunnelServer,
@@ -8,7 +6,6 @@ import {
   type TunnelClientOptions,
   type TunnelServerOptions,
 } from '../../proxy/index.js';
-import { listen, type Resources } from './sockets.js';
 
 /** 127.0.0.1:port as an Address. */
 export const tcp = (port: number): Address => ({ kind: 'tcp', host: '127.0.0.1', port });
@@ -68,72 +65,4 @@ export async function startTunnel(
       await Promise.all([client.shutdown(0), server.shutdown(0)]);
     },
   };
-}
-
-/** What a hashing target saw on one connection. */
-export interface Seen {
-  bytes: number;
-  sha256: string;
-}
-
-/**
- * A target that reads each connection to its end, then answers with `<bytes> <sha256>\n` and
- * ends. Connections can be stalled (not read) until released.
- */
-export class HashingTarget {
-  readonly server: Server;
-  readonly sockets: Socket[] = [];
-  readonly seen: Seen[] = [];
-  private stallNext = 0;
-  private readonly stalled: Socket[] = [];
-
-  constructor(resources: Resources) {
-    this.server = resources.server(
-      createServer({ allowHalfOpen: true }, (socket) => {
-        this.sockets.push(socket);
-        const hash = createHash('sha256');
-        let bytes = 0;
-        socket.on('data', (d: Buffer) => {
-          hash.update(d);
-          bytes += d.length;
-        });
-        socket.once('end', () => {
-          const seen = { bytes, sha256: hash.digest('hex') };
-          this.seen.push(seen);
-          socket.end(`${seen.bytes} ${seen.sha256}\n`);
-        });
-        if (this.stallNext > 0) {
-          this.stallNext--;
-          socket.pause();
-          this.stalled.push(socket);
-        }
-      }),
-    );
-  }
-
-  /** Listens on 127.0.0.1:0; resolves with the port. */
-  listen(): Promise<number> {
-    return listen(this.server);
-  }
-
-  /** The next `n` connections are not read until release(). */
-  stall(n = 1): void {
-    this.stallNext += n;
-  }
-
-  /** Stalled connections so far. */
-  get stalledCount(): number {
-    return this.stalled.length;
-  }
-
-  /** Starts reading the stalled connections. */
-  release(): void {
-    for (const s of this.stalled.splice(0)) s.resume();
-  }
-}
-
-/** Parses a HashingTarget reply. */
-export function parseSeen(reply: Buffer): Seen {
-  const [bytes, sha256] = reply.toString('utf8').trim().split(' ');
-  return { bytes: Number(bytes), sha256: sha256 ?? '' };
 }

@@ -6,7 +6,7 @@ import {
   startEchoServer,
   type EchoServer,
   type GoPeers,
-} from './go-peers.js';
+} from '../../scenarios/harness/go-peers.js';
 
 const MiB = 1024 * 1024;
 

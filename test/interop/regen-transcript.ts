@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildGoPeers, goPeersUnavailableReason, repoRoot, startEchoServer } from './go-peers.js';
+import { buildGoPeers, goPeersUnavailableReason, repoRoot, startEchoServer } from '../../scenarios/harness/go-peers.js';
 import { describeTranscript, transcriptFrames, type Transcript } from './yamux-frames.js';
 
 const execFileP = promisify(execFile);

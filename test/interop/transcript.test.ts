@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from './go-peers.js';
+import { repoRoot } from '../../scenarios/harness/go-peers.js';
 import { decodeFrames, directionBytes, transcriptFrames, type Transcript } from './yamux-frames.js';
 
 // Integrity of the golden transcript (no Go needed): the bytes are whole, every frame decodes,

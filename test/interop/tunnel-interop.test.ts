@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import { createServer } from 'node:net';
-import { readyPort, startCli, type RunningCli } from '../helpers/cli.js';
-import { randomBytes, sha256 } from '../helpers/random.js';
-import { connectTo, echoServer, listen, readAll, Resources, until } from '../helpers/sockets.js';
+import { echoClients } from '../../scenarios/harness/echo.js';
+import { echoServer, listen, Resources, until } from '../helpers/sockets.js';
 import { startTunnel, tcp, type Tunnel } from '../helpers/tunnel.js';
-import { buildGoPeers, runClient, startEchoServer, type EchoServer, type GoPeers } from './go-peers.js';
+import { buildGoPeers, runClient, startEchoServer, type EchoServer, type GoPeers } from '../../scenarios/harness/go-peers.js';
+import { Scope } from '../../scenarios/harness/scope.js';
+import { SLUICE_CLI, startTunnelSidecar } from '../../scenarios/harness/sluice.js';
+import { goClientToTunnelServer, tcpClientsToGoServer } from '../../scenarios/tunnel-go-peers.js';
 
 const MiB = 1024 * 1024;
 
@@ -12,7 +14,7 @@ describe('interop: sluice tunnel with independent Go yamux peers (hashicorp/yamu
   this.timeout(120_000);
   let peers: GoPeers;
   const res = new Resources();
-  const running: RunningCli[] = [];
+  const scope = new Scope();
   const tunnels: Tunnel[] = [];
   const goServers: EchoServer[] = [];
 
@@ -24,17 +26,11 @@ describe('interop: sluice tunnel with independent Go yamux peers (hashicorp/yamu
   });
 
   afterEach(async () => {
-    await Promise.all(running.splice(0).map((c) => c.kill()));
+    await scope.close();
     await Promise.all(tunnels.splice(0).map((t) => t.close()));
     await Promise.all(goServers.splice(0).map((s) => s.stop()));
     await res.closeAll();
   });
-
-  async function tunnelServerCli(targetPort: number, extra: string[] = []): Promise<number> {
-    const cli = startCli(['tunnel-server', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${targetPort}`, '--quiet', ...extra]);
-    running.push(cli);
-    return readyPort(cli, 'tunnel-server');
-  }
 
   async function goEchoServer(options: Parameters<typeof startEchoServer>[1] = {}): Promise<EchoServer> {
     const s = await startEchoServer(peers.echoServer, { quiet: true, ...options });
@@ -43,23 +39,18 @@ describe('interop: sluice tunnel with independent Go yamux peers (hashicorp/yamu
   }
 
   /** n TCP clients x size bytes through `port`, each checked against its own echo. */
-  async function echoClients(port: number, n: number, size: number): Promise<void> {
-    const results = await Promise.all(
-      Array.from({ length: n }, async (_, i) => {
-        const data = randomBytes(size, 40 + i);
-        const sock = res.socket(await connectTo(port));
-        const got = readAll(sock);
-        sock.end(data);
-        return { got: await got, want: { bytes: size, sha256: sha256(data) } };
-      }),
-    );
-    for (const r of results) expect(r.got).to.deep.equal(r.want);
+  async function expectEchoes(port: number, n: number, size: number): Promise<void> {
+    const echoes = await echoClients(scope, port, n, size, 40);
+    for (const e of echoes) expect(e.received).to.deep.equal(e.sent);
   }
 
   it('a yamux client dials `sluice tunnel-server`: 8 streams x 4 MiB through to an echo target, every byte back', async () => {
-    const target = echoServer(res);
-    const port = await tunnelServerCli(await listen(target));
-    const r = await runClient(peers.client, `127.0.0.1:${port}`, { streams: 8, bytes: 4 * MiB, pings: 3 });
+    const { result: r } = await goClientToTunnelServer({
+      scope,
+      peers,
+      start: async (targetPort) => ({ port: (await startTunnelSidecar(scope, SLUICE_CLI, 'tunnel-server', ['--target', `127.0.0.1:${targetPort}`])).port }),
+      client: { streams: 8, bytes: 4 * MiB, pings: 3 },
+    });
     expect(r.error, r.stderr).to.equal(undefined);
     expect(r.exitCode).to.equal(0);
     expect(r.totals).to.include({ streams: 8, matched: 8, bytesSent: 32 * MiB, bytesReceived: 32 * MiB });
@@ -68,10 +59,16 @@ describe('interop: sluice tunnel with independent Go yamux peers (hashicorp/yamu
   });
 
   it('`sluice tunnel-client` uses a yamux server: 8 TCP clients x 4 MiB echoed intact', async () => {
-    const go = await goEchoServer();
-    const cli = startCli(['tunnel-client', '--listen', '127.0.0.1:0', '--server', go.address, '--quiet']);
-    running.push(cli);
-    await echoClients(await readyPort(cli, 'tunnel-client'), 8, 4 * MiB);
+    const { echoes } = await tcpClientsToGoServer({
+      scope,
+      peers,
+      start: async (goServer) => ({ port: (await startTunnelSidecar(scope, SLUICE_CLI, 'tunnel-client', ['--server', goServer])).port }),
+      clients: 8,
+      bytes: 4 * MiB,
+      seed: 40,
+    });
+    expect(echoes).to.have.length(8);
+    for (const e of echoes) expect(e.received).to.deep.equal(e.sent);
   });
 
   it('a yamux client half-closes and keeps reading; a target that only drains answers with FIN', async () => {
@@ -112,7 +109,7 @@ describe('interop: sluice tunnel with independent Go yamux peers (hashicorp/yamu
     await new Promise((r) => setTimeout(r, 400)); // several keepalive rounds both ways
     expect(session.isClosed).to.equal(false);
     expect(session.rttMs).to.be.a('number');
-    await echoClients(t.port, 2, MiB);
+    await expectEchoes(t.port, 2, MiB);
   });
 
   it('`tunnel-client` over a yamux server with a 4 MiB window, on 3 links', async () => {
@@ -120,6 +117,6 @@ describe('interop: sluice tunnel with independent Go yamux peers (hashicorp/yamu
     const t = await startTunnel(tcp(1), {}, { server: tcp(go.port), links: 3 });
     tunnels.push(t);
     await until(() => t.client.pool.linksUp === 3, 'three links');
-    await echoClients(t.port, 9, 2 * MiB);
+    await expectEchoes(t.port, 9, 2 * MiB);
   });
 });

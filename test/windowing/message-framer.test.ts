@@ -10,7 +10,7 @@ import {
   U32BE_PREFIX_BYTES,
   type MessageFraming,
 } from '../../windowing/index.js';
-import { randomChunks, seededRandom } from '../helpers/random.js';
+import { randomChunks, seededRandom } from '../../scenarios/harness/random.js';
 
 /** The bytes to send for one message body in a framing. */
 function encode(framing: MessageFraming, body: Buffer): Buffer {

@@ -1,13 +1,14 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseOptions, type OptionSpec, type ParsedOptions } from '../../../proxy/cli/args.js';
+import { parseOptions, type OptionSpec, type ParsedOptions } from '../../../proxy/options/parse.js';
 import type { Command } from '../../../proxy/cli/command.js';
 import { demoCommand } from '../../../proxy/cli/demo.js';
-import { relayCommand, relayServerOptions } from '../../../proxy/cli/relay.js';
+import { relayCommand } from '../../../proxy/cli/relay.js';
+import { relayServerOptions } from '../../../proxy/options/relay.js';
 import { tunnelClientCommand, tunnelClientOptions } from '../../../proxy/cli/tunnel-client.js';
 import { tunnelServerCommand, tunnelServerOptions } from '../../../proxy/cli/tunnel-server.js';
-import { HOSTING_FLAGS, NEGATED_FLAGS, optionName } from '../../../proxy/config/option-names.js';
+import { HOSTING_FLAGS, NEGATED_FLAGS, optionName } from '../../../proxy/options/names.js';
 import { formatDuration, formatSize } from '../../../proxy/config/units.js';
 import { DEMO_DEFAULTS, DEMO_STRATEGIES } from '../../../proxy/demo/scenario.js';
 import { RELAY_DEFAULTS } from '../../../proxy/relay/defaults.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readAll, connectTo, echoServer, listen, Resources } from '../../helpers/sockets.js';
 import { expectUsageError, readyPort, runCli, startCli, type RunningCli } from '../../helpers/cli.js';
-import { randomBytes, sha256 } from '../../helpers/random.js';
+import { randomBytes, sha256 } from '../../../scenarios/harness/random.js';
 import { makePki, type TestPki } from '../../helpers/tls-certs.js';
 
 describe('sluice tunnel-client / tunnel-server command line', function () {

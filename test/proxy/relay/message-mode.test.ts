@@ -5,33 +5,11 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RelayServer, type AccessLogEntry, type RelayServerOptions } from '../../../proxy/index.js';
-import { randomChunks, seededRandom, sha256 } from '../../helpers/random.js';
+import { LineChecker, numberedLines } from '../../../scenarios/harness/numbered-lines.js';
+import { Scope } from '../../../scenarios/harness/scope.js';
+import { messageBurst, type MessageBurstObservations, type Producer } from '../../../scenarios/message-burst.js';
+import { randomChunks, seededRandom, sha256 } from '../../../scenarios/harness/random.js';
 import { connectTo, listen, readAll, Resources, until, writeAll } from '../../helpers/sockets.js';
-
-/** `count` newline-ended messages `<seq> <filler>\n` of about `size` bytes, sizes varied by `seed`. */
-function lines(count: number, size: number, seed: number): Buffer {
-  const rnd = seededRandom(seed);
-  const parts: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const body = `${i} `.padEnd(Math.max(8, Math.floor(size * (0.5 + rnd()))), 'abcdefghijklmnopqrstuvwxyz'[i % 26]);
-    parts.push(body + '\n');
-  }
-  return Buffer.from(parts.join(''));
-}
-
-/** Splits received bytes into messages and checks each is whole: `<seq> ` then one repeated letter. */
-function seqsOf(data: Buffer): number[] {
-  const text = data.toString('latin1');
-  expect(text.endsWith('\n') || text.length === 0, 'ends on a message boundary').to.equal(true);
-  return text
-    .split('\n')
-    .slice(0, -1)
-    .map((line) => {
-      const m = /^(\d+) ([a-z])\2*$/.exec(line);
-      expect(m, `a whole message: ${line.slice(0, 40)}`).to.not.equal(null);
-      return Number(m![1]);
-    });
-}
 
 /** One u32be-framed message: 4-byte big-endian length, then the body. */
 function u32be(body: string): Buffer {
@@ -42,11 +20,13 @@ function u32be(body: string): Buffer {
 
 describe('message mode (--messages, --overflow)', () => {
   const res = new Resources();
+  const scope = new Scope();
   const servers: RelayServer[] = [];
   const dirs: string[] = [];
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((s) => s.shutdown(0)));
     await res.closeAll();
+    await scope.close();
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
@@ -77,28 +57,43 @@ describe('message mode (--messages, --overflow)', () => {
     return { server, port: a.kind === 'tcp' ? a.port : 0, logs };
   }
 
+  /** The burst scenario (scenarios/message-burst.ts) against a relay in this process; `when` says when the target starts reading. */
+  async function burst(
+    options: Partial<RelayServerOptions>,
+    lines: { payload: Buffer; count: number },
+    when: (server: RelayServer, producer: Producer) => Promise<void>,
+  ): Promise<{ server: RelayServer; seen: MessageBurstObservations }> {
+    let server!: RelayServer;
+    const seen = await messageBurst({
+      scope,
+      start: async (targetPort) => {
+        const started = await start(targetPort, { messages: 'lines', ...options });
+        server = started.server;
+        return { port: started.port };
+      },
+      lines,
+      readFrom: { when: (producer) => when(server, producer) },
+      writeBytes: 100_000,
+    });
+    return { server, seen };
+  }
+
   for (const policy of ['drop-newest', 'drop-oldest'] as const) {
     it(`${policy}: the producer is never held back; only whole, in-order messages arrive; delivered + dropped = sent`, async () => {
-      const target = await pausedTarget();
-      const { server, port } = await start(target.port, { messages: 'lines', overflow: policy });
       const count = 60_000;
-      const data = lines(count, 400, 1);
-      const client = res.socket(await connectTo(port));
-      const targetSide = await target.socket();
-      // The target reads nothing, yet every byte leaves the producer: nobody held it back.
-      await writeAll(client, randomChunks(data, 100_000, 2));
-      await new Promise<void>((resolve) => (client.writableFinished ? resolve() : client.once('finish', () => resolve())));
-      await until(() => server.stats().clientToTarget.bytes === data.length, 'the relay reading everything');
-      const got = readAll(targetSide);
-      targetSide.resume();
-      const seqs = seqsOf(Buffer.concat([await collect(targetSide, got)]));
-      for (let i = 1; i < seqs.length; i++) expect(seqs[i]).to.be.greaterThan(seqs[i - 1]!);
+      const lines = numberedLines({ count });
+      const { server, seen } = await burst({ overflow: policy }, lines, async (relay, producer) => {
+        // The target reads nothing, yet every byte leaves the producer: nobody held it back.
+        await producer.finished;
+        await until(() => relay.stats().clientToTarget.bytes === lines.payload.length, 'the relay reading everything');
+      });
+      expect(seen.producerDoneMs).to.be.below(seen.readFromMs);
+      expect(seen.problem, 'whole messages, in increasing order').to.equal(null);
       const dropped = server.messagesDroppedByReason();
-      expect(seqs.length + dropped[policy]).to.equal(count);
+      expect(seen.delivered + dropped[policy]).to.equal(count);
       expect(dropped[policy]).to.be.greaterThan(0);
       expect(server.stats().clientToTarget.pauses).to.equal(0);
-      if (policy === 'drop-oldest') expect(seqs.at(-1)).to.equal(count - 1);
-      targetSide.end();
+      if (policy === 'drop-oldest') expect(seen.lastSeq).to.equal(count - 1);
     });
   }
 
@@ -111,10 +106,12 @@ describe('message mode (--messages, --overflow)', () => {
       const arrived = new Promise<Socket>((r) => targetServer.once('connection', r));
       const { server, port } = await start(targetPort, { messages: 'lines', overflow: 'drop-newest', rateBytesPerS: rate, now: () => clock.now });
       const count = 25_000;
-      const data = lines(count, 400, 5); // about 10 MB
+      const data = numberedLines({ count }).payload; // about 10 MB
       const client = res.socket(await connectTo(port));
       const targetSide = await arrived;
-      const got = collect(targetSide, readAll(targetSide));
+      const chunks: Buffer[] = [];
+      targetSide.on('data', (d: Buffer) => chunks.push(d));
+      const got = readAll(targetSide).then(() => Buffer.concat(chunks));
       // The clock stands still, so the rate never lets anything more through: if it held the
       // producer, this write would never finish.
       await writeAll(client, randomChunks(data, 100_000, 6));
@@ -129,9 +126,11 @@ describe('message mode (--messages, --overflow)', () => {
         await clock.tickAsync(100);
         await new Promise((r) => setImmediate(r));
       }
-      const seqs = seqsOf(received);
-      for (let i = 1; i < seqs.length; i++) expect(seqs[i]).to.be.greaterThan(seqs[i - 1]!);
-      expect(seqs.length + server.messagesDroppedByReason()['drop-newest']).to.equal(count);
+      const checker = new LineChecker();
+      checker.push(received);
+      checker.finish();
+      expect(checker.problem, 'whole messages, in increasing order').to.equal(null);
+      expect(checker.delivered + server.messagesDroppedByReason()['drop-newest']).to.equal(count);
       // Never more than a second of burst, a window and a message ahead of the rate.
       expect(received.length).to.be.at.most(rate + 64 * 1024 + 800 + (rate * clock.now) / 1000);
       targetSide.end();
@@ -141,46 +140,35 @@ describe('message mode (--messages, --overflow)', () => {
   });
 
   it('block: holds the producer back and drops nothing', async () => {
-    const target = await pausedTarget();
-    const { server, port } = await start(target.port, { messages: 'lines', overflow: 'block' });
-    const data = lines(60_000, 400, 3);
-    const client = res.socket(await connectTo(port));
-    const targetSide = await target.socket();
-    const writing = writeAll(client, [data]);
-    await until(() => server.stats().clientToTarget.pauses > 0 && client.writableLength > 0, 'the producer held back');
-    const got = readAll(targetSide);
-    targetSide.resume();
-    await writing;
-    const received = await got;
-    expect(received).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
+    const lines = numberedLines({ count: 60_000 });
+    const { server, seen } = await burst({ overflow: 'block' }, lines, (relay, producer) =>
+      until(() => relay.stats().clientToTarget.pauses > 0 && producer.socket.writableLength > 0, 'the producer held back'),
+    );
+    expect(seen.producerDoneMs).to.be.above(seen.readFromMs);
+    expect(seen.intact, 'every byte, in order').to.equal(true);
+    expect(seen.bytesReceived).to.equal(lines.payload.length);
     expect(server.messagesDropped()).to.equal(0);
     expect(server.messagesForwardedTotal()).to.equal(60_000);
-    targetSide.end();
   });
 
   it('spill: absorbs a burst on disk without holding the producer back, delivers it all in order, then deletes it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-spill-test-'));
     dirs.push(dir);
-    const target = await pausedTarget();
-    const { server, port } = await start(target.port, { messages: 'lines', overflow: 'spill', spillDir: dir, spillMaxBytes: 256 * 1024 * 1024 });
-    const data = lines(80_000, 400, 4);
-    const client = res.socket(await connectTo(port));
-    const targetSide = await target.socket();
+    const lines = numberedLines({ count: 80_000 });
     let peakRam = 0;
-    await writeAll(client, randomChunks(data, 200_000, 5));
-    await new Promise<void>((resolve) => (client.writableFinished ? resolve() : client.once('finish', () => resolve())));
-    await until(() => {
-      peakRam = Math.max(peakRam, server.bufferedBytes());
-      return server.stats().clientToTarget.bytes === data.length;
-    }, 'the relay taking everything');
-    // Everything left the producer while the target read nothing: the disk took the burst (the
-    // producer may wait a moment for a write batch to reach the disk, never for the target).
-    expect(server.spilledBytes()).to.be.greaterThan(1024 * 1024);
-    const got = readAll(targetSide);
-    targetSide.resume();
-    expect(await got).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
+    const { server, seen } = await burst({ overflow: 'spill', spillDir: dir, spillMaxBytes: 256 * 1024 * 1024 }, lines, async (relay, producer) => {
+      await producer.finished;
+      await until(() => {
+        peakRam = Math.max(peakRam, relay.bufferedBytes());
+        return relay.stats().clientToTarget.bytes === lines.payload.length;
+      }, 'the relay taking everything');
+      // Everything left the producer while the target read nothing: the disk took the burst (the
+      // producer may wait a moment for a write batch to reach the disk, never for the target).
+      expect(relay.spilledBytes()).to.be.greaterThan(1024 * 1024);
+    });
+    expect(seen.producerDoneMs).to.be.below(seen.readFromMs);
+    expect(seen.intact, 'every byte, in order').to.equal(true);
     expect(server.messagesDropped()).to.equal(0);
-    targetSide.end();
     await until(() => server.activeConnections === 0, 'the connection finishing');
     expect(server.spilledBytes()).to.equal(0);
     const runDirs = readdirSync(dir);
@@ -196,7 +184,7 @@ describe('message mode (--messages, --overflow)', () => {
     const target = await pausedTarget();
     const spillMaxBytes = 256 * 1024;
     const { server, port } = await start(target.port, { messages: 'lines', overflow: 'spill', spillDir: dir, spillMaxBytes });
-    const data = lines(40_000, 200, 6); // about 8 MB: far more than the window and the spill allowance
+    const data = numberedLines({ count: 20_000 }).payload; // about 8 MB: far more than the window and the spill allowance
     const client = res.socket(await connectTo(port));
     const targetSide = await target.socket();
     const sent = writeAll(client, randomChunks(data, 100_000, 7));
@@ -262,10 +250,3 @@ describe('message mode (--messages, --overflow)', () => {
     expect(server.messagesForwardedTotal()).to.equal(3000);
   });
 });
-
-async function collect(socket: Socket, done: Promise<unknown>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  socket.on('data', (d: Buffer) => chunks.push(d));
-  await done;
-  return Buffer.concat(chunks);
-}

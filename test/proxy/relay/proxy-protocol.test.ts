@@ -4,7 +4,7 @@ import sinon from 'sinon';
 import { encodeProxyV1, encodeProxyV2, ProxyHeaderDecoder, uniqueIdTlv, type ProxyHeader } from '../../../windowing/index.js';
 import { MetricsRegistry, RelayServer, type AccessLogEntry, type RelayServerOptions } from '../../../proxy/index.js';
 import { expectUsageError } from '../../helpers/cli.js';
-import { randomBytes, sha256 } from '../../helpers/random.js';
+import { randomBytes, sha256 } from '../../../scenarios/harness/random.js';
 import { connectTo, listen, readAll, Resources, until } from '../../helpers/sockets.js';
 import { startTunnel, tcp, type Tunnel } from '../../helpers/tunnel.js';
 

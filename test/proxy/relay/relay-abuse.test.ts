@@ -1,8 +1,10 @@
 import { expect } from 'chai';
 import { createServer, type Socket } from 'node:net';
 import { RelayServer, type AccessLogEntry } from '../../../proxy/index.js';
+import { Scope } from '../../../scenarios/harness/scope.js';
+import { idleFlood } from '../../../scenarios/idle-flood.js';
 import { resourceBaseline, settledSince } from '../../helpers/handles.js';
-import { connectTo, listen, readAll, Resources, until } from '../../helpers/sockets.js';
+import { connectTo, listen, Resources, until } from '../../helpers/sockets.js';
 
 /**
  * Abuse cases for the relay (HARDENING rows 1, 10-14): each runs against a fresh server, and
@@ -10,47 +12,44 @@ import { connectTo, listen, readAll, Resources, until } from '../../helpers/sock
  */
 describe('relay under abuse', () => {
   const res = new Resources();
-  afterEach(() => res.closeAll());
+  const scope = new Scope();
+  afterEach(async () => {
+    await res.closeAll();
+    await scope.close();
+  });
 
   async function withLeakCheck(body: () => Promise<void>): Promise<void> {
     const before = await resourceBaseline();
     await body();
     await res.closeAll();
+    await scope.close();
     expect(await settledSince(before), 'resources left behind').to.deep.equal({});
   }
 
   it('a flood of idle connections never puts more than --max-conns on the target, and a real client is still served', async () => {
     await withLeakCheck(async () => {
-      let atTarget = 0;
-      let peakAtTarget = 0;
-      const target = res.server(
-        createServer({ allowHalfOpen: true }, (s: Socket) => {
-          atTarget++;
-          peakAtTarget = Math.max(peakAtTarget, atTarget);
-          s.on('close', () => atTarget--);
-          s.on('data', (d) => s.write(d));
-          s.on('end', () => s.end());
-        }),
-      );
       const logs: AccessLogEntry[] = [];
-      const server = new RelayServer({
-        listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
-        target: { kind: 'tcp', host: '127.0.0.1', port: await listen(target) },
-        maxConns: 5,
-        idleTimeoutMs: 300,
-        onAccessLog: (e) => logs.push(e),
+      let server!: RelayServer;
+      const seen = await idleFlood({
+        scope,
+        start: async (targetPort) => {
+          server = new RelayServer({
+            listen: { kind: 'tcp', host: '127.0.0.1', port: 0 },
+            target: { kind: 'tcp', host: '127.0.0.1', port: targetPort },
+            maxConns: 5,
+            idleTimeoutMs: 300,
+            onAccessLog: (e) => logs.push(e),
+          });
+          const address = await server.listen();
+          return address.kind === 'tcp' ? address.port : 0;
+        },
+        idle: 120,
+        holdMs: 0,
       });
-      const address = await server.listen();
-      const port = address.kind === 'tcp' ? address.port : 0;
-      const idle = await Promise.all(Array.from({ length: 120 }, async () => res.socket(await connectTo(port))));
-      for (const s of idle) s.resume();
-      const real = res.socket(await connectTo(port));
-      const reply = readAll(real);
-      real.write('hello');
-      real.end();
-      expect((await reply).bytes).to.equal(5);
+      expect(seen.real, 'the real client served').to.have.property('servedMs');
+      expect('end' in seen.real && seen.real.end?.how, 'then a FIN').to.equal('end');
       await until(() => logs.length === 121, 'every connection finished');
-      expect(peakAtTarget).to.be.at.most(5);
+      expect(seen.maxAtTarget).to.be.at.most(5);
       const ends = new Set(logs.map((l) => l.end));
       expect([...ends].sort()).to.deep.equal(['closed', 'idle-timeout']);
       await server.shutdown(0);

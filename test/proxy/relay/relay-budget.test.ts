@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createServer, type Socket } from 'node:net';
 import { RelayServer, type RelayServerOptions } from '../../../proxy/index.js';
-import { randomBytes, randomChunks, sha256 } from '../../helpers/random.js';
+import { randomBytes, randomChunks, sha256 } from '../../../scenarios/harness/random.js';
 import { connectTo, listen, readAll, Resources, until, writeAll } from '../../helpers/sockets.js';
 
 const KiB = 1024;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { get } from 'node:http';
 import sinon from 'sinon';
 import { MetricsRegistry, RelayServer, startHttpEndpoints, type AccessLogEntry, type Address, type RelayServerOptions } from '../../../proxy/index.js';
-import { randomBytes, randomChunks, sha256 } from '../../helpers/random.js';
+import { randomBytes, randomChunks, sha256 } from '../../../scenarios/harness/random.js';
 import { closeError, connectTo, echoServer, listen, readAll, readSlowly, Resources, until, writeAll } from '../../helpers/sockets.js';
 import { startSilentTarget } from '../../helpers/silent-target.js';
 

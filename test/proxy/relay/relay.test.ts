@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { createServer, type Socket } from 'node:net';
 import { relay, type Relay, type RelayOptions } from '../../../proxy/index.js';
-import { randomBytes, randomChunks, sha256 } from '../../helpers/random.js';
+import { randomBytes, randomChunks, sha256 } from '../../../scenarios/harness/random.js';
 import { closeError, connectTo, listen, nextConnection, readAll, readSlowly, Resources, writeAll } from '../../helpers/sockets.js';
 
 /** client <-> [accepted | relay | dialled] <-> target, all on loopback. */

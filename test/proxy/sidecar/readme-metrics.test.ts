@@ -7,6 +7,7 @@ import { MetricsRegistry, RelayServer } from '../../../proxy/index.js';
 import { registerProcessMetrics } from '../../../proxy/signals/process-metrics.js';
 import { connectTo, echoServer, listen, readAll, Resources, until } from '../../helpers/sockets.js';
 import { startTunnel, tcp, type Tunnel } from '../../helpers/tunnel.js';
+import { Fleet } from '../../../proxy/serve/fleet.js';
 
 const README = readFileSync(fileURLToPath(new URL('../../../../README.md', import.meta.url)), 'utf8');
 
@@ -25,6 +26,9 @@ function documentedNames(start: string, end: string): string[] {
 function servedNames(registry: MetricsRegistry): Set<string> {
   return new Set([...registry.render().matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
 }
+
+/** Families only `sluice serve` has. */
+const SERVE_ONLY = ['sluice_config_reloads_total', 'sluice_proxies'];
 
 describe('README metric lists against what is served', () => {
   const res = new Resources();
@@ -56,8 +60,10 @@ describe('README metric lists against what is served', () => {
     const documented = documentedNames('## Metrics', '## Library');
     expect(documented.length).to.be.at.least(20);
     const served = servedNames(registry);
-    // sluice_workers is the --workers primary's own family; test/proxy/cli/cli.test.ts scrapes it there.
-    const missing = documented.filter((name) => name !== 'sluice_workers' && !served.has(name));
+    // sluice_workers is the --workers primary's own family (test/proxy/cli/cli.test.ts scrapes it
+    // there); the serve-only families are checked against a fleet below.
+    const elsewhere = new Set(['sluice_workers', ...SERVE_ONLY]);
+    const missing = documented.filter((name) => !elsewhere.has(name) && !served.has(name));
     expect(missing, 'documented but not served').to.deep.equal([]);
 
     // And the families carry figures once traffic has passed.
@@ -67,6 +73,15 @@ describe('README metric lists against what is served', () => {
     await reply;
     await until(() => /^sluice_messages_forwarded_total 2$/m.test(registry.render()), 'two messages counted');
     expect(registry.render()).to.match(/^sluice_proxy_headers_total\{result="v1"\} 1$/m);
+  });
+
+  it('sluice serve\'s fleet serves its own families README names', () => {
+    const fleet = new Fleet({ drainTimeoutMs: 0 });
+    const registry = new MetricsRegistry();
+    fleet.registerMetrics(registry);
+    const served = servedNames(registry);
+    expect(SERVE_ONLY.filter((name) => !served.has(name))).to.deep.equal([]);
+    expect(documentedNames('## Metrics', '## Library')).to.include.members(SERVE_ONLY);
   });
 
   it('a tunnel-client and tunnel-server with a stream open serve every tunnel metric README names', async () => {

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, open, readdir, rm, symlink, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { SpillDirError, SpillStore, SPILL_RECORD_HEADER_BYTES, type SegmentFile, type SpillSpool, type SpillStoreOptions } from '../../../proxy/spill/index.js';
-import { seededRandom } from '../../helpers/random.js';
+import { seededRandom } from '../../../scenarios/harness/random.js';
 
 /** Messages of random sizes in [0, maxSize), each filled with bytes derived from its index, so any mix-up shows. */
 function messages(seed: number, count: number, maxSize: number): Buffer[] {

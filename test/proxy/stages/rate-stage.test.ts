@@ -6,7 +6,7 @@ import { Direction } from '../../../proxy/pipeline/index.js';
 import { StreamReader } from '../../../proxy/reads/stream-reader.js';
 import { RateStage } from '../../../proxy/stages/index.js';
 import { CollectingSink, feed, testDirection } from '../../helpers/pipeline.js';
-import { randomBytes, sha256 } from '../../helpers/random.js';
+import { randomBytes, sha256 } from '../../../scenarios/harness/random.js';
 import { connectTo, listen, Resources, writeAll } from '../../helpers/sockets.js';
 
 describe('RateStage', () => {

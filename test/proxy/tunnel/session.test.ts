@@ -15,7 +15,7 @@ import {
   type TunnelSessionOptions,
 } from '../../../proxy/index.js';
 import { duplexPair, linkPair, type LinkKind } from '../../helpers/duplex-pair.js';
-import { randomBytes, randomChunks, sha256 } from '../../helpers/random.js';
+import { randomBytes, randomChunks, sha256 } from '../../../scenarios/harness/random.js';
 
 const KiB = 1024;
 const WINDOW = 256 * KiB;

@@ -27,9 +27,10 @@ import {
 import { loadTlsFiles, serverTlsOptions } from '../../../proxy/index.js';
 import { resourceBaseline, settledSince } from '../../helpers/handles.js';
 import { makePki, pkiUnavailableReason } from '../../helpers/tls-certs.js';
-import { randomBytes, sha256 } from '../../helpers/random.js';
+import { randomBytes, sha256 } from '../../../scenarios/harness/random.js';
 import { closeError, connectTo, listen, readAll, Resources, until, writeAll } from '../../helpers/sockets.js';
-import { HashingTarget, parseSeen, startTunnel, tcp, type Tunnel } from '../../helpers/tunnel.js';
+import { HashingTarget, parseSeen } from '../../../scenarios/harness/hashing-target.js';
+import { startTunnel, tcp, type Tunnel } from '../../helpers/tunnel.js';
 import { frame } from '../../helpers/wire.js';
 
 /**

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { clientTlsOptions, loadTlsFiles, serverTlsOptions, type TlsMaterial } from '../../../proxy/index.js';
-import { randomBytes, sha256 } from '../../helpers/random.js';
+import { randomBytes, sha256 } from '../../../scenarios/harness/random.js';
 import { connectTo, echoServer, listen, readAll, Resources, until } from '../../helpers/sockets.js';
 import { makePki, pkiUnavailableReason, type Party, type TestPki } from '../../helpers/tls-certs.js';
 import { startTunnel, tcp, type Tunnel } from '../../helpers/tunnel.js';

@@ -2,19 +2,24 @@ import { expect } from 'chai';
 import { createServer, type Socket } from 'node:net';
 import { get } from 'node:http';
 import { MetricsRegistry, startHttpEndpoints, type TunnelSession } from '../../../proxy/index.js';
-import { randomBytes, randomChunks, sha256 } from '../../helpers/random.js';
+import { randomBytes, randomChunks, sha256 } from '../../../scenarios/harness/random.js';
 import { closeError, connectTo, echoServer, listen, readAll, readSlowly, Resources, until, writeAll } from '../../helpers/sockets.js';
-import { HashingTarget, parseSeen, startTunnel, tcp, type Tunnel } from '../../helpers/tunnel.js';
+import { HashingTarget, parseSeen } from '../../../scenarios/harness/hashing-target.js';
+import { Scope } from '../../../scenarios/harness/scope.js';
+import { tunnelStall } from '../../../scenarios/tunnel-stall.js';
+import { startTunnel, tcp, type Tunnel } from '../../helpers/tunnel.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
 describe('tunnel-client -> tunnel-server (end to end, in process)', () => {
   const res = new Resources();
+  const scope = new Scope();
   const tunnels: Tunnel[] = [];
   afterEach(async () => {
     await Promise.all(tunnels.splice(0).map((t) => t.close()));
     await res.closeAll();
+    await scope.close();
   });
 
   async function tunnel(...args: Parameters<typeof startTunnel>): Promise<Tunnel> {
@@ -47,32 +52,30 @@ describe('tunnel-client -> tunnel-server (end to end, in process)', () => {
 
   it('no head-of-line blocking: a stalled target holds one stream, five others deliver 4 MiB each meanwhile, then it completes', async function () {
     this.timeout(30_000);
-    const target = new HashingTarget(res);
-    target.stall(1);
-    const t = await tunnel(tcp(await target.listen()));
-    const send = async (seed: number, size: number) => {
-      const data = randomBytes(size, seed);
-      const client = res.socket(await connectTo(t.port));
-      const reply = readAll(client);
-      const chunks: Buffer[] = [];
-      client.on('data', (d: Buffer) => chunks.push(d));
-      await writeAll(client, randomChunks(data, 64 * KiB, seed));
-      await reply;
-      return { seen: parseSeen(Buffer.concat(chunks)), want: { bytes: size, sha256: sha256(data) } };
-    };
-    const stalled = send(1, 8 * MiB);
-    await until(() => target.stalledCount === 1, 'the stalled connection');
-    const others = await Promise.all([2, 3, 4, 5, 6].map((seed) => send(seed, 4 * MiB)));
-    for (const o of others) expect(o.seen).to.deep.equal(o.want);
-    // Still stalled: what waits for it on the server is bounded by its stream window.
-    const serverSession = t.server.liveLinks()[0]!;
-    const [stalledId] = [...serverSession.liveStreams()].map((s) => s.streamId);
-    const info = serverSession.framing.streamInfo(stalledId!)!;
-    expect(info.recvBufferedBytes).to.be.at.most(info.recvWindowBytes);
-    expect(target.seen).to.have.length(5);
-    target.release();
-    const s = await stalled;
-    expect(s.seen).to.deep.equal(s.want);
+    let t!: Tunnel;
+    let lookedInside = false;
+    const seen = await tunnelStall({
+      scope,
+      start: async (targetPort) => {
+        t = await tunnel(tcp(targetPort));
+        return { port: t.port };
+      },
+      stalledBytes: 8 * MiB,
+      otherBytes: 4 * MiB,
+      seed: 1,
+      whileStalled() {
+        // Still stalled: what waits for it on the server is bounded by its stream window.
+        const serverSession = t.server.liveLinks()[0]!;
+        const [stalledId] = [...serverSession.liveStreams()].map((s) => s.streamId);
+        const info = serverSession.framing.streamInfo(stalledId!)!;
+        expect(info.recvBufferedBytes).to.be.at.most(info.recvWindowBytes);
+        lookedInside = true;
+      },
+    });
+    for (const o of seen.others) expect(o.received).to.deep.equal(o.sent);
+    expect(lookedInside).to.equal(true);
+    expect(seen.finishedBeforeRelease).to.equal(5);
+    expect(seen.stalled.received).to.deep.equal(seen.stalled.sent);
   });
 
   it('half-close: the client ends first and still gets the whole reply', async () => {

@@ -33,11 +33,11 @@ export interface GoPeers {
   capture: string;
 }
 
-/** Repository root: the nearest ancestor of this module holding package.json and test/interop/go. */
+/** Repository root: the nearest ancestor of this module holding package.json and scenarios/go. */
 export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'test/interop/go'))) return dir;
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'scenarios/go'))) return dir;
     const parent = dirname(dir);
     if (parent === dir) throw new Error('go-peers: cannot find the repository root');
     dir = parent;
@@ -111,7 +111,7 @@ function unavailable(reason: string): null {
 
 async function doBuild(): Promise<GoPeers | null> {
   const root = repoRoot();
-  const goDir = join(root, 'test/interop/go');
+  const goDir = join(root, 'scenarios/go');
   const cacheRoot = join(root, 'node_modules/.cache/sluice-go-peers');
   const env = goEnv(cacheRoot);
 

@@ -1,6 +1,7 @@
 /**
- * Every process the bench starts goes through here, so that all of them (and their forks:
- * socat forks per connection) are killed at the end, on error, and on Ctrl-C.
+ * Every process the bench, the checks and the scenarios start goes through here, so that all of
+ * them (and their forks: socat forks per connection) are killed at the end, on error, and on
+ * Ctrl-C.
  */
 import { spawn, fork, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -12,7 +13,14 @@ const STDERR_TAIL_BYTES = 4096;
 /** The last few KiB a process wrote to stderr, for error messages. */
 const stderrTails = new WeakMap<ChildProcess, string>();
 
+let exitHookInstalled = false;
+
 function track(child: ChildProcess): ChildProcess {
+  // Detached children outlive us unless killed: at our exit, however it comes, they go too.
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', killAllSync);
+  }
   live.add(child);
   child.once('exit', () => live.delete(child));
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -80,11 +88,10 @@ export function killAllSync(): void {
 
 let handlersInstalled = false;
 
-/** Kills every tracked process when the bench exits for any reason short of SIGKILL. */
+/** Makes SIGINT, SIGTERM and SIGHUP exit the bench (killing every tracked process on the way out, as any exit does). */
 export function installCleanupHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  process.on('exit', killAllSync);
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
     process.on(signal, () => {
       process.stderr.write(`\nbench: ${signal}, stopping ${live.size} process(es)\n`);

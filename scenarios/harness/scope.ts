@@ -1,15 +1,15 @@
 /**
- * Everything one scenario opens: child processes, servers, sockets, timers and temp dirs. The
- * runner closes the scope after the scenario, whether it passed, failed or threw; temp dirs are
- * also removed when the runner exits early (Ctrl-C), and processes are killed by
- * `installCleanupHandlers` from `bench/processes.ts`.
+ * Everything one scenario opens: child processes, servers, sockets, timers and temp dirs. Its
+ * owner (the checks' runner, a test's afterEach) closes the scope after the scenario, whether it
+ * passed, failed or threw; temp dirs are also removed when the process exits early (Ctrl-C), and
+ * processes are killed at any exit (processes.ts).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { stopProcess } from '../processes.js';
+import { stopProcess } from './processes.js';
 
 const tempDirs = new Set<string>();
 let exitHookInstalled = false;

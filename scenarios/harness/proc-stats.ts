@@ -138,3 +138,26 @@ export class RssSampler {
     await this.sample();
   }
 }
+
+/** RSS growth of each process while `body` ran: bytes over the baseline and the baseline itself. */
+export interface RssGrowth<T> {
+  result: T;
+  growthBytes: number[];
+  baselineBytes: number[];
+}
+
+/**
+ * Waits `settleMs` (a process just started is still growing), takes each process's baseline,
+ * runs `body` while sampling every 50 ms, and reports each one's peak minus its baseline.
+ */
+export async function measureRss<T>(pids: readonly number[], body: () => Promise<T>, settleMs = 200): Promise<RssGrowth<T>> {
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
+  const samplers = pids.map((pid) => new RssSampler([pid], 50));
+  const baselines = await Promise.all(samplers.map((s) => s.startFromBaseline()));
+  try {
+    const result = await body();
+    return { result, growthBytes: samplers.map((s, i) => s.peakBytes - baselines[i]!), baselineBytes: baselines };
+  } finally {
+    await Promise.all(samplers.map((s) => s.stop()));
+  }
+}

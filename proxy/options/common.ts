@@ -1,7 +1,7 @@
 import { formatAccessLog, type LogFormat } from '../relay/access-log.js';
 import type { SidecarConnectionOptions } from '../relay/connection-table.js';
 import { CidrList } from '../net/cidr.js';
-import { UsageError, type OptionSpec, type ParsedOptions } from './args.js';
+import { UsageError, type OptionSpec, type ParsedOptions } from './parse.js';
 import { formatDuration, formatSize } from '../config/units.js';
 import { CONNECTION_DEFAULTS, RELAY_DEFAULTS } from '../relay/defaults.js';
 

@@ -1,0 +1,74 @@
+import { writeSync } from 'node:fs';
+
+/**
+ * Tells a reset from a FIN on a TCP socket that has just reported end-of-stream ('end').
+ *
+ * Why this is needed: libuv (src/unix/stream.c, uv__stream_io) reports EOF without a final read()
+ * when epoll says POLLHUP and the last read() was short ("Short-circuit iff POLLHUP is set ...").
+ * Linux raises POLLHUP when both directions are shut down, which a received RST does
+ * (tcp_reset -> tcp_done: sk_shutdown = SHUTDOWN_MASK). So when the peer resets while there is
+ * still unread data in our receive queue (we were paused, or just behind), Node reads the
+ * queued data, then sees 'end', and the ECONNRESET the kernel holds in sk->sk_err is never
+ * collected. A genuine FIN never causes this short-circuit by itself (FIN only sets
+ * RCV_SHUTDOWN: POLLIN|POLLRDHUP, no POLLHUP), so EOF comes from read() == 0.
+ *
+ * The probe: write(fd, NULL, 0) on the socket's own descriptor.
+ *   - peer reset (TCP_CLOSE, sk_err = ECONNRESET): tcp_sendmsg_locked -> sk_stream_wait_connect
+ *     -> sock_error() returns -ECONNRESET (and clears it).
+ *   - genuine half-close (CLOSE_WAIT, we have not sent FIN): no data to copy, returns 0 and sends
+ *     nothing; the peer still gets our reply.
+ *   - we had already sent FIN and the peer FINs (TIME_WAIT, sk_err = 0): -EPIPE, not a reset.
+ * It goes straight to the kernel (fs.writeSync), not through the handle: after our own
+ * shutdown() libuv clears UV_HANDLE_WRITABLE and answers every handle write with EPIPE
+ * without a syscall, which would hide a reset on a socket we have already ended.
+ *
+ * Side effect: a pending error is consumed (sock_error clears sk_err), so call this once per
+ * 'end' and act on the answer. Linux only; anything that is not a TCP handle (TLS sockets,
+ * unix sockets, in-memory duplexes, yamux streams, destroyed sockets) answers null.
+ */
+
+const EMPTY = Buffer.alloc(0);
+
+/** Answers that mean "no error was pending": EPIPE = our side was already shut / closed cleanly. */
+const NOT_A_PEER_ERROR = new Set(['EPIPE', 'EBADF', 'ENOTSOCK', 'EINVAL', 'EAGAIN', 'EWOULDBLOCK', 'ENOTCONN']);
+
+interface MaybeTcpHandle {
+  fd?: unknown;
+  constructor?: { name?: string };
+}
+
+function tcpFd(stream: unknown): number {
+  if (process.platform !== 'linux' || stream === null || typeof stream !== 'object') return -1;
+  if ((stream as { destroyed?: boolean }).destroyed || (stream as { connecting?: boolean }).connecting) return -1;
+  // TLSSocket: its _handle is a TLSWrap (constructor name 'TLSWrap'); unix sockets: 'Pipe'.
+  if ((stream as { encrypted?: boolean }).encrypted) return -1;
+  const handle = (stream as { _handle?: MaybeTcpHandle | null })._handle;
+  if (handle === null || handle === undefined || typeof handle !== 'object') return -1;
+  if (handle.constructor?.name !== 'TCP') return -1;
+  const fd = handle.fd;
+  return typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 ? fd : -1;
+}
+
+/**
+ * The error the peer left pending when `stream` reported 'end' (ECONNRESET for a reset; ETIMEDOUT
+ * or an ICMP error for a connection that died), or null for a genuine FIN and for anything that
+ * cannot be probed. Consumes the pending error: call once, from the 'end' handler, before
+ * passing the FIN on. Never throws.
+ */
+export function endError(stream: unknown): NodeJS.ErrnoException | null {
+  const fd = tcpFd(stream);
+  if (fd < 0) return null;
+  try {
+    writeSync(fd, EMPTY);
+    return null;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e?.code !== 'string' || NOT_A_PEER_ERROR.has(e.code)) return null;
+    // Make it look like the error the read would have returned.
+    const out = new Error(`read ${e.code}`) as NodeJS.ErrnoException;
+    out.code = e.code;
+    out.errno = e.errno;
+    out.syscall = 'read';
+    return out;
+  }
+}

@@ -1,0 +1,89 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expectUsageError, readyPort, startCli, type RunningCli } from '../../helpers/cli.js';
+import { connectTo, echoServer, listen, readAll, Resources, until } from '../../helpers/sockets.js';
+
+/** One request to the API on 127.0.0.1:port; resolves status and body. */
+function api(port: number, method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+describe('sluice serve (command line)', function () {
+  this.timeout(30_000);
+  const res = new Resources();
+  const running: RunningCli[] = [];
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sluice-serve-cli-'))));
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((c) => c.kill()));
+    await res.closeAll();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function config(proxies: unknown): string {
+    const path = join(dir, 'sluice.json');
+    writeFileSync(path, JSON.stringify(proxies));
+    return path;
+  }
+
+  it('runs the file\'s proxies, prints the API\'s address once they listen, reloads on SIGHUP, drains on SIGTERM', async () => {
+    const target = echoServer(res);
+    const upstream = `127.0.0.1:${await listen(target)}`;
+    const path = config({ proxies: [{ name: 'echo', listen: '127.0.0.1:0', upstream, window: '64KiB' }] });
+    const cli = startCli(['serve', '--config', path, '--api', '127.0.0.1:0']);
+    running.push(cli);
+    const apiPort = await readyPort(cli, 'serve');
+    const listed = JSON.parse((await api(apiPort, 'GET', '/proxies')).body) as Record<string, { listen: string; settings: Record<string, unknown> }>;
+    expect(Object.keys(listed)).to.deep.equal(['echo']);
+    expect(listed.echo!.settings.window).to.equal('64KiB');
+    const echoPort = Number(listed.echo!.listen.split(':')[1]);
+    const client = res.socket(await connectTo(echoPort));
+    const got = readAll(client);
+    client.end('through serve');
+    expect((await got).bytes).to.equal('through serve'.length);
+    await until(() => /proxy=echo conn=1 .* end=closed/.test(cli.stderr()), 'the access log line naming the proxy');
+
+    // A broken file is refused whole: one line, and the proxy keeps running.
+    writeFileSync(path, '{"proxies": [');
+    cli.child.kill('SIGHUP');
+    await until(() => /SIGHUP: .*not JSON.*the running configuration stays/.test(cli.stderr()), 'the refusal');
+    expect(Object.keys(JSON.parse((await api(apiPort, 'GET', '/proxies')).body) as object)).to.deep.equal(['echo']);
+
+    config({ proxies: [{ name: 'echo', listen: '127.0.0.1:0', upstream }, { name: 'second', listen: '127.0.0.1:0', upstream }] });
+    cli.child.kill('SIGHUP');
+    await until(() => /SIGHUP: reloaded .*: 1 added, 0 removed, 1 changed, 0 unchanged/.test(cli.stderr()), 'the reload line');
+    expect(Object.keys(JSON.parse((await api(apiPort, 'GET', '/proxies')).body) as object).sort()).to.deep.equal(['echo', 'second']);
+
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).to.equal(0);
+  });
+
+  it('toxiproxy\'s own config (a bare array) is read as is', async () => {
+    const path = config([{ name: 'toxi', listen: '127.0.0.1:0', upstream: '127.0.0.1:6379', enabled: true }]);
+    const cli = startCli(['serve', '--config', path, '--api', '127.0.0.1:0']);
+    running.push(cli);
+    const apiPort = await readyPort(cli, 'serve');
+    const proxy = JSON.parse((await api(apiPort, 'GET', '/proxies/toxi')).body) as { upstream: string; enabled: boolean };
+    expect(proxy).to.deep.include({ upstream: '127.0.0.1:6379', enabled: true });
+  });
+
+  it('a bad file at start: exit 2, one line naming the proxy and the key', async () => {
+    const path = config({ proxies: [{ name: 'ok', upstream: '127.0.0.1:1' }, { name: 'redis', upstream: '127.0.0.1:6379', 'max-conns': 'many' }] });
+    await expectUsageError(['serve', '--config', path, '--api', '127.0.0.1:0'], /^sluice serve: .*sluice\.json: proxy redis: max-conns: expected a whole number, got "many"$/m);
+    await expectUsageError(['serve', '--config', join(dir, 'missing.json'), '--api', '127.0.0.1:0'], /missing\.json: cannot read it \(ENOENT\)/);
+  });
+
+  it('refuses --api on a non-loopback address without --api-insecure (exit 2)', async () => {
+    await expectUsageError(['serve', '--api', '0.0.0.0:0'], /--api: refusing non-loopback 0\.0\.0\.0:0/);
+  });
+});
