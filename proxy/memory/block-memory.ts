@@ -70,6 +70,21 @@ export class BlockMemory {
     }
   }
 
+  /**
+   * Forgets block `n`'s memory without touching it (something outside may still be reading it):
+   * the garbage collector frees it once nothing points into it, and the next commit(n) makes fresh memory.
+   */
+  forget(n: number): void {
+    const buffer = this.buffers[n];
+    if (!buffer) return;
+    this.numbers.delete(buffer);
+    this.buffers[n] = null;
+    if (this.views[n]) {
+      this.views[n] = null;
+      this.committed--;
+    }
+  }
+
   /** The block a chunk is a view of, or -1 when it is not one of these blocks. */
   blockOf(chunk: Uint8Array): number {
     return this.numbers.get(chunk.buffer) ?? -1;

@@ -80,6 +80,8 @@ export class BlockPool {
   private readonly afterBurst: (() => void) | undefined;
   private readonly burstBlocks: number;
   private readonly poisoned: Buffer | null;
+  // Blocks a closed sink may still be sending from: once free, their memory is forgotten, never reused.
+  private readonly forsaken = new Set<number>();
   private landedBlock = -1;
   private landedAt = 0;
   private peakCommitted = 0;
@@ -158,8 +160,19 @@ export class BlockPool {
   /** One holder less; the last one frees the block, and waiters are served. */
   release(block: number): void {
     if (!this.ledger.release(block, this.now())) return;
-    if (this.poisoned) this.memory.view(block).fill(POISON_BYTE);
+    if (this.forsaken.delete(block)) this.memory.forget(block);
+    else if (this.poisoned) this.memory.view(block).fill(POISON_BYTE);
     this.ledger.serve();
+  }
+
+  /**
+   * One holder less, for a chunk a closed sink may still be sending from (SinkWriter.abandon):
+   * the block's charge comes back as usual once it is free, but its memory is left untouched to
+   * the garbage collector and the block number gets fresh memory when it is taken again.
+   */
+  forsake(block: number): void {
+    this.forsaken.add(block);
+    this.release(block);
   }
 
   /** Calls `onBlock` with a block (one holder: the waiter) once one can be had, first come first served; returns the cancel function. */

@@ -104,12 +104,15 @@ export class SinkWriter implements Downstream {
   }
 
   /**
-   * The sink is closed for good. Chunks still lent are forgotten, not given back: a sink whose
-   * write never called back (a stream destroyed with its frames still in a link) may still hold
-   * them, and a buffer back in its pool would be read into again while it is sent. The garbage
-   * collector frees them once nothing holds them.
+   * The sink is closed for good. Chunks still lent are not given back: a sink whose write never
+   * called back (a stream destroyed with its frames still in a link) may still hold them, and a
+   * buffer back in its pool would be read into again while it is sent. Their lender is told to
+   * forsake them (a block pool then stops counting that memory and never reuses it), or they are
+   * forgotten; the garbage collector frees them once nothing holds them.
    */
   abandon(): void {
+    for (let i = this.leasedAt; i < this.leasedSeqs.length; i++) this.leasedLenders[i]!.forsake?.(this.leasedChunks[i]!);
+    this.lenderChargedBytes = 0;
     this.leasedChunks = [];
     this.leasedLenders = [];
     this.leasedSeqs = [];

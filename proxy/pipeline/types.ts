@@ -29,6 +29,12 @@ export interface Lender {
    * BlockPool charges whole blocks): the direction then leaves those bytes out of its own charge.
    */
   readonly chargesBudget?: boolean;
+  /**
+   * Instead of giveBack, when the sink was closed with the chunk still in a write that may never
+   * call back (and may still be sending from it): the lender must never reuse that memory, but
+   * may stop counting it. Without this the chunk is simply forgotten.
+   */
+  forsake?(chunk: Buffer): void;
 }
 
 /** Where a reader sends what it reads: the direction. */

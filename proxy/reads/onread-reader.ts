@@ -122,6 +122,11 @@ export class OnreadReader implements SourceReader, ReadSink, Lender {
     if (this.lentChunks === 0 && this.holding) this.letSourceGo();
   }
 
+  forsake(chunk: Buffer): void {
+    this.lentChunks--;
+    this.pool.forsake(this.pool.blockOf(chunk));
+  }
+
   slackOf(): number {
     return 0; // the pool charges whole blocks; the window counts bytes
   }

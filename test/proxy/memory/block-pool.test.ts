@@ -126,6 +126,21 @@ describe('BlockPool', () => {
     expect([p.committedBytes, bursts]).to.deep.equal([0, 1]); // 3 blocks fell: under an eighth of the budget
   });
 
+  it('forsakes a block a closed sink may still send from: its charge comes back once free, its memory is left alone and never reused', () => {
+    const { p, budget } = pool(128 * KiB, { poison: true });
+    const b = p.take();
+    const sent = p.view(b).subarray(0, 100).fill(7);
+    p.retain(b); // the chunk lent to the sink
+    p.forsake(b);
+    expect(p.refsOf(b)).to.equal(1); // the reader still holds it
+    p.release(b);
+    expect([p.refsOf(b), budget!.usedBytes, p.committedBytes]).to.deep.equal([0, 0, 0]);
+    const again = p.take();
+    expect(again).to.equal(b); // the same number, with fresh memory
+    p.view(again).fill(9);
+    expect([p.view(again).buffer === sent.buffer, sent.every((x) => x === 7)]).to.deep.equal([false, true]);
+  });
+
   describe('poison mode', () => {
     it('fills a freed block with the poison byte', () => {
       const { p } = pool(32 * MiB, { poison: true });

@@ -53,6 +53,23 @@ describe('SinkWriter', () => {
     expect(lender.back).to.deep.equal([]);
   });
 
+  it('tells a lender that can forsake the chunks still lent when abandoned, and nothing of those already flushed', async () => {
+    const sink = new CollectingSink(4);
+    sink.on('error', () => {});
+    const writer = new SinkWriter(sink, { wrote: () => {}, flushed: () => {} });
+    const forsaken: string[] = [];
+    const lender = { ...recordingLender(), forsake: (chunk: Buffer) => forsaken.push(chunk.toString()) };
+    writer.write(Buffer.from('sent'), lender); // taken at once
+    sink.held = true;
+    writer.write(Buffer.from('held'), lender);
+    writer.write(Buffer.from('more'), lender);
+    writer.abandon();
+    expect([lender.back, forsaken]).to.deep.equal([[['sent', true]], ['held', 'more']]);
+    sink.flush();
+    await tick();
+    expect(lender.back).to.deep.equal([['sent', true]]);
+  });
+
   it('coalesces the writes of one tick into one writev when asked', async () => {
     const sizes: number[] = [];
     const sink = new (class extends CollectingSink {

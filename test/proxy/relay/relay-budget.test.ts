@@ -67,6 +67,26 @@ describe('RelayServer under a memory budget (read blocks)', () => {
     });
   }
 
+  it('gives every block and its charge back when connections die with bytes still unflushed (reset by the relay, destroyed by the target)', async function () {
+    this.timeout(30_000);
+    const target = stalledTarget();
+    const { server, port } = await start(await target.port, { memoryBudgetBytes: 256 * KiB, windowBytes: 256 * KiB });
+    const clients = await Promise.all(Array.from({ length: 16 }, async () => res.socket(await connectTo(port))));
+    for (const c of clients) {
+      c.on('error', () => {});
+      void writeAll(c, randomChunks(randomBytes(8 * MiB, 5), 60_000, 1), false).catch(() => {});
+    }
+    await until(() => target.sockets.length === 16, 'sixteen target connections');
+    await until(() => server.blocks.waiting > 0, 'the budget full, writes to the target pending');
+    // Half are reset by the relay itself, the other half die at the target: either way a sink goes with bytes unflushed.
+    for (const c of server.connectionViews(8).connections) expect(server.resetConnection(c.id)).to.equal(true);
+    await until(() => server.activeConnections === 8, 'eight connections reset');
+    for (const s of target.sockets) s.destroy();
+    await until(() => server.activeConnections === 0, 'every connection closed');
+    server.blocks.tick(); // the shared landed block, which only the pool holds now, goes too
+    expect([server.blocks.ledger.inUse, server.governor.budget.usedBytes]).to.deep.equal([0, 0]);
+  });
+
   it('allocates nothing per read once the budget is full (counted)', async function () {
     this.timeout(60_000);
     const target = stalledTarget();

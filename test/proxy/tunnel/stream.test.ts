@@ -141,4 +141,55 @@ describe('TunnelStream write callbacks wait for the link', () => {
     await settle();
     expect(firstDifference(payloadOnWire(link.wire()), data)).to.equal(null);
   });
+
+  it('a stream destroyed with its frames still in the link: its blocks come back to the pool\'s count, never reused, and the link sends them intact', async () => {
+    const { client, source, hook, pool, link, stream } = await streamFromSocket();
+    const direction = new Direction({
+      reader: new OnreadReader(source, hook, pool),
+      sink: stream,
+      window: new DirectionWindow({ windowBytes: 4 * WINDOW }),
+      now: () => performance.now(),
+    });
+    res.defer(() => direction.stop());
+    const data = randomBytes(WINDOW, 4);
+    client.write(data);
+    direction.start();
+    await settle();
+    for (let i = 0; i < 100 && stream.bytesSent < WINDOW; i++) {
+      link.deliver();
+      await settle();
+    }
+    expect(link.writableLength, 'the last frames wait in the link').to.be.above(0);
+
+    // Both sides go while the link still points into the last blocks read.
+    stream.destroy();
+    source.destroy();
+    direction.stop();
+    await settle();
+    pool.tick();
+    expect(pool.ledger.inUse, 'blocks still counted in use').to.equal(0);
+    for (let i = 0; i < 8; i++) pool.view(pool.take()).fill(0x11); // whatever is taken next is fresh memory, not the link's
+
+    link.deliver();
+    await settle();
+    expect(firstDifference(payloadOnWire(link.wire()), data)).to.equal(null);
+  });
+
+  /** A client socket read through a hook, a poisoned block pool, and a stream over a link that holds its writes. */
+  async function streamFromSocket() {
+    const server = res.server(createServer({ pauseOnConnect: true }));
+    const port = await listen(server);
+    const accepted = nextConnection(server);
+    const client = res.socket(await connectTo(port));
+    const hook = new ReadHook();
+    const source = res.socket(adoptWithReadHook(await accepted, hook)!);
+    const pool = new BlockPool({ poison: true });
+    res.defer(() => pool.close());
+    const link = new HeldLink();
+    link.holding = false;
+    const stream = session(link).open();
+    await settle();
+    link.holding = true; // from here on the peer is slow to read
+    return { client, source, hook, pool, link, stream };
+  }
 });
