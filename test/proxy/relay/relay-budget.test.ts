@@ -71,10 +71,11 @@ describe('RelayServer under a memory budget (read blocks)', () => {
     this.timeout(30_000);
     const target = stalledTarget();
     const { server, port } = await start(await target.port, { memoryBudgetBytes: 256 * KiB, windowBytes: 256 * KiB });
+    const chunks = randomChunks(randomBytes(8 * MiB, 5), 60_000, 1); // made once: the relay shares this event loop
     const clients = await Promise.all(Array.from({ length: 16 }, async () => res.socket(await connectTo(port))));
     for (const c of clients) {
       c.on('error', () => {});
-      void writeAll(c, randomChunks(randomBytes(8 * MiB, 5), 60_000, 1), false).catch(() => {});
+      void writeAll(c, chunks, false).catch(() => {});
     }
     await until(() => target.sockets.length === 16, 'sixteen target connections');
     await until(() => server.blocks.waiting > 0, 'the budget full, writes to the target pending');
