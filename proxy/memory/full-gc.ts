@@ -4,9 +4,11 @@ import vm from 'node:vm';
 /**
  * One full, compacting garbage collection, for after a burst: the objects a burst of connections
  * left behind (write requests, views, sockets) sit in old-space pages that V8 would otherwise
- * keep, half empty, for a long while. This leans on V8 internals (turning on `--expose-gc` at run
- * time to get `gc` in a fresh context, and `--compact-on-every-full-gc` around the call), so it is
- * the one place that does; when they are not there it does nothing and says so.
+ * keep, half empty, for a long while. This leans on V8 internals, so it is the one place that
+ * does: `--expose-gc` is turned on at run time just long enough to get `gc` from a fresh context
+ * (no command-line flag is needed, and later contexts get no `gc`), and `--compact-on-every-full-gc`
+ * is set around the call. Where they are missing, or `gc` throws, it does nothing and says so
+ * (returns false); it never throws.
  */
 
 /** Runs a full GC; false when none could be had. */
@@ -22,22 +24,34 @@ export function findGc(): (() => void) | null {
     return typeof gc === 'function' ? (gc as () => void) : null;
   } catch {
     return null;
+  } finally {
+    try {
+      v8.setFlagsFromString('--no-expose-gc'); // an embedding process's own contexts get no gc
+    } catch {
+      // nothing to undo
+    }
   }
 }
 
-/** A collector over `find` (looked up once, on first use); with no gc to be had it is a no-op returning false. */
+/**
+ * A collector over `find` (looked up once, on first use); with no gc to be had it is a no-op
+ * returning false, and a gc that throws is not called again.
+ */
 export function createCollector(find: () => (() => void) | null = findGc): Collector {
   let gc: (() => void) | null | undefined;
   return () => {
     if (gc === undefined) gc = find();
     if (!gc) return false;
-    v8.setFlagsFromString('--compact-on-every-full-gc');
     try {
+      v8.setFlagsFromString('--compact-on-every-full-gc');
       gc();
+      return true;
+    } catch {
+      gc = null;
+      return false;
     } finally {
       v8.setFlagsFromString('--no-compact-on-every-full-gc');
     }
-    return true;
   };
 }
 
