@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { sharedBlocks, type BlockPool } from '../memory/block-pool.js';
 import type { Lender, ReadTarget, SourceReader } from '../pipeline/index.js';
-import { isLanding, lightViewFor } from './read-buffers.js';
+import { isLanding, LANDING, lightViewFor } from './read-buffers.js';
 import type { ReadHook, ReadSink } from './read-hook.js';
 import { endError } from '../net/reset-probe.js';
 
@@ -183,7 +183,8 @@ export class OnreadReader implements SourceReader, ReadSink, Lender {
     target.deliver(this.pool.view(block).subarray(at, at + bytes), this);
   }
 
-  // Where the next read lands: the block's tail, a fresh block, or (light, or no block to be had) the light view.
+  // Where the next read lands: the block's tail, a fresh block, or (light, or no block to be had) the light view;
+  // all of LANDING for a first stage that copies.
   private chooseNext(bytes: number, space: number): void {
     if (this.block >= 0 && this.pool.refsOf(this.block) === 1) {
       // Nothing of the block is waiting for the sink: read over it from the start, or, when the
@@ -202,6 +203,9 @@ export class OnreadReader implements SourceReader, ReadSink, Lender {
     if (this.block >= 0) {
       const view = this.pool.view(this.block);
       this.hook.next = this.offset === 0 ? view : view.subarray(this.offset);
+    } else if (this.target?.takesLeases === false) {
+      // The first stage copies what it keeps (message framing), charged byte for byte: whole reads.
+      this.hook.next = LANDING;
     } else this.hook.next = this.lightView;
   }
 
