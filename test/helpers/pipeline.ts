@@ -1,6 +1,6 @@
 import { PassThrough, Writable } from 'node:stream';
 import { DirectionWindow } from '../../windowing/index.js';
-import { Direction, type Stage } from '../../proxy/pipeline/index.js';
+import { Direction, type Lender, type Stage, type StageContext } from '../../proxy/pipeline/index.js';
 import { StreamReader } from '../../proxy/reads/stream-reader.js';
 
 /** A sink that takes everything at once (or holds its write callbacks while `held`), keeping what it got. */
@@ -70,4 +70,21 @@ export function feed(source: PassThrough, pieces: Buffer[], end = true): Promise
       resolve();
     });
   });
+}
+
+/** A pass-through stage that remembers what it was wired to; `takesLeases` false makes it one that keeps what it is given (it is then handed copies). */
+export class ProbeStage implements Stage {
+  readonly heldBytes = 0;
+  context!: StageContext;
+  constructor(readonly takesLeases = true) {}
+  attach(context: StageContext): void {
+    this.context = context;
+  }
+  write(chunk: Buffer, lender: Lender | null): void {
+    this.context.next.write(chunk, lender);
+  }
+  end(): void {
+    this.context.next.end();
+  }
+  close(): void {}
 }

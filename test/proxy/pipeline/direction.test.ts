@@ -1,31 +1,14 @@
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
 import { DirectionWindow, MemoryBudget } from '../../../windowing/index.js';
-import { Direction, type Downstream, type Holdable, type Lender, type Stage, type StageContext } from '../../../proxy/pipeline/index.js';
+import { Direction, type Downstream, type Holdable, type Lender, type Stage } from '../../../proxy/pipeline/index.js';
 import { StreamReader } from '../../../proxy/reads/stream-reader.js';
 import { MessageStage } from '../../../proxy/stages/index.js';
-import { CollectingSink, feed, testDirection } from '../../helpers/pipeline.js';
+import { CollectingSink, feed, ProbeStage, testDirection } from '../../helpers/pipeline.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
 async function settle(): Promise<void> {
   for (let i = 0; i < 10; i++) await tick();
-}
-
-/** A pass-through stage that remembers what it was wired to and can hold its upstream. */
-class ProbeStage implements Stage {
-  readonly heldBytes = 0;
-  context!: StageContext;
-  constructor(readonly takesLeases = true) {}
-  attach(context: StageContext): void {
-    this.context = context;
-  }
-  write(chunk: Buffer, lender: Lender | null): void {
-    this.context.next.write(chunk, lender);
-  }
-  end(): void {
-    this.context.next.end();
-  }
-  close(): void {}
 }
 
 describe('Direction', () => {

@@ -1,16 +1,17 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
-import { createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { DirectionWindow, MemoryBudget } from '../../../windowing/index.js';
 import { BlockPool } from '../../../proxy/memory/block-pool.js';
-import { Direction, type Lender, type Stage, type StageContext } from '../../../proxy/pipeline/index.js';
-import { adoptWithReadHook } from '../../../proxy/reads/adopt-socket.js';
+import { Direction, type Stage } from '../../../proxy/pipeline/index.js';
 import { OnreadReader } from '../../../proxy/reads/onread-reader.js';
 import { LIGHT_READ_BYTES } from '../../../proxy/reads/read-buffers.js';
 import { ReadHook } from '../../../proxy/reads/read-hook.js';
 import { randomBytes } from '../../../scenarios/harness/random.js';
-import { closed, connectTo, listen, nextConnection, Resources, until } from '../../helpers/sockets.js';
+import { adoptedPair } from '../../helpers/adopted.js';
+import { ProbeStage } from '../../helpers/pipeline.js';
+import { closed, Resources, until } from '../../helpers/sockets.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -48,23 +49,6 @@ class CopyingSink extends Writable {
   }
 }
 
-/** A first stage that keeps what it is given (as message framing does): it takes copies, no leases. */
-class CopyTakingStage implements Stage {
-  readonly heldBytes = 0;
-  readonly takesLeases = false;
-  private context!: StageContext;
-  attach(context: StageContext): void {
-    this.context = context;
-  }
-  write(chunk: Buffer, lender: Lender | null): void {
-    this.context.next.write(chunk, lender);
-  }
-  end(): void {
-    this.context.next.end();
-  }
-  close(): void {}
-}
-
 describe('OnreadReader (reads into budget-governed blocks)', () => {
   const res = new Resources();
   const pools: BlockPool[] = [];
@@ -74,12 +58,7 @@ describe('OnreadReader (reads into budget-governed blocks)', () => {
   });
 
   async function setUp(budgetBytes: number, stages: Stage[] = []): Promise<{ client: Socket; source: Socket; pool: BlockPool; sink: CopyingSink; direction: Direction }> {
-    const server = res.server(createServer({ pauseOnConnect: true }));
-    const port = await listen(server);
-    const accepted = nextConnection(server);
-    const client = res.socket(await connectTo(port));
-    const hook = new ReadHook();
-    const source = res.socket(adoptWithReadHook(await accepted, hook)!);
+    const { client, source, hook } = await adoptedPair(res);
     const pool = new BlockPool({ budget: new MemoryBudget({ budgetBytes }), poison: true });
     pools.push(pool);
     const sink = new CopyingSink(pool);
@@ -119,7 +98,7 @@ describe('OnreadReader (reads into budget-governed blocks)', () => {
   });
 
   it('reads whole (not light) reads for a first stage that copies what it keeps', async () => {
-    const { client, sink, direction } = await setUp(4 * MiB, [new CopyTakingStage()]);
+    const { client, sink, direction } = await setUp(4 * MiB, [new ProbeStage(false)]);
     const data = randomBytes(512 * KiB, 3);
     client.write(data);
     await until(() => client.writableLength === 0, 'the bytes in the kernel');

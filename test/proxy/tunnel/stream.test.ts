@@ -7,17 +7,15 @@
  * echoes under load: right length, wrong content).
  */
 import { expect } from 'chai';
-import { createServer } from 'node:net';
 import { DirectionWindow, Flag, FrameDecoder, FrameType, encodeFrame, INITIAL_STREAM_WINDOW_BYTES } from '../../../windowing/index.js';
 import { TunnelSession } from '../../../proxy/index.js';
 import { BlockPool, POISON_BYTE } from '../../../proxy/memory/block-pool.js';
 import { Direction } from '../../../proxy/pipeline/index.js';
-import { adoptWithReadHook } from '../../../proxy/reads/adopt-socket.js';
 import { OnreadReader } from '../../../proxy/reads/onread-reader.js';
-import { ReadHook } from '../../../proxy/reads/read-hook.js';
 import { HeldLink } from '../../helpers/held-link.js';
 import { randomBytes } from '../../../scenarios/harness/random.js';
-import { connectTo, listen, nextConnection, Resources } from '../../helpers/sockets.js';
+import { adoptedPair } from '../../helpers/adopted.js';
+import { Resources } from '../../helpers/sockets.js';
 
 const WINDOW = INITIAL_STREAM_WINDOW_BYTES;
 /** A poisoned read pool fills every block freed with this, so a block still in use shows up as it. */
@@ -101,37 +99,8 @@ describe('TunnelStream write callbacks wait for the link', () => {
   });
 
   it('end to end: a client socket read into pooled blocks, through a stream, over a backed-up link, arrives intact', async () => {
-    const server = res.server(createServer({ pauseOnConnect: true }));
-    const port = await listen(server);
-    const accepted = nextConnection(server);
-    const client = res.socket(await connectTo(port));
-    const hook = new ReadHook();
-    const source = res.socket(adoptWithReadHook(await accepted, hook)!);
-    const pool = new BlockPool({ poison: true });
-    res.defer(() => pool.close());
-
-    const link = new HeldLink();
-    link.holding = false;
-    const stream = session(link).open();
-    const direction = new Direction({
-      reader: new OnreadReader(source, hook, pool),
-      sink: stream,
-      window: new DirectionWindow({ windowBytes: 4 * WINDOW }),
-      now: () => performance.now(),
-    });
-    res.defer(() => direction.stop());
-    await settle();
-    link.holding = true; // from here on the peer is slow to read
-
-    const data = randomBytes(WINDOW, 3); // exactly the stream's credit
-    client.write(data);
-    direction.start();
-    // Let the link write a batch at a time until the whole window is framed; the last frames stay held.
-    await settle();
-    for (let i = 0; i < 100 && stream.bytesSent < WINDOW; i++) {
-      link.deliver();
-      await settle();
-    }
+    const { link, stream, sendWindow } = await socketThroughStream();
+    const data = await sendWindow(3);
     expect(stream.bytesSent).to.equal(WINDOW);
     expect(link.writableLength, 'the last frames wait in the link').to.be.above(0);
 
@@ -143,22 +112,8 @@ describe('TunnelStream write callbacks wait for the link', () => {
   });
 
   it('a stream destroyed with its frames still in the link: its blocks come back to the pool\'s count, never reused, and the link sends them intact', async () => {
-    const { client, source, hook, pool, link, stream } = await streamFromSocket();
-    const direction = new Direction({
-      reader: new OnreadReader(source, hook, pool),
-      sink: stream,
-      window: new DirectionWindow({ windowBytes: 4 * WINDOW }),
-      now: () => performance.now(),
-    });
-    res.defer(() => direction.stop());
-    const data = randomBytes(WINDOW, 4);
-    client.write(data);
-    direction.start();
-    await settle();
-    for (let i = 0; i < 100 && stream.bytesSent < WINDOW; i++) {
-      link.deliver();
-      await settle();
-    }
+    const { source, pool, link, stream, direction, sendWindow } = await socketThroughStream();
+    const data = await sendWindow(4);
     expect(link.writableLength, 'the last frames wait in the link').to.be.above(0);
 
     // Both sides go while the link still points into the last blocks read.
@@ -175,21 +130,39 @@ describe('TunnelStream write callbacks wait for the link', () => {
     expect(firstDifference(payloadOnWire(link.wire()), data)).to.equal(null);
   });
 
-  /** A client socket read through a hook, a poisoned block pool, and a stream over a link that holds its writes. */
-  async function streamFromSocket() {
-    const server = res.server(createServer({ pauseOnConnect: true }));
-    const port = await listen(server);
-    const accepted = nextConnection(server);
-    const client = res.socket(await connectTo(port));
-    const hook = new ReadHook();
-    const source = res.socket(adoptWithReadHook(await accepted, hook)!);
+  /**
+   * A socket read into a poisoned block pool, through a direction, into a stream over a link that
+   * holds its writes (the peer is slow to read). sendWindow then writes exactly the stream's
+   * credit into the socket and lets the link write a batch at a time until all of it is framed;
+   * the last frames stay held.
+   */
+  async function socketThroughStream() {
+    const { client, source, hook } = await adoptedPair(res);
     const pool = new BlockPool({ poison: true });
     res.defer(() => pool.close());
     const link = new HeldLink();
     link.holding = false;
     const stream = session(link).open();
     await settle();
-    link.holding = true; // from here on the peer is slow to read
-    return { client, source, hook, pool, link, stream };
+    link.holding = true;
+    const direction = new Direction({
+      reader: new OnreadReader(source, hook, pool),
+      sink: stream,
+      window: new DirectionWindow({ windowBytes: 4 * WINDOW }),
+      now: () => performance.now(),
+    });
+    res.defer(() => direction.stop());
+    const sendWindow = async (seed: number): Promise<Buffer> => {
+      const data = randomBytes(WINDOW, seed);
+      client.write(data);
+      direction.start();
+      await settle();
+      for (let i = 0; i < 100 && stream.bytesSent < WINDOW; i++) {
+        link.deliver();
+        await settle();
+      }
+      return data;
+    };
+    return { source, pool, link, stream, direction, sendWindow };
   }
 });
