@@ -224,8 +224,7 @@ export class Direction implements ReadTarget {
 
   // Charges the budget with what the direction holds, less what a lender charges itself (pooled blocks).
   private charge(): void {
-    const held = this.stages.length > 0 ? this.heldBytes : this.writer.pendingBytes;
-    this.window.charge(Math.max(0, held - this.writer.lenderChargedBytes));
+    this.window.charge(Math.max(0, this.heldBytes - this.writer.lenderChargedBytes));
   }
 
   private afterWrite(full: boolean): void {
