@@ -7,6 +7,9 @@
  *   routes: sluice relay, and tunnel-client -> tunnel-server (2 links); sessions alternate
  *
  *   node dist/bench/soak/run.js [--minutes 10] [--concurrency 40] [--report-every 60]
+ *
+ * After the load it waits as long as a connection may take to close on its own (2 x the sidecars'
+ * --idle-timeout + the close grace + 3 s slack) and fails on any still open.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
@@ -16,8 +19,24 @@ import { fileURLToPath } from 'node:url';
 import { installCleanupHandlers, spawnTracked, stopProcess, waitForLine } from '../../scenarios/harness/processes.js';
 import { rssBytes } from '../../scenarios/harness/proc-stats.js';
 import { startMixedTarget, type SoakMode } from './mixed-target.js';
+import { CLOSE_GRACE_MS } from '../../proxy/relay/relay.js';
+import { parseDuration } from '../../proxy/config/units.js';
 
 const CLI = fileURLToPath(new URL('../../proxy/cli.js', import.meta.url));
+
+/** The sidecars' --idle-timeout: it bounds how long a quiet connection lives, so the wait after the load. */
+const IDLE_TIMEOUT = '10s';
+
+/**
+ * The longest a connection may stay open once nothing moves (README, "Longest lives"): the idle
+ * check closes it within two periods of its last byte (it reads a progress counter once a
+ * period), then FIN both ways and destroyed after the grace. A wait shorter than this fails on
+ * connections that are on their way out (a 15 s wait against 2 x 10 s + 2 s did, issue 19).
+ */
+const WORST_IDLE_MS = 2 * parseDuration(IDLE_TIMEOUT) + CLOSE_GRACE_MS;
+
+/** Slack on top of WORST_IDLE_MS: the slot is freed just after the destroy, and /metrics is polled. */
+const SETTLE_SLACK_MS = 3000;
 
 interface Tally {
   sessions: number;
@@ -132,9 +151,9 @@ async function main(): Promise<void> {
     });
     return { child, port: Number(ready[1]), metricsPort, pid: child.pid!, name: command };
   };
-  const relay = await started0(['--listen', '127.0.0.1:0', '--target', `127.0.0.1:${target.port}`, '--max-conns', '200', '--idle-timeout', '10s'], 'relay');
-  const tunnelServer = await started0(['--listen', '127.0.0.1:0', '--target', `127.0.0.1:${target.port}`, '--idle-timeout', '10s'], 'tunnel-server');
-  const tunnelClient = await started0(['--listen', '127.0.0.1:0', '--server', `127.0.0.1:${tunnelServer.port}`, '--links', '2', '--idle-timeout', '10s'], 'tunnel-client');
+  const relay = await started0(['--listen', '127.0.0.1:0', '--target', `127.0.0.1:${target.port}`, '--max-conns', '200', '--idle-timeout', IDLE_TIMEOUT], 'relay');
+  const tunnelServer = await started0(['--listen', '127.0.0.1:0', '--target', `127.0.0.1:${target.port}`, '--idle-timeout', IDLE_TIMEOUT], 'tunnel-server');
+  const tunnelClient = await started0(['--listen', '127.0.0.1:0', '--server', `127.0.0.1:${tunnelServer.port}`, '--links', '2', '--idle-timeout', IDLE_TIMEOUT], 'tunnel-client');
   const sidecars = [relay, tunnelServer, tunnelClient];
   const routes = [relay.port, tunnelClient.port];
   const tally: Tally = { sessions: 0, intact: 0, corrupt: 0, cutShort: 0, resets: 0 };
@@ -142,7 +161,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const endAt = started + minutes * 60_000;
   console.log(`soak: ${minutes} min, ${concurrency} concurrent sessions, half through sluice relay, half through tunnel-client -> tunnel-server`);
-  console.log('minute  sessions  intact  corrupt  cut-short  resets  RSS MB relay/t-client/t-server  fds  active');
+  console.log('minute  sessions  intact  corrupt  cut-short  resets  RSS MB relay/t-server/t-client  fds  active');
 
   const report = async () => {
     const minute = (performance.now() - started) / 60_000;
@@ -169,14 +188,30 @@ async function main(): Promise<void> {
     for (const s of sidecars) total += await metric(s.metricsPort, 'sluice_connections_active');
     return total;
   };
-  for (let i = 0; i < 150 && (await activeNow()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  const settleMs = WORST_IDLE_MS + SETTLE_SLACK_MS;
+  const loadEnded = performance.now();
+  const sinceLoad = () => `${((performance.now() - loadEnded) / 1000).toFixed(1)} s`;
+  let woundDown: string | null = null;
+  while (performance.now() - loadEnded < settleMs) {
+    if ((await activeNow()) === 0) {
+      woundDown = sinceLoad();
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const idle = { active: await activeNow(), fds: sidecars.map((s) => openFds(s.pid)).join('/') };
+  const perSidecar = async () => (await Promise.all(sidecars.map((s) => metric(s.metricsPort, 'sluice_connections_active')))).join('/');
+  console.log(
+    woundDown !== null
+      ? `after the load: every connection closed within ${woundDown} (allowed ${settleMs / 1000} s: 2 x --idle-timeout ${IDLE_TIMEOUT} + ${CLOSE_GRACE_MS / 1000} s grace + ${SETTLE_SLACK_MS / 1000} s)`
+      : `after the load: still active after ${sinceLoad()}: ${await perSidecar()} (relay/t-server/t-client)`,
+  );
   for (const s of sidecars) await stopProcess(s.child);
   target.server.close();
 
   const failures: string[] = [];
   if (tally.corrupt > 0) failures.push(`${tally.corrupt} sessions received bytes that were not what was sent`);
-  if (idle.active !== 0) failures.push(`${idle.active} connections still active after the load stopped`);
+  if (idle.active !== 0) failures.push(`${idle.active} connections still active ${settleMs / 1000} s after the load stopped`);
   sidecars.forEach((s, i) => {
     // A trend needs points: judge only with five or more samples over the second half, and only
     // a rise that is both steady (slope) and large (net), so GC sawtooth does not count.
@@ -187,7 +222,7 @@ async function main(): Promise<void> {
     console.log(`${s.name}: RSS over the second half ${slope.toFixed(2)} MB/min, ${net.toFixed(1)} MB net`);
     if (slope > 1 && net > 10) failures.push(`${s.name} RSS keeps growing: ${slope.toFixed(2)} MB/min, ${net.toFixed(1)} MB over the second half`);
   });
-  console.log(`after the load: ${idle.active} active, ${idle.fds} open descriptors`);
+  console.log(`after the load: ${idle.active} active, ${idle.fds} open descriptors (relay/t-server/t-client)`);
   if (failures.length > 0) {
     for (const f of failures) console.log(`FAIL: ${f}`);
     process.exitCode = 1;
