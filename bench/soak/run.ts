@@ -9,16 +9,18 @@
  *   node dist/bench/soak/run.js [--minutes 10] [--concurrency 40] [--report-every 60]
  *
  * After the load it waits as long as a connection may take to close on its own (2 x the sidecars'
- * --idle-timeout + the close grace + 3 s slack) and fails on any still open.
+ * --idle-timeout + the close grace + 3 s slack) and fails on any still open, and checks that every
+ * connection is accounted for: each sidecar finished all it accepted, and the relay and
+ * tunnel-client together accepted one connection per session.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { get } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { installCleanupHandlers, spawnTracked, stopProcess, waitForLine } from '../../scenarios/harness/processes.js';
 import { rssBytes } from '../../scenarios/harness/proc-stats.js';
 import { startMixedTarget, type SoakMode } from './mixed-target.js';
+import { connectionBooks, describeBooks, metricsText, sample } from './books.js';
 import { CLOSE_GRACE_MS } from '../../proxy/relay/relay.js';
 import { parseDuration } from '../../proxy/config/units.js';
 
@@ -70,16 +72,8 @@ function openFds(pid: number): number {
   }
 }
 
-function metric(port: number, name: string): Promise<number> {
-  return new Promise((resolve) => {
-    get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (r) => {
-      let body = '';
-      r.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
-        const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(body);
-        resolve(m ? Number(m[1]) : NaN);
-      });
-    }).on('error', () => resolve(NaN));
-  });
+async function metric(port: number, name: string): Promise<number> {
+  return sample(await metricsText(port), name);
 }
 
 /** One client session of a random kind; resolves when it is over, updating the tally. */
@@ -206,12 +200,22 @@ async function main(): Promise<void> {
       ? `after the load: every connection closed within ${woundDown} (allowed ${settleMs / 1000} s: 2 x --idle-timeout ${IDLE_TIMEOUT} + ${CLOSE_GRACE_MS / 1000} s grace + ${SETTLE_SLACK_MS / 1000} s)`
       : `after the load: still active after ${sinceLoad()}: ${await perSidecar()} (relay/t-server/t-client)`,
   );
+  // Every connection accounted for: each one a sidecar accepted has finished, with its end counted.
+  const ledgers = await Promise.all(sidecars.map((s) => connectionBooks(s.metricsPort)));
+  sidecars.forEach((s, i) => console.log(describeBooks(s.name, ledgers[i]!)));
   for (const s of sidecars) await stopProcess(s.child);
   target.server.close();
 
   const failures: string[] = [];
   if (tally.corrupt > 0) failures.push(`${tally.corrupt} sessions received bytes that were not what was sent`);
   if (idle.active !== 0) failures.push(`${idle.active} connections still active ${settleMs / 1000} s after the load stopped`);
+  sidecars.forEach((s, i) => {
+    const b = ledgers[i]!;
+    if (b.accepted !== b.finished) failures.push(`${s.name}: ${b.accepted} connections accepted but ${b.finished} finished`);
+  });
+  // Each session is one connection to the relay or the tunnel-client (the tunnel-server's are its streams).
+  const routed = ledgers[sidecars.indexOf(relay)]!.accepted + ledgers[sidecars.indexOf(tunnelClient)]!.accepted;
+  if (routed !== tally.sessions) failures.push(`${tally.sessions} sessions but the relay and tunnel-client accepted ${routed} connections`);
   sidecars.forEach((s, i) => {
     // A trend needs points: judge only with five or more samples over the second half, and only
     // a rise that is both steady (slope) and large (net), so GC sawtooth does not count.
@@ -226,7 +230,7 @@ async function main(): Promise<void> {
   if (failures.length > 0) {
     for (const f of failures) console.log(`FAIL: ${f}`);
     process.exitCode = 1;
-  } else console.log('PASS: nothing corrupted, nothing left open, RSS flat');
+  } else console.log('PASS: nothing corrupted, every connection accounted for and closed, RSS flat');
 }
 
 function slopePerMinute(samples: Sample[]): number {
