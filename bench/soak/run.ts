@@ -12,6 +12,9 @@
  * --idle-timeout + the close grace + 3 s slack) and fails on any still open, and checks that every
  * connection is accounted for: each sidecar finished all it accepted, and the relay and
  * tunnel-client together accepted one connection per session.
+ *
+ * A session that receives bytes it did not send prints a CORRUPT line: route, client port, mode,
+ * first wrong byte, the wrong ranges and where their bytes came from (bench/soak/corruption.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
@@ -20,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { installCleanupHandlers, spawnTracked, stopProcess, waitForLine } from '../../scenarios/harness/processes.js';
 import { rssBytes } from '../../scenarios/harness/proc-stats.js';
 import { startMixedTarget, type SoakMode } from './mixed-target.js';
+import { PrefixCheck, RecentSessions } from './corruption.js';
 import { connectionBooks, describeBooks, metricsText, sample } from './books.js';
 import { CLOSE_GRACE_MS } from '../../proxy/relay/relay.js';
 import { parseDuration } from '../../proxy/config/units.js';
@@ -77,35 +81,39 @@ async function metric(port: number, name: string): Promise<number> {
 }
 
 /** One client session of a random kind; resolves when it is over, updating the tally. */
-function session(port: number, tally: Tally): Promise<void> {
+function session(route: number, tally: Tally, recent: RecentSessions): Promise<void> {
   const roll = Math.random();
   const mode: SoakMode = roll < 0.5 ? 'echo' : roll < 0.65 ? 'slow' : roll < 0.8 ? 'reset' : 'vanish';
   const clientMisbehaves = Math.random() < 0.1 ? (Math.random() < 0.5 ? 'client-reset' : 'client-vanish') : null;
   const size = 1 + Math.floor(Math.random() * (mode === 'slow' ? 256 * 1024 : 2 * 1024 * 1024));
   const data = randomBytes(size);
   tally.sessions++;
+  const entry = recent.add({ route, mode, client: clientMisbehaves ?? 'ok', data });
   return new Promise((resolve) => {
-    const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const s = connect({ port: route, host: '127.0.0.1', allowHalfOpen: true });
     const got = createHash('sha256');
     const sentHash = createHash('sha256').update(data).digest('hex');
-    let received = 0;
-    let prefixOk = true;
+    const check = new PrefixCheck(data);
     let errored = false;
+    const startedAt = performance.now();
     s.on('data', (d: Buffer) => {
-      if (received + d.length <= data.length && !data.subarray(received, received + d.length).equals(d)) prefixOk = false;
-      if (received + d.length > data.length) prefixOk = false;
+      check.push(d);
       got.update(d);
-      received += d.length;
     });
     s.on('error', () => (errored = true));
     s.on('close', () => {
-      if (!prefixOk) tally.corrupt++;
-      else if (received === data.length && got.digest('hex') === sentHash) tally.intact++;
+      if (!check.ok) {
+        tally.corrupt++;
+        console.log(
+          `CORRUPT #${entry.id} route=${route} local=${entry.localPort} mode=${mode} client=${entry.client} size=${size} received=${check.received} firstBad=${check.firstBad} errored=${errored} ms=${Math.round(performance.now() - startedAt)} at=${new Date().toISOString()} ${recent.describe(data, check.all(), entry.id)}`,
+        );
+      } else if (check.received === data.length && got.digest('hex') === sentHash) tally.intact++;
       else if (errored) tally.resets++;
       else tally.cutShort++;
       resolve();
     });
     s.on('connect', () => {
+      entry.localPort = s.localPort;
       s.write(`mode=${mode}\n`);
       if (clientMisbehaves === 'client-reset') {
         s.write(data.subarray(0, size >> 1));
@@ -151,10 +159,13 @@ async function main(): Promise<void> {
   const sidecars = [relay, tunnelServer, tunnelClient];
   const routes = [relay.port, tunnelClient.port];
   const tally: Tally = { sessions: 0, intact: 0, corrupt: 0, cutShort: 0, resets: 0 };
+  // Enough past sessions to cover every one running when a corrupt one started (and some).
+  const recent = new RecentSessions(3 * concurrency);
   const samples: Sample[] = [];
   const started = performance.now();
   const endAt = started + minutes * 60_000;
   console.log(`soak: ${minutes} min, ${concurrency} concurrent sessions, half through sluice relay, half through tunnel-client -> tunnel-server`);
+  console.log(`routes: relay ${relay.port}, tunnel-client ${tunnelClient.port}`);
   console.log('minute  sessions  intact  corrupt  cut-short  resets  RSS MB relay/t-server/t-client  fds  active');
 
   const report = async () => {
@@ -171,7 +182,7 @@ async function main(): Promise<void> {
   const reporter = setInterval(() => void report(), reportEverySec * 1000);
   await Promise.all(
     Array.from({ length: concurrency }, async (_, i) => {
-      while (performance.now() < endAt) await session(routes[i % routes.length]!, tally);
+      while (performance.now() < endAt) await session(routes[i % routes.length]!, tally, recent);
     }),
   );
   clearInterval(reporter);
