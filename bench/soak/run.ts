@@ -208,8 +208,8 @@ async function main(): Promise<void> {
   const perSidecar = async () => (await Promise.all(sidecars.map((s) => metric(s.metricsPort, 'sluice_connections_active')))).join('/');
   console.log(
     woundDown !== null
-      ? `after the load: every connection closed within ${woundDown} (allowed ${settleMs / 1000} s: 2 x --idle-timeout ${IDLE_TIMEOUT} + ${CLOSE_GRACE_MS / 1000} s grace + ${SETTLE_SLACK_MS / 1000} s)`
-      : `after the load: still active after ${sinceLoad()}: ${await perSidecar()} (relay/t-server/t-client)`,
+      ? `after the last session: every sidecar connection closed within ${woundDown} (allowed ${settleMs / 1000} s: 2 x --idle-timeout ${IDLE_TIMEOUT} + ${CLOSE_GRACE_MS / 1000} s grace + ${SETTLE_SLACK_MS / 1000} s)`
+      : `after the last session: still active after ${sinceLoad()}: ${await perSidecar()} (relay/t-server/t-client)`,
   );
   // Every connection accounted for: each one a sidecar accepted has finished, with its end counted.
   const ledgers = await Promise.all(sidecars.map((s) => connectionBooks(s.metricsPort)));
