@@ -81,7 +81,7 @@ export function toxicObjectFromFlag(text: string): Record<string, unknown> {
     else if (key === 'toxicity') extra.toxicity = number;
     else attributes[key] = Number.isNaN(number) ? value : number;
   }
-  return { type, ...(stream !== undefined ? { stream } : {}), ...extra, attributes };
+  return { type, ...(stream ? { stream } : {}), ...extra, attributes };
 }
 
 function attributesOf(type: string, given: Record<string, unknown>, base: Record<string, number>): Record<string, number> {
