@@ -19,7 +19,9 @@ import type { MemoryBudget } from './memory-budget.js';
  *   idleBlocks(now)  free blocks free for idleMs or more whose memory is still there: give it back.
  *
  * Free blocks are reused last-freed first (their memory is warm), so the ones at the bottom of the
- * free stack are the ones idle longest.
+ * free stack are the ones idle longest. The first keptBlocks blocks (the lowest numbers) are kept:
+ * handed out before any other free block and never reported idle, so steady traffic runs on them
+ * and only a burst's extra blocks come and go.
  */
 
 /** Options for a block ledger. */
@@ -34,6 +36,8 @@ export interface BlockLedgerOptions {
   floorBlocks?: number;
   /** A block free this long gives its memory back. Default 2000 ms. */
   idleMs?: number;
+  /** Blocks numbered below this are kept (see the module comment). Default 0. */
+  keptBlocks?: number;
 }
 
 /** One reader waiting for a block. */
@@ -47,6 +51,7 @@ export class BlockLedger {
   readonly maxBlocks: number;
   readonly floorBlocks: number;
   readonly idleMs: number;
+  readonly keptBlocks: number;
   readonly budget: MemoryBudget | undefined;
   /** Blocks in use now (held by at least one holder). */
   inUse = 0;
@@ -58,8 +63,9 @@ export class BlockLedger {
   overdrafts = 0;
   private refs = new Int32Array(64);
   private freedAtMs = new Float64Array(64);
-  // Free blocks, last freed on top; free[0 .. given) have given their memory back.
+  // Free blocks, last freed on top; free[0 .. given) have given their memory back. Kept ones apart.
   private readonly free: number[] = [];
+  private readonly keptFree: number[] = [];
   private given = 0;
   private created = 0;
   private readonly waiters = new Set<Waiter>();
@@ -75,6 +81,7 @@ export class BlockLedger {
     this.maxBlocks = maxBlocks;
     this.floorBlocks = Math.min(floorBlocks, maxBlocks);
     this.idleMs = options.idleMs ?? 2000;
+    this.keptBlocks = options.keptBlocks ?? 0;
     this.budget = options.budget;
   }
 
@@ -137,7 +144,8 @@ export class BlockLedger {
     this.inUse--;
     this.budget?.release(this.blockBytes);
     this.freedAtMs[block] = nowMs;
-    this.free.push(block);
+    if (block < this.keptBlocks) this.keptFree.push(block);
+    else this.free.push(block);
     return true;
   }
 
@@ -183,7 +191,7 @@ export class BlockLedger {
     return !this.budget || this.budget.availableBytes >= this.blockBytes || this.inUse < this.floorBlocks;
   }
 
-  // Charges and hands out a free block (the last freed), or a new one.
+  // Charges and hands out a free kept block, else the last freed, else a new one.
   private grant(landed: boolean): number {
     const budget = this.budget;
     if (budget && !budget.tryAcquire(this.blockBytes)) {
@@ -191,7 +199,7 @@ export class BlockLedger {
       budget.adjust(this.blockBytes);
       if (landed) this.overdrafts++;
     }
-    let block = this.free.pop();
+    let block = this.keptFree.pop() ?? this.free.pop();
     if (block === undefined) block = this.create();
     if (this.given > this.free.length) this.given = this.free.length;
     this.refs[block] = 1;

@@ -1,5 +1,5 @@
 import { BlockLedger, type MemoryBudget } from '../../windowing/index.js';
-import { BlockMemory } from './block-memory.js';
+import { BlockMemory, RESIZABLE } from './block-memory.js';
 
 /**
  * Where every byte read from a socket lands (the `onread` path): equal blocks whose number a
@@ -31,6 +31,9 @@ export const BLOCK_BYTES = 64 * 1024;
 /** Smallest block (tiny budgets). */
 export const MIN_BLOCK_BYTES = 4 * 1024;
 
+/** Block memory kept for good by default (steady traffic runs on it): 4 MiB. */
+export const KEPT_BYTES = 4 * 1024 * 1024;
+
 /** The byte a freed block is filled with in poison mode. */
 export const POISON_BYTE = 0xdb;
 
@@ -58,6 +61,11 @@ export interface BlockPoolOptions {
   afterBurst?: () => void;
   /** Default: an eighth of the budget (8 MiB without one). */
   burstBytes?: number;
+  /**
+   * Blocks kept for good (plain memory, used first; see block-memory.ts): default 4 MiB, at most an
+   * eighth of the budget. What stays after a burst.
+   */
+  keptBytes?: number;
   /** Poison freed blocks (default: env SLUICE_POISON_BLOCKS=1). */
   poison?: boolean;
   now?: () => number;
@@ -93,12 +101,14 @@ export class BlockPool {
     const overdraftBlocks = budget ? Math.max(2, Math.ceil((options.overdraftBytes ?? budget.budgetBytes / 32) / blockBytes)) : 0;
     this.blockBytes = blockBytes;
     this.budgeted = budget !== undefined;
+    const keptBlocks = Math.floor((options.keptBytes ?? Math.min(KEPT_BYTES, budget ? budget.budgetBytes / 8 : KEPT_BYTES)) / blockBytes);
     this.ledger = new BlockLedger({
       blockBytes,
       ...(budget ? { budget, maxBlocks: Math.floor(budget.budgetBytes / blockBytes) + overdraftBlocks } : {}),
       idleMs: options.idleMs ?? 2000,
+      keptBlocks,
     });
-    this.memory = new BlockMemory(blockBytes);
+    this.memory = new BlockMemory(blockBytes, RESIZABLE, keptBlocks);
     this.now = options.now ?? (() => performance.now());
     this.tickMs = options.tickMs ?? 500;
     this.afterBurst = options.afterBurst;
@@ -220,7 +230,8 @@ export class BlockPool {
     }
     for (const block of this.ledger.idleBlocks(now)) this.memory.release(block);
     this.ledger.serve();
-    const committed = this.memory.committed;
+    // A burst is judged by the blocks that come and go, not the kept ones.
+    const committed = this.memory.committedExtra;
     if (committed > this.peakCommitted) this.peakCommitted = committed;
     if (this.afterBurst && committed * 4 <= this.peakCommitted && this.peakCommitted - committed >= this.burstBlocks) {
       this.peakCommitted = committed;
@@ -241,7 +252,7 @@ export class BlockPool {
     if (!this.memory.has(block)) {
       const view = this.memory.commit(block);
       if (this.poisoned) view.fill(POISON_BYTE);
-      if (this.memory.committed > this.peakCommitted) this.peakCommitted = this.memory.committed;
+      if (this.memory.committedExtra > this.peakCommitted) this.peakCommitted = this.memory.committedExtra;
     } else if (this.poisoned && !this.memory.view(block).equals(this.poisoned)) {
       throw new Error(`block ${block} was written to while it was free (use after free)`);
     }

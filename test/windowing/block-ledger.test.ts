@@ -4,7 +4,7 @@ import { BlockLedger, MemoryBudget } from '../../windowing/index.js';
 
 const B = 1024; // block size in these tests
 
-function ledger(budgetBlocks: number, options: { maxBlocks?: number; floorBlocks?: number; idleMs?: number } = {}): { l: BlockLedger; budget: MemoryBudget } {
+function ledger(budgetBlocks: number, options: { maxBlocks?: number; floorBlocks?: number; idleMs?: number; keptBlocks?: number } = {}): { l: BlockLedger; budget: MemoryBudget } {
   const budget = new MemoryBudget({ budgetBytes: budgetBlocks * B });
   return { l: new BlockLedger({ blockBytes: B, budget, ...options }), budget };
 }
@@ -122,6 +122,18 @@ describe('BlockLedger', () => {
     expect(l.take()).to.equal(c); // its memory was given back: the caller commits it again
     l.release(c, 5000);
     expect(l.idleBlocks(7000)).to.deep.equal([c]);
+  });
+
+  it('hands out kept blocks before any other free one and never reports them idle', () => {
+    const { l } = ledger(8, { keptBlocks: 2, idleMs: 1000 });
+    const [k0, k1, x2, x3] = [l.take(), l.take(), l.take(), l.take()];
+    l.release(k0!, 0);
+    l.release(x2!, 0);
+    l.release(x3!, 10); // freed last
+    expect(l.take()).to.equal(k0);
+    l.release(k0!, 20);
+    l.release(k1!, 20);
+    expect(l.idleBlocks(5000).sort()).to.deep.equal([x2, x3]);
   });
 
   it('without a budget never runs out and charges nothing', () => {

@@ -12,10 +12,17 @@ describe('BlockPool', () => {
     for (const p of pools.splice(0)) p.close();
   });
 
-  function pool(budgetBytes: number | null, options: { poison?: boolean; afterBurst?: () => void } = {}): { p: BlockPool; budget: MemoryBudget | undefined; clock: { ms: number } } {
+  function pool(budgetBytes: number | null, options: { poison?: boolean; afterBurst?: () => void; keptBytes?: number } = {}): { p: BlockPool; budget: MemoryBudget | undefined; clock: { ms: number } } {
     const clock = { ms: 0 };
     const budget = budgetBytes === null ? undefined : new MemoryBudget({ budgetBytes });
-    const p = new BlockPool({ ...(budget ? { budget } : {}), now: () => clock.ms, tickMs: 1e9, poison: options.poison ?? false, ...(options.afterBurst ? { afterBurst: options.afterBurst } : {}) });
+    const p = new BlockPool({
+      ...(budget ? { budget } : {}),
+      now: () => clock.ms,
+      tickMs: 1e9,
+      poison: options.poison ?? false,
+      keptBytes: options.keptBytes ?? 0,
+      ...(options.afterBurst ? { afterBurst: options.afterBurst } : {}),
+    });
     pools.push(p);
     return { p, budget, clock };
   }
@@ -139,6 +146,24 @@ describe('BlockPool', () => {
     expect(again).to.equal(b); // the same number, with fresh memory
     p.view(again).fill(9);
     expect([p.view(again).buffer === sent.buffer, sent.every((x) => x === 7)]).to.deep.equal([false, true]);
+  });
+
+  it('hands out its kept blocks first, as plain memory that is never given back; a burst is judged without them', () => {
+    let bursts = 0;
+    const { p, clock } = pool(2 * MiB, { keptBytes: 2 * BLOCK_BYTES, afterBurst: () => bursts++ });
+    const blocks = Array.from({ length: 8 }, () => p.take());
+    expect(blocks.slice(0, 2)).to.deep.equal([0, 1]);
+    const resizable = (b: number) => (p.view(b).buffer as ArrayBuffer & { resizable?: boolean }).resizable === true;
+    if (RESIZABLE) expect(blocks.map(resizable)).to.deep.equal([false, false, true, true, true, true, true, true]);
+    p.release(blocks[1]!);
+    p.release(blocks[7]!); // freed last, but a kept block is free
+    expect(p.take()).to.equal(1);
+    for (const b of [1, ...blocks.slice(0, 1), ...blocks.slice(2, 7)]) p.release(b);
+    clock.ms = 2000;
+    p.tick();
+    expect([p.committedBytes, bursts]).to.deep.equal([2 * BLOCK_BYTES, 1]); // the kept two stay; the six extra fell to none: a burst
+    const again = Array.from({ length: 8 }, () => p.take());
+    expect(again.slice(0, 2).sort()).to.deep.equal([0, 1]);
   });
 
   describe('poison mode', () => {
