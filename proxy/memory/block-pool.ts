@@ -7,9 +7,10 @@ import { BlockMemory, RESIZABLE } from './block-memory.js';
  * memory, not the bytes that happen to be in it); when none can be had, a reader stops reading
  * and waits, first come first served, for one to come back. A block is held by the reader
  * filling it and by each chunk lent from it until the sink flushed that chunk; the last holder
- * frees it. A block free for 2 s gives its memory back to the kernel (see block-memory.ts), and
- * once a burst is over (the pool shrank to a quarter of its peak) `afterBurst` runs (a full,
- * compacting GC: full-gc.ts).
+ * frees it. The first blocks (keptBytes) are kept and handed out first; any other block free for
+ * 2 s gives its memory back to the kernel (see block-memory.ts), and once a burst is over (those
+ * other blocks fell to a quarter of their peak) `afterBurst` runs (a full, compacting GC:
+ * full-gc.ts).
  *
  *   reader --take--> [block: read, read, read ...] --views lent--> sink --flushed--> release
  *      ^ none: wait (FIFO)        |                                                   |
