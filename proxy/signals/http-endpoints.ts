@@ -1,5 +1,7 @@
-import type { RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Address } from '../net/address.js';
+import { limitFromQuery, type ConnectionsSource } from './connections-view.js';
+import { LIVE_PAGE_ASSETS, LIVE_PAGE_HEADERS } from './live-page/index.js';
 import { createManagementServer, type ManagementServerOptions } from './management-server.js';
 import type { MetricsRegistry } from './metrics.js';
 
@@ -20,24 +22,50 @@ export interface HttpEndpoints {
   close(): Promise<void>;
 }
 
-/** Limits of the metrics port (see MANAGEMENT_DEFAULTS) and where its notices go. */
-export type HttpEndpointsOptions = Partial<ManagementServerOptions>;
+/** Limits of the metrics port (see MANAGEMENT_DEFAULTS), where its notices go, and where `/connections` comes from. */
+export interface HttpEndpointsOptions extends Partial<ManagementServerOptions> {
+  /** The open connections for `GET /connections` (and the live page's table); without it, 404. */
+  connections?: ConnectionsSource;
+}
+
+/** What renders `/metrics`: a MetricsRegistry, or anything that renders the same text. */
+export type MetricsText = Pick<MetricsRegistry, 'render'>;
 
 /**
- * Serves `GET /metrics` (Prometheus text format) and `GET /healthz` (200, or 503 with
- * Retry-After while `health()` says the instance is under pressure), on a management server:
- * capped connections and short timeouts, so slow peers cannot take the relay's descriptors.
+ * Serves, on a management server (capped connections and short timeouts, so slow peers cannot
+ * take the relay's descriptors), and only to GET and HEAD:
+ *
+ *   /metrics       Prometheus text format
+ *   /healthz       200, or 503 with Retry-After while `health()` says the instance is under pressure
+ *   /connections   the open connections as JSON (`?limit=`, busiest first; see connections-view.ts)
+ *   /              the live page (and its live.js, live.css, favicon.svg), which polls the three above
  */
 export async function startHttpEndpoints(
   listen: Address,
-  registry: MetricsRegistry,
+  registry: MetricsText,
   health: () => HealthStatus = () => ({ ok: true }),
   options: HttpEndpointsOptions = {},
 ): Promise<HttpEndpoints> {
+  const { connections, ...serverOptions } = options;
   const answer: RequestListener = (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    const asset = LIVE_PAGE_ASSETS.get(path);
+    if (asset) {
+      const headers = { ...LIVE_PAGE_HEADERS, 'content-type': asset.contentType, etag: asset.etag };
+      if (req.headers['if-none-match'] === asset.etag) res.writeHead(304, headers).end();
+      else res.writeHead(200, headers).end(asset.body);
+      return;
+    }
+    if (path === '/connections') {
+      if (!connections) {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('no connections here: this port serves /metrics and /healthz\n');
+        return;
+      }
+      answerConnections(req, res, connections, limitFromQuery(query));
       return;
     }
     if (path === '/metrics') {
@@ -52,9 +80,9 @@ export async function startHttpEndpoints(
       res.writeHead(status.ok ? 200 : 503, headers).end(body);
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: try /metrics or /healthz\n');
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: try /, /connections, /metrics or /healthz\n');
   };
-  const management = createManagementServer(answer, { name: 'metrics port', ...options });
+  const management = createManagementServer(answer, { name: 'metrics port', ...serverOptions });
   const address = await management.listen(listen);
   return {
     address,
@@ -63,4 +91,16 @@ export async function startHttpEndpoints(
     },
     close: () => management.close(),
   };
+}
+
+function answerConnections(req: IncomingMessage, res: ServerResponse, source: ConnectionsSource, limit: number): void {
+  const send = (status: number, body: string) =>
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).end(body);
+  Promise.resolve()
+    .then(() => source(limit))
+    .then(
+      (page) => send(200, JSON.stringify(page)),
+      (err: unknown) => send(500, JSON.stringify({ error: err instanceof Error ? err.message : String(err) })),
+    )
+    .catch(() => req.socket.destroy());
 }
