@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
-import { runCli, runNode } from '../helpers/cli.js';
+import { get } from 'node:http';
+import { runCli, runNode, startCli } from '../helpers/cli.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 
@@ -29,6 +30,7 @@ describe('sluice demo (smoke)', () => {
     try {
       const { code, stdout } = await runCli(['demo', '--duration', '1s', '--out', out]);
       expect(code, stdout).to.equal(0);
+      expect(stdout).to.match(/^Watch it live: http:\/\/127\.0\.0\.1:\d+\/ /m);
       for (const strategy of ['none', 'block', 'drop-newest', 'spill', 'adaptive']) {
         expect(stdout, strategy).to.match(new RegExp(`^${strategy}\\s+\\d+\\s+\\d+\\s+\\d+\\s+\\d+\\s+\\d+/s`, 'm'));
       }
@@ -39,4 +41,36 @@ describe('sluice demo (smoke)', () => {
       rmSync(out, { recursive: true, force: true });
     }
   });
+
+  it('prints the live page\'s address as it starts; /connections there lists the running strategy\'s connection under its name', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const out = mkdtempSync(join(tmpdir(), 'sluice-demo-test-'));
+    const cli = startCli(['demo', '--duration', '3s', '--strategies', 'spill', '--out', out]);
+    try {
+      while (!/Watch it live: /.test(cli.stdout())) await new Promise((r) => cli.child.stdout!.once('data', r));
+      const port = Number(/Watch it live: http:\/\/127\.0\.0\.1:(\d+)\//.exec(cli.stdout())![1]);
+      let page: { connections: { proxy?: string; messages?: object }[] } = { connections: [] };
+      while (page.connections.length === 0) {
+        await new Promise((r) => setTimeout(r, 50));
+        page = JSON.parse(await fetchText(port, '/connections')) as typeof page;
+      }
+      expect(page.connections[0]).to.include({ proxy: 'spill' });
+      expect(page.connections[0]).to.have.property('messages');
+      expect(await cli.exited).to.equal(0);
+    } finally {
+      await cli.kill();
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
 });
+
+function fetchText(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path, agent: false }, (r) => {
+      let body = '';
+      r.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
