@@ -47,15 +47,14 @@ export const LIVE_HTML = String.raw`<!doctype html>
     <h2>drops &amp; spill</h2>
     <div class="small">messages dropped <span data-metric="sluice_messages_dropped_total">–</span> <span id="rate-dropped" class="unit"></span></div>
     <div class="small">spill on disk <span data-metric="sluice_spill_bytes" data-format="bytes">–</span></div>
-    <div class="small unit">– : not in this mode (message mode, spill)</div>
     <div class="small">process RSS <span data-metric="process_resident_memory_bytes" data-format="bytes">–</span></div>
   </div>
 </section>
 <section class="charts" aria-label="the last five minutes">
-  <figure id="chart-rate"><figcaption>bytes/s <span class="key s0">client → target</span> <span class="key s1">target → client</span> <span class="max"></span></figcaption><svg role="img" aria-label="throughput"></svg></figure>
-  <figure id="chart-buffered"><figcaption>buffered <span class="key s0">bytes</span> <span class="key s1">budget used</span> <span class="max"></span></figcaption><svg role="img" aria-label="buffered bytes"></svg></figure>
-  <figure id="chart-pressure"><figcaption>pressure <span class="max"></span></figcaption><svg role="img" aria-label="pressure"></svg></figure>
-  <figure id="chart-connections"><figcaption>connections <span class="key s0">active</span> <span class="key s1">queued</span> <span class="max"></span></figcaption><svg role="img" aria-label="connections"></svg></figure>
+  <figure id="chart-rate"><figcaption>bytes/s <span class="key s0">client → target</span> <span class="key s1">target → client</span> <span class="max"></span></figcaption><svg role="img" aria-label="throughput"></svg><div class="axis"><span class="span"></span><span>now</span></div></figure>
+  <figure id="chart-buffered"><figcaption>buffered <span class="key s0">bytes</span> <span class="key s1">budget used</span> <span class="max"></span></figcaption><svg role="img" aria-label="buffered bytes"></svg><div class="axis"><span class="span"></span><span>now</span></div></figure>
+  <figure id="chart-pressure"><figcaption>pressure <span class="max"></span></figcaption><svg role="img" aria-label="pressure"></svg><div class="axis"><span class="span"></span><span>now</span></div></figure>
+  <figure id="chart-connections"><figcaption>connections <span class="key s0">active</span> <span class="key s1">queued</span> <span class="max"></span></figcaption><svg role="img" aria-label="connections"></svg><div class="axis"><span class="span"></span><span>now</span></div></figure>
 </section>
 <section aria-label="connections">
   <h2>connections <span id="connections-shown" class="unit"></span> <span id="connections-held" class="held-count"></span></h2>

@@ -95,7 +95,8 @@ export const LIVE_SCRIPT = String.raw`'use strict';
       const value = metric(families, node.dataset.metric, labels);
       node.dataset.value = value === null ? '' : String(value);
       node.textContent = (FORMATS[node.dataset.format] || FORMATS.count)(value);
-      node.closest('.card, .figure')?.classList.toggle('absent', value === null);
+      node.title = value === null ? 'not served here (it depends on the mode: messages, spill, adaptive concurrency)' : '';
+      node.closest('.figure')?.classList.toggle('absent', value === null);
     }
   }
 
@@ -157,7 +158,8 @@ export const LIVE_SCRIPT = String.raw`'use strict';
     push('queued', metric(families, 'sluice_connections_queued'));
   }
 
-  // A line chart of the last minutes: one polyline per series, the top of the scale written.
+  // A line chart of the last minutes (the history so far, a minute at least, five at most): one
+  // polyline per series, the top of the scale and the span written.
   function chart(svg, keys, format, fixedMax) {
     const width = 300;
     const height = 80;
@@ -168,8 +170,8 @@ export const LIVE_SCRIPT = String.raw`'use strict';
     let max = fixedMax || 0;
     for (const key of keys) for (const v of history[key]) if (v !== null && v > max) max = v;
     if (max <= 0) max = 1;
-    const span = HISTORY_POINTS * REFRESH_MS;
     const end = t.length ? t[t.length - 1] : 0;
+    const span = Math.max(60000, t.length ? end - t[0] : 0);
     keys.forEach((key, i) => {
       const points = [];
       history[key].forEach((v, j) => {
@@ -184,6 +186,7 @@ export const LIVE_SCRIPT = String.raw`'use strict';
       svg.appendChild(line);
     });
     svg.parentElement.querySelector('.max').textContent = format(max);
+    svg.parentElement.querySelector('.span').textContent = 'last ' + formatMs(span).replace(/ 0 s$/, '');
   }
 
   function directionCell(direction) {

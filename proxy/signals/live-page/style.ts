@@ -30,7 +30,8 @@ a { color: var(--up); }
 figure { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px; }
 figcaption { font-size: 12px; color: var(--muted); display: flex; gap: 8px; flex-wrap: wrap; }
 figcaption .max { margin-left: auto; }
-figure svg { display: block; width: 100%; height: 80px; }
+figure svg { display: block; width: 100%; height: 80px; border-bottom: 1px solid var(--line); }
+.axis { display: flex; justify-content: space-between; font-size: 11px; color: var(--muted); }
 .series { fill: none; stroke-width: 1.5; vector-effect: non-scaling-stroke; }
 .series.s0 { stroke: var(--up); }
 .series.s1 { stroke: var(--down); }
@@ -40,11 +41,11 @@ figure svg { display: block; width: 100%; height: 80px; }
 table { width: 100%; border-collapse: collapse; background: #fff; border: 1px solid var(--line); font-size: 13px; }
 th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
 th { font-size: 12px; color: var(--muted); font-weight: 600; background: #f3f4f6; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.client, td.target { font-family: ui-monospace, monospace; font-size: 12px; }
 td.dir { min-width: 170px; }
 td.dir .bar { margin-bottom: 2px; }
-td.dir .num, td.dir .total { font-size: 11px; color: var(--muted); margin-right: 8px; font-variant-numeric: tabular-nums; }
+td.dir .num, td.dir .total { font-size: 11px; color: var(--muted); margin-right: 8px; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.dir .total::before { content: "Σ "; }
 tr.held { background: #fffbeb; box-shadow: inset 4px 0 0 var(--held); }
 tr.held .held-text { color: #92400e; font-weight: 600; }
