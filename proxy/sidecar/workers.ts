@@ -145,7 +145,13 @@ function askWorkers(limit: number, requestId: number, asked: Map<number, (worker
       if (pages.length === workers.length) finish();
     });
     if (workers.length === 0) return finish();
-    for (const w of workers) w.send({ type: 'connections?', requestId, limit } satisfies WorkerMessage);
+    for (const w of workers) {
+      try {
+        w.send({ type: 'connections?', requestId, limit } satisfies WorkerMessage);
+      } catch {
+        // Gone since it was counted: the wait covers it, and its connections went with it.
+      }
+    }
   });
 }
 
