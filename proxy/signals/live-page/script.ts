@@ -32,16 +32,28 @@ export const LIVE_SCRIPT = String.raw`'use strict';
     return families;
   }
 
-  // The sum of a family's samples whose labels include 'match'; null when there are none.
+  // Under sluice serve each family has a sample per proxy: counts add up, but the process is as
+  // pressed as its worst proxy and healthy only while every one is.
+  const COMBINE = {
+    sluice_pressure: Math.max,
+    sluice_pressure_component: Math.max,
+    sluice_event_loop_delay_seconds: Math.max,
+    sluice_healthy: Math.min,
+    sluice_accepting: Math.min,
+  };
+  const add = (a, b) => a + b;
+
+  // A family's samples whose labels include 'match', combined (added up unless COMBINE says); null when there are none.
   function metric(families, name, match) {
     const samples = families.get(name);
     if (!samples) return null;
-    let sum = null;
+    const combine = COMBINE[name] || add;
+    let value = null;
     for (const s of samples) {
       if (match && Object.keys(match).some((k) => s.labels[k] !== match[k])) continue;
-      sum = (sum || 0) + s.value;
+      value = value === null ? s.value : combine(value, s.value);
     }
-    return sum;
+    return value;
   }
 
   function formatBytes(n) {
@@ -122,11 +134,13 @@ export const LIVE_SCRIPT = String.raw`'use strict';
   function renderPressure(families) {
     const list = $('#pressure-components');
     list.replaceChildren();
-    for (const sample of families.get('sluice_pressure_component') || []) {
+    const components = new Set((families.get('sluice_pressure_component') || []).map((s) => s.labels.component));
+    for (const component of components) {
+      const value = metric(families, 'sluice_pressure_component', { component: component });
       const item = el('li');
-      item.appendChild(el('span', 'name', sample.labels.component));
-      item.appendChild(bar(sample.value, 1));
-      item.appendChild(el('span', 'num', sample.value.toFixed(2)));
+      item.appendChild(el('span', 'name', component));
+      item.appendChild(bar(value, 1));
+      item.appendChild(el('span', 'num', value.toFixed(2)));
       list.appendChild(item);
     }
     const pressure = metric(families, 'sluice_pressure');
@@ -225,7 +239,8 @@ export const LIVE_SCRIPT = String.raw`'use strict';
   function renderConnections(page) {
     const body = $('#connections tbody');
     const rows = document.createDocumentFragment();
-    const views = page.connections.slice().sort((a, b) => a.id - b.id);
+    // Steady rows: by proxy, worker and id (ids are per proxy and per worker), not by how busy.
+    const views = page.connections.slice().sort((a, b) => (a.proxy || '').localeCompare(b.proxy || '') || (a.worker || 0) - (b.worker || 0) || a.id - b.id);
     const anyProxy = views.some((v) => v.proxy !== undefined);
     const anyMessages = views.some((v) => v.messages);
     const anyStream = views.some((v) => v.stream);
