@@ -64,7 +64,7 @@ async function runRelay(o: ParsedOptions): Promise<number> {
   }
 
   const endpoints: Array<() => Promise<SideEndpoint>> = [];
-  if (o.metrics) endpoints.push(metricsEndpoint(o.metrics as Address, registry, () => server.health(), (limit) => server.connections(limit)));
+  if (o.metrics) endpoints.push(metricsEndpoint(o.metrics as Address, registry, () => server.health(), { connections: (limit) => server.connections(limit) }));
   if (o.agent) endpoints.push(agentEndpoint(o.agent as Address, () => server.agentReply()));
   return serveUntilSignal({
     name: 'relay',

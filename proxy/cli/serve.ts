@@ -69,7 +69,10 @@ async function runServe(o: ParsedOptions): Promise<number> {
 
   let api: ControlApi | null = null;
   const endpoints: Array<() => Promise<SideEndpoint>> = [];
-  if (o.metrics) endpoints.push(metricsEndpoint(o.metrics as Address, registry, () => fleet.health()!, (limit) => fleet.liveConnections(limit)));
+  if (o.metrics) {
+    const sources = { connections: (limit: number) => fleet.liveConnections(limit), proxyHealth: (name: string) => fleet.health(name) };
+    endpoints.push(metricsEndpoint(o.metrics as Address, registry, () => fleet.health()!, sources));
+  }
   if (o.agent) endpoints.push(agentEndpoint(o.agent as Address, () => fleet.agentReply()));
 
   const onHangup = (): void => {

@@ -94,7 +94,7 @@ export function serveTunnelSidecar(
   return serveUntilSignal({
     name,
     sidecar,
-    endpoints: o.metrics ? [metricsEndpoint(o.metrics as Address, registry, undefined, (limit) => sidecar.connections(limit))] : [],
+    endpoints: o.metrics ? [metricsEndpoint(o.metrics as Address, registry, undefined, { connections: (limit) => sidecar.connections(limit) })] : [],
     drainTimeoutMs: o['drain-timeout'] as number,
     drainNotice,
   });

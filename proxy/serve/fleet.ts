@@ -283,11 +283,12 @@ export class Fleet implements ControlTarget {
 
   // Signals.
 
-  /** The whole process answers for its worst proxy; `proxy` names one (null: no such proxy). */
+  /** The whole process answers for its worst proxy; `proxy` names one (null: no such proxy; a disabled one is unavailable). */
   health(proxy?: string): HealthStatus | null {
     if (proxy !== undefined) {
       const p = this.proxies.get(proxy);
-      return p?.running ? p.running.server.health() : null;
+      if (!p) return null;
+      return p.running ? p.running.server.health() : { ok: false, reason: 'disabled', detail: `proxy ${proxy} accepts no connections` };
     }
     let worst: RelayServer | null = null;
     for (const r of this.runningServers()) if (!worst || r.server.governor.pressure > worst.governor.pressure) worst = r.server;

@@ -1,7 +1,6 @@
 import { formatAddress, type Address } from '../net/address.js';
 import { startAgentCheck } from '../signals/agent-check.js';
-import { startHttpEndpoints, type HealthStatus } from '../signals/http-endpoints.js';
-import type { ConnectionsSource } from '../signals/connections-view.js';
+import { startHttpEndpoints, type HealthStatus, type HttpEndpointsOptions } from '../signals/http-endpoints.js';
 import { MetricsRegistry } from '../signals/metrics.js';
 import { registerProcessMetrics } from '../signals/process-metrics.js';
 import { logLine, onShutdownSignal } from './process-signals.js';
@@ -86,10 +85,11 @@ export function metricsEndpoint(
   listen: Address,
   registry: MetricsRegistry,
   health?: () => HealthStatus,
-  connections?: ConnectionsSource,
+  sources: Pick<HttpEndpointsOptions, 'connections' | 'proxyHealth'> = {},
 ): () => Promise<SideEndpoint> {
+  const { connections } = sources;
   return async () => {
-    const endpoints = await startHttpEndpoints(listen, registry, health, { onNotice: logLine, ...(connections ? { connections } : {}) });
+    const endpoints = await startHttpEndpoints(listen, registry, health, { onNotice: logLine, ...sources });
     const base = `http://${formatAddress(endpoints.address)}`;
     // The first line is the contract (DESIGN.md); the second says what else is there, and why to keep it private.
     const page = connections ? `\nlive page on ${base}/ (lists client addresses: keep --metrics private)` : '';

@@ -109,7 +109,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const endpoints: SideEndpoint[] = [];
   let nextRequest = 1;
   const connections = (limit: number) => askWorkers(limit, nextRequest++, asked);
-  if (options.metrics) endpoints.push(await metricsEndpoint(options.metrics, registry, () => signals.health(), connections)());
+  if (options.metrics) endpoints.push(await metricsEndpoint(options.metrics, registry, () => signals.health(), { connections })());
   if (options.agent) endpoints.push(await agentEndpoint(options.agent, () => signals.agentReply())());
   process.stdout.write(`sluice ${options.command} listening on ${address}\n`);
   logLine(`${options.workers} workers`);

@@ -12,6 +12,8 @@ export interface HealthStatus {
   retryAfterS?: number;
   /** One line of detail for humans. */
   detail?: string;
+  /** The body's first word when not ok: why it is unavailable (default `overloaded`). */
+  reason?: string;
 }
 
 /** A running metrics/health HTTP listener. */
@@ -26,6 +28,8 @@ export interface HttpEndpoints {
 export interface HttpEndpointsOptions extends Partial<ManagementServerOptions> {
   /** The open connections for `GET /connections` (and the live page's table); without it, 404. */
   connections?: ConnectionsSource;
+  /** One named proxy's health for `GET /healthz?proxy=NAME` (null: no such proxy, 404); without it, every name is unknown. */
+  proxyHealth?: (name: string) => HealthStatus | null;
 }
 
 /** What renders `/metrics`: a MetricsRegistry, or anything that renders the same text. */
@@ -36,7 +40,8 @@ export type MetricsText = Pick<MetricsRegistry, 'render'>;
  * take the relay's descriptors), and only to GET and HEAD:
  *
  *   /metrics       Prometheus text format
- *   /healthz       200, or 503 with Retry-After while `health()` says the instance is under pressure
+ *   /healthz       200, or 503 with Retry-After while `health()` says the instance is under pressure;
+ *                  `?proxy=NAME` asks the same of one proxy (`proxyHealth`), 404 for a name it does not know
  *   /connections   the open connections as JSON (`?limit=`, busiest first; see connections-view.ts)
  *   /              the live page (and its live.js, live.css, favicon.svg), which polls the three above
  */
@@ -46,7 +51,7 @@ export async function startHttpEndpoints(
   health: () => HealthStatus = () => ({ ok: true }),
   options: HttpEndpointsOptions = {},
 ): Promise<HttpEndpoints> {
-  const { connections, ...serverOptions } = options;
+  const { connections, proxyHealth, ...serverOptions } = options;
   const answer: RequestListener = (req, res) => {
     const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -73,11 +78,10 @@ export async function startHttpEndpoints(
       return;
     }
     if (path === '/healthz') {
-      const status = health();
-      const body = `${status.ok ? 'ok' : 'overloaded'}${status.detail ? ` ${status.detail}` : ''}\n`;
-      const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
-      if (!status.ok) headers['retry-after'] = String(Math.max(1, Math.ceil(status.retryAfterS ?? 1)));
-      res.writeHead(status.ok ? 200 : 503, headers).end(body);
+      const proxy = new URLSearchParams(query).get('proxy');
+      const status = proxy === null ? health() : (proxyHealth?.(proxy) ?? null);
+      if (status) answerHealth(res, status);
+      else res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`no proxy named ${JSON.stringify(proxy)}\n`);
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: try /, /connections, /metrics or /healthz\n');
@@ -91,6 +95,14 @@ export async function startHttpEndpoints(
     },
     close: () => management.close(),
   };
+}
+
+/** `ok DETAIL` with 200, or `overloaded DETAIL` (or the status's reason) with 503 and Retry-After. */
+function answerHealth(res: ServerResponse, status: HealthStatus): void {
+  const body = `${status.ok ? 'ok' : (status.reason ?? 'overloaded')}${status.detail ? ` ${status.detail}` : ''}\n`;
+  const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
+  if (!status.ok) headers['retry-after'] = String(Math.max(1, Math.ceil(status.retryAfterS ?? 1)));
+  res.writeHead(status.ok ? 200 : 503, headers).end(body);
 }
 
 function answerConnections(req: IncomingMessage, res: ServerResponse, source: ConnectionsSource, limit: number): void {

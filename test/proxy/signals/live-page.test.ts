@@ -113,6 +113,8 @@ describe('metrics port: the live page and /connections', () => {
     expect((await fetch(port, '/metrics')).body).to.include('sluice_connections_active 3');
     expect((await fetch(port, '/healthz')).body).to.equal('ok\n');
     expect((await fetch(port, '/nothing')).body).to.equal('not found: try /, /connections, /metrics or /healthz\n');
+    // A process that runs no named proxies (relay, tunnel sidecars) knows no name.
+    expect(await fetch(port, '/healthz?proxy=redis')).to.deep.include({ status: 404, body: 'no proxy named "redis"\n' });
   });
 
   it('changes nothing: every method but GET and HEAD is refused with 405, before the source is asked', async () => {
