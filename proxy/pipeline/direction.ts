@@ -20,7 +20,7 @@
 import type { Writable } from 'node:stream';
 import type { DirectionWindow } from '../../windowing/index.js';
 import { SinkWriter } from './sink-writer.js';
-import type { Downstream, Holdable, Lender, ReadTarget, SourceReader, Stage } from './types.js';
+import type { ConnectionActions, Downstream, Holdable, Lender, ReadTarget, SourceReader, Stage, StageContext } from './types.js';
 import { Valve } from './valve.js';
 
 /** What a direction is built from. */
@@ -38,6 +38,14 @@ export interface DirectionOptions {
    * delivers bursts or a stage emits them.
    */
   coalesceWrites?: boolean;
+  /** What a stage may do to the whole connection (a toxic that closes or resets it). */
+  connection?: ConnectionActions;
+}
+
+/** A stage's context as the direction keeps it: rewired in place when stages come and go. */
+interface LiveContext extends StageContext {
+  next: Downstream;
+  upstream: Holdable;
 }
 
 /** See the module comment. */
@@ -48,15 +56,17 @@ export class Direction implements ReadTarget {
   readonly valve: Valve;
   readonly window: DirectionWindow;
   private readonly reader: SourceReader;
-  private readonly stages: readonly Stage[];
+  private readonly stages: Stage[];
+  private readonly contexts = new Map<Stage, LiveContext>();
   private readonly writer: SinkWriter;
-  private readonly first: Downstream & { readonly takesLeases?: boolean };
+  private first: Downstream & { readonly takesLeases?: boolean };
   /** False when a queueing stage keeps the window itself. */
-  private readonly windowed: boolean;
+  private windowed = true;
   private readonly windowHold = { reason: 'window' };
   private windowHeldAtMs = 0;
   private readonly now: () => number;
   private readonly onWindowResume: ((heldMs: number) => void) | undefined;
+  private readonly connection: ConnectionActions;
   private started = false;
   private stopped = false;
 
@@ -64,28 +74,84 @@ export class Direction implements ReadTarget {
     this.now = options.now;
     this.reader = options.reader;
     this.window = options.window;
-    this.stages = options.stages ?? [];
+    this.stages = [...(options.stages ?? [])];
     this.onWindowResume = options.onWindowResume;
+    this.connection = options.connection ?? { close: () => {}, reset: () => {} };
     this.valve = new Valve(this.now);
     const coalesce = options.coalesceWrites ?? (this.reader.deliversBursts === true || this.stages.some((s) => s.emitsBursts === true));
     this.writer = new SinkWriter(options.sink, { wrote: (full) => this.afterWrite(full), flushed: () => this.afterFlush() }, { coalesce });
+    this.first = this.writer;
+    for (const stage of this.stages) this.contexts.set(stage, this.contextFor());
+    this.rewire();
+    for (const stage of this.stages) stage.attach(this.contexts.get(stage)!);
+    this.valve.attach(this.reader);
+  }
 
-    // Each stage's upstream is the gate of the nearest queueing stage before it, or the Valve.
-    const upstreams: Holdable[] = [];
+  /** The stages now, from the source to the sink. */
+  get stageList(): readonly Stage[] {
+    return this.stages;
+  }
+
+  /**
+   * Adds a stage next to the sink, into a live direction (a toxic added while connections are
+   * open): from now on everything that reaches the sink passes through it first.
+   */
+  addStage(stage: Stage): void {
+    if (this.stopped) return stage.close();
+    const context = this.contextFor();
+    this.contexts.set(stage, context);
+    this.stages.push(stage);
+    this.rewire();
+    stage.attach(context);
+  }
+
+  /**
+   * Takes a stage out of a live direction without losing a byte: it first hands everything it holds
+   * (and an end it was holding back) to what follows it, lets go of its holds, and only then is it
+   * unlinked, so what it held reaches the sink before anything that comes after.
+   */
+  removeStage(stage: Stage): void {
+    const i = this.stages.indexOf(stage);
+    if (i === -1) return;
+    stage.flush?.();
+    this.stages.splice(i, 1);
+    this.contexts.delete(stage);
+    this.rewire();
+    stage.close();
+  }
+
+  // Each stage's upstream is the gate of the nearest queueing stage before it, or the Valve; its
+  // next is the stage after it, or the sink writer. Contexts are updated in place.
+  private rewire(): void {
     let upstream: Holdable = this.valve;
     for (const stage of this.stages) {
-      upstreams.push(upstream);
+      this.contexts.get(stage)!.upstream = upstream;
       if (stage.gate) upstream = stage.gate;
     }
     this.windowed = upstream === this.valve;
     let next: Downstream = this.writer;
     for (let i = this.stages.length - 1; i >= 0; i--) {
-      const after = i + 1;
-      this.stages[i]!.attach({ next, upstream: upstreams[i]!, pendingAfter: () => this.pendingFrom(after), now: this.now });
+      this.contexts.get(this.stages[i]!)!.next = next;
       next = this.stages[i]!;
     }
     this.first = next;
-    this.valve.attach(this.reader);
+  }
+
+  private contextFor(): LiveContext {
+    const direction = this;
+    const context: LiveContext = {
+      next: this.writer,
+      upstream: this.valve,
+      pendingAfter: () => direction.pendingAfterStage(context),
+      now: this.now,
+      connection: this.connection,
+    };
+    return context;
+  }
+
+  private pendingAfterStage(context: StageContext): number {
+    for (let i = 0; i < this.stages.length; i++) if (this.contexts.get(this.stages[i]!) === context) return this.pendingFrom(i + 1);
+    return this.writer.pendingBytes;
   }
 
   /** True once the source ended and the end reached the sink. */

@@ -101,11 +101,17 @@ export class SinkWriter implements Downstream {
   }
 
   /**
-   * The sink is closed for good: every chunk still lent goes back, not consumed (a write that was
-   * in flight when the sink was destroyed may never call back).
+   * The sink is closed for good. Chunks still lent are forgotten, not given back: a sink whose
+   * write never called back (a stream destroyed with its frames still in a link) may still hold
+   * them, and a buffer back in its pool would be read into again while it is sent. The garbage
+   * collector frees them once nothing holds them.
    */
   abandon(): void {
-    this.giveBackThrough(Infinity, false);
+    this.leasedChunks = [];
+    this.leasedLenders = [];
+    this.leasedSeqs = [];
+    this.leasedAt = 0;
+    this.slackBytes = 0;
   }
 
   // Cork and uncork stay paired: a microtask finding the cork already lifted does nothing.

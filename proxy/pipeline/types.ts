@@ -70,7 +70,18 @@ export interface Downstream {
   end(): void;
 }
 
-/** What a stage is given when it is wired into a direction. */
+/** What a stage may do to the whole connection it is in. */
+export interface ConnectionActions {
+  /** Closes both sides politely (FIN each way), as a timeout does. */
+  close(why: string): void;
+  /** Resets both sides (RST), as a crashed peer would. */
+  reset(why: string): void;
+}
+
+/**
+ * What a stage is given when it is wired into a direction. `next` and `upstream` change when
+ * stages are added or removed around it: read them from the context each time, don't keep them.
+ */
 export interface StageContext {
   /** Where what the stage lets through goes. */
   readonly next: Downstream;
@@ -80,6 +91,8 @@ export interface StageContext {
   pendingAfter(): number;
   /** The direction's clock, in milliseconds. */
   now(): number;
+  /** The connection the direction belongs to. */
+  readonly connection: ConnectionActions;
 }
 
 /**
@@ -107,6 +120,11 @@ export interface Stage {
   readonly gate?: Holdable;
   /** The sink flushed bytes: a queueing stage may pass more on. */
   drained?(): void;
+  /**
+   * Taken out of a live direction: hand everything held (and an end held back) to `next` now,
+   * release every hold, cancel timers. A stage that holds nothing need not have it.
+   */
+  flush?(): void;
   /** The direction is finished: cancel timers and let go of what is held. */
   close(): void;
 }

@@ -5,7 +5,7 @@ import {
   type MessageTooLargeError,
   type OverflowPolicy,
 } from '../../windowing/index.js';
-import type { Downstream, Holdable, HoldReason, Lender, Stage, StageContext } from '../pipeline/index.js';
+import type { Holdable, HoldReason, Lender, Stage, StageContext } from '../pipeline/index.js';
 import type { SpillSpool } from '../spill/index.js';
 
 /** Message mode for one direction: how messages are framed and what to do when the window is full. */
@@ -61,9 +61,7 @@ export class MessageStage implements Stage {
   private readyAt = 0;
   private readyBytes = 0;
   private readyLender: Lender | null = null;
-  private next!: Downstream;
-  private upstream!: Holdable;
-  private pendingAfter!: () => number;
+  private context!: StageContext;
   private holdingUpstream = false;
   private inputEnded = false;
   private readingBack = false;
@@ -94,9 +92,7 @@ export class MessageStage implements Stage {
   }
 
   attach(context: StageContext): void {
-    this.next = context.next;
-    this.upstream = context.upstream;
-    this.pendingAfter = context.pendingAfter;
+    this.context = context;
   }
 
   write(chunk: Buffer): void {
@@ -117,7 +113,7 @@ export class MessageStage implements Stage {
 
   drained(): void {
     if (this.closed) return;
-    this.queue.sinkFlushed(this.queue.inFlightBytes - this.pendingAfter());
+    this.queue.sinkFlushed(this.queue.inFlightBytes - this.context.pendingAfter());
     this.retryHeld();
     this.pumpOut();
   }
@@ -171,7 +167,7 @@ export class MessageStage implements Stage {
 
   private holdUpstream(reason: HoldReason): void {
     this.holdingUpstream = true;
-    this.upstream.hold(this, reason);
+    this.context.upstream.hold(this, reason);
   }
 
   private retryHeld(): void {
@@ -185,7 +181,7 @@ export class MessageStage implements Stage {
     }
     if (this.held.length === 0 && this.holdingUpstream && !this.closed) {
       this.holdingUpstream = false;
-      this.upstream.release(this);
+      this.context.upstream.release(this);
     }
   }
 
@@ -201,7 +197,7 @@ export class MessageStage implements Stage {
   }
 
   private room(): boolean {
-    return this.outputHolds.size === 0 && this.pendingAfter() < this.queue.windowBytes;
+    return this.outputHolds.size === 0 && this.context.pendingAfter() < this.queue.windowBytes;
   }
 
   // Moves messages on while there is room (records read back first: while anything is spilled,
@@ -212,7 +208,7 @@ export class MessageStage implements Stage {
       const record = this.ready[this.readyAt++]!;
       this.readyBytes -= record.length;
       this.queue.takeSpilled(record.length);
-      this.next.write(record, this.readyLender);
+      this.context.next.write(record, this.readyLender);
     }
     if (this.readyAt === this.ready.length && this.ready.length > 0) {
       this.ready = [];
@@ -220,7 +216,7 @@ export class MessageStage implements Stage {
       this.readyLender = null;
     }
     if (this.queue.queuedMessages > 0 && this.room()) {
-      for (let m = this.queue.take(); m; m = this.room() ? this.queue.take() : undefined) this.next.write(m, null);
+      for (let m = this.queue.take(); m; m = this.room() ? this.queue.take() : undefined) this.context.next.write(m, null);
     }
     if (this.ready.length === 0 && this.queue.queuedMessages === 0 && this.queue.backlogMessages > 0 && this.room()) this.readBack();
     this.maybeEnd();
@@ -229,7 +225,7 @@ export class MessageStage implements Stage {
   private readBack(): void {
     if (this.readingBack || !this.spool) return;
     this.readingBack = true;
-    const room = Math.max(1, this.queue.windowBytes - this.pendingAfter());
+    const room = Math.max(1, this.queue.windowBytes - this.context.pendingAfter());
     this.spool.read(room).then(
       (batch) => {
         this.readingBack = false;
@@ -255,7 +251,7 @@ export class MessageStage implements Stage {
     if (this.ended || !this.inputEnded) return;
     if (this.held.length > 0 || this.ready.length > 0 || this.queue.queuedMessages > 0 || this.queue.backlogMessages > 0 || this.readingBack) return;
     this.ended = true;
-    this.next.end();
+    this.context.next.end();
   }
 
   private fail(err: MessageTooLargeError): void {

@@ -1,5 +1,5 @@
 import { TokenBucket } from '../../windowing/index.js';
-import type { Downstream, Holdable, Lender, Stage, StageContext } from '../pipeline/index.js';
+import type { Lender, Stage, StageContext } from '../pipeline/index.js';
 
 /** Options for a rate stage. */
 export interface RateStageOptions {
@@ -27,9 +27,7 @@ export class RateStage implements Stage {
   readonly bucket: TokenBucket;
   /** Times the stage held its upstream for the rate. */
   holds = 0;
-  private next!: Downstream;
-  private upstream!: Holdable;
-  private now!: () => number;
+  private context!: StageContext;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(options: RateStageOptions) {
@@ -43,25 +41,29 @@ export class RateStage implements Stage {
   }
 
   attach(context: StageContext): void {
-    this.next = context.next;
-    this.upstream = context.upstream;
-    this.now = context.now;
+    this.context = context;
   }
 
   write(chunk: Buffer, lender: Lender | null): void {
-    this.next.write(chunk, lender);
-    const waitMs = this.bucket.charge(chunk.length, this.now());
+    this.context.next.write(chunk, lender);
+    const waitMs = this.bucket.charge(chunk.length, this.context.now());
     if (waitMs === 0) return;
     if (this.timer) clearTimeout(this.timer);
     else {
       this.holds++;
-      this.upstream.hold(this, 'rate');
+      this.context.upstream.hold(this, 'rate');
     }
     this.timer = setTimeout(this.onTimer, waitMs);
   }
 
   end(): void {
-    this.next.end();
+    this.context.next.end();
+  }
+
+  /** Taken out: nothing is held here but the upstream; let it go. */
+  flush(): void {
+    if (this.timer) this.context.upstream.release(this);
+    this.close();
   }
 
   close(): void {
@@ -72,11 +74,11 @@ export class RateStage implements Stage {
   private readonly onTimer = (): void => {
     this.timer = null;
     // A chunk that was already on its way when the hold began may have added debt.
-    const waitMs = this.bucket.charge(0, this.now());
+    const waitMs = this.bucket.charge(0, this.context.now());
     if (waitMs > 0) {
       this.timer = setTimeout(this.onTimer, waitMs);
       return;
     }
-    this.upstream.release(this);
+    this.context.upstream.release(this);
   };
 }

@@ -469,8 +469,11 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
     this.destroyStreams('the link closed');
     const lost = new LinkLostError('the link closed');
     for (const ping of this.pings.splice(0)) ping?.reject(lost);
-    const waiters = this.waiters;
+    // The link is closed, so nothing points into a caller's buffer any more; a write callback that
+    // still comes later finds its (shared) waiter list emptied here.
+    const waiters = [...this.waiters, ...(this.inFlight?.splice(0) ?? [])];
     this.waiters = [];
+    this.inFlight = null;
     for (const w of waiters) w(lost);
     this.link.off('data', this.onData);
     this.reads?.unbind();
@@ -533,7 +536,9 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
     if (this.closed || link.destroyed || link.writableEnded) {
       this.framing.flushed(this.framing.takeOutbound());
       const lost = new LinkLostError('the link is closed');
-      for (const w of waiters) w(lost);
+      // An ending link may still be writing what was queued before: nobody is told before that.
+      if (this.inFlight !== null && !link.destroyed) this.inFlight.push(...waiters.map((w) => () => w(lost)));
+      else for (const w of waiters) w(lost);
       return;
     }
     if (!this.framing.hasOutbound) {

@@ -198,7 +198,12 @@ export class TunnelStream extends Duplex {
     this.callback = null;
     this.pending = [];
     this.carrier.forgetStream(this);
-    if (pending !== null) pending(error ?? destroyedError());
+    // Part of that write may already be framed and waiting in the link: its bytes are the writer's
+    // until the link has sent them, so it hears of the failure only then.
+    if (pending !== null) {
+      const failure = error ?? destroyedError();
+      this.carrier.afterFlush(() => pending(failure));
+    }
     callback(error);
   }
 

@@ -216,16 +216,27 @@ describe('sluice serve: the fleet of proxies', () => {
   });
 
   it('one proxy overloaded (its memory budget full, clients turned away) does not stall another', async () => {
+    // A unix socket target: its small kernel buffers cannot swallow what the clients push, so the
+    // bytes wait in sluice and its budget fills.
     const stalled = res.server(createServer({ allowHalfOpen: true }, (s) => s.pause()));
+    const socketPath = join(dir, 'stalled.sock');
+    await new Promise<void>((r) => stalled.listen(socketPath, r));
     const target = echoServer(res);
     const f = fleet();
-    const slow = await f.create({ name: 'slow', upstream: `127.0.0.1:${await listen(stalled)}`, 'memory-budget': '256KiB', window: '64KiB' });
+    const slow = await f.create({ name: 'slow', upstream: `unix:${socketPath}`, 'memory-budget': '256KiB', window: '64KiB' });
     const fast = await f.create({ name: 'fast', upstream: `127.0.0.1:${await listen(target)}` });
-    const pushers = await Promise.all(Array.from({ length: 12 }, async () => res.socket(await connectTo(portOf(slow.listen)))));
+    // Thirty connections at the 16 KiB window floor hold more than the 256 KiB budget: it must saturate.
+    const pushers = await Promise.all(Array.from({ length: 30 }, async () => res.socket(await connectTo(portOf(slow.listen)))));
     for (const p of pushers) p.write(Buffer.alloc(1024 * 1024));
-    await until(() => logs.some((l) => l.proxy === 'slow' && l.end === 'overloaded') || f.health('slow')?.ok === false, 'the slow proxy saturated');
+    const registry = new MetricsRegistry();
+    f.registerMetrics(registry);
+    await until(() => /^sluice_accepting\{proxy="slow"\} 0$/m.test(registry.render()), 'the slow proxy saturated');
     await echoThrough(portOf(fast.listen), 4 * 1024 * 1024, 13);
-    expect(f.health('fast')?.ok).to.equal(true);
+    // Health itself is not asserted: its event-loop component is the process's, shared by every
+    // proxy, and a loaded machine may push it over. What must not leak is the slow one's budget.
+    const text = registry.render();
+    expect(text).to.match(/^sluice_accepting\{proxy="fast"\} 1$/m);
+    expect(text).to.match(/^sluice_memory_used_bytes\{proxy="fast"\} 0$/m);
   });
 
   it('metrics carry proxy="NAME" on every family of every proxy', async () => {
