@@ -22,10 +22,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { bulkCase } from './cases/bulk.js';
 import type { CaseServer } from './cases/types.js';
 import { NoiseMeter, waitForQuiet } from './noise.js';
+import { CHROMIUM_PATH, launchChromium } from '../scenarios/harness/chromium.js';
+import { numberFlag } from './flags.js';
 import { cpuSeconds } from '../scenarios/harness/proc-stats.js';
 import { freePort, installCleanupHandlers } from '../scenarios/harness/processes.js';
 import { median } from './stats.js';
@@ -33,17 +34,10 @@ import { sluiceRelay } from './subjects/node-relays.js';
 import { detectTools } from './tools.js';
 
 const CLI = fileURLToPath(new URL('../proxy/cli.js', import.meta.url));
-const CHROMIUM = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const VARIANTS = ['closed', 'polled', 'open'] as const;
 const PAGE_REQUESTS = ['/connections?limit=100', '/metrics'];
 const IDLE_COST_SECONDS = 20;
 type Variant = (typeof VARIANTS)[number];
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
 
 interface Sample {
   round: number;
@@ -149,14 +143,14 @@ async function relayCpuForThePage(browser: Browser, idle: number): Promise<{ clo
 
 async function main(): Promise<number> {
   installCleanupHandlers();
-  const rounds = arg('rounds', 5);
-  const seconds = arg('seconds', 5);
-  const streams = arg('streams', 1);
-  const idle = arg('idle', 0);
+  const rounds = numberFlag('rounds', 5);
+  const seconds = numberFlag('seconds', 5);
+  const streams = numberFlag('streams', 1);
+  const idle = numberFlag('idle', 0);
   const tools = await detectTools();
   const bulk = bulkCase(streams, seconds, tools);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS }).catch((err: Error) => {
-    process.stderr.write(`bench:page needs chromium at ${CHROMIUM} (bash .ci/deps): ${err.message.split('\n')[0]}\n`);
+  const browser = await launchChromium().catch((err: Error) => {
+    process.stderr.write(`bench:page needs chromium at ${CHROMIUM_PATH} (bash .ci/deps): ${err.message.split('\n')[0]}\n`);
     return null;
   });
   if (!browser) return 1;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
-import { get } from 'node:http';
 import { runCli, runNode, startCli } from '../helpers/cli.js';
+import { getText } from '../helpers/http.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 
@@ -54,7 +54,7 @@ describe('sluice demo (smoke)', () => {
       let page: { connections: { proxy?: string; messages?: object }[] } = { connections: [] };
       while (page.connections.length === 0) {
         await new Promise((r) => setTimeout(r, 50));
-        page = JSON.parse(await fetchText(port, '/connections')) as typeof page;
+        page = JSON.parse(await getText(port, '/connections')) as typeof page;
       }
       expect(page.connections[0]).to.include({ proxy: 'spill' });
       expect(page.connections[0]).to.have.property('messages');
@@ -65,12 +65,3 @@ describe('sluice demo (smoke)', () => {
     }
   });
 });
-
-function fetchText(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path, agent: false }, (r) => {
-      let body = '';
-      r.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-}

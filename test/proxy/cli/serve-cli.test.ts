@@ -1,22 +1,15 @@
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request, type IncomingHttpHeaders } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectUsageError, readyPort, startCli, type RunningCli } from '../../helpers/cli.js';
+import { httpRequest, type HttpAnswer } from '../../helpers/http.js';
 import { connectTo, echoServer, listen, readAll, Resources, until } from '../../helpers/sockets.js';
 
-/** One request to the API (or the metrics port) on 127.0.0.1:port; resolves status, body and the headers. */
-function api(port: number, method: string, path: string, body?: unknown): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
+/** One request to the API (or the metrics port) on 127.0.0.1:port, with a JSON body if given. */
+function api(port: number, method: string, path: string, body?: unknown): Promise<HttpAnswer> {
+  return httpRequest(port, path, { method, headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
 }
 
 describe('sluice serve (command line)', function () {

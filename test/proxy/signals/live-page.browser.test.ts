@@ -1,26 +1,17 @@
 import { expect } from 'chai';
-import { get } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { MetricsRegistry, RelayServer, startHttpEndpoints } from '../../../proxy/index.js';
 import { registerProcessMetrics } from '../../../proxy/signals/process-metrics.js';
-import { browserMissing, launchChromium } from '../../helpers/browser.js';
+import { browserMissing, launchChromium } from '../../../scenarios/harness/chromium.js';
 import { connectTo, listen, Resources, until } from '../../helpers/sockets.js';
+import { getText } from '../../helpers/http.js';
 import { tcp } from '../../helpers/tunnel.js';
 
 /**
  * The live page in a real browser: Debian's chromium, headless, against a relay whose target has
  * stalled. "Soon" is counted in the page's own refreshes (it polls once a second), not in time.
  */
-
-function fetchText(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path, agent: false }, (r) => {
-      let body = '';
-      r.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-}
 
 /** The value of one sample in Prometheus text, by name and exact label text; null when absent. */
 function sampleOf(metrics: string, name: string, labels: Record<string, string> | null): number | null {
@@ -157,7 +148,7 @@ describe('live page in a real browser (headless chromium)', function () {
     // Two refreshes after the stall: the page has read the steady figures at least once.
     await refreshesAtLeast((await refreshes()) + 2);
 
-    const metrics = await fetchText(metricsPort, '/metrics');
+    const metrics = await getText(metricsPort, '/metrics');
     const figures = (await page!.evaluate(
       "[...document.querySelectorAll('[data-metric]')].map((e) => ({ name: e.dataset.metric, labels: e.dataset.labels || null, value: e.dataset.value || '', text: e.textContent }))",
     )) as { name: string; labels: string | null; value: string; text: string }[];

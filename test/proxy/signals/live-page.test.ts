@@ -1,28 +1,11 @@
 import { expect } from 'chai';
-import { request } from 'node:http';
 import { Script } from 'node:vm';
 import { LIVE_PAGE_ASSETS } from '../../../proxy/signals/live-page/index.js';
 import { startHttpEndpoints, type HttpEndpointsOptions } from '../../../proxy/signals/http-endpoints.js';
 import { CONNECTIONS_LIMITS, limitFromQuery, mergePages, type ConnectionView, type ConnectionsPage } from '../../../proxy/signals/connections-view.js';
 import { MetricsRegistry } from '../../../proxy/signals/metrics.js';
+import { httpRequest } from '../../helpers/http.js';
 import { tcp } from '../../helpers/tunnel.js';
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function fetch(port: number, path: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: init.headers ?? {}, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** A connection view with the given id, held state and buffered bytes (client to target). */
 function view(id: number, held: boolean, bufferedBytes: number): ConnectionView {
@@ -46,7 +29,7 @@ describe('metrics port: the live page and /connections', () => {
 
   it('GET / is the page, with a policy that lets only its own files load and nothing frame it', async () => {
     const port = await serve();
-    const page = await fetch(port, '/');
+    const page = await httpRequest(port, '/');
     expect(page.status).to.equal(200);
     expect(page.headers['content-type']).to.equal('text/html; charset=utf-8');
     expect(page.headers['content-security-policy']).to.match(/default-src 'none'; script-src 'self'; style-src 'self'.*frame-ancestors 'none'/);
@@ -59,10 +42,10 @@ describe('metrics port: the live page and /connections', () => {
   it('serves the script, style and icon, and answers 304 while the browser has the same one', async () => {
     const port = await serve();
     for (const [path, type] of [['/live.js', 'text/javascript'], ['/live.css', 'text/css'], ['/favicon.svg', 'image/svg+xml']] as const) {
-      const first = await fetch(port, path);
+      const first = await httpRequest(port, path);
       expect([first.status, first.headers['content-type']?.toString().split(';')[0]], path).to.deep.equal([200, type]);
       expect(first.body).to.equal(LIVE_PAGE_ASSETS.get(path)!.body.toString('utf8'));
-      const again = await fetch(port, path, { headers: { 'if-none-match': String(first.headers.etag) } });
+      const again = await httpRequest(port, path, { headers: { 'if-none-match': String(first.headers.etag) } });
       expect([again.status, again.body], path).to.deep.equal([304, '']);
     }
   });
@@ -83,12 +66,12 @@ describe('metrics port: the live page and /connections', () => {
         return { total: 2, limit, connections: [view(1, true, 10)].slice(0, limit) };
       },
     });
-    const answer = await fetch(port, '/connections?limit=5');
+    const answer = await httpRequest(port, '/connections?limit=5');
     expect(answer.status).to.equal(200);
     expect(answer.headers['content-type']).to.equal('application/json; charset=utf-8');
     expect(answer.headers['cache-control']).to.equal('no-store');
     expect(JSON.parse(answer.body)).to.deep.equal({ total: 2, limit: 5, connections: [view(1, true, 10)] });
-    for (const query of ['', '?limit=', '?limit=abc', '?limit=5000', '?limit=-3', '?limit=0', '?limit=2.9']) await fetch(port, `/connections${query}`);
+    for (const query of ['', '?limit=', '?limit=abc', '?limit=5000', '?limit=-3', '?limit=0', '?limit=2.9']) await httpRequest(port, `/connections${query}`);
     expect(asked).to.deep.equal([5, 100, 100, 100, 1000, 0, 0, 2]);
   });
 
@@ -101,20 +84,20 @@ describe('metrics port: the live page and /connections', () => {
         return { total: 0, limit, connections: [] };
       },
     });
-    expect(JSON.parse((await fetch(port, '/connections')).body)).to.deep.equal({ total: 0, limit: 100, connections: [] });
+    expect(JSON.parse((await httpRequest(port, '/connections')).body)).to.deep.equal({ total: 0, limit: 100, connections: [] });
     fail = true;
-    const failed = await fetch(port, '/connections');
+    const failed = await httpRequest(port, '/connections');
     expect([failed.status, JSON.parse(failed.body)]).to.deep.equal([500, { error: 'worker gone' }]);
   });
 
   it('without a source /connections is 404; /metrics and /healthz are as before', async () => {
     const port = await serve();
-    expect((await fetch(port, '/connections')).status).to.equal(404);
-    expect((await fetch(port, '/metrics')).body).to.include('sluice_connections_active 3');
-    expect((await fetch(port, '/healthz')).body).to.equal('ok\n');
-    expect((await fetch(port, '/nothing')).body).to.equal('not found: try /, /connections, /metrics or /healthz\n');
+    expect((await httpRequest(port, '/connections')).status).to.equal(404);
+    expect((await httpRequest(port, '/metrics')).body).to.include('sluice_connections_active 3');
+    expect((await httpRequest(port, '/healthz')).body).to.equal('ok\n');
+    expect((await httpRequest(port, '/nothing')).body).to.equal('not found: try /, /connections, /metrics or /healthz\n');
     // A process that runs no named proxies (relay, tunnel sidecars) knows no name.
-    expect(await fetch(port, '/healthz?proxy=redis')).to.deep.include({ status: 404, body: 'no proxy named "redis"\n' });
+    expect(await httpRequest(port, '/healthz?proxy=redis')).to.deep.include({ status: 404, body: 'no proxy named "redis"\n' });
   });
 
   it('changes nothing: every method but GET and HEAD is refused with 405, before the source is asked', async () => {
@@ -122,12 +105,12 @@ describe('metrics port: the live page and /connections', () => {
     const port = await serve({ connections: (limit) => (asked++, { total: 0, limit, connections: [] }) });
     for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
       for (const path of ['/', '/connections', '/live.js']) {
-        const answer = await fetch(port, path, { method });
+        const answer = await httpRequest(port, path, { method });
         expect([answer.status, answer.headers.allow], `${method} ${path}`).to.deep.equal([405, 'GET, HEAD']);
       }
     }
     expect(asked).to.equal(0);
-    const head = await fetch(port, '/connections', { method: 'HEAD' });
+    const head = await httpRequest(port, '/connections', { method: 'HEAD' });
     expect([head.status, head.body]).to.deep.equal([200, '']);
   });
 });
