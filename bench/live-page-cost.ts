@@ -15,7 +15,8 @@
  *   npm run bench:page [-- --rounds 5 --seconds 5 --streams 1 --idle 0]
  *
  * `--idle N` keeps N idle connections open through the relay in every variant, so /connections
- * has N to rank (the page asks for 100). Needs chromium (bash .ci/deps).
+ * has N to rank (the page asks for 100); the load is then the built-in one, whose sink keeps them
+ * (iperf3's server takes one client). Needs chromium (bash .ci/deps).
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -89,10 +90,17 @@ async function measure(browser: Browser, variant: Variant, round: number, target
       await page.waitForSelector('body[data-refreshes]');
     }
     await waitForQuiet(3);
+    // The idle connections are all there to be listed (a target that refused them would have closed them).
+    const listed = await connectionsText(metricsPort, 0);
+    if (/"total":(\d+)/.exec(listed)?.[1] !== String(idle)) throw new Error(`before the load /connections said ${listed}, not the ${idle} idle connections`);
     const before = await refreshes();
     const noise = new NoiseMeter();
     await noise.start();
-    const m = await target.measure(subject);
+    const m = await target.measure(subject).catch(async (err: Error) => {
+      await noise.stop();
+      // What the relay held when the load tool gave up: the busiest connections, as the page would show them.
+      throw new Error(`${err.message}; the relay's busiest connections then: ${await connectionsText(metricsPort, 3)}`);
+    });
     const { otherCpu } = await noise.stop();
     const after = await refreshes();
     return {
@@ -109,6 +117,21 @@ async function measure(browser: Browser, variant: Variant, round: number, target
     closeIdle();
     await subject.stop();
   }
+}
+
+/** `/connections?limit=N` on the relay's metrics port, as one line (or why it could not be read). */
+function connectionsText(port: number, limit: number): Promise<string> {
+  return new Promise((resolve) => {
+    http
+      .get({ host: '127.0.0.1', port, path: `/connections?limit=${limit}`, timeout: 5000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(body));
+      })
+      .on('timeout', function (this: http.ClientRequest) {
+        this.destroy(new Error('no answer within 5 s'));
+      })
+      .on('error', (err) => resolve(`(unreadable: ${err.message})`));
+  });
 }
 
 /** The relay process's CPU, idle but for `idle` open connections: nobody asking vs the page open. */
@@ -148,7 +171,10 @@ async function main(): Promise<number> {
   const streams = numberFlag('streams', 1);
   const idle = numberFlag('idle', 0);
   const tools = await detectTools();
-  const bulk = bulkCase(streams, seconds, tools);
+  // iperf3's server takes one client at a time: idle connections through the relay would reach it
+  // too (refused while it is not up, or taking the test's place as it starts, which hangs the run).
+  // The built-in load's sink keeps any number of them open.
+  const bulk = bulkCase(streams, seconds, idle > 0 ? { ...tools, iperf3: { path: null, version: null } } : tools);
   const browser = await launchChromium().catch((err: Error) => {
     process.stderr.write(`bench:page needs chromium at ${CHROMIUM_PATH} (bash .ci/deps): ${err.message.split('\n')[0]}\n`);
     return null;
@@ -157,11 +183,18 @@ async function main(): Promise<number> {
   const target = await bulk.open();
   process.stderr.write(`live page cost: ${bulk.tool}, ${idle} idle connections, ${rounds} rounds, ${path.relative(process.cwd(), CLI)}\n`);
   const samples: Sample[] = [];
+  const failures: string[] = [];
   try {
     for (let round = 1; round <= rounds; round++) {
       const order: Variant[] = VARIANTS.map((_, i) => VARIANTS[(i + round - 1) % VARIANTS.length]!);
       for (const variant of order) {
-        const s = await measure(browser, variant, round, target, idle, bulk.id);
+        // One failed measurement (a load tool that hung on a busy machine) is told and left out, not the whole run.
+        const s = await measure(browser, variant, round, target, idle, bulk.id).catch((err: Error) => {
+          failures.push(`round ${round} ${variant}: ${err.message}`);
+          process.stderr.write(`round ${round} ${variant.padEnd(6)} FAILED: ${err.message}\n`);
+          return null;
+        });
+        if (!s) continue;
         samples.push(s);
         process.stderr.write(
           `round ${round} ${variant.padEnd(6)} ${s.gbitPerS.toFixed(2)} Gbit/s  ${s.cpuSecondsPerGB?.toFixed(2) ?? '-'} CPU s/GB` +
@@ -175,10 +208,12 @@ async function main(): Promise<number> {
   const of = (v: Variant, pick: (s: Sample) => number | null) => samples.filter((s) => s.variant === v).map(pick).filter((x): x is number => x !== null);
   const gbit = Object.fromEntries(VARIANTS.map((v) => [v, median(of(v, (s) => s.gbitPerS))])) as Record<Variant, number>;
   const cpu = Object.fromEntries(VARIANTS.map((v) => [v, median(of(v, (s) => s.cpuSecondsPerGB))])) as Record<Variant, number>;
+  // null for a round where either measurement failed.
   const perRound = (v: Variant) =>
     Array.from({ length: rounds }, (_, i) => {
       const round = samples.filter((s) => s.round === i + 1);
-      return +(round.find((s) => s.variant === v)!.gbitPerS / round.find((s) => s.variant === 'closed')!.gbitPerS).toFixed(3);
+      const [it, closed] = [round.find((s) => s.variant === v), round.find((s) => s.variant === 'closed')];
+      return it && closed ? +(it.gbitPerS / closed.gbitPerS).toFixed(3) : null;
     });
   const idleCost = await relayCpuForThePage(browser!, idle);
   const summary = {
@@ -190,13 +225,15 @@ async function main(): Promise<number> {
     overClosedPerRound: { polled: perRound('polled'), open: perRound('open') },
     medianCpuSecondsPerGB: cpu,
     relayCpuWhileIdle: idleCost,
+    failures,
     samples,
   };
   process.stdout.write(JSON.stringify(summary, null, 1) + '\n');
   process.stderr.write(
     `\nmedian Gbit/s: closed ${gbit.closed.toFixed(2)}, polled ${gbit.polled.toFixed(2)} (${summary.overClosed.polled}x), open ${gbit.open.toFixed(2)} (${summary.overClosed.open}x)\n` +
       `median relay CPU s/GB: closed ${cpu.closed.toFixed(2)}, polled ${cpu.polled.toFixed(2)}, open ${cpu.open.toFixed(2)}\n` +
-      `relay CPU while idle, ${IDLE_COST_SECONDS} s each: closed ${idleCost.closedMsPerS} ms/s, page open ${idleCost.openMsPerS} ms/s (${idleCost.pageRefreshes} refreshes)\n`,
+      `relay CPU while idle, ${IDLE_COST_SECONDS} s each: closed ${idleCost.closedMsPerS} ms/s, page open ${idleCost.openMsPerS} ms/s (${idleCost.pageRefreshes} refreshes)\n` +
+      (failures.length > 0 ? `${failures.length} measurement(s) failed and are left out (above)\n` : ''),
   );
   await browser!.close();
   return 0;
