@@ -1,7 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Address } from '../net/address.js';
 import { limitFromQuery, type ConnectionsSource } from './connections-view.js';
-import { LIVE_PAGE_ASSETS, LIVE_PAGE_HEADERS } from './live-page/index.js';
 import { createManagementServer, type ManagementServerOptions } from './management-server.js';
 import type { MetricsRegistry } from './metrics.js';
 
@@ -58,13 +57,6 @@ export async function startHttpEndpoints(
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    const asset = LIVE_PAGE_ASSETS.get(path);
-    if (asset) {
-      const headers = { ...LIVE_PAGE_HEADERS, 'content-type': asset.contentType, etag: asset.etag };
-      if (req.headers['if-none-match'] === asset.etag) res.writeHead(304, headers).end();
-      else res.writeHead(200, headers).end(asset.body);
-      return;
-    }
     if (path === '/connections') {
       if (!connections) {
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('no connections here: this port serves /metrics and /healthz\n');
@@ -84,7 +76,7 @@ export async function startHttpEndpoints(
       else res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`no proxy named ${JSON.stringify(proxy)}\n`);
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: try /, /connections, /metrics or /healthz\n');
+    answerPageFile(req, res, path);
   };
   const management = createManagementServer(answer, { name: 'metrics port', ...serverOptions });
   const address = await management.listen(listen);
@@ -95,6 +87,31 @@ export async function startHttpEndpoints(
     },
     close: () => management.close(),
   };
+}
+
+// The page's files are loaded the first time someone asks for one: a process nobody watches does
+// not read them, and starting needs fewer files open at once (Node loads a module graph in
+// parallel, which under a low `ulimit -n` is what runs out first).
+let pageFiles: Promise<typeof import('./live-page/index.js')> | null = null;
+
+/** One of the live page's files (ETag, 304 while the browser has it), or 404 for any other path. */
+function answerPageFile(req: IncomingMessage, res: ServerResponse, path: string): void {
+  pageFiles ??= import('./live-page/index.js').catch((err: unknown) => {
+    pageFiles = null; // out of descriptors just then, say: the next request tries again
+    throw err;
+  });
+  pageFiles
+    .then(({ LIVE_PAGE_ASSETS, LIVE_PAGE_HEADERS }) => {
+      const asset = LIVE_PAGE_ASSETS.get(path);
+      if (!asset) {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: try /, /connections, /metrics or /healthz\n');
+        return;
+      }
+      const headers = { ...LIVE_PAGE_HEADERS, 'content-type': asset.contentType, etag: asset.etag };
+      if (req.headers['if-none-match'] === asset.etag) res.writeHead(304, headers).end();
+      else res.writeHead(200, headers).end(asset.body);
+    })
+    .catch(() => req.socket.destroy());
 }
 
 /** `ok DETAIL` with 200, or `overloaded DETAIL` (or the status's reason) with 503 and Retry-After. */
