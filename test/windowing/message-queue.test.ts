@@ -19,7 +19,7 @@ function expectBalanced(q: MessageQueue<Msg>): void {
 describe('MessageQueue', () => {
   it('pins the policy and drop-reason names (CLI values and metric labels)', () => {
     expect(OVERFLOW_POLICIES).to.deep.equal(['block', 'drop-newest', 'drop-oldest', 'spill']);
-    expect(DROP_REASONS).to.deep.equal(['drop-newest', 'drop-oldest', 'too-large', 'incomplete', 'closed']);
+    expect(DROP_REASONS).to.deep.equal(['drop-newest', 'drop-oldest', 'too-large', 'incomplete', 'closed', 'toxic']);
   });
 
   describe('decisions, step by step (window 10, low 5)', () => {
