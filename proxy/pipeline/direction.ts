@@ -211,7 +211,10 @@ export class Direction implements ReadTarget {
     if (this.started) return;
     this.started = true;
     this.reader.start(this);
+    // A reader may start flowing by itself ('data' listeners resume a stream): a hold recorded
+    // before start (a stage that holds from attach, as stall does) must pause it again.
     if (!this.valve.isHeld && !this.stopped) this.reader.resume();
+    else this.reader.pause();
   }
 
   /** Stops for good (both sides closed): the reader stops, stages and the sink let go, the budget is given back. */
