@@ -134,5 +134,4 @@ describe('ConnectionToxics: a proxy\'s toxic list on one relay', () => {
     expect(() => checkToxicsFit([drop], false)).to.throw(ToxicSpecError, 'toxic drop_upstream: drop needs message mode (messages)');
     expect(() => checkToxicsFit([{ ...drop, stream: 'downstream' }], true)).to.throw(ToxicSpecError, /drop works on the upstream stream/);
   });
-
 });
