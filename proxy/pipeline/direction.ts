@@ -191,6 +191,11 @@ export class Direction implements ReadTarget {
     return this.writer.ended;
   }
 
+  /** True once the source sent its end (FIN), even while stages still hold data and the end. */
+  get sourceDone(): boolean {
+    return this.sourceEnded;
+  }
+
   /** Bytes the sink has flushed onward. */
   get deliveredBytes(): number {
     return this.writer.flushedBytes;

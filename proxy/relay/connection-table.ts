@@ -431,8 +431,9 @@ export class ConnectionTable {
       clientReader: conn.clientReader,
       targetReader: onwardReader,
       ...this.options.relayOptions?.(),
+      // Before the relay reads: what the client sent while it waited is read at once on start.
+      ...(this.options.onRelayStarted ? { beforeStart: this.options.onRelayStarted } : {}),
     });
-    this.options.onRelayStarted?.(conn.relay);
     void conn.relay.done.then((result) => this.onRelayDone(conn, result));
   }
 

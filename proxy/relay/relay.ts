@@ -71,6 +71,11 @@ export interface RelayOptions {
   messages?: MessageModeOptions;
   /** More stages per direction, after the built-in ones (message mode, then the rate). */
   stages?: { clientToTarget?: readonly Stage[]; targetToClient?: readonly Stage[] };
+  /**
+   * Called once the relay is wired, before either direction reads: stages added here (a proxy's
+   * toxics) see every byte, also those read while the client waited for a slot.
+   */
+  beforeStart?: (relay: Relay) => void;
 }
 
 /** Default per-direction window: the yamux stream window, between HAProxy's 16 KiB and Envoy's 1 MiB. */
@@ -159,6 +164,7 @@ export class Relay {
       side.once('close', this.onSideClose);
       if (side.destroyed) this.onSideClose();
     }
+    options.beforeStart?.(this);
     this.clientToTarget.start();
     this.targetToClient.start();
     const halfCloseTimeoutMs = options.halfCloseTimeoutMs ?? 0;
@@ -280,7 +286,11 @@ export class Relay {
       // After FIN both ways the other side closes by itself once its writes flush. Otherwise
       // this side went away without an error event (destroyed by its owner): so must the other.
       const other = this.client.destroyed ? this.target : this.client;
-      const cleanlyDone = this.clientToTarget.ended && this.targetToClient.ended;
+      // The side that closed is done cleanly if we read its FIN and gave it ours: what it sent may
+      // still be in stages (a toxic holding it back), on its way to the other side, which must
+      // then get it, then the end, instead of a reset.
+      const [fromClosed, toClosed] = other === this.target ? [this.clientToTarget, this.targetToClient] : [this.targetToClient, this.clientToTarget];
+      const cleanlyDone = fromClosed.sourceDone && toClosed.ended;
       if (!cleanlyDone && !other.destroyed) {
         this.end ??= 'aborted';
         resetOrDestroy(other);
