@@ -115,13 +115,28 @@ export class Direction implements ReadTarget {
     stage.attach(context);
   }
 
-  /** Puts `replacement` where `stage` is, after `stage` handed on what it holds (a toxic updated in place). */
+  /**
+   * Puts `replacement` where `stage` is (a toxic updated in place): it takes over what `stage` holds
+   * when it can adopt it (Stage.adopt), else `stage` first hands on what it holds, as on removal.
+   */
   replaceStage(stage: Stage, replacement: Stage): void {
     const i = this.stages.indexOf(stage);
     if (i === -1) return this.addStage(replacement);
-    const after = this.stages[i + 1];
-    this.removeStage(stage);
-    this.addStage(replacement, after);
+    if (this.stopped) return replacement.close();
+    if (!replacement.adopt) {
+      const after = this.stages[i + 1];
+      this.removeStage(stage);
+      return this.addStage(replacement, after);
+    }
+    // The old stage keeps its context (its next is what follows both) in case it must flush.
+    const context = this.contextFor();
+    this.contexts.set(replacement, context);
+    this.contexts.delete(stage);
+    this.stages[i] = replacement;
+    this.rewire();
+    replacement.attach(context);
+    if (!replacement.adopt(stage)) stage.flush?.();
+    stage.close();
   }
 
   /**

@@ -130,6 +130,13 @@ export interface Stage {
    * release every hold, cancel timers. A stage that holds nothing need not have it.
    */
   flush?(): void;
+  /**
+   * Replacing `previous`, an earlier version of the same stage (a toxic updated in place): takes over
+   * what it holds and the time it keeps, so an update neither flushes nor restarts anything that
+   * should carry on. False when it cannot (`previous` is then flushed as on removal). Called once
+   * this stage is attached where `previous` was; `previous` is closed after.
+   */
+  adopt?(previous: Stage): boolean;
   /** The direction is finished: cancel timers and let go of what is held. */
   close(): void;
 }

@@ -38,6 +38,12 @@ export class TimeoutStage implements Stage {
     this.context.connection.close('timeout');
   }
 
+  // Updated: the connection stays open and the new timeout counts from now (toxiproxy restarts the
+  // toxic; only removal closes).
+  adopt(previous: Stage): boolean {
+    return previous instanceof TimeoutStage;
+  }
+
   close(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;

@@ -128,6 +128,70 @@ describe('ConnectionToxics: a proxy\'s toxic list on one relay', () => {
     expect(Buffer.concat(got).toString()).to.equal('one,two,three');
   });
 
+  /** What the target end has received, as text, with `ended` once FIN came. */
+  function atTarget() {
+    const got = { text: '', ended: false };
+    target.on('data', (d: Buffer) => (got.text += d.toString()));
+    target.on('end', () => (got.ended = true));
+    return got;
+  }
+
+  it('a latency update re-times what is in flight from when it arrived (toxiproxy), it does not let it all go at once', async () => {
+    const toxics = new ConnectionToxics(relay, () => 0);
+    const got = atTarget();
+    const slow = toxic({ name: 'slow', type: 'latency', stream: 'upstream', attributes: { latency: 1000 } });
+    toxics.apply([slow]);
+    client.write('abc');
+    await advance(clock, 100);
+    toxics.apply([{ ...slow, attributes: { latency: 500, jitter: 0 } }]);
+    await advance(clock, 399);
+    expect(got.text).to.equal('');
+    await advance(clock, 1);
+    expect(got.text).to.equal('abc');
+  });
+
+  it('a bandwidth update goes on at the new rate with what it holds, it does not let it all go at once', async () => {
+    const toxics = new ConnectionToxics(relay, () => 0);
+    const got = atTarget();
+    const thin = toxic({ name: 'thin', type: 'bandwidth', stream: 'upstream', attributes: { rate: 1 } });
+    toxics.apply([thin]);
+    client.write(Buffer.alloc(3000, 0x61));
+    await advance(clock, 100);
+    expect(got.text.length).to.equal(100);
+    toxics.apply([{ ...thin, attributes: { rate: 2 } }]); // 2900 bytes left at 2 KB/s: 1450 ms
+    await advance(clock, 1449);
+    expect(got.text.length).to.be.below(3000);
+    await advance(clock, 1);
+    expect(got.text.length).to.equal(3000);
+  });
+
+  it('an update of a timeout toxic does not close the connection (toxiproxy cleans up on removal only); its clock starts again', async () => {
+    const toxics = new ConnectionToxics(relay, () => 0);
+    const got = atTarget();
+    const cut = toxic({ name: 'cut', type: 'timeout', stream: 'upstream', attributes: { timeout: 0 } });
+    toxics.apply([cut]);
+    await advance(clock, 100);
+    toxics.apply([{ ...cut, attributes: { timeout: 500 } }]);
+    await advance(clock, 499);
+    expect(got.ended).to.equal(false);
+    await advance(clock, 1);
+    expect(got.ended).to.equal(true);
+  });
+
+  it('an update of slow_close while the FIN waits keeps it waiting, now by the new delay from when the end came', async () => {
+    const toxics = new ConnectionToxics(relay, () => 0);
+    const got = atTarget();
+    const late = toxic({ name: 'late', type: 'slow_close', stream: 'upstream', attributes: { delay: 1000 } });
+    toxics.apply([late]);
+    client.end();
+    await advance(clock, 100);
+    toxics.apply([{ ...late, attributes: { delay: 300 } }]);
+    await advance(clock, 199);
+    expect(got.ended).to.equal(false);
+    await advance(clock, 1);
+    expect(got.ended).to.equal(true);
+  });
+
   it('checkToxicsFit: drop needs message mode and the upstream stream', () => {
     const drop = toxic({ type: 'drop', stream: 'upstream', attributes: { probability: 0.1 } });
     expect(() => checkToxicsFit([drop], true)).to.not.throw();

@@ -102,6 +102,24 @@ describe('toxic bandwidth (BandwidthStage)', () => {
     expect([sink.bytes().equals(data), sink.endedAtMs, clock.countTimers()]).to.deep.equal([true, 100, 0]);
   });
 
+  it('updated (replaced by a new BandwidthStage): what it holds goes on at the new rate, the producer stays held', async () => {
+    const stage = new BandwidthStage({ rateKBps: 10 });
+    const { sink, deliver, direction } = toxicDirection(clock, [stage], { windowBytes: 4000 });
+    deliver(4000);
+    await advance(clock, 100);
+    expect([sink.received, direction.valve.ledger.reasons()]).to.deep.equal([1000, ['toxic']]);
+    const faster = new BandwidthStage({ rateKBps: 20 });
+    direction.replaceStage(stage, faster);
+    expect([faster.heldBytes, direction.valve.ledger.reasons()]).to.deep.equal([3000, ['toxic']]);
+    await advance(clock, 49);
+    expect(sink.received).to.equal(1000);
+    await advance(clock, 1); // 1000 bytes at 20 KB/s: 50 ms
+    expect([sink.received, direction.isHeld]).to.deep.equal([2000, false]);
+    await advance(clock, 100);
+    expect(sink.received).to.equal(4000);
+    direction.stop();
+  });
+
   it('refuses a rate of 0 (no limit is no stage: toxicStage gives none)', () => {
     expect(() => new BandwidthStage({ rateKBps: 0 })).to.throw(RangeError);
   });

@@ -133,6 +133,21 @@ describe('toxic latency (LatencyStage)', () => {
     expect([sink.bytes().toString(), sink.endedAtMs, direction.isHeld, clock.countTimers()]).to.deep.equal(['abcdefghijklmn', 5, false, 0]);
   });
 
+  it('updated: pieces in flight are due at their arrival + the new latency, the end waits behind them', async () => {
+    const stage = new LatencyStage({ latencyMs: 1000, jitterMs: 0 });
+    const { sink, deliver, direction } = toxicDirection(clock, [stage]);
+    deliver(Buffer.from('a'));
+    await advance(clock, 100);
+    deliver(Buffer.from('b'));
+    direction.end();
+    await advance(clock, 100);
+    direction.replaceStage(stage, new LatencyStage({ latencyMs: 150, jitterMs: 0 }));
+    await advance(clock, 0); // 'a' (due at 150) is late already: it goes at once
+    expect(sink.arrivals).to.deep.equal([{ atMs: 200, bytes: 1 }]);
+    await advance(clock, 50);
+    expect([sink.arrivals[1], sink.endedAtMs]).to.deep.equal([{ atMs: 250, bytes: 1 }, 250]);
+  });
+
   it('stopped (the connection closed): no timer left behind', async () => {
     const { deliver, direction } = toxicDirection(clock, [new LatencyStage({ latencyMs: 1000, jitterMs: 0 })]);
     deliver(5);

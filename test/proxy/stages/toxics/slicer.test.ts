@@ -111,6 +111,17 @@ describe('toxic slicer (SlicerStage)', () => {
     expect([sink.bytes().equals(data), sink.endedAtMs, clock.countTimers()]).to.deep.equal([true, 1000, 0]);
   });
 
+  it('updated: the pieces it holds go on at the new delay', async () => {
+    const stage = new SlicerStage({ averageSize: 10, sizeVariation: 0, delayUs: 1_000_000 });
+    const { sink, deliver, direction } = toxicDirection(clock, [stage]);
+    deliver(40); // pieces at 0, 1000, 2000, 3000
+    await advance(clock, 10);
+    direction.replaceStage(stage, new SlicerStage({ averageSize: 10, sizeVariation: 0, delayUs: 10_000 }));
+    await advance(clock, 100);
+    expect(sink.arrivals.map((a) => a.atMs)).to.deep.equal([0, 10, 20, 30]);
+    direction.stop();
+  });
+
   it('refuses a variation not below the average size', () => {
     expect(() => new SlicerStage({ averageSize: 10, sizeVariation: 10, delayUs: 0 })).to.throw(RangeError);
     expect(() => new SlicerStage({ averageSize: 0, sizeVariation: 0, delayUs: 0 })).to.throw(RangeError);
