@@ -79,7 +79,8 @@ describe('toxic bandwidth (BandwidthStage)', () => {
     const { direction, source, sink } = toxicDirection(clock, [stage], { windowBytes: 32 * 1024 });
     void feed(source, randomChunks(data, 16 * 1024, 10));
     let most = 0;
-    while (!sink.ended) {
+    for (let step = 0; !sink.ended; step++) {
+      if (step > 400) throw new Error(`stuck at ${sink.received} bytes`);
       await advance(clock, 25);
       most = Math.max(most, direction.heldBytes);
     }

@@ -40,7 +40,8 @@ describe('toxic window (WindowStage)', () => {
     const { sink, direction, source } = toxicDirection(clock, [new WindowStage(4096)]);
     sink.held = true;
     void feed(source, randomChunks(data, 3000, 2));
-    while (!sink.ended) {
+    for (let step = 0; !sink.ended; step++) {
+      if (step > 2000) throw new Error(`stuck at ${sink.received} bytes`);
       await advance(clock, 1);
       expect(direction.heldBytes).to.be.at.most(4096 + 3000);
       sink.flush();
