@@ -71,6 +71,18 @@ export function checkToxicsFit(specs: readonly ToxicSpec[], messageMode: boolean
   }
 }
 
+/** The toxics of `specs` a relay can carry (checkToxicsFit's rule), the others left out. */
+export function toxicsThatFit(specs: readonly ToxicSpec[], messageMode: boolean): ToxicSpec[] {
+  return specs.filter((spec) => {
+    try {
+      checkToxicsFit([spec], messageMode);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 function sameSpec(a: ToxicSpec, b: ToxicSpec): boolean {
   return a.type === b.type && a.stream === b.stream && a.toxicity === b.toxicity && JSON.stringify(a.attributes) === JSON.stringify(b.attributes);
 }

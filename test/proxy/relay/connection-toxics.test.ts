@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Duplex } from 'node:stream';
 import sinon from 'sinon';
-import { ConnectionToxics, checkToxicsFit } from '../../../proxy/relay/connection-toxics.js';
+import { ConnectionToxics, checkToxicsFit, toxicsThatFit } from '../../../proxy/relay/connection-toxics.js';
 import { Relay } from '../../../proxy/relay/relay.js';
 import { parseToxicSpec, ToxicSpecError, type LimitDataStage, type ToxicSpec } from '../../../proxy/stages/toxics/index.js';
 import { duplexPair } from '../../helpers/duplex-pair.js';
@@ -197,5 +197,13 @@ describe('ConnectionToxics: a proxy\'s toxic list on one relay', () => {
     expect(() => checkToxicsFit([drop], true)).to.not.throw();
     expect(() => checkToxicsFit([drop], false)).to.throw(ToxicSpecError, 'toxic drop_upstream: drop needs message mode (messages)');
     expect(() => checkToxicsFit([{ ...drop, stream: 'downstream' }], true)).to.throw(ToxicSpecError, /drop works on the upstream stream/);
+  });
+
+  it('toxicsThatFit leaves out what a relay cannot carry, keeps the rest in order', () => {
+    const drop = toxic({ type: 'drop', stream: 'upstream' });
+    const a = toxic({ name: 'a', type: 'latency' });
+    const b = toxic({ name: 'b', type: 'timeout' });
+    expect(toxicsThatFit([a, drop, b], false)).to.deep.equal([a, b]);
+    expect(toxicsThatFit([a, drop, b], true)).to.deep.equal([a, drop, b]);
   });
 });
