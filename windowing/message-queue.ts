@@ -20,8 +20,7 @@ export type OverflowPolicy = (typeof OVERFLOW_POLICIES)[number];
  * Why whole messages were discarded: the `reason` label of `sluice_messages_dropped_total`.
  * `drop-newest`, `drop-oldest`: the policy did it. `too-large`: over `--max-message` (the connection
  * is closed). `incomplete`: a u32be message cut short by the end of input. `closed`: still queued
- * or spilled when the connection went away. `toxic`: a `drop` toxic discarded it (counted by the relay,
- * never by the queue).
+ * or spilled when the connection went away. `toxic`: a `drop` toxic did it, after the queue.
  */
 export const DROP_REASONS = ['drop-newest', 'drop-oldest', 'too-large', 'incomplete', 'closed', 'toxic'] as const;
 

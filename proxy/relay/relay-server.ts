@@ -8,6 +8,7 @@ import { ConnectionTable, type ConnectionSummary, type DirectionTotals, type Onw
 import { Governor } from '../signals/governor.js';
 import type { HealthStatus } from '../signals/http-endpoints.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
+import type { ConnectionsPage } from '../signals/connections-view.js';
 import { readAccepted, readDialled } from '../reads/socket-readers.js';
 import type { Relay, RelayOptions, RelayResult } from './relay.js';
 import { SpillStore } from '../spill/index.js';
@@ -140,7 +141,6 @@ export class RelayServer {
       gate: () => (this.governor.accepting ? null : 'overloaded'),
       relayOptions: () => this.relayOptions(),
       onFinished: (result) => this.countMessages(result),
-      onRelayStarted: (relay) => this.poison(relay),
     });
     if (options.toxics) this.setToxics(options.toxics);
     // pauseOnConnect: nothing is read from a client until the table decides what to do with it.
@@ -216,7 +216,7 @@ export class RelayServer {
     checkToxicsFit(toxics, this.options.messages !== undefined);
     this.toxicList = [...toxics];
     for (const relay of this.table.relays()) this.connectionToxics.get(relay)?.apply(this.toxicList);
-    for (const relay of this.table.relays()) if (!this.connectionToxics.has(relay)) this.poison(relay);
+    for (const relay of this.table.relays()) if (!this.connectionToxics.has(relay)) this.addToxicsTo(relay);
   }
 
   /** Connections holding a slot (connecting or relaying). */
@@ -242,6 +242,11 @@ export class RelayServer {
   /** Resets one open connection by its id; false when there is none. */
   resetConnection(id: number): boolean {
     return this.table.reset(id);
+  }
+
+  /** The open connections for `/connections`: at most `limit`, busiest first, named `proxy` if given. */
+  connections(limit: number, proxy?: string): ConnectionsPage {
+    return this.table.listConnections(limit, proxy);
   }
 
   /** Bytes read but not yet flushed, over all connections. */
@@ -331,8 +336,8 @@ export class RelayServer {
     return () => pending.cancel();
   };
 
-  // A new relay gets the toxics of now; it is tracked only once there are any.
-  private poison(relay: Relay): void {
+  // A new relay gets the toxics of now, before it reads its first byte; it is tracked only once there are any.
+  private addToxicsTo(relay: Relay): void {
     if (this.toxicList.length === 0) return;
     const toxics = new ConnectionToxics(relay, this.options.random);
     this.connectionToxics.set(relay, toxics);
@@ -341,6 +346,7 @@ export class RelayServer {
 
   private relayOptions(): Partial<RelayOptions> {
     return {
+      ...(this.toxicList.length > 0 ? { beforeStart: (relay: Relay) => this.addToxicsTo(relay) } : {}),
       halfCloseTimeoutMs: this.options.halfCloseTimeoutMs,
       budget: this.governor.budget,
       onResume: this.onResume,

@@ -44,6 +44,14 @@ export interface MessageCounts {
   dropped: Record<DropReason, number>;
 }
 
+/** What waits in a message-mode connection now: in RAM, and on disk (spill). */
+export interface MessageBacklog {
+  queuedMessages: number;
+  queuedBytes: number;
+  spilledMessages: number;
+  spilledBytes: number;
+}
+
 /** Flow-control options for a relay. */
 export interface RelayOptions {
   /** Bytes allowed to wait for each side before the other is paused. Default 256 KiB. */
@@ -71,10 +79,7 @@ export interface RelayOptions {
   messages?: MessageModeOptions;
   /** More stages per direction, after the built-in ones (message mode, then the rate). */
   stages?: { clientToTarget?: readonly Stage[]; targetToClient?: readonly Stage[] };
-  /**
-   * Called once the relay is wired, before either direction reads: stages added here (a proxy's
-   * toxics) see every byte, also those read while the client waited for a slot.
-   */
+  /** Called once the directions exist and before either reads a byte (bytes kept from before the relay began included): to add stages, e.g. toxics. */
   beforeStart?: (relay: Relay) => void;
 }
 
@@ -256,6 +261,13 @@ export class Relay {
   /** A `drop` toxic dropped one whole message. */
   countToxicDrop(): void {
     this.toxicDrops++;
+  }
+
+  /** What waits in the message queue and on disk now, in message mode. */
+  messageBacklog(): MessageBacklog | undefined {
+    if (!this.messageStage) return undefined;
+    const q = this.messageStage.queue;
+    return { queuedMessages: q.queuedMessages, queuedBytes: q.queuedBytes, spilledMessages: q.backlogMessages, spilledBytes: q.backlogBytes };
   }
 
   // The pump delivers what came before the oversized message and ends the target; the client,

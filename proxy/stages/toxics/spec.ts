@@ -89,7 +89,7 @@ export function toxicObjectFromFlag(text: string): Record<string, unknown> {
     const known = schema.length > 0 ? schema.map((a) => a.name).join(', ') : 'none';
     throw new ToxicSpecError(`${type} has no attribute '${unknown}' (it has ${known})`, 'body');
   }
-  return { type, ...(stream !== undefined ? { stream } : {}), ...extra, attributes };
+  return { type, ...(stream ? { stream } : {}), ...extra, attributes };
 }
 
 function attributesOf(type: string, given: Record<string, unknown>, base: Record<string, number>): Record<string, number> {
