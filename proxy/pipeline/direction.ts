@@ -20,7 +20,7 @@
 import type { Writable } from 'node:stream';
 import type { DirectionWindow } from '../../windowing/index.js';
 import { SinkWriter } from './sink-writer.js';
-import type { ConnectionActions, Downstream, Holdable, Lender, ReadTarget, SourceReader, Stage, StageContext } from './types.js';
+import type { ConnectionActions, Downstream, Holdable, Lender, ReadTarget, SourceReader, Stage, StageContext, StageExit } from './types.js';
 import { Valve } from './valve.js';
 
 // The window a stage measures itself against when the direction has none (a zero window).
@@ -125,7 +125,7 @@ export class Direction implements ReadTarget {
     if (this.stopped) return replacement.close();
     if (!replacement.adopt) {
       const after = this.stages[i + 1];
-      this.removeStage(stage);
+      this.removeStage(stage, 'updated');
       return this.addStage(replacement, after);
     }
     // The old stage keeps its context (its next is what follows both) in case it must flush.
@@ -135,7 +135,7 @@ export class Direction implements ReadTarget {
     this.stages[i] = replacement;
     this.rewire();
     replacement.attach(context);
-    if (!replacement.adopt(stage)) stage.flush?.();
+    if (!replacement.adopt(stage)) stage.flush?.('updated');
     stage.close();
   }
 
@@ -155,10 +155,10 @@ export class Direction implements ReadTarget {
    * (and an end it was holding back) to what follows it, lets go of its holds, and only then is it
    * unlinked, so what it held reaches the sink before anything that comes after.
    */
-  removeStage(stage: Stage): void {
+  removeStage(stage: Stage, why: StageExit = 'removed'): void {
     const i = this.stages.indexOf(stage);
     if (i === -1) return;
-    stage.flush?.();
+    stage.flush?.(why);
     this.stages.splice(i, 1);
     this.contexts.delete(stage);
     this.rewire();

@@ -37,7 +37,8 @@ export class ConnectionToxics {
       const stage = this.random() < spec.toxicity ? this.stageFor(spec, before?.stage ?? undefined) : null;
       if (before?.stage && stage && before.direction === direction) direction.replaceStage(before.stage, stage);
       else {
-        if (before?.stage) before.direction.removeStage(before.stage);
+        // An update that draws the toxic out leaves, as toxiproxy's noop in its place, without cleanup.
+        if (before?.stage) before.direction.removeStage(before.stage, 'updated');
         if (stage) direction.addStage(stage, this.stageAfter(specs, i, direction));
       }
       this.applied.set(spec.name, { spec, stage, direction });

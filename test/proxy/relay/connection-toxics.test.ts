@@ -178,6 +178,24 @@ describe('ConnectionToxics: a proxy\'s toxic list on one relay', () => {
     expect(got.ended).to.equal(true);
   });
 
+  it('a timeout toxic drawn out by an update (toxicity) leaves without closing; removed for good, it closes', async () => {
+    const toxics = new ConnectionToxics(relay, scripted(0.1, 0.9));
+    const got = atTarget();
+    const cut = toxic({ name: 'cut', type: 'timeout', stream: 'upstream', toxicity: 0.5 });
+    toxics.apply([cut]);
+    client.write('dropped');
+    await advance(clock, 10);
+    toxics.apply([{ ...cut, toxicity: 0.4 }]); // drawn 0.9: out
+    client.write('through');
+    await advance(clock, 10);
+    expect([got.text, got.ended, relay.clientToTarget.stageList.length]).to.deep.equal(['through', false, 0]);
+    const again = new ConnectionToxics(relay, () => 0);
+    again.apply([cut]);
+    again.apply([]);
+    await advance(clock, 0);
+    expect(got.ended).to.equal(true);
+  });
+
   it('an update of slow_close while the FIN waits keeps it waiting, now by the new delay from when the end came', async () => {
     const toxics = new ConnectionToxics(relay, () => 0);
     const got = atTarget();
