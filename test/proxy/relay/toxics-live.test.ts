@@ -216,58 +216,60 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
     expect(one.atClient.bytes).to.equal(0);
   });
 
-  it('no byte lost or reordered, both ways, while latency, bandwidth, slicer, stall and window come, change and go', async function () {
-    this.timeout(120_000);
-    const up = randomBytes(300_000, 41);
-    const down = randomBytes(300_000, 42);
-    const held = holdingTarget();
-    const { server, port, logs } = await start(tcp(await listen(held.server)), { windowBytes: 64 * 1024, random: () => 0 });
-    const client = res.socket(await connectTo(port));
-    await until(() => held.sockets.length === 1, 'the target connection');
-    const target = held.sockets[0]!;
-    const atClient = collect(client);
-    void writeAll(client, randomChunks(up, 20_000, 43));
-    void writeAll(target, randomChunks(down, 20_000, 44));
+  for (const readPath of ['onread', 'stream'] as const) {
+    it(`no byte lost or reordered, both ways, while latency, bandwidth, slicer, stall and window come, change and go (${readPath} reads)`, async function () {
+      this.timeout(120_000);
+      const up = randomBytes(300_000, 41);
+      const down = randomBytes(300_000, 42);
+      const held = holdingTarget();
+      const { server, port, logs } = await start(tcp(await listen(held.server)), { readPath, windowBytes: 64 * 1024, random: () => 0 });
+      const client = res.socket(await connectTo(port));
+      await until(() => held.sockets.length === 1, 'the target connection');
+      const target = held.sockets[0]!;
+      const atClient = collect(client);
+      void writeAll(client, randomChunks(up, 20_000, 43));
+      void writeAll(target, randomChunks(down, 20_000, 44));
 
-    const lat = (stream: string, latency: number, jitter = 0) => toxic({ name: `lat-${stream}`, type: 'latency', stream, attributes: { latency, jitter } });
-    const bw = (stream: string, rate: number) => toxic({ name: `bw-${stream}`, type: 'bandwidth', stream, attributes: { rate } });
-    const slicer = (stream: string, average_size: number, size_variation: number, delay: number) => toxic({ name: `slicer-${stream}`, type: 'slicer', stream, attributes: { average_size, size_variation, delay } });
-    const stall = (stream: string, duration: number) => toxic({ name: `stall-${stream}`, type: 'stall', stream, attributes: { duration } });
-    const window = (stream: string, bytes: number) => toxic({ name: `window-${stream}`, type: 'window', stream, attributes: { bytes } });
-    // One list per step, cycled: each step adds, updates or removes something; a bandwidth toxic
-    // on each stream most of the time keeps the transfer going over many steps.
-    const plan: ToxicSpec[][] = [
-      [bw('upstream', 300), bw('downstream', 300)],
-      [bw('upstream', 300), bw('downstream', 300), lat('upstream', 20, 10)],
-      [bw('upstream', 300), bw('downstream', 200), lat('upstream', 20, 10), slicer('upstream', 300, 100, 500)],
-      [bw('upstream', 300), bw('downstream', 200), lat('upstream', 20, 10), slicer('upstream', 300, 100, 500), stall('downstream', 30)],
-      [bw('upstream', 300), bw('downstream', 200), lat('upstream', 20, 10), slicer('upstream', 300, 100, 500), stall('downstream', 30), window('upstream', 3000)],
-      [bw('upstream', 500), bw('downstream', 500), lat('upstream', 3), slicer('upstream', 300, 100, 500), window('upstream', 3000)],
-      [bw('downstream', 500), lat('upstream', 3), slicer('upstream', 1000, 0, 50), window('upstream', 10_000), lat('downstream', 15, 5), bw('upstream', 100)],
-      [bw('downstream', 500), window('upstream', 10_000), lat('downstream', 15, 5), stall('upstream', 0)],
-      [bw('downstream', 50), window('downstream', 2000), lat('downstream', 15, 5), slicer('downstream', 700, 300, 0), bw('upstream', 200)],
-      [window('downstream', 2000), slicer('downstream', 700, 300, 0), bw('upstream', 300), lat('upstream', 1)],
-      [slicer('upstream', 50, 10, 0), lat('downstream', 2), bw('downstream', 1000), bw('upstream', 1000)],
-    ];
-    let toxicSteps = 0;
-    let heldSomething = 0;
-    for (let step = 0; !(atClient.ended && held.received[0]!.ended); step++) {
-      if (step > 20_000) throw new Error(`stuck: up ${held.received[0]!.bytes}/${up.length}, down ${atClient.bytes}/${down.length}; log ${JSON.stringify(logs)}`);
-      if (step % 4 === 0) {
-        server.setToxics(plan[(step / 4) % plan.length]!);
-        toxicSteps++;
+      const lat = (stream: string, latency: number, jitter = 0) => toxic({ name: `lat-${stream}`, type: 'latency', stream, attributes: { latency, jitter } });
+      const bw = (stream: string, rate: number) => toxic({ name: `bw-${stream}`, type: 'bandwidth', stream, attributes: { rate } });
+      const slicer = (stream: string, average_size: number, size_variation: number, delay: number) => toxic({ name: `slicer-${stream}`, type: 'slicer', stream, attributes: { average_size, size_variation, delay } });
+      const stall = (stream: string, duration: number) => toxic({ name: `stall-${stream}`, type: 'stall', stream, attributes: { duration } });
+      const window = (stream: string, bytes: number) => toxic({ name: `window-${stream}`, type: 'window', stream, attributes: { bytes } });
+      // One list per step, cycled: each step adds, updates or removes something; a bandwidth toxic
+      // on each stream most of the time keeps the transfer going over many steps.
+      const plan: ToxicSpec[][] = [
+        [bw('upstream', 300), bw('downstream', 300)],
+        [bw('upstream', 300), bw('downstream', 300), lat('upstream', 20, 10)],
+        [bw('upstream', 300), bw('downstream', 200), lat('upstream', 20, 10), slicer('upstream', 300, 100, 500)],
+        [bw('upstream', 300), bw('downstream', 200), lat('upstream', 20, 10), slicer('upstream', 300, 100, 500), stall('downstream', 30)],
+        [bw('upstream', 300), bw('downstream', 200), lat('upstream', 20, 10), slicer('upstream', 300, 100, 500), stall('downstream', 30), window('upstream', 3000)],
+        [bw('upstream', 500), bw('downstream', 500), lat('upstream', 3), slicer('upstream', 300, 100, 500), window('upstream', 3000)],
+        [bw('downstream', 500), lat('upstream', 3), slicer('upstream', 1000, 0, 50), window('upstream', 10_000), lat('downstream', 15, 5), bw('upstream', 100)],
+        [bw('downstream', 500), window('upstream', 10_000), lat('downstream', 15, 5), stall('upstream', 0)],
+        [bw('downstream', 50), window('downstream', 2000), lat('downstream', 15, 5), slicer('downstream', 700, 300, 0), bw('upstream', 200)],
+        [window('downstream', 2000), slicer('downstream', 700, 300, 0), bw('upstream', 300), lat('upstream', 1)],
+        [slicer('upstream', 50, 10, 0), lat('downstream', 2), bw('downstream', 1000), bw('upstream', 1000)],
+      ];
+      let toxicSteps = 0;
+      let heldSomething = 0;
+      for (let step = 0; !(atClient.ended && held.received[0]!.ended); step++) {
+        if (step > 20_000) throw new Error(`stuck: up ${held.received[0]!.bytes}/${up.length}, down ${atClient.bytes}/${down.length}; log ${JSON.stringify(logs)}`);
+        if (step % 4 === 0) {
+          server.setToxics(plan[(step / 4) % plan.length]!);
+          toxicSteps++;
+        }
+        await clock.tickAsync(5);
+        await turns(3);
+        if (server.bufferedBytes() > 0) heldSomething++;
       }
-      await clock.tickAsync(5);
-      await turns(3);
-      if (server.bufferedBytes() > 0) heldSomething++;
-    }
-    const digest = (chunks: Buffer[]) => createHash('sha256').update(Buffer.concat(chunks)).digest('hex');
-    expect({ up: held.received[0]!.bytes, down: atClient.bytes }).to.deep.equal({ up: up.length, down: down.length });
-    expect({ up: digest(held.received[0]!.chunks), down: digest(atClient.chunks) }).to.deep.equal({ up: sha256(up), down: sha256(down) });
-    // The plan went round at least once while data flowed, and the toxics did hold data back.
-    expect(toxicSteps).to.be.at.least(2 * plan.length);
-    expect(heldSomething).to.be.greaterThan(10);
-  });
+      const digest = (chunks: Buffer[]) => createHash('sha256').update(Buffer.concat(chunks)).digest('hex');
+      expect({ up: held.received[0]!.bytes, down: atClient.bytes }).to.deep.equal({ up: up.length, down: down.length });
+      expect({ up: digest(held.received[0]!.chunks), down: digest(atClient.chunks) }).to.deep.equal({ up: sha256(up), down: sha256(down) });
+      // The plan went round at least once while data flowed, and the toxics did hold data back.
+      expect(toxicSteps).to.be.at.least(2 * plan.length);
+      expect(heldSomething).to.be.greaterThan(10);
+    });
+  }
 
   it('limit_data: exactly `bytes` reach the target, then FIN both ways; the log says toxic-closed by limit_data', async () => {
     const held = holdingTarget();
