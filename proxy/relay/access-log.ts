@@ -33,12 +33,25 @@ export type ConnectionRefusal =
 /** Access log formats: one line of `key=value` text, or one JSON object per line. */
 export type LogFormat = 'text' | 'json';
 
-/** Formats one access-log line (without the newline). */
-export function formatAccessLog(entry: AccessLogEntry, format: LogFormat, at: Date = new Date()): string {
+// Connections finishing in the same millisecond share one timestamp text.
+let isoMs = NaN;
+let isoText = '';
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
+
+/** Formats one access-log line (without the newline); `at` defaults to now. */
+export function formatAccessLog(entry: AccessLogEntry, format: LogFormat, at?: Date): string {
   const ms = (n: number) => Math.round(n);
+  const time = at ? at.toISOString() : isoNow();
   if (format === 'json') {
     return JSON.stringify({
-      time: at.toISOString(),
+      time,
       ...(entry.proxy !== undefined ? { proxy: entry.proxy } : {}),
       conn: entry.id,
       client: entry.client,
@@ -52,19 +65,11 @@ export function formatAccessLog(entry: AccessLogEntry, format: LogFormat, at: Da
       ...(entry.error !== undefined ? { error: entry.error } : {}),
     });
   }
-  const parts = [
-    at.toISOString(),
-    ...(entry.proxy !== undefined ? [`proxy=${entry.proxy}`] : []),
-    `conn=${entry.id}`,
-    `client=${entry.client}`,
-    `target=${entry.target}`,
-    `up=${entry.bytesUp}`,
-    `down=${entry.bytesDown}`,
-    `duration=${ms(entry.durationMs)}ms`,
-    `end=${entry.end}`,
-    `held_up=${ms(entry.heldBackUpMs)}ms`,
-    `held_down=${ms(entry.heldBackDownMs)}ms`,
-  ];
-  if (entry.error !== undefined) parts.push(`error=${entry.error}`);
-  return parts.join(' ');
+  return (
+    time +
+    (entry.proxy !== undefined ? ` proxy=${entry.proxy}` : '') +
+    ` conn=${entry.id} client=${entry.client} target=${entry.target} up=${entry.bytesUp} down=${entry.bytesDown}` +
+    ` duration=${ms(entry.durationMs)}ms end=${entry.end} held_up=${ms(entry.heldBackUpMs)}ms held_down=${ms(entry.heldBackDownMs)}ms` +
+    (entry.error !== undefined ? ` error=${entry.error}` : '')
+  );
 }
