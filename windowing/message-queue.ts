@@ -20,9 +20,9 @@ export type OverflowPolicy = (typeof OVERFLOW_POLICIES)[number];
  * Why whole messages were discarded: the `reason` label of `sluice_messages_dropped_total`.
  * `drop-newest`, `drop-oldest`: the policy did it. `too-large`: over `--max-message` (the connection
  * is closed). `incomplete`: a u32be message cut short by the end of input. `closed`: still queued
- * or spilled when the connection went away.
+ * or spilled when the connection went away. `toxic`: a `drop` toxic did it, after the queue.
  */
-export const DROP_REASONS = ['drop-newest', 'drop-oldest', 'too-large', 'incomplete', 'closed'] as const;
+export const DROP_REASONS = ['drop-newest', 'drop-oldest', 'too-large', 'incomplete', 'closed', 'toxic'] as const;
 
 /** One of `DROP_REASONS`. */
 export type DropReason = (typeof DROP_REASONS)[number];
@@ -88,7 +88,7 @@ export class MessageQueue<T extends Sized = Buffer> {
   /** Bytes handed to the sink. */
   forwardedBytes = 0;
   /** Messages discarded, by reason. */
-  readonly dropped: Record<DropReason, number> = { 'drop-newest': 0, 'drop-oldest': 0, 'too-large': 0, incomplete: 0, closed: 0 };
+  readonly dropped: Record<DropReason, number> = { 'drop-newest': 0, 'drop-oldest': 0, 'too-large': 0, incomplete: 0, closed: 0, toxic: 0 };
   /** Messages ever sent to the spill store. */
   spilled = 0;
   /** Bytes ever sent to the spill store. */

@@ -7,17 +7,42 @@
  *   routes: sluice relay, and tunnel-client -> tunnel-server (2 links); sessions alternate
  *
  *   node dist/bench/soak/run.js [--minutes 10] [--concurrency 40] [--report-every 60]
+ *
+ * After the load it waits as long as a connection may take to close on its own (2 x the sidecars'
+ * --idle-timeout + the close grace + 3 s slack) and fails on any still open, and checks that every
+ * connection is accounted for: each sidecar finished all it accepted, and the relay and
+ * tunnel-client together accepted one connection per session.
+ *
+ * A session that receives bytes it did not send prints a CORRUPT line: route, client port, mode,
+ * first wrong byte, the wrong ranges and where their bytes came from (bench/soak/corruption.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { get } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { installCleanupHandlers, spawnTracked, stopProcess, waitForLine } from '../../scenarios/harness/processes.js';
 import { rssBytes } from '../../scenarios/harness/proc-stats.js';
 import { startMixedTarget, type SoakMode } from './mixed-target.js';
+import { PrefixCheck, RecentSessions } from './corruption.js';
+import { connectionBooks, describeBooks, metricsText, sample } from './books.js';
+import { CLOSE_GRACE_MS } from '../../proxy/relay/relay.js';
+import { parseDuration } from '../../proxy/config/units.js';
 
 const CLI = fileURLToPath(new URL('../../proxy/cli.js', import.meta.url));
+
+/** The sidecars' --idle-timeout: it bounds how long a quiet connection lives, so the wait after the load. */
+const IDLE_TIMEOUT = '10s';
+
+/**
+ * The longest a connection may stay open once nothing moves (README, "Longest lives"): the idle
+ * check closes it within two periods of its last byte (it reads a progress counter once a
+ * period), then FIN both ways and destroyed after the grace. A wait shorter than this fails on
+ * connections that are on their way out (a 15 s wait against 2 x 10 s + 2 s did, issue 19).
+ */
+const WORST_IDLE_MS = 2 * parseDuration(IDLE_TIMEOUT) + CLOSE_GRACE_MS;
+
+/** Slack on top of WORST_IDLE_MS: the slot is freed just after the destroy, and /metrics is polled. */
+const SETTLE_SLACK_MS = 3000;
 
 interface Tally {
   sessions: number;
@@ -51,48 +76,44 @@ function openFds(pid: number): number {
   }
 }
 
-function metric(port: number, name: string): Promise<number> {
-  return new Promise((resolve) => {
-    get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (r) => {
-      let body = '';
-      r.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
-        const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(body);
-        resolve(m ? Number(m[1]) : NaN);
-      });
-    }).on('error', () => resolve(NaN));
-  });
+async function metric(port: number, name: string): Promise<number> {
+  return sample(await metricsText(port), name);
 }
 
 /** One client session of a random kind; resolves when it is over, updating the tally. */
-function session(port: number, tally: Tally): Promise<void> {
+function session(route: number, tally: Tally, recent: RecentSessions): Promise<void> {
   const roll = Math.random();
   const mode: SoakMode = roll < 0.5 ? 'echo' : roll < 0.65 ? 'slow' : roll < 0.8 ? 'reset' : 'vanish';
   const clientMisbehaves = Math.random() < 0.1 ? (Math.random() < 0.5 ? 'client-reset' : 'client-vanish') : null;
   const size = 1 + Math.floor(Math.random() * (mode === 'slow' ? 256 * 1024 : 2 * 1024 * 1024));
   const data = randomBytes(size);
   tally.sessions++;
+  const entry = recent.add({ route, mode, client: clientMisbehaves ?? 'ok', data });
   return new Promise((resolve) => {
-    const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const s = connect({ port: route, host: '127.0.0.1', allowHalfOpen: true });
     const got = createHash('sha256');
     const sentHash = createHash('sha256').update(data).digest('hex');
-    let received = 0;
-    let prefixOk = true;
+    const check = new PrefixCheck(data);
     let errored = false;
+    const startedAt = performance.now();
     s.on('data', (d: Buffer) => {
-      if (received + d.length <= data.length && !data.subarray(received, received + d.length).equals(d)) prefixOk = false;
-      if (received + d.length > data.length) prefixOk = false;
+      check.push(d);
       got.update(d);
-      received += d.length;
     });
     s.on('error', () => (errored = true));
     s.on('close', () => {
-      if (!prefixOk) tally.corrupt++;
-      else if (received === data.length && got.digest('hex') === sentHash) tally.intact++;
+      if (!check.ok) {
+        tally.corrupt++;
+        console.log(
+          `CORRUPT #${entry.id} route=${route} local=${entry.localPort} mode=${mode} client=${entry.client} size=${size} received=${check.received} firstBad=${check.firstBad} errored=${errored} ms=${Math.round(performance.now() - startedAt)} at=${new Date().toISOString()} ${recent.describe(data, check.all(), entry.id)}`,
+        );
+      } else if (check.received === data.length && got.digest('hex') === sentHash) tally.intact++;
       else if (errored) tally.resets++;
       else tally.cutShort++;
       resolve();
     });
     s.on('connect', () => {
+      entry.localPort = s.localPort;
       s.write(`mode=${mode}\n`);
       if (clientMisbehaves === 'client-reset') {
         s.write(data.subarray(0, size >> 1));
@@ -132,17 +153,20 @@ async function main(): Promise<void> {
     });
     return { child, port: Number(ready[1]), metricsPort, pid: child.pid!, name: command };
   };
-  const relay = await started0(['--listen', '127.0.0.1:0', '--target', `127.0.0.1:${target.port}`, '--max-conns', '200', '--idle-timeout', '10s'], 'relay');
-  const tunnelServer = await started0(['--listen', '127.0.0.1:0', '--target', `127.0.0.1:${target.port}`, '--idle-timeout', '10s'], 'tunnel-server');
-  const tunnelClient = await started0(['--listen', '127.0.0.1:0', '--server', `127.0.0.1:${tunnelServer.port}`, '--links', '2', '--idle-timeout', '10s'], 'tunnel-client');
+  const relay = await started0(['--listen', '127.0.0.1:0', '--target', `127.0.0.1:${target.port}`, '--max-conns', '200', '--idle-timeout', IDLE_TIMEOUT], 'relay');
+  const tunnelServer = await started0(['--listen', '127.0.0.1:0', '--target', `127.0.0.1:${target.port}`, '--idle-timeout', IDLE_TIMEOUT], 'tunnel-server');
+  const tunnelClient = await started0(['--listen', '127.0.0.1:0', '--server', `127.0.0.1:${tunnelServer.port}`, '--links', '2', '--idle-timeout', IDLE_TIMEOUT], 'tunnel-client');
   const sidecars = [relay, tunnelServer, tunnelClient];
   const routes = [relay.port, tunnelClient.port];
   const tally: Tally = { sessions: 0, intact: 0, corrupt: 0, cutShort: 0, resets: 0 };
+  // Enough past sessions to cover every one running when a corrupt one started (and some).
+  const recent = new RecentSessions(3 * concurrency);
   const samples: Sample[] = [];
   const started = performance.now();
   const endAt = started + minutes * 60_000;
   console.log(`soak: ${minutes} min, ${concurrency} concurrent sessions, half through sluice relay, half through tunnel-client -> tunnel-server`);
-  console.log('minute  sessions  intact  corrupt  cut-short  resets  RSS MB relay/t-client/t-server  fds  active');
+  console.log(`routes: relay ${relay.port}, tunnel-client ${tunnelClient.port}`);
+  console.log('minute  sessions  intact  corrupt  cut-short  resets  RSS MB relay/t-server/t-client  fds  active');
 
   const report = async () => {
     const minute = (performance.now() - started) / 60_000;
@@ -158,7 +182,7 @@ async function main(): Promise<void> {
   const reporter = setInterval(() => void report(), reportEverySec * 1000);
   await Promise.all(
     Array.from({ length: concurrency }, async (_, i) => {
-      while (performance.now() < endAt) await session(routes[i % routes.length]!, tally);
+      while (performance.now() < endAt) await session(routes[i % routes.length]!, tally, recent);
     }),
   );
   clearInterval(reporter);
@@ -169,14 +193,40 @@ async function main(): Promise<void> {
     for (const s of sidecars) total += await metric(s.metricsPort, 'sluice_connections_active');
     return total;
   };
-  for (let i = 0; i < 150 && (await activeNow()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  const settleMs = WORST_IDLE_MS + SETTLE_SLACK_MS;
+  const loadEnded = performance.now();
+  const sinceLoad = () => `${((performance.now() - loadEnded) / 1000).toFixed(1)} s`;
+  let woundDown: string | null = null;
+  while (performance.now() - loadEnded < settleMs) {
+    if ((await activeNow()) === 0) {
+      woundDown = sinceLoad();
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const idle = { active: await activeNow(), fds: sidecars.map((s) => openFds(s.pid)).join('/') };
+  const perSidecar = async () => (await Promise.all(sidecars.map((s) => metric(s.metricsPort, 'sluice_connections_active')))).join('/');
+  console.log(
+    woundDown !== null
+      ? `after the last session: every sidecar connection closed within ${woundDown} (allowed ${settleMs / 1000} s: 2 x --idle-timeout ${IDLE_TIMEOUT} + ${CLOSE_GRACE_MS / 1000} s grace + ${SETTLE_SLACK_MS / 1000} s)`
+      : `after the last session: still active after ${sinceLoad()}: ${await perSidecar()} (relay/t-server/t-client)`,
+  );
+  // Every connection accounted for: each one a sidecar accepted has finished, with its end counted.
+  const ledgers = await Promise.all(sidecars.map((s) => connectionBooks(s.metricsPort)));
+  sidecars.forEach((s, i) => console.log(describeBooks(s.name, ledgers[i]!)));
   for (const s of sidecars) await stopProcess(s.child);
   target.server.close();
 
   const failures: string[] = [];
   if (tally.corrupt > 0) failures.push(`${tally.corrupt} sessions received bytes that were not what was sent`);
-  if (idle.active !== 0) failures.push(`${idle.active} connections still active after the load stopped`);
+  if (idle.active !== 0) failures.push(`${idle.active} connections still active ${settleMs / 1000} s after the load stopped`);
+  sidecars.forEach((s, i) => {
+    const b = ledgers[i]!;
+    if (b.accepted !== b.finished) failures.push(`${s.name}: ${b.accepted} connections accepted but ${b.finished} finished`);
+  });
+  // Each session is one connection to the relay or the tunnel-client (the tunnel-server's are its streams).
+  const routed = ledgers[sidecars.indexOf(relay)]!.accepted + ledgers[sidecars.indexOf(tunnelClient)]!.accepted;
+  if (routed !== tally.sessions) failures.push(`${tally.sessions} sessions but the relay and tunnel-client accepted ${routed} connections`);
   sidecars.forEach((s, i) => {
     // A trend needs points: judge only with five or more samples over the second half, and only
     // a rise that is both steady (slope) and large (net), so GC sawtooth does not count.
@@ -187,11 +237,11 @@ async function main(): Promise<void> {
     console.log(`${s.name}: RSS over the second half ${slope.toFixed(2)} MB/min, ${net.toFixed(1)} MB net`);
     if (slope > 1 && net > 10) failures.push(`${s.name} RSS keeps growing: ${slope.toFixed(2)} MB/min, ${net.toFixed(1)} MB over the second half`);
   });
-  console.log(`after the load: ${idle.active} active, ${idle.fds} open descriptors`);
+  console.log(`after the load: ${idle.active} active, ${idle.fds} open descriptors (relay/t-server/t-client)`);
   if (failures.length > 0) {
     for (const f of failures) console.log(`FAIL: ${f}`);
     process.exitCode = 1;
-  } else console.log('PASS: nothing corrupted, nothing left open, RSS flat');
+  } else console.log('PASS: nothing corrupted, every connection accounted for and closed, RSS flat');
 }
 
 function slopePerMinute(samples: Sample[]): number {

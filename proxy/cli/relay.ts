@@ -6,7 +6,7 @@ import { SpillDirError, SpillStore } from '../spill/index.js';
 import { RELAY_DEFAULTS } from '../relay/defaults.js';
 import type { OverflowPolicy } from '../../windowing/index.js';
 import { RelayServer } from '../relay/relay-server.js';
-import { checkRelayOptions, RELAY_OPTIONS, relayServerOptions } from '../options/relay.js';
+import { checkRelayOptions, RELAY_OPTIONS, relayServerOptions, TOXIC_OPTION, toxicsFromFlags } from '../options/relay.js';
 import type { Command } from './command.js';
 import { logLine } from '../sidecar/process-signals.js';
 import { agentEndpoint, metricsEndpoint, serveUntilSignal, sidecarRegistry, type SideEndpoint } from '../sidecar/serve-until-signal.js';
@@ -25,13 +25,15 @@ export const relayCommand: Command = {
     'sluice relay --listen 0.0.0.0:7000 --target 127.0.0.1:6379 --workers 2',
     'sluice relay --listen 0.0.0.0:7000 --target 127.0.0.1:6379 --accept-proxy-from 10.0.0.0/8 --send-proxy v2',
     'sluice relay --listen 127.0.0.1:7000 --target 127.0.0.1:5432 --adaptive-concurrency --max-conns 200 --agent 127.0.0.1:7100 --shed-at 0.7',
+    "sluice relay --listen 127.0.0.1:7000 --target 127.0.0.1:6379 --toxic 'latency:downstream:latency=100,jitter=10' --toxic bandwidth:upstream:rate=500",
   ],
-  options: RELAY_OPTIONS,
+  options: [...RELAY_OPTIONS, TOXIC_OPTION],
   run: runRelay,
 };
 
 async function runRelay(o: ParsedOptions): Promise<number> {
   checkRelayOptions(o);
+  const toxics = toxicsFromFlags(o);
   const overflow = o.overflow as OverflowPolicy;
   const workers = o.workers as number;
   const drainTimeoutMs = o['drain-timeout'] as number;
@@ -48,7 +50,7 @@ async function runRelay(o: ParsedOptions): Promise<number> {
     });
   }
   const share = cluster.isWorker ? Math.max(1, Number(process.env[WORKERS_ENV] ?? 1)) : 1;
-  const server = new RelayServer({ ...relayServerOptions(o, share), onNotice: (text) => logLine(text) });
+  const server = new RelayServer({ ...relayServerOptions(o, share), toxics, onNotice: (text) => logLine(text) });
   const registry = sidecarRegistry(server);
 
   if (cluster.isWorker) {

@@ -27,10 +27,12 @@ export interface OptionSpec {
   /** Bounds for count/number/size/duration values. */
   min?: number;
   max?: number;
+  /** May be given more than once: the values are collected, in order, as a list of strings. */
+  repeatable?: boolean;
 }
 
-/** Parsed flag values by name: numbers for size/duration/count, Address, string, boolean. */
-export type ParsedOptions = Record<string, number | string | boolean | Address | undefined>;
+/** Parsed flag values by name: numbers for size/duration/count, Address, string, boolean; lists for repeatable flags. */
+export type ParsedOptions = Record<string, number | string | boolean | Address | string[] | undefined>;
 
 /**
  * Parses `--name value` and `--name=value` against the specs, applying defaults. Throws
@@ -58,7 +60,9 @@ export function parseOptions(args: readonly string[], specs: readonly OptionSpec
       if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value (${describeKind(spec)})`);
       i++;
     }
-    out[name] = parseValue(spec, value);
+    const parsed = parseValue(spec, value);
+    if (spec.repeatable) ((out[name] as string[] | undefined) ?? (out[name] = [])).push(String(parsed));
+    else out[name] = parsed;
   }
   for (const spec of specs) {
     if (out[spec.name] !== undefined) continue;
@@ -135,7 +139,7 @@ export function formatOptionsHelp(specs: readonly OptionSpec[]): string {
   const rows = specs.map((s) => {
     const value = s.kind === 'flag' ? '' : ` ${s.placeholder ?? (s.kind === 'choice' ? s.choices?.join('|') : placeholder(s.kind))}`;
     const left = `  --${s.name}${value}`;
-    const right = s.help + (s.required ? ' (required)' : s.default !== undefined ? ` (default ${s.default})` : '');
+    const right = s.help + (s.required ? ' (required)' : s.default !== undefined ? ` (default ${s.default})` : '') + (s.repeatable ? ' (repeatable)' : '');
     return [left, right] as const;
   });
   const width = Math.min(40, Math.max(...rows.map(([l]) => l.length)) + 2);

@@ -5,6 +5,8 @@ import { RELAY_DEFAULTS } from '../relay/defaults.js';
 import type { RelayServerOptions } from '../relay/relay-server.js';
 import { COMMON_OPTIONS, connectionSettings, RELAY_ONLY_OPTIONS } from './common.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './parse.js';
+import { checkToxicsFit } from '../relay/connection-toxics.js';
+import { parseToxicSpec, toxicObjectFromFlag, ToxicSpecError, TOXIC_TYPES, type ToxicSpec } from '../stages/toxics/index.js';
 
 /**
  * The options of a relay, as `sluice relay` takes them as flags and `sluice serve` as config keys
@@ -54,3 +56,34 @@ export function relayServerOptions(o: ParsedOptions, share = 1): RelayServerOpti
   };
 }
 
+
+/**
+ * `--toxic` (relay only: serve's proxies take a `toxics` list of toxiproxy objects instead). Each is
+ * `TYPE[:STREAM][:KEY=VALUE,...]`, read by the same parser as the API's and the config file's toxics.
+ */
+export const TOXIC_OPTION: OptionSpec = {
+  name: 'toxic',
+  kind: 'string',
+  repeatable: true,
+  placeholder: 'TYPE[:STREAM][:K=V,...]',
+  help: `a fault on every connection, as toxiproxy's toxics (${TOXIC_TYPES.filter((t) => t !== 'noop').join(', ')}); STREAM is downstream (default) or upstream; toxicity=P and name=N among the pairs`,
+};
+
+/** The toxics from `--toxic` flags, in order; throws UsageError naming the flag. */
+export function toxicsFromFlags(o: ParsedOptions): ToxicSpec[] {
+  const toxics: ToxicSpec[] = [];
+  try {
+    for (const text of (o.toxic as string[] | undefined) ?? []) {
+      const object = toxicObjectFromFlag(text);
+      if (!TOXIC_TYPES.includes(object.type as string)) throw new ToxicSpecError(`unknown toxic type "${object.type as string}" (one of ${TOXIC_TYPES.join(', ')})`, 'type');
+      const toxic = parseToxicSpec(object);
+      if (toxics.some((t) => t.name === toxic.name)) throw new ToxicSpecError(`two toxics named ${toxic.name} (add name=... to one)`, 'body');
+      toxics.push(toxic);
+    }
+    checkToxicsFit(toxics, o.messages !== undefined);
+  } catch (err) {
+    if (err instanceof ToxicSpecError) throw new UsageError(`--toxic: ${err.message}`);
+    throw err;
+  }
+  return toxics;
+}

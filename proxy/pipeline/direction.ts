@@ -23,6 +23,9 @@ import { SinkWriter } from './sink-writer.js';
 import type { ConnectionActions, Downstream, Holdable, Lender, ReadTarget, SourceReader, Stage, StageContext } from './types.js';
 import { Valve } from './valve.js';
 
+// The window a stage measures itself against when the direction has none (a zero window).
+const FALLBACK_WINDOW_BYTES = 256 * 1024;
+
 /** What a direction is built from. */
 export interface DirectionOptions {
   reader: SourceReader;
@@ -52,6 +55,8 @@ interface LiveContext extends StageContext {
 export class Direction implements ReadTarget {
   /** Bytes read from the source. */
   bytesRead = 0;
+  /** Bytes read after finish(), thrown away. */
+  discardedBytes = 0;
   /** The one owner of the source's pause state, with the ledger of held time. */
   readonly valve: Valve;
   readonly window: DirectionWindow;
@@ -59,7 +64,8 @@ export class Direction implements ReadTarget {
   private readonly stages: Stage[];
   private readonly contexts = new Map<Stage, LiveContext>();
   private readonly writer: SinkWriter;
-  private first: Downstream & { readonly takesLeases?: boolean };
+  private first: Downstream;
+  private firstTakesLeases = true;
   /** False when a queueing stage keeps the window itself. */
   private windowed = true;
   private readonly windowHold = { reason: 'window' };
@@ -69,6 +75,8 @@ export class Direction implements ReadTarget {
   private readonly connection: ConnectionActions;
   private started = false;
   private stopped = false;
+  private finished = false;
+  private sourceEnded = false;
 
   constructor(options: DirectionOptions) {
     this.now = options.now;
@@ -96,13 +104,35 @@ export class Direction implements ReadTarget {
    * Adds a stage next to the sink, into a live direction (a toxic added while connections are
    * open): from now on everything that reaches the sink passes through it first.
    */
-  addStage(stage: Stage): void {
+  addStage(stage: Stage, before?: Stage): void {
     if (this.stopped) return stage.close();
     const context = this.contextFor();
     this.contexts.set(stage, context);
-    this.stages.push(stage);
+    const at = before ? this.stages.indexOf(before) : -1;
+    if (at === -1) this.stages.push(stage);
+    else this.stages.splice(at, 0, stage);
     this.rewire();
     stage.attach(context);
+  }
+
+  /** Puts `replacement` where `stage` is, after `stage` handed on what it holds (a toxic updated in place). */
+  replaceStage(stage: Stage, replacement: Stage): void {
+    const i = this.stages.indexOf(stage);
+    if (i === -1) return this.addStage(replacement);
+    const after = this.stages[i + 1];
+    this.removeStage(stage);
+    this.addStage(replacement, after);
+  }
+
+  /**
+   * Ends the direction from its source on, as if the source had sent FIN now: what the stages hold
+   * still goes out in order, then the end; anything read after this is discarded (given back,
+   * counted in discardedBytes). How a toxic closes a connection without losing what it let through.
+   */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (!this.sourceEnded) this.first.end();
   }
 
   /**
@@ -132,9 +162,10 @@ export class Direction implements ReadTarget {
     let next: Downstream = this.writer;
     for (let i = this.stages.length - 1; i >= 0; i--) {
       this.contexts.get(this.stages[i]!)!.next = next;
-      next = this.stages[i]!;
+      next = inputOf(this.stages[i]!);
     }
     this.first = next;
+    this.firstTakesLeases = this.stages[0]?.takesLeases ?? true;
   }
 
   private contextFor(): LiveContext {
@@ -145,6 +176,7 @@ export class Direction implements ReadTarget {
       pendingAfter: () => direction.pendingAfterStage(context),
       now: this.now,
       connection: this.connection,
+      windowBytes: () => this.window.roomBytes(0, FALLBACK_WINDOW_BYTES),
     };
     return context;
   }
@@ -195,7 +227,7 @@ export class Direction implements ReadTarget {
   // ReadTarget, for the reader.
 
   get takesLeases(): boolean {
-    return this.first.takesLeases ?? true;
+    return this.firstTakesLeases;
   }
 
   get budgeted(): boolean {
@@ -208,18 +240,18 @@ export class Direction implements ReadTarget {
 
   deliver(chunk: Buffer, lender: Lender | null): void {
     this.bytesRead += chunk.length;
-    if (lender && this.first.takesLeases === false) {
-      const copy = Buffer.from(chunk);
-      lender.giveBack(chunk, true);
-      this.first.write(copy, null);
-    } else {
-      this.first.write(chunk, lender);
+    if (this.finished) {
+      this.discardedBytes += chunk.length;
+      lender?.giveBack(chunk, true);
+      return;
     }
+    this.first.write(chunk, lender);
     if (this.stages.length > 0) this.window.charge(this.heldBytes);
   }
 
   end(): void {
-    this.first.end();
+    this.sourceEnded = true;
+    if (!this.finished) this.first.end();
   }
 
   private pendingFrom(index: number): number {
@@ -250,4 +282,18 @@ export class Direction implements ReadTarget {
       this.onWindowResume?.(this.now() - this.windowHeldAtMs);
     }
   }
+}
+
+// A stage that keeps views of chunks is handed copies: whatever lent a chunk gets it back at once.
+function inputOf(stage: Stage): Downstream {
+  if (stage.takesLeases) return stage;
+  return {
+    write(chunk, lender) {
+      if (!lender) return stage.write(chunk, null);
+      const copy = Buffer.from(chunk);
+      lender.giveBack(chunk, true);
+      stage.write(copy, null);
+    },
+    end: () => stage.end(),
+  };
 }

@@ -72,7 +72,10 @@ export interface Downstream {
 
 /** What a stage may do to the whole connection it is in. */
 export interface ConnectionActions {
-  /** Closes both sides politely (FIN each way), as a timeout does. */
+  /**
+   * Closes both sides politely, as a timeout does: each direction ends as if its source had sent
+   * FIN now (what the stages hold still goes out first), and whatever arrives after is discarded.
+   */
   close(why: string): void;
   /** Resets both sides (RST), as a crashed peer would. */
   reset(why: string): void;
@@ -93,6 +96,8 @@ export interface StageContext {
   now(): number;
   /** The connection the direction belongs to. */
   readonly connection: ConnectionActions;
+  /** The direction's window now (shrunk by the memory budget as it fills): what a queueing stage may keep. */
+  windowBytes(): number;
 }
 
 /**

@@ -9,10 +9,12 @@ import { Governor } from '../signals/governor.js';
 import type { HealthStatus } from '../signals/http-endpoints.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
 import { readAccepted, readDialled } from '../reads/socket-readers.js';
-import type { RelayOptions, RelayResult } from './relay.js';
+import type { Relay, RelayOptions, RelayResult } from './relay.js';
 import { SpillStore } from '../spill/index.js';
 import { RELAY_DEFAULTS } from './defaults.js';
 import { proxyProtocolFrom } from './proxy-protocol.js';
+import { checkToxicsFit, ConnectionToxics } from './connection-toxics.js';
+import type { ToxicSpec } from '../stages/toxics/index.js';
 
 /**
  * The relay sidecar: accepts clients, admits at most `maxConns` to the target at once (the
@@ -55,9 +57,13 @@ export interface RelayServerOptions extends SidecarConnectionOptions {
   spillMaxBytes?: number;
   /** A listening socket handed over by a predecessor (see handOverListener); `listen` is then only its name. */
   listener?: Server;
+  /** Toxics on every connection, in the order added (see setToxics). */
+  toxics?: readonly ToxicSpec[];
+  /** Draws each toxic's toxicity per connection; Math.random by default. */
+  random?: () => number;
 }
 
-type OptionalKeys = 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice' | 'fdReserve' | 'acceptErrors' | 'acceptProxy' | 'acceptProxyFrom' | 'proxyHeaderTimeoutMs' | 'sendProxy' | 'listener';
+type OptionalKeys = 'onAccessLog' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice' | 'fdReserve' | 'acceptErrors' | 'acceptProxy' | 'acceptProxyFrom' | 'proxyHeaderTimeoutMs' | 'sendProxy' | 'listener' | 'toxics' | 'random';
 type Options = Required<Omit<RelayServerOptions, OptionalKeys>> & Pick<RelayServerOptions, OptionalKeys>;
 
 /** A listening relay; see the module comment. */
@@ -71,7 +77,9 @@ export class RelayServer {
   private readonly table: ConnectionTable;
   private spillStore: SpillStore | null = null;
   private messagesForwarded = 0;
-  private readonly messagesDroppedBy: Record<DropReason, number> = { 'drop-newest': 0, 'drop-oldest': 0, 'too-large': 0, incomplete: 0, closed: 0 };
+  private toxicList: readonly ToxicSpec[] = [];
+  private readonly connectionToxics = new WeakMap<Relay, ConnectionToxics>();
+  private readonly messagesDroppedBy: Record<DropReason, number> = { 'drop-newest': 0, 'drop-oldest': 0, 'too-large': 0, incomplete: 0, closed: 0, toxic: 0 };
 
   constructor(options: RelayServerOptions) {
     this.options = {
@@ -99,6 +107,7 @@ export class RelayServer {
       acceptErrors: options.acceptErrors,
       listen: options.listen,
       target: options.target,
+      random: options.random,
       onAccessLog: options.onAccessLog,
     };
     if (this.options.overflow !== 'block' && !this.options.messages) {
@@ -131,7 +140,9 @@ export class RelayServer {
       gate: () => (this.governor.accepting ? null : 'overloaded'),
       relayOptions: () => this.relayOptions(),
       onFinished: (result) => this.countMessages(result),
+      onRelayStarted: (relay) => this.poison(relay),
     });
+    if (options.toxics) this.setToxics(options.toxics);
     // pauseOnConnect: nothing is read from a client until the table decides what to do with it.
     this.server = options.listener ?? createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
     this.server.on('connection', this.onAccepted);
@@ -184,6 +195,23 @@ export class RelayServer {
   /** The HAProxy agent-check reply line. */
   agentReply(): string {
     return this.governor.agentReply();
+  }
+
+  /** The toxics on every connection now. */
+  get toxics(): readonly ToxicSpec[] {
+    return this.toxicList;
+  }
+
+  /**
+   * Sets the toxics of every connection, open ones included (as toxiproxy applies toxics to live
+   * links): a removed toxic hands on what it holds, then leaves; an added one is drawn against its
+   * toxicity for each connection. Throws ToxicSpecError for a toxic this relay cannot carry.
+   */
+  setToxics(toxics: readonly ToxicSpec[]): void {
+    checkToxicsFit(toxics, this.options.messages !== undefined);
+    this.toxicList = [...toxics];
+    for (const relay of this.table.relays()) this.connectionToxics.get(relay)?.apply(this.toxicList);
+    for (const relay of this.table.relays()) if (!this.connectionToxics.has(relay)) this.poison(relay);
   }
 
   /** Connections holding a slot (connecting or relaying). */
@@ -297,6 +325,14 @@ export class RelayServer {
     );
     return () => pending.cancel();
   };
+
+  // A new relay gets the toxics of now; it is tracked only once there are any.
+  private poison(relay: Relay): void {
+    if (this.toxicList.length === 0) return;
+    const toxics = new ConnectionToxics(relay, this.options.random);
+    this.connectionToxics.set(relay, toxics);
+    toxics.apply(this.toxicList);
+  }
 
   private relayOptions(): Partial<RelayOptions> {
     return {

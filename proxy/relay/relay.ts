@@ -15,6 +15,8 @@ export type RelayEnd =
   | 'idle-timeout'
   | 'half-close-timeout' // one side sent FIN and the other did not finish within --half-close-timeout
   | 'message-too-large' // a message over --max-message: what came before it was delivered, then closed
+  | 'toxic-closed' // a toxic closed it (timeout, limit_data): FIN each way after what was let through
+  | 'toxic-reset' // a reset_peer toxic reset both sides
   | 'aborted'; // torn down by the owner (shutdown deadline, memory pressure)
 
 /** Counters for one direction. */
@@ -30,7 +32,7 @@ export interface RelayResult {
   durationMs: number;
   clientToTarget: DirectionStats;
   targetToClient: DirectionStats;
-  /** The error code or message behind an '-error' or '-reset' end. */
+  /** The error code or message behind an '-error' or '-reset' end; the toxic's type behind a 'toxic-' one. */
   error?: string;
   /** Message mode only: whole messages forwarded and dropped (by reason), client to target. */
   messages?: MessageCounts;
@@ -97,6 +99,7 @@ export class Relay {
   private readonly now: () => number;
   private readonly startedMs: number;
   private end: RelayEnd | null = null;
+  private toxicDrops = 0;
   private error: string | undefined;
   private openSides = 2;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -116,6 +119,11 @@ export class Relay {
     const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
     const window = () => new DirectionWindow({ windowBytes, lowBytes: options.lowBytes, budget: options.budget });
     const rate = (): Stage[] => (options.rateBytesPerS ? [new RateStage({ rateBytesPerS: options.rateBytesPerS })] : []);
+    // A stage may end the connection from inside a write: act once the write is over.
+    const connection = {
+      close: (why: string) => queueMicrotask(() => this.closeFor('toxic-closed', why)),
+      reset: (why: string) => queueMicrotask(() => this.resetFor('toxic-reset', why)),
+    };
 
     const upStages: Stage[] = [];
     if (options.messages) {
@@ -132,6 +140,7 @@ export class Relay {
       stages: upStages,
       window: window(),
       now: this.now,
+      connection,
       ...(options.onResume ? { onWindowResume: options.onResume } : {}),
     });
     this.targetToClient = new Direction({
@@ -140,6 +149,7 @@ export class Relay {
       stages: [...rate(), ...(options.stages?.targetToClient ?? [])],
       window: window(),
       now: this.now,
+      connection,
       ...(options.onResume ? { onWindowResume: options.onResume } : {}),
     });
 
@@ -189,11 +199,14 @@ export class Relay {
   /**
    * Closes both sides politely: FIN each way, so each peer sees an ordinary end and closes its
    * side too (a target then counts the connection gone before a freed slot is reused); whatever
-   * has not closed after `graceMs` is destroyed.
+   * has not closed after `graceMs` is destroyed. Each direction ends as if its source had sent FIN
+   * (what its stages hold goes first); what is read after that is discarded.
    */
   close(end: RelayEnd, graceMs = CLOSE_GRACE_MS): void {
     this.end ??= end;
-    for (const side of [this.client, this.target]) if (!side.destroyed) side.end();
+    if (this.graceTimer || this.openSides === 0) return;
+    this.clientToTarget.finish();
+    this.targetToClient.finish();
     const timer = setTimeout(() => {
       for (const side of [this.client, this.target]) if (!side.destroyed) side.destroy();
     }, graceMs);
@@ -211,11 +224,32 @@ export class Relay {
     }
   }
 
+  private closeFor(end: RelayEnd, why: string): void {
+    if (this.end === null) [this.end, this.error] = [end, why];
+    this.close(end);
+  }
+
+  private resetFor(end: RelayEnd, why: string): void {
+    if (this.end === null) [this.end, this.error] = [end, why];
+    this.abort(end, true);
+  }
+
   /** Message counters, in message mode. */
   messageCounts(): MessageCounts | undefined {
     if (!this.messageStage) return undefined;
     const q = this.messageStage.queue;
-    return { forwarded: q.forwarded, dropped: { ...q.dropped } };
+    // A drop toxic sits after the queue: what it dropped the queue counted as forwarded.
+    return { forwarded: q.forwarded - this.toxicDrops, dropped: { ...q.dropped, toxic: this.toxicDrops } };
+  }
+
+  /** True in message mode (a `drop` toxic needs whole messages). */
+  get framesMessages(): boolean {
+    return this.messageStage !== null;
+  }
+
+  /** A `drop` toxic dropped one whole message. */
+  countToxicDrop(): void {
+    this.toxicDrops++;
   }
 
   // The pump delivers what came before the oversized message and ends the target; the client,
@@ -250,6 +284,12 @@ export class Relay {
       if (!cleanlyDone && !other.destroyed) {
         this.end ??= 'aborted';
         resetOrDestroy(other);
+      } else if (this.graceTimer && !other.destroyed) {
+        // We are closing it (a timeout, a toxic) and sent our FIN: the other peer need not answer
+        // with its own. Closed, not reset, once our FIN is out: a reset could cost the peer the
+        // bytes it has not read yet.
+        if (other.writableFinished) other.destroy();
+        else other.once('finish', () => other.destroy());
       }
       return;
     }

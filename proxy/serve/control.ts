@@ -4,17 +4,10 @@
  * answers; every decision and every error message is the fleet's, so a config file, a reload and
  * the API all go through the same checks.
  */
+import type { ToxicSpec } from '../stages/toxics/index.js';
 
 /** A toxic as toxiproxy's API shows it. */
-export interface ToxicView {
-  name: string;
-  type: string;
-  /** `upstream` = client to server, `downstream` = server to client. */
-  stream: 'upstream' | 'downstream';
-  /** Chance (0..1) that the toxic applies to a given connection. */
-  toxicity: number;
-  attributes: Record<string, unknown>;
-}
+export type ToxicView = ToxicSpec;
 
 /** A proxy as the API shows it: toxiproxy's fields, then sluice's flow-control settings. */
 export interface ProxyView {

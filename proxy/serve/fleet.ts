@@ -23,7 +23,8 @@ import { MetricsRegistry, type FamilySnapshot } from '../signals/metrics.js';
 import { loadConfigFile, ConfigFileError } from './config-file.js';
 import { ApiError, PopulateError, type ConnectionView, type ControlTarget, type ProxyInput, type ProxyView, type ReloadResult, type ToxicInput, type ToxicView } from './control.js';
 import { effectiveSettings, parseProxySpec, ProxyConfigError, sameRelay, type ProxySpec } from './proxy-config.js';
-import { parseToxic, updateToxic } from './toxic-config.js';
+import { asApiError, parseToxic, updateToxic } from './toxic-config.js';
+import { checkToxicsFit } from '../relay/connection-toxics.js';
 
 /** How a fleet runs its proxies. */
 export interface FleetOptions {
@@ -111,7 +112,9 @@ export class Fleet implements ControlTarget {
   }
 
   toxics(proxy: string): ToxicView[] {
-    return this.managed(proxy).spec.toxics.map((t) => ({ ...t }));
+    // As toxiproxy lists them: the upstream chain, then the downstream one, each in the order added.
+    const toxics = this.managed(proxy).spec.toxics.map((t) => ({ ...t }));
+    return [...toxics.filter((t) => t.stream === 'upstream'), ...toxics.filter((t) => t.stream === 'downstream')];
   }
 
   toxic(proxy: string, name: string): ToxicView {
@@ -188,7 +191,7 @@ export class Fleet implements ControlTarget {
   reset(): Promise<void> {
     return this.serialized(async () => {
       for (const p of this.proxies.values()) {
-        p.spec = { ...p.spec, toxics: [] };
+        this.setToxics(p, []);
         if (!p.running) await this.change(p, { ...p.spec, enabled: true }, 0);
       }
     });
@@ -198,7 +201,7 @@ export class Fleet implements ControlTarget {
     const p = this.managed(proxy);
     const toxic = parseToxic(input);
     if (p.spec.toxics.some((t) => t.name === toxic.name)) throw ApiError.toxicExists();
-    p.spec = { ...p.spec, toxics: [...p.spec.toxics, toxic] };
+    this.setToxics(p, [...p.spec.toxics, toxic]);
     return { ...toxic };
   }
 
@@ -207,14 +210,21 @@ export class Fleet implements ControlTarget {
     const i = p.spec.toxics.findIndex((t) => t.name === name);
     if (i === -1) throw ApiError.toxicNotFound();
     const toxic = updateToxic(p.spec.toxics[i]!, input);
-    p.spec = { ...p.spec, toxics: p.spec.toxics.map((t, j) => (j === i ? toxic : t)) };
+    this.setToxics(p, p.spec.toxics.map((t, j) => (j === i ? toxic : t)));
     return { ...toxic };
   }
 
   removeToxic(proxy: string, name: string): void {
     const p = this.managed(proxy);
     if (!p.spec.toxics.some((t) => t.name === name)) throw ApiError.toxicNotFound();
-    p.spec = { ...p.spec, toxics: p.spec.toxics.filter((t) => t.name !== name) };
+    this.setToxics(p, p.spec.toxics.filter((t) => t.name !== name));
+  }
+
+  // The proxy's toxics, on its open connections too; one it cannot carry is a 400 and changes nothing.
+  private setToxics(p: Managed, toxics: ToxicView[]): void {
+    asApiError(() => checkToxicsFit(toxics, p.spec.options.messages !== undefined));
+    p.spec = { ...p.spec, toxics };
+    p.running?.server.setToxics(toxics);
   }
 
   closeConnection(proxy: string, id: number): void {
@@ -379,7 +389,7 @@ export class Fleet implements ControlTarget {
       p.running = await this.launch(p, spec).catch(undo);
       return;
     }
-    if (sameRelay(before, spec)) return;
+    if (sameRelay(before, spec)) return p.running.server.setToxics(spec.toxics);
     const old = p.running;
     // Same port: the successor takes the listening socket over, so no client is ever refused.
     p.running = sameListen ? await this.launch(p, spec, old.server.handOverListener()) : await this.launch(p, spec).catch(undo);
@@ -407,6 +417,7 @@ export class Fleet implements ControlTarget {
       ...spec.options,
       ...(again ? { listen: again } : {}),
       ...(listener ? { listener } : {}),
+      toxics: spec.toxics,
       onAccessLog: (entry) => this.options.onAccessLog?.({ ...entry, proxy: name }),
       onNotice: (text) => this.options.onNotice?.(`proxy ${name}: ${text}`),
     });
@@ -441,7 +452,7 @@ export class Fleet implements ControlTarget {
       listen: p.running ? formatAddress(p.running.address) : p.bound ? formatAddress(p.bound) : p.spec.listen,
       upstream: p.spec.upstream,
       enabled: p.running !== null,
-      toxics: p.spec.toxics.map((t) => ({ ...t })),
+      toxics: this.toxics(p.spec.name),
       settings: effectiveSettings(p.spec),
     };
   }

@@ -4,6 +4,8 @@ import { checkRelayOptions, RELAY_OPTIONS, relayServerOptions } from '../options
 import type { RelayServerOptions } from '../relay/relay-server.js';
 import { ApiError, type ProxyInput, type ToxicView } from './control.js';
 import { parseToxic } from './toxic-config.js';
+import { checkToxicsFit } from '../relay/connection-toxics.js';
+import { ToxicSpecError } from '../stages/toxics/index.js';
 
 /**
  * One proxy of `sluice serve`, as a config file entry or an API body gives it: toxiproxy's fields
@@ -123,6 +125,12 @@ export function parseProxySpec(input: ProxyInput, label: string, base?: ProxySpe
         throw err;
       }
     }
+  }
+  try {
+    checkToxicsFit(toxics, options.messages !== undefined);
+  } catch (err) {
+    if (err instanceof ToxicSpecError) fail('toxics', err.message);
+    throw err;
   }
   return { name, listen, listenAddress, upstream: upstream!, upstreamAddress, enabled: enabled as boolean, settings, toxics, options };
 }

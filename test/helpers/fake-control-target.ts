@@ -161,7 +161,7 @@ export class FakeControlTarget implements ControlTarget {
       type,
       stream: stream.toLowerCase() as ToxicView['stream'],
       toxicity: optionalNumber(input, 'toxicity') ?? 1,
-      attributes: { ...defaults, ...attributesOf(input) },
+      attributes: { ...defaults, ...attributesOf(input) } as Record<string, number>,
     };
     // toxiproxy lists the upstream chain, then the downstream one.
     proxy.toxics.push(toxic);
@@ -172,7 +172,7 @@ export class FakeControlTarget implements ControlTarget {
   updateToxic(proxyName: string, name: string, input: ToxicInput): ToxicView {
     this.calls.push(['updateToxic', proxyName, name, input]);
     const toxic = this.findToxic(this.find(proxyName), name);
-    toxic.attributes = { ...toxic.attributes, ...attributesOf(input) };
+    toxic.attributes = { ...toxic.attributes, ...attributesOf(input) } as Record<string, number>;
     toxic.toxicity = optionalNumber(input, 'toxicity') ?? toxic.toxicity;
     return { ...toxic };
   }

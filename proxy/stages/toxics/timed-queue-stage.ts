@@ -1,0 +1,129 @@
+import type { Stage, StageContext } from '../../pipeline/index.js';
+
+/**
+ * The shape of the toxics that hold data for a while (latency, bandwidth, slicer): pieces wait in
+ * a queue, each until its due time, and go on in order; an end waits behind them. One timer for
+ * the queue's head, never one per piece. Flow control instead of buffering: once the queue holds
+ * `limitBytes()`, the stage holds its upstream (the producer is held, as a slow link holds it),
+ * and lets go at half.
+ *
+ *   write(chunk) --schedule--> [piece due t1][piece due t2]...[end] --timer at head's due--> next
+ *                                     held >= limit -> upstream.hold('toxic'), <= limit/2 -> release
+ */
+export abstract class TimedQueueStage implements Stage {
+  // Pieces are the stage's own (copies), so the direction hands over copies of lent chunks.
+  readonly takesLeases = false;
+  protected context!: StageContext;
+  private pieces: Buffer[] = [];
+  private dues: number[] = [];
+  private head = 0;
+  private queuedBytes = 0;
+  private endQueued = false;
+  private holding = false;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  /** Bytes waiting in the queue. */
+  get heldBytes(): number {
+    return this.queuedBytes;
+  }
+
+  attach(context: StageContext): void {
+    this.context = context;
+  }
+
+  write(chunk: Buffer): void {
+    if (this.closed) return;
+    this.schedule(chunk, this.context.now());
+    if (!this.holding && this.queuedBytes >= this.limitBytes()) {
+      this.holding = true;
+      this.context.upstream.hold(this, 'toxic');
+    }
+  }
+
+  end(): void {
+    if (this.closed) return;
+    if (this.head === this.pieces.length) this.context.next.end();
+    else this.endQueued = true;
+  }
+
+  flush(): void {
+    this.clearTimer();
+    while (this.head < this.pieces.length) this.context.next.write(this.take(), null);
+    this.letGo();
+    if (this.endQueued) this.context.next.end();
+    this.closed = true;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.clearTimer();
+    this.pieces = [];
+    this.dues = [];
+    this.head = this.queuedBytes = 0;
+  }
+
+  /** Puts `chunk` in the queue (whole or in pieces) with enqueue(), each with its due time. */
+  protected abstract schedule(chunk: Buffer, nowMs: number): void;
+
+  /** Bytes the queue may hold before the upstream is held. */
+  protected abstract limitBytes(): number;
+
+  /** Due time of the last piece queued (or of the last sent, when the queue is empty): pieces never overtake. */
+  protected lastDueMs = Number.NEGATIVE_INFINITY;
+
+  protected enqueue(piece: Buffer, dueMs: number): void {
+    const due = Math.max(dueMs, this.lastDueMs);
+    this.lastDueMs = due;
+    this.pieces.push(piece);
+    this.dues.push(due);
+    this.queuedBytes += piece.length;
+    if (!this.timer) this.arm(this.context.now());
+  }
+
+  private arm(nowMs: number): void {
+    // setTimeout rounds to whole milliseconds and may fire a little early by the clock: wait at
+    // least 1 ms whenever the head is not due yet, and send everything due when it fires.
+    const waitMs = this.dues[this.head]! - nowMs;
+    this.timer = setTimeout(this.onTimer, waitMs <= 0 ? 0 : Math.max(1, Math.ceil(waitMs)));
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = null;
+    const now = this.context.now();
+    while (this.head < this.pieces.length && this.dues[this.head]! <= now) this.context.next.write(this.take(), null);
+    if (this.holding && this.queuedBytes <= this.limitBytes() / 2) this.letGo();
+    if (this.head < this.pieces.length) return this.arm(now);
+    if (this.endQueued) {
+      this.endQueued = false;
+      this.context.next.end();
+    }
+  };
+
+  private take(): Buffer {
+    const piece = this.pieces[this.head]!;
+    this.head++;
+    this.queuedBytes -= piece.length;
+    if (this.head === this.pieces.length) {
+      this.pieces = [];
+      this.dues = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.pieces.length) {
+      this.pieces = this.pieces.slice(this.head);
+      this.dues = this.dues.slice(this.head);
+      this.head = 0;
+    }
+    return piece;
+  }
+
+  private letGo(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    this.context.upstream.release(this);
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

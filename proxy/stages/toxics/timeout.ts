@@ -1,0 +1,45 @@
+import type { Lender, Stage, StageContext } from '../../pipeline/index.js';
+
+/**
+ * `timeout`: nothing gets through (data is dropped, counted in droppedBytes) and the connection is
+ * closed `timeout` ms after the toxic began; 0 drops until the toxic is removed. Removing it closes
+ * the connection too, as toxiproxy's does (its Cleanup): a stream that lost bytes cannot go on.
+ */
+export class TimeoutStage implements Stage {
+  readonly takesLeases = true;
+  readonly heldBytes = 0;
+  droppedBytes = 0;
+  private context!: StageContext;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly timeoutMs: number) {}
+
+  attach(context: StageContext): void {
+    this.context = context;
+    if (this.timeoutMs > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.context.connection.close('timeout');
+      }, this.timeoutMs);
+    }
+  }
+
+  write(chunk: Buffer, lender: Lender | null): void {
+    this.droppedBytes += chunk.length;
+    lender?.giveBack(chunk, true);
+  }
+
+  end(): void {
+    this.context.next.end();
+  }
+
+  flush(): void {
+    this.close();
+    this.context.connection.close('timeout');
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
