@@ -3,6 +3,7 @@ import { DirectionWindow, type DropReason, type MemoryBudget } from '../../windo
 import { resetOrDestroy } from '../net/reset.js';
 import { Direction, type SourceReader, type Stage } from '../pipeline/index.js';
 import { StreamReader } from '../reads/stream-reader.js';
+import { WheelTimers, wheelTickMs, type TimedEntry } from './wheel-timers.js';
 import { MessageStage, RateStage, type MessageModeOptions } from '../stages/index.js';
 
 /** How a relayed connection ended. */
@@ -67,6 +68,11 @@ export interface RelayOptions {
   onResume?: (pausedMs: number) => void;
   /** Bytes per second allowed each way (a rate stage after the message stage, token bucket). */
   rateBytesPerS?: number;
+  /**
+   * The shared wheel the idle and half-close timeouts wait on (a server passes one for all its
+   * connections); by default the relay makes its own.
+   */
+  timers?: WheelTimers;
   /** Message mode for the client-to-target direction (drop and spill strategies). */
   messages?: MessageModeOptions;
   /** More stages per direction, after the built-in ones (message mode, then the rate). */
@@ -102,8 +108,10 @@ export class Relay {
   private toxicDrops = 0;
   private error: string | undefined;
   private openSides = 2;
-  private idleTimer: NodeJS.Timeout | null = null;
-  private halfCloseTimer: NodeJS.Timeout | null = null;
+  private readonly timers: WheelTimers | null = null;
+  private idleEntry: TimedEntry | null = null;
+  private halfCloseEntry: TimedEntry | null = null;
+  private halfCloseTimeoutMs = 0;
   private graceTimer: NodeJS.Timeout | null = null;
   private lastProgress = -1;
   private resolveDone!: (result: RelayResult) => void;
@@ -156,29 +164,35 @@ export class Relay {
     for (const [side, other, name] of [[client, target, 'client'], [target, client, 'target']] as const) {
       (side as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
       side.on('error', (err: NodeJS.ErrnoException) => this.onSideError(name, other, err));
-      side.once('close', this.onSideClose);
+      // 'close' comes once: `on` spares the wrapper `once` allocates (per side, per connection).
+      side.on('close', this.onSideClose);
       if (side.destroyed) this.onSideClose();
     }
     this.clientToTarget.start();
     this.targetToClient.start();
     const halfCloseTimeoutMs = options.halfCloseTimeoutMs ?? 0;
-    if (halfCloseTimeoutMs > 0) {
-      // The first FIN starts the clock; a connection that finishes both ways closes before it rings.
-      const onFirstEnd = () => {
-        client.off('end', onFirstEnd);
-        target.off('end', onFirstEnd);
-        if (this.openSides === 0) return;
-        this.halfCloseTimer = setTimeout(() => this.close('half-close-timeout'), halfCloseTimeoutMs);
-        this.halfCloseTimer.unref();
-      };
-      client.once('end', onFirstEnd);
-      target.once('end', onFirstEnd);
-      // A side that ended before the relay began (FIN while waiting for a slot) starts it now.
-      if (client.readableEnded || target.readableEnded) onFirstEnd();
-    }
     const idleTimeoutMs = options.idleTimeoutMs ?? 0;
+    if (halfCloseTimeoutMs > 0 || idleTimeoutMs > 0) {
+      this.timers = options.timers ?? new WheelTimers(wheelTickMs(Math.min(...[halfCloseTimeoutMs, idleTimeoutMs].filter((ms) => ms > 0))));
+    }
+    if (halfCloseTimeoutMs > 0) {
+      this.halfCloseTimeoutMs = halfCloseTimeoutMs;
+      client.on('end', this.onFirstEnd);
+      target.on('end', this.onFirstEnd);
+      // A side that ended before the relay began (FIN while waiting for a slot) starts it now.
+      if (client.readableEnded || target.readableEnded) this.onFirstEnd();
+    }
     if (idleTimeoutMs > 0) this.armIdleTimer(idleTimeoutMs, options.quietSinceMs ?? this.startedMs);
   }
+
+  // The first FIN starts the half-close clock; a connection that finishes both ways closes before it rings.
+  private readonly onFirstEnd = (): void => {
+    this.client.off('end', this.onFirstEnd);
+    this.target.off('end', this.onFirstEnd);
+    if (this.openSides === 0 || this.halfCloseEntry || !this.timers) return;
+    this.halfCloseEntry = { wheelTick: -1, onDue: () => this.close('half-close-timeout') };
+    this.timers.after(this.halfCloseEntry, this.halfCloseTimeoutMs);
+  };
 
   /** Bytes read but not yet flushed to the other side, both directions. */
   get bufferedBytes(): number {
@@ -293,10 +307,10 @@ export class Relay {
       }
       return;
     }
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
-    if (this.halfCloseTimer) clearTimeout(this.halfCloseTimer);
-    this.halfCloseTimer = null;
+    if (this.idleEntry) this.timers?.cancel(this.idleEntry);
+    this.idleEntry = null;
+    if (this.halfCloseEntry) this.timers?.cancel(this.halfCloseEntry);
+    this.halfCloseEntry = null;
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.graceTimer = null;
     this.clientToTarget.stop();
@@ -313,25 +327,31 @@ export class Relay {
   };
 
   // Idle means no byte read or flushed in either direction for a whole period. Checking a
-  // progress counter on a timer costs nothing per chunk; a connection that never sends is
-  // closed after exactly one period, one that goes quiet within two.
+  // progress counter once a period costs nothing per chunk; a connection that never sends is
+  // closed after one period, one that goes quiet within two (each late by less than the wheel's
+  // ticks: see wheel-timers.ts).
   private armIdleTimer(idleTimeoutMs: number, quietSinceMs: number): void {
-    const progress = () =>
-      this.clientToTarget.bytesRead + this.targetToClient.bytesRead + this.clientToTarget.deliveredBytes + this.targetToClient.deliveredBytes;
-    this.lastProgress = progress();
-    const check = (): void => {
-      const p = progress();
-      if (p !== this.lastProgress) {
-        this.lastProgress = p;
-        this.idleTimer = setTimeout(check, idleTimeoutMs).unref();
-        return;
-      }
-      this.idleTimer = null;
-      this.close('idle-timeout');
+    this.lastProgress = this.progress();
+    const entry: TimedEntry = {
+      wheelTick: -1,
+      onDue: () => {
+        const p = this.progress();
+        if (p !== this.lastProgress) {
+          this.lastProgress = p;
+          this.timers!.again(entry, idleTimeoutMs);
+          return;
+        }
+        this.idleEntry = null;
+        this.close('idle-timeout');
+      },
     };
+    this.idleEntry = entry;
     const alreadyQuietMs = Math.max(0, this.startedMs - quietSinceMs);
-    this.idleTimer = setTimeout(check, Math.max(0, idleTimeoutMs - alreadyQuietMs));
-    this.idleTimer.unref();
+    this.timers!.after(entry, Math.max(0, idleTimeoutMs - alreadyQuietMs));
+  }
+
+  private progress(): number {
+    return this.clientToTarget.bytesRead + this.targetToClient.bytesRead + this.clientToTarget.deliveredBytes + this.targetToClient.deliveredBytes;
   }
 }
 

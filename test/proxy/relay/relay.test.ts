@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { wheelTickMs } from '../../../proxy/relay/wheel-timers.js';
 import sinon from 'sinon';
 import { createServer, type Socket } from 'node:net';
 import { relay, type Relay, type RelayOptions } from '../../../proxy/index.js';
@@ -128,7 +129,8 @@ describe('relay (library)', () => {
       await clock.tickAsync(59_999);
       expect(r.finished).to.equal(false);
       const clientSaw = readAll(client);
-      await clock.tickAsync(1);
+      // Due at 60 s on the shared wheel: less than two of its ticks later.
+      await clock.tickAsync(2 * wheelTickMs(60_000));
       await clientSaw;
       expect((await r.done).end).to.equal('half-close-timeout');
     } finally {
