@@ -47,7 +47,7 @@ export class TimerWheel<E extends WheelEntry> {
     // Counted before the entry leaves its old place: a wheel holding only this entry is running.
     const wasEmpty = this.count === 0;
     this.cancel(entry);
-    const ticks = Math.max(1, Math.ceil(Math.max(0, delayMs) / this.tickMs)) + (wasEmpty ? 0 : 1);
+    const ticks = Math.max(1, Math.ceil(Math.max(0, delayMs) / this.tickMs) + (wasEmpty ? 0 : 1));
     this.place(entry, this.current + ticks);
     return wasEmpty;
   }
