@@ -13,6 +13,7 @@ export type { SidecarConnectionOptions } from './relay/connection-table.js';
 export { formatAccessLog, type AccessLogEntry, type LogFormat } from './relay/access-log.js';
 export { Direction, type DirectionOptions, type Stage, type StageContext, type Downstream, type Holdable, type HoldReason, type Lender, type SourceReader, type ReadTarget } from './pipeline/index.js';
 export { MessageStage, RateStage, type MessageModeOptions, type MessageStageEvents, type RateStageOptions } from './stages/index.js';
+export { parseToxicSpec, updateToxicSpec, toxicObjectFromFlag, toxicStage, TOXIC_TYPES, TOXIC_SCHEMAS, LATENCY_BUDGET_BYTES, ToxicSpecError, type ToxicSpec, type ToxicStream, type ToxicEnvironment } from './stages/toxics/index.js';
 export { parseAddress, formatAddress, type Address } from './net/address.js';
 export { loadTlsFiles, serverTlsOptions, clientTlsOptions, type TlsFiles, type TlsMaterial } from './net/tls-options.js';
 export { parseSize, parseDuration, formatSize, formatDuration } from './config/units.js';

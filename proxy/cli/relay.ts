@@ -33,7 +33,7 @@ export const relayCommand: Command = {
 
 async function runRelay(o: ParsedOptions): Promise<number> {
   checkRelayOptions(o);
-  const toxics = toxicsFromFlags(o);
+  toxicsFromFlags(o); // a bad --toxic stops the primary too, before any worker starts
   const overflow = o.overflow as OverflowPolicy;
   const workers = o.workers as number;
   const drainTimeoutMs = o['drain-timeout'] as number;
@@ -50,7 +50,7 @@ async function runRelay(o: ParsedOptions): Promise<number> {
     });
   }
   const share = cluster.isWorker ? Math.max(1, Number(process.env[WORKERS_ENV] ?? 1)) : 1;
-  const server = new RelayServer({ ...relayServerOptions(o, share), toxics, onNotice: (text) => logLine(text) });
+  const server = new RelayServer({ ...relayServerOptions(o, share), onNotice: (text) => logLine(text) });
   const registry = sidecarRegistry(server);
 
   if (cluster.isWorker) {

@@ -19,6 +19,7 @@ export const OPTION_NAME_EXCEPTIONS: Readonly<Record<string, string>> = {
   'max-empty-frames': 'maxConsecutiveEmptyFrames',
   'window-updates-per-frame': 'windowUpdatesPerDataFrame',
   'reset-rate': 'resetsPerSecond',
+  toxic: 'toxics', // repeatable: each one toxic
   'producer-rate': 'producerPerS', // demo
   'consumer-rate': 'consumerPerS', // demo
 };

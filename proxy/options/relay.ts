@@ -53,6 +53,7 @@ export function relayServerOptions(o: ParsedOptions, share = 1): RelayServerOpti
     maxMessageBytes: o['max-message'] as number,
     ...(o['spill-dir'] !== undefined ? { spillDir: o['spill-dir'] as string } : {}),
     spillMaxBytes: o['spill-max'] as number,
+    ...(o.toxic !== undefined ? { toxics: toxicsFromFlags(o) } : {}),
   };
 }
 

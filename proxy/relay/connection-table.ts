@@ -94,8 +94,6 @@ export interface ConnectionTableOptions {
   relayOptions?: () => Partial<RelayOptions>;
   /** Told of every relay that finished (for counters beyond the table's own). */
   onFinished?: (result: RelayResult) => void;
-  /** Told of every relay as it starts (before its first byte is read), e.g. to add its toxics. */
-  onRelayStarted?: (relay: Relay) => void;
   /** PROXY protocol: a header read from every client first, and/or one written to every onward side. */
   proxyProtocol?: ProxyProtocol;
 }
@@ -439,7 +437,6 @@ export class ConnectionTable {
       ...(this.timers ? { timers: this.timers } : {}),
       ...this.options.relayOptions?.(),
     });
-    this.options.onRelayStarted?.(conn.relay);
     void conn.relay.done.then((result) => this.onRelayDone(conn, result));
   }
 

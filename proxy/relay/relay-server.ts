@@ -140,7 +140,6 @@ export class RelayServer {
       gate: () => (this.governor.accepting ? null : 'overloaded'),
       relayOptions: () => this.relayOptions(),
       onFinished: (result) => this.countMessages(result),
-      onRelayStarted: (relay) => this.poison(relay),
     });
     if (options.toxics) this.setToxics(options.toxics);
     // pauseOnConnect: nothing is read from a client until the table decides what to do with it.
@@ -211,7 +210,7 @@ export class RelayServer {
     checkToxicsFit(toxics, this.options.messages !== undefined);
     this.toxicList = [...toxics];
     for (const relay of this.table.relays()) this.connectionToxics.get(relay)?.apply(this.toxicList);
-    for (const relay of this.table.relays()) if (!this.connectionToxics.has(relay)) this.poison(relay);
+    for (const relay of this.table.relays()) if (!this.connectionToxics.has(relay)) this.addToxicsTo(relay);
   }
 
   /** Connections holding a slot (connecting or relaying). */
@@ -326,8 +325,8 @@ export class RelayServer {
     return () => pending.cancel();
   };
 
-  // A new relay gets the toxics of now; it is tracked only once there are any.
-  private poison(relay: Relay): void {
+  // A new relay gets the toxics of now, before it reads its first byte; it is tracked only once there are any.
+  private addToxicsTo(relay: Relay): void {
     if (this.toxicList.length === 0) return;
     const toxics = new ConnectionToxics(relay, this.options.random);
     this.connectionToxics.set(relay, toxics);
@@ -336,6 +335,7 @@ export class RelayServer {
 
   private relayOptions(): Partial<RelayOptions> {
     return {
+      ...(this.toxicList.length > 0 ? { beforeStart: (relay: Relay) => this.addToxicsTo(relay) } : {}),
       halfCloseTimeoutMs: this.options.halfCloseTimeoutMs,
       budget: this.governor.budget,
       onResume: this.onResume,

@@ -77,6 +77,8 @@ export interface RelayOptions {
   messages?: MessageModeOptions;
   /** More stages per direction, after the built-in ones (message mode, then the rate). */
   stages?: { clientToTarget?: readonly Stage[]; targetToClient?: readonly Stage[] };
+  /** Called once the directions exist and before either reads a byte (bytes kept from before the relay began included): to add stages, e.g. toxics. */
+  beforeStart?: (relay: Relay) => void;
 }
 
 /** Default per-direction window: the yamux stream window, between HAProxy's 16 KiB and Envoy's 1 MiB. */
@@ -168,6 +170,7 @@ export class Relay {
       side.on('close', this.onSideClose);
       if (side.destroyed) this.onSideClose();
     }
+    options.beforeStart?.(this);
     this.clientToTarget.start();
     this.targetToClient.start();
     const halfCloseTimeoutMs = options.halfCloseTimeoutMs ?? 0;

@@ -20,6 +20,19 @@ describe('examples (smoke)', () => {
   });
 });
 
+describe('toxics-retry example (smoke)', () => {
+  it('prints a row per toxic set; without toxics every request succeeds first time; latency 100 never answers sooner than 100 ms', async () => {
+    const { code, stdout, stderr } = await runExample('toxics-retry.js', ['--requests', '4', '--deadline', '2000']);
+    expect(code, stderr).to.equal(0);
+    for (const label of ['none', 'latency 100', 'latency 100 jitter 80', 'reset_peer on 30%', 'latency 100 \\+ reset 30%']) {
+      expect(stdout, label).to.match(new RegExp(`^${label}\\s+\\d+/4\\s+[\\d.]+\\s+\\d+\\s+\\d+$`, 'm'));
+    }
+    expect(stdout).to.match(/^none\s+4\/4\s+1\.00\s/m);
+    const latency = /^latency 100\s+4\/4\s+[\d.]+\s+(\d+)\s/m.exec(stdout);
+    expect(Number(latency?.[1]), stdout).to.be.at.least(100);
+  });
+});
+
 describe('sluice demo (smoke)', () => {
   it('runs every strategy, prints a table with a row of numbers for each, and writes the chart it names', async () => {
     const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');

@@ -19,7 +19,7 @@ function expectBalanced(q: MessageQueue<Msg>): void {
 describe('MessageQueue', () => {
   it('pins the policy and drop-reason names (CLI values and metric labels)', () => {
     expect(OVERFLOW_POLICIES).to.deep.equal(['block', 'drop-newest', 'drop-oldest', 'spill']);
-    expect(DROP_REASONS).to.deep.equal(['drop-newest', 'drop-oldest', 'too-large', 'incomplete', 'closed']);
+    expect(DROP_REASONS).to.deep.equal(['drop-newest', 'drop-oldest', 'too-large', 'incomplete', 'closed', 'toxic']);
   });
 
   describe('decisions, step by step (window 10, low 5)', () => {
@@ -203,7 +203,7 @@ describe('MessageQueue', () => {
     q.offer(msg(6), true);
     expectBalanced(q);
     expect(q.close()).to.deep.equal({ messages: 3, bytes: 18 });
-    expect(q.dropped).to.deep.equal({ 'drop-newest': 0, 'drop-oldest': 0, 'too-large': 1, incomplete: 2, closed: 3 });
+    expect(q.dropped).to.deep.equal({ 'drop-newest': 0, 'drop-oldest': 0, 'too-large': 1, incomplete: 2, closed: 3, toxic: 0 });
     expect(q.offered).to.equal(6);
     expect(q.queuedMessages + q.backlogMessages + q.queuedBytes).to.equal(0);
     expectBalanced(q);

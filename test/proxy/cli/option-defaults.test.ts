@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { parseToxicSpec, toxicObjectFromFlag } from '../../../proxy/stages/toxics/index.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseOptions, type OptionSpec, type ParsedOptions } from '../../../proxy/options/parse.js';
@@ -64,6 +65,7 @@ function otherValue(spec: OptionSpec): string | null {
     case 'choice':
       return spec.choices!.find((c) => c !== spec.default)!;
     case 'string':
+      if (spec.name === 'toxic') return 'latency:upstream:latency=5';
       return spec.placeholder?.startsWith('CIDR') ? '10.0.0.0/8' : '/elsewhere';
     case 'address':
       return '127.0.0.1:9';
@@ -127,7 +129,8 @@ describe('option defaults: --help, library and README from one source', () => {
           const text = otherValue(spec);
           const args = spec.required ? required : [...required, text === null ? `--${spec.name}` : `--${spec.name}=${text}`];
           const parsed = parseOptions(args, command.options)[spec.name];
-          const want = NEGATED_FLAGS.has(spec.name) ? !parsed : parsed;
+          // --toxic's text becomes the toxic the API would make of it.
+          const want = spec.name === 'toxic' ? (parsed as string[]).map((t) => parseToxicSpec(toxicObjectFromFlag(t))) : NEGATED_FLAGS.has(spec.name) ? !parsed : parsed;
           const built = build(parseOptions(args, command.options)) as Record<string, unknown>;
           if (JSON.stringify(built[name]) !== JSON.stringify(want)) wrong.push(`--${spec.name} ${text ?? ''} gave ${name}=${JSON.stringify(built[name])}, wanted ${JSON.stringify(want)}`);
         }
