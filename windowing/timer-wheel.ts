@@ -1,28 +1,29 @@
 /**
- * A coarse timer wheel as pure bookkeeping: time is counted in ticks the caller reports (one
- * advance() per tick), entries sit in the bucket of the tick they come due at, and advancing
- * hands back the entries that came due. One shared timer ticking for thousands of connections
- * replaces a timer per connection (idle and half-close timeouts of minutes and hours do not need
- * millisecond accuracy).
+ * A coarse timer wheel as pure bookkeeping: an entry due at some time sits in the bucket of the
+ * first tick boundary at or after it, and `due(nowMs)` hands back every entry whose boundary has
+ * passed. One shared timer waking once a tick serves thousands of connections' idle and
+ * half-close timeouts (minutes and hours that need no millisecond accuracy) instead of a timer
+ * each. Times are the caller's clock, in milliseconds; nothing here reads one.
  *
- * Accuracy. A tick in progress has run for an unknown part of it, so an entry scheduled while the
- * wheel runs is placed one tick further than its delay needs: it comes due no earlier than asked
- * and less than two ticks late. On an empty wheel the caller starts its tick when it schedules
- * (see `after`), so the first entry is less than one tick late. An entry rescheduled from its own
- * due tick (`afterDue`) keeps the period exact in ticks: less than one more tick late per period.
+ * Accuracy: an entry never comes due before its time, and with `due` called at every tick
+ * boundary (or soon after) it comes due less than one tick after its time plus that delay.
  */
 
 /** Where an entry sits on the wheel; the entry carries it so cancelling finds its bucket at once. */
 export interface WheelEntry {
-  /** The tick it comes due at; -1 while not on a wheel. */
+  /** The tick (boundary number) it comes due at; -1 while not on a wheel. */
   wheelTick: number;
 }
 
-/** Entries by the tick they come due at; see the module comment. */
+/** Scanning tick by tick up to this many; past it (a long sleep) the buckets are scanned instead. */
+const STEP_SCAN_LIMIT = 64;
+
+/** Entries by the tick boundary they come due at; see the module comment. */
 export class TimerWheel<E extends WheelEntry> {
-  private current = 0;
   private readonly buckets = new Map<number, Set<E>>();
   private count = 0;
+  // Every tick up to this one has been handed out.
+  private doneTick = -Infinity;
 
   /** Throws RangeError unless `tickMs` is a positive number. */
   constructor(readonly tickMs: number) {
@@ -34,34 +35,19 @@ export class TimerWheel<E extends WheelEntry> {
     return this.count;
   }
 
-  /** Ticks advanced so far. */
-  get tick(): number {
-    return this.current;
-  }
-
-  /**
-   * Puts `entry` on the wheel (off wherever it was) to come due no earlier than `delayMs` from
-   * now. Returns true when the wheel was empty: the caller starts its tick now.
-   */
-  after(entry: E, delayMs: number): boolean {
-    // Counted before the entry leaves its old place: a wheel holding only this entry is running.
-    const wasEmpty = this.count === 0;
+  /** Puts `entry` on the wheel (off wherever it was) to come due at `dueMs`. */
+  at(entry: E, dueMs: number): void {
     this.cancel(entry);
-    const ticks = Math.max(1, Math.ceil(Math.max(0, delayMs) / this.tickMs) + (wasEmpty ? 0 : 1));
-    this.place(entry, this.current + ticks);
-    return wasEmpty;
-  }
-
-  /**
-   * Puts `entry`, which came due at `dueTick` (this tick, when called as it comes due), back on
-   * the wheel one `periodMs` after that tick (in whole ticks, rounded up), so a period repeated
-   * does not add a tick's lateness each time. Returns true when the wheel was empty.
-   */
-  afterDue(entry: E, dueTick: number, periodMs: number): boolean {
-    const wasEmpty = this.count === 0;
-    this.cancel(entry);
-    this.place(entry, Math.max(this.current + 1, dueTick + Math.max(1, Math.ceil(periodMs / this.tickMs))));
-    return wasEmpty;
+    // A tick already handed out is never scanned again: its entries go to the next one.
+    const tick = Math.max(Math.ceil(dueMs / this.tickMs), this.doneTick + 1);
+    let bucket = this.buckets.get(tick);
+    if (!bucket) {
+      bucket = new Set();
+      this.buckets.set(tick, bucket);
+    }
+    bucket.add(entry);
+    entry.wheelTick = tick;
+    this.count++;
   }
 
   /** Takes `entry` off the wheel; nothing when it is not on it. */
@@ -75,26 +61,35 @@ export class TimerWheel<E extends WheelEntry> {
     entry.wheelTick = -1;
   }
 
-  /** One tick has passed: the entries due now (at `tick`), taken off the wheel. */
-  advance(): E[] {
-    this.current++;
-    const bucket = this.buckets.get(this.current);
-    if (!bucket) return [];
-    this.buckets.delete(this.current);
-    this.count -= bucket.size;
-    const due = [...bucket];
-    for (const entry of due) entry.wheelTick = -1;
-    return due;
+  /** The entries due by `nowMs` (their tick boundary has passed), taken off the wheel, earliest first. */
+  due(nowMs: number): E[] {
+    const nowTick = Math.floor(nowMs / this.tickMs);
+    const out: E[] = [];
+    if (nowTick <= this.doneTick) return out;
+    if (this.count > 0) {
+      const ticks: number[] = [];
+      if (nowTick - this.doneTick <= STEP_SCAN_LIMIT) {
+        for (let t = this.doneTick + 1; t <= nowTick; t++) if (this.buckets.has(t)) ticks.push(t);
+      } else {
+        for (const t of this.buckets.keys()) if (t <= nowTick) ticks.push(t);
+        ticks.sort((a, b) => a - b);
+      }
+      for (const t of ticks) {
+        const bucket = this.buckets.get(t)!;
+        this.buckets.delete(t);
+        this.count -= bucket.size;
+        for (const entry of bucket) {
+          entry.wheelTick = -1;
+          out.push(entry);
+        }
+      }
+    }
+    this.doneTick = nowTick;
+    return out;
   }
 
-  private place(entry: E, tick: number): void {
-    let bucket = this.buckets.get(tick);
-    if (!bucket) {
-      bucket = new Set();
-      this.buckets.set(tick, bucket);
-    }
-    bucket.add(entry);
-    entry.wheelTick = tick;
-    this.count++;
+  /** When the next tick boundary after `nowMs` is. */
+  nextTickMs(nowMs: number): number {
+    return (Math.floor(nowMs / this.tickMs) + 1) * this.tickMs;
   }
 }

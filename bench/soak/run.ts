@@ -37,11 +37,11 @@ const IDLE_TIMEOUT = '10s';
 /**
  * The longest a connection may stay open once nothing moves (README, "Longest lives"): the idle
  * check closes it within two periods of its last byte (it reads a progress counter once a
- * period, each check less than two ticks of the timer wheel late, the second less than one more),
+ * period, each check handed out less than a tick of the timer wheel late),
  * then FIN both ways and destroyed after the grace. A wait shorter than this fails on
  * connections that are on their way out (a 15 s wait against 2 x 10 s + 2 s did, issue 19).
  */
-const WORST_IDLE_MS = 2 * parseDuration(IDLE_TIMEOUT) + 3 * wheelTickMs(parseDuration(IDLE_TIMEOUT)) + CLOSE_GRACE_MS;
+const WORST_IDLE_MS = 2 * parseDuration(IDLE_TIMEOUT) + wheelTickMs(parseDuration(IDLE_TIMEOUT)) + CLOSE_GRACE_MS;
 
 /** Slack on top of WORST_IDLE_MS: the slot is freed just after the destroy, and /metrics is polled. */
 const SETTLE_SLACK_MS = 3000;

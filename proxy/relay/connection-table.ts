@@ -174,7 +174,7 @@ export class ConnectionTable {
   constructor(private readonly options: ConnectionTableOptions) {
     this.admission = new Admission({ maxActive: options.maxConns, maxQueued: options.maxQueue });
     const timeouts = [options.idleTimeoutMs, options.halfCloseTimeoutMs ?? 0].filter((ms) => ms > 0);
-    this.timers = timeouts.length > 0 ? new WheelTimers(wheelTickMs(Math.min(...timeouts))) : null;
+    this.timers = timeouts.length > 0 ? new WheelTimers(wheelTickMs(Math.min(...timeouts)), options.now) : null;
   }
 
   /** Connections holding a slot (opening or relaying). */

@@ -176,7 +176,7 @@ export class Relay {
     const halfCloseTimeoutMs = options.halfCloseTimeoutMs ?? 0;
     const idleTimeoutMs = options.idleTimeoutMs ?? 0;
     if (halfCloseTimeoutMs > 0 || idleTimeoutMs > 0) {
-      this.timers = options.timers ?? new WheelTimers(wheelTickMs(Math.min(...[halfCloseTimeoutMs, idleTimeoutMs].filter((ms) => ms > 0))));
+      this.timers = options.timers ?? new WheelTimers(wheelTickMs(Math.min(...[halfCloseTimeoutMs, idleTimeoutMs].filter((ms) => ms > 0))), this.now);
     }
     if (halfCloseTimeoutMs > 0) {
       this.halfCloseTimeoutMs = halfCloseTimeoutMs;
@@ -194,7 +194,7 @@ export class Relay {
     this.target.off('end', this.onFirstEnd);
     if (this.openSides === 0 || this.halfCloseEntry || !this.timers) return;
     this.halfCloseEntry = { wheelTick: -1, onDue: () => this.close('half-close-timeout') };
-    this.timers.after(this.halfCloseEntry, this.halfCloseTimeoutMs);
+    this.timers.at(this.halfCloseEntry, this.timers.now() + this.halfCloseTimeoutMs);
   };
 
   /** Bytes read but not yet flushed to the other side, both directions. */
@@ -331,17 +331,20 @@ export class Relay {
 
   // Idle means no byte read or flushed in either direction for a whole period. Checking a
   // progress counter once a period costs nothing per chunk; a connection that never sends is
-  // closed after one period, one that goes quiet within two (each late by less than the wheel's
-  // ticks: see wheel-timers.ts).
+  // closed after one period, one that goes quiet within two (checks fall due a period apart, each
+  // handed out less than a wheel tick late: see wheel-timers.ts).
   private armIdleTimer(idleTimeoutMs: number, quietSinceMs: number): void {
+    const timers = this.timers!;
     this.lastProgress = this.progress();
+    let dueMs = Math.max(this.startedMs, quietSinceMs + idleTimeoutMs);
     const entry: TimedEntry = {
       wheelTick: -1,
       onDue: () => {
         const p = this.progress();
         if (p !== this.lastProgress) {
           this.lastProgress = p;
-          this.timers!.again(entry, idleTimeoutMs);
+          dueMs += idleTimeoutMs;
+          timers.at(entry, dueMs);
           return;
         }
         this.idleEntry = null;
@@ -349,8 +352,7 @@ export class Relay {
       },
     };
     this.idleEntry = entry;
-    const alreadyQuietMs = Math.max(0, this.startedMs - quietSinceMs);
-    this.timers!.after(entry, Math.max(0, idleTimeoutMs - alreadyQuietMs));
+    timers.at(entry, dueMs);
   }
 
   private progress(): number {
