@@ -16,16 +16,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { numberFlag } from './flags.js';
 import { installCleanupHandlers, spawnTracked, stopProcess, waitForLine } from '../scenarios/harness/processes.js';
 
 const CLI = fileURLToPath(new URL('../proxy/cli.js', import.meta.url));
 const MODES = ['block', 'drop-newest', 'spill'] as const;
 type Mode = (typeof MODES)[number];
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
 
 interface Result {
   mode: Mode;
@@ -79,8 +75,8 @@ async function once(mode: Mode, stallMs: number, count: number, spillDir: string
 
 async function main(): Promise<void> {
   installCleanupHandlers();
-  const count = arg('messages', 500_000);
-  const rounds = arg('rounds', 3);
+  const count = numberFlag('messages', 500_000);
+  const rounds = numberFlag('rounds', 3);
   const spillDir = mkdtempSync(join(tmpdir(), 'sluice-bench-spill-'));
   const results: Result[] = [];
   try {

@@ -2,26 +2,33 @@
 import { pathToFileURL } from 'node:url';
 import { formatOptionsHelp, parseOptions, UsageError } from './options/parse.js';
 import type { Command } from './cli/command.js';
-import { demoCommand } from './cli/demo.js';
-import { relayCommand } from './cli/relay.js';
-import { serveCommand } from './cli/serve.js';
-import { tunnelClientCommand } from './cli/tunnel-client.js';
-import { tunnelServerCommand } from './cli/tunnel-server.js';
 
-const COMMANDS: Command[] = [relayCommand, tunnelClientCommand, tunnelServerCommand, serveCommand, demoCommand];
+// Each command's module is loaded only when it runs (or for the help), so `sluice relay` does not
+// read serve's control API or the demo: starting needs fewer files, and Node opens a module
+// graph's files all at once, which is what runs out first under a low `ulimit -n`.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  relay: async () => (await import('./cli/relay.js')).relayCommand,
+  'tunnel-client': async () => (await import('./cli/tunnel-client.js')).tunnelClientCommand,
+  'tunnel-server': async () => (await import('./cli/tunnel-server.js')).tunnelServerCommand,
+  serve: async () => (await import('./cli/serve.js')).serveCommand,
+  demo: async () => (await import('./cli/demo.js')).demoCommand,
+};
+const NAMES = Object.keys(COMMANDS);
 
-function globalHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+async function globalHelp(): Promise<string> {
+  const commands: Command[] = [];
+  for (const name of NAMES) commands.push(await COMMANDS[name]!());
+  const width = Math.max(...NAMES.map((n) => n.length)) + 2;
   return [
     'sluice: a TCP flow-control proxy that makes a slow consumer\'s limit felt upstream',
     '',
     'Usage: sluice <command> [options]       sluice <command> --help for its options',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     '',
     'Examples:',
-    ...COMMANDS.flatMap((c) => c.examples.slice(0, 1).map((e) => `  ${e}`)),
+    ...commands.flatMap((c) => c.examples.slice(0, 1).map((e) => `  ${e}`)),
     '',
     'Sizes: 65536, 64KiB, 1MiB, 1GiB. Durations: 250ms, 5s, 1m, 1h.',
   ].join('\n');
@@ -35,12 +42,13 @@ function commandHelp(c: Command): string {
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(globalHelp() + '\n');
+    process.stdout.write((await globalHelp()) + '\n');
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS.find((c) => c.name === name);
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  const command = load ? await load() : undefined;
   try {
-    if (!command) throw new UsageError(`unknown command "${name}" (try: ${COMMANDS.map((c) => c.name).join(', ')})`);
+    if (!command) throw new UsageError(`unknown command "${name}" (try: ${NAMES.join(', ')})`);
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(commandHelp(command) + '\n');
       return 0;

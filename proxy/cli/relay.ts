@@ -61,12 +61,12 @@ async function runRelay(o: ParsedOptions): Promise<number> {
       logLine(`cannot listen: ${(err as Error).message}`);
       return 1;
     }
-    await serveAsWorker(address, () => ({ pressure: server.governor.pressure, metrics: registry.snapshot() }), (ms) => server.shutdown(ms), drainTimeoutMs);
+    await serveAsWorker(address, () => ({ pressure: server.governor.pressure, metrics: registry.snapshot() }), (ms) => server.shutdown(ms), drainTimeoutMs, (limit) => server.connections(limit));
     return 0;
   }
 
   const endpoints: Array<() => Promise<SideEndpoint>> = [];
-  if (o.metrics) endpoints.push(metricsEndpoint(o.metrics as Address, registry, () => server.health()));
+  if (o.metrics) endpoints.push(metricsEndpoint(o.metrics as Address, registry, () => server.health(), { connections: (limit) => server.connections(limit) }));
   if (o.agent) endpoints.push(agentEndpoint(o.agent as Address, () => server.agentReply()));
   return serveUntilSignal({
     name: 'relay',

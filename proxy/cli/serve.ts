@@ -34,7 +34,7 @@ export const serveCommand: Command = {
     { name: 'config', kind: 'string', placeholder: 'FILE', help: 'JSON: {"proxies": [{"name", "listen", "upstream", "enabled", "toxics", <relay settings by flag name>}]} (or toxiproxy\'s bare array)' },
     { name: 'api', kind: 'address', default: DEFAULT_API_ADDRESS, help: "the control API (toxiproxy 2.x's, plus settings, connections and /reload)" },
     { name: 'api-insecure', kind: 'flag', help: 'allow --api on a non-loopback address (it has no authentication)' },
-    { name: 'metrics', kind: 'address', help: 'serve /metrics (every family labelled proxy="NAME") and /healthz (?proxy=NAME for one) on this HOST:PORT' },
+    { name: 'metrics', kind: 'address', help: 'serve /metrics (every family labelled proxy="NAME"), /healthz (?proxy=NAME for one), /connections and the live page (/) on this HOST:PORT; they show client addresses, so keep it private' },
     { name: 'agent', kind: 'address', help: "answer HAProxy agent checks for the worst proxy on this HOST:PORT" },
     { name: 'drain-timeout', kind: 'duration', default: formatDuration(CONNECTION_DEFAULTS.drainTimeoutMs), help: 'on SIGTERM/SIGINT, and for proxies a reload removes, how long connections may finish' },
     { name: 'log', kind: 'choice', choices: ['text', 'json'], default: 'text', help: 'access log format on stderr, one line per finished connection, naming its proxy' },
@@ -70,7 +70,10 @@ async function runServe(o: ParsedOptions): Promise<number> {
 
   let api: ControlApi | null = null;
   const endpoints: Array<() => Promise<SideEndpoint>> = [];
-  if (o.metrics) endpoints.push(metricsEndpoint(o.metrics as Address, registry, () => fleet.health()!));
+  if (o.metrics) {
+    const sources = { connections: (limit: number) => fleet.liveConnections(limit), proxyHealth: (name: string) => fleet.health(name) };
+    endpoints.push(metricsEndpoint(o.metrics as Address, registry, () => fleet.health()!, sources));
+  }
   if (o.agent) endpoints.push(agentEndpoint(o.agent as Address, () => fleet.agentReply()));
 
   const onHangup = (): void => {

@@ -5,6 +5,7 @@ import { INITIAL_STREAM_WINDOW_BYTES } from '../../windowing/index.js';
 import type { TunnelBudgets } from '../tunnel/defaults.js';
 import type { Address } from '../net/address.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
+import type { ConnectionsPage } from '../signals/connections-view.js';
 import { TUNNEL_DEFAULTS, type TunnelSidecarOptions } from '../tunnel/defaults.js';
 import { logLine } from '../sidecar/process-signals.js';
 import { COMMON_OPTIONS, connectionSettings } from '../options/common.js';
@@ -85,7 +86,7 @@ export function tunnelSettings(o: ParsedOptions): TunnelSidecarOptions {
 /** Serves a tunnel sidecar with its --metrics until a signal; resolves with the exit code. */
 export function serveTunnelSidecar(
   name: string,
-  sidecar: Served & { registerMetrics(registry: MetricsRegistry): void },
+  sidecar: Served & { registerMetrics(registry: MetricsRegistry): void; connections(limit: number): ConnectionsPage },
   o: ParsedOptions,
   drainNotice: string,
 ): Promise<number> {
@@ -93,7 +94,7 @@ export function serveTunnelSidecar(
   return serveUntilSignal({
     name,
     sidecar,
-    endpoints: o.metrics ? [metricsEndpoint(o.metrics as Address, registry)] : [],
+    endpoints: o.metrics ? [metricsEndpoint(o.metrics as Address, registry, undefined, { connections: (limit) => sidecar.connections(limit) })] : [],
     drainTimeoutMs: o['drain-timeout'] as number,
     drainNotice,
   });

@@ -5,6 +5,7 @@ import { MetricsRegistry } from '../signals/metrics.js';
 import { RelayServer, type RelayServerOptions } from '../relay/relay-server.js';
 import { SlowConsumer } from './consumer.js';
 import { MESSAGE_BYTES } from './messages.js';
+import type { LiveMiddle } from './live.js';
 import { NaiveRelay } from './naive-relay.js';
 import { Producer } from './producer.js';
 
@@ -66,11 +67,14 @@ export interface ScenarioOptions {
   socketDir: string;
   sampleEveryMs: number;
   onSample?: (strategy: DemoStrategy, point: TimelinePoint) => void;
+  /** Told of the middle once it runs, and with null before it closes (the live page follows it). */
+  onMiddle?: (strategy: DemoStrategy, middle: LiveMiddle | null) => void;
 }
 
 /** What sits between producer and consumer for one row. */
 interface Middle {
   path: string;
+  server: RelayServer | null;
   bufferedBytes(): number;
   diskBytes(): number;
   dropped(): number;
@@ -85,6 +89,7 @@ export async function runStrategy(strategy: DemoStrategy, options: ScenarioOptio
   const consumerPath = join(options.socketDir, `${strategy}-consumer.sock`);
   await consumer.listen(consumerPath);
   const middle = await startMiddle(strategy, consumerPath, join(options.socketDir, `${strategy}-proxy.sock`), options);
+  options.onMiddle?.(strategy, middle);
   const producer = new Producer({ path: middle.path, messagesPerS: options.producerPerS, ...(middle.admit ? { admit: middle.admit } : {}) });
   const started = performance.now();
   producer.start();
@@ -141,6 +146,7 @@ export async function runStrategy(strategy: DemoStrategy, options: ScenarioOptio
     timeline,
     note: middle.note(),
   };
+  options.onMiddle?.(strategy, null);
   await middle.close();
   await consumer.close();
   return result;
@@ -152,6 +158,7 @@ async function startMiddle(strategy: DemoStrategy, consumerPath: string, path: s
     await naive.listen(path);
     return {
       path,
+      server: null,
       bufferedBytes: () => naive.bufferedBytes(),
       diskBytes: () => 0,
       dropped: () => 0,
@@ -185,6 +192,7 @@ async function startMiddle(strategy: DemoStrategy, consumerPath: string, path: s
   }
   return {
     path,
+    server,
     bufferedBytes: () => server.bufferedBytes(),
     diskBytes: () => server.spilledBytes(),
     dropped: () => server.messagesDropped(),

@@ -22,7 +22,7 @@ export const COMMON_OPTIONS: OptionSpec[] = [
   { name: 'accept-proxy-from', kind: 'string', placeholder: 'CIDR[,CIDR...]', help: 'only these sources may send a PROXY header (IPv4/IPv6 prefixes, unix); others are closed; implies --accept-proxy' },
   { name: 'proxy-header-timeout', kind: 'duration', default: formatDuration(D.proxyHeaderTimeoutMs), min: 1, help: 'the whole PROXY header must arrive within this long, or the connection is closed' },
   { name: 'send-proxy', kind: 'choice', choices: ['v1', 'v2'], help: "write a PROXY protocol header with the original client's addresses at the start of each connection to the target" },
-  { name: 'metrics', kind: 'address', help: 'serve /metrics (Prometheus) and /healthz on this HOST:PORT' },
+  { name: 'metrics', kind: 'address', help: 'serve /metrics (Prometheus), /healthz, /connections and the live page (/) on this HOST:PORT; they show client addresses, so keep it private' },
   { name: 'log', kind: 'choice', choices: ['text', 'json'], default: 'text', help: 'access log format on stderr, one line per finished connection' },
   { name: 'quiet', kind: 'flag', help: 'no access log' },
 ];

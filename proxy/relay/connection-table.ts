@@ -6,6 +6,8 @@ import type { Direction, SourceReader } from '../pipeline/index.js';
 import { ProxyHeaderReader, type ProxyHeaderOutcome } from '../reads/proxy-header-reader.js';
 import { StreamReader } from '../reads/stream-reader.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
+import { busiestFirst, type ConnectionPhase, type ConnectionView, type ConnectionsPage, type StreamView } from '../signals/connections-view.js';
+import { directionView, messagesView } from './connection-view.js';
 import type { AccessLogEntry, ConnectionRefusal } from './access-log.js';
 import type { ProxyHeader } from '../../windowing/index.js';
 import type { ProxyProtocol } from './proxy-protocol.js';
@@ -96,9 +98,11 @@ export interface ConnectionTableOptions {
   onFinished?: (result: RelayResult) => void;
   /** PROXY protocol: a header read from every client first, and/or one written to every onward side. */
   proxyProtocol?: ProxyProtocol;
+  /** For `/connections`: the tunnel stream a side is, with its windows (the tunnel sidecars say; the relay never knows streams). */
+  streamOf?: (side: Duplex) => Omit<StreamView, 'side'> | null;
 }
 
-type Phase = 'header' | 'queued' | 'opening' | 'relaying';
+type Phase = ConnectionPhase;
 
 interface Connection {
   id: number;
@@ -115,6 +119,8 @@ interface Connection {
   cancel: (() => void) | null;
   open: OnwardOpener;
   relay: Relay | null;
+  /** The onward side, once open. */
+  onward: Duplex | null;
   onEarlyClose: () => void;
   /** When the client first sent bytes while it waited (null: silent so far). */
   heardAtMs: number | null;
@@ -261,6 +267,7 @@ export class ConnectionTable {
       cancel: null,
       open,
       relay: null,
+      onward: null,
       onEarlyClose: () => this.refuse(conn, 'client-reset', false),
       heardAtMs: null,
       onHeard: () => (conn.heardAtMs ??= this.options.now()),
@@ -318,6 +325,54 @@ export class ConnectionTable {
       add(down, s.targetToClient.bytes, s.targetToClient.pauses, s.targetToClient.heldBackMs);
     }
     return { clientToTarget: up, targetToClient: down };
+  }
+
+  /**
+   * The open connections as `/connections` shows them: at most `limit`, busiest first (held
+   * back, then most buffered), and how many there are in all. Each entry names `proxy` when
+   * given (a process running several). Costs one pass over the table plus a sort of small
+   * keys; only the entries returned are built in full.
+   */
+  listConnections(limit: number, proxy?: string): ConnectionsPage {
+    const now = this.options.now();
+    const ranked: { conn: Connection; held: boolean; bufferedBytes: number; id: number }[] = [];
+    for (const conn of this.connections) {
+      const relay = conn.relay;
+      ranked.push({
+        conn,
+        held: relay !== null && (relay.clientToTarget.isHeld || relay.targetToClient.isHeld),
+        bufferedBytes: relay?.bufferedBytes ?? 0,
+        id: conn.id,
+      });
+    }
+    ranked.sort(busiestFirst);
+    const shown = ranked.slice(0, Math.max(0, limit)).map((r) => this.viewOf(r.conn, r.held, now, proxy));
+    return { total: this.connections.size, limit, connections: shown };
+  }
+
+  private viewOf(conn: Connection, held: boolean, now: number, proxy: string | undefined): ConnectionView {
+    const relay = conn.relay;
+    const view: ConnectionView = {
+      id: conn.id,
+      ...(proxy !== undefined ? { proxy } : {}),
+      client: conn.clientAddress,
+      target: this.options.targetText,
+      phase: conn.phase,
+      ageMs: Math.round(now - conn.acceptedMs),
+      held,
+      clientToTarget: relay ? directionView(relay.clientToTarget, now) : null,
+      targetToClient: relay ? directionView(relay.targetToClient, now) : null,
+    };
+    const messages = relay ? messagesView(relay) : undefined;
+    if (messages) view.messages = messages;
+    const streamOf = this.options.streamOf;
+    if (streamOf) {
+      const asClient = streamOf(conn.client);
+      const asTarget = asClient ? null : conn.onward && streamOf(conn.onward);
+      if (asClient) view.stream = { ...asClient, side: 'client' };
+      else if (asTarget) view.stream = { ...asTarget, side: 'target' };
+    }
+    return view;
   }
 
   /** Bytes read but not yet flushed to the other side, over all connections. */
@@ -420,6 +475,7 @@ export class ConnectionTable {
 
   private startRelay(conn: Connection, onward: Duplex, onwardReader: SourceReader): void {
     conn.phase = 'relaying';
+    conn.onward = onward;
     // Before any byte of the client's: the relay has not started reading yet.
     const header = this.options.proxyProtocol?.headerToSend(conn.endpoint, conn.proxyHeader, conn.id);
     if (header) onward.write(header);

@@ -8,6 +8,7 @@ import { ConnectionTable, type ConnectionSummary, type DirectionTotals, type Onw
 import { Governor } from '../signals/governor.js';
 import type { HealthStatus } from '../signals/http-endpoints.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
+import type { ConnectionsPage } from '../signals/connections-view.js';
 import { readAccepted, readDialled } from '../reads/socket-readers.js';
 import type { Relay, RelayOptions, RelayResult } from './relay.js';
 import { SpillStore } from '../spill/index.js';
@@ -236,6 +237,11 @@ export class RelayServer {
   /** Resets one open connection by its id; false when there is none. */
   resetConnection(id: number): boolean {
     return this.table.reset(id);
+  }
+
+  /** The open connections for `/connections`: at most `limit`, busiest first, named `proxy` if given. */
+  connections(limit: number, proxy?: string): ConnectionsPage {
+    return this.table.listConnections(limit, proxy);
   }
 
   /** Bytes read but not yet flushed, over all connections. */

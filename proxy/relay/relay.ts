@@ -45,6 +45,14 @@ export interface MessageCounts {
   dropped: Record<DropReason, number>;
 }
 
+/** What waits in a message-mode connection now: in RAM, and on disk (spill). */
+export interface MessageBacklog {
+  queuedMessages: number;
+  queuedBytes: number;
+  spilledMessages: number;
+  spilledBytes: number;
+}
+
 /** Flow-control options for a relay. */
 export interface RelayOptions {
   /** Bytes allowed to wait for each side before the other is paused. Default 256 KiB. */
@@ -267,6 +275,13 @@ export class Relay {
   /** A `drop` toxic dropped one whole message. */
   countToxicDrop(): void {
     this.toxicDrops++;
+  }
+
+  /** What waits in the message queue and on disk now, in message mode. */
+  messageBacklog(): MessageBacklog | undefined {
+    if (!this.messageStage) return undefined;
+    const q = this.messageStage.queue;
+    return { queuedMessages: q.queuedMessages, queuedBytes: q.queuedBytes, spilledMessages: q.backlogMessages, spilledBytes: q.backlogBytes };
   }
 
   // The pump delivers what came before the oversized message and ends the target; the client,

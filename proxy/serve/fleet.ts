@@ -20,6 +20,7 @@ import type { AccessLogEntry } from '../relay/access-log.js';
 import { RelayServer } from '../relay/relay-server.js';
 import type { HealthStatus } from '../signals/http-endpoints.js';
 import { MetricsRegistry, type FamilySnapshot } from '../signals/metrics.js';
+import { mergePages, type ConnectionsPage } from '../signals/connections-view.js';
 import { loadConfigFile, ConfigFileError } from './config-file.js';
 import { ApiError, PopulateError, type ConnectionView, type ControlTarget, type ProxyInput, type ProxyView, type ReloadResult, type ToxicInput, type ToxicView } from './control.js';
 import { effectiveSettings, parseProxySpec, ProxyConfigError, sameRelay, type ProxySpec } from './proxy-config.js';
@@ -127,6 +128,14 @@ export class Fleet implements ControlTarget {
     const running = this.managed(proxy).running;
     if (!running) return { total: 0, connections: [] };
     return running.server.connectionViews(limit);
+  }
+
+  /** Every proxy's open connections for `/connections` and the live page, each named by its proxy (draining ones too), busiest first. */
+  liveConnections(limit: number): ConnectionsPage {
+    const pages: ConnectionsPage[] = [];
+    for (const p of this.proxies.values()) if (p.running) pages.push(p.running.server.connections(limit, p.spec.name));
+    for (const d of this.draining) pages.push(d.running.server.connections(limit, d.proxy));
+    return mergePages(pages, limit);
   }
 
   // Changing (each through the queue).
@@ -284,11 +293,12 @@ export class Fleet implements ControlTarget {
 
   // Signals.
 
-  /** The whole process answers for its worst proxy; `proxy` names one (null: no such proxy). */
+  /** The whole process answers for its worst proxy; `proxy` names one (null: no such proxy; a disabled one is unavailable). */
   health(proxy?: string): HealthStatus | null {
     if (proxy !== undefined) {
       const p = this.proxies.get(proxy);
-      return p?.running ? p.running.server.health() : null;
+      if (!p) return null;
+      return p.running ? p.running.server.health() : { ok: false, reason: 'disabled', detail: `proxy ${proxy} accepts no connections` };
     }
     let worst: RelayServer | null = null;
     for (const r of this.runningServers()) if (!worst || r.server.governor.pressure > worst.governor.pressure) worst = r.server;

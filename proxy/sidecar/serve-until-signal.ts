@@ -1,6 +1,6 @@
 import { formatAddress, type Address } from '../net/address.js';
 import { startAgentCheck } from '../signals/agent-check.js';
-import { startHttpEndpoints, type HealthStatus } from '../signals/http-endpoints.js';
+import { startHttpEndpoints, type HealthStatus, type HttpEndpointsOptions } from '../signals/http-endpoints.js';
 import { MetricsRegistry } from '../signals/metrics.js';
 import { registerProcessMetrics } from '../signals/process-metrics.js';
 import { logLine, onShutdownSignal } from './process-signals.js';
@@ -13,6 +13,7 @@ export interface Served {
 
 /** A side endpoint started next to the sidecar (metrics, agent checks), with its log line. */
 export interface SideEndpoint {
+  /** What to log once it is up: one line, or several separated by newlines. */
   notice: string;
   close(): Promise<void>;
 }
@@ -44,7 +45,7 @@ export async function serveUntilSignal(options: ServeOptions): Promise<number> {
     const address = await options.sidecar.listen();
     for (const start of options.endpoints) started.push(await start());
     process.stdout.write(`sluice ${options.name} listening on ${formatAddress(address)}\n`);
-    for (const endpoint of started) logLine(endpoint.notice);
+    for (const endpoint of started) logNotice(endpoint.notice);
   } catch (err) {
     await options.sidecar.shutdown(0).catch(() => {});
     await closeEndpoints();
@@ -74,11 +75,25 @@ export function sidecarRegistry(sidecar: { registerMetrics(registry: MetricsRegi
   return registry;
 }
 
-/** `--metrics`: /metrics and /healthz over HTTP. */
-export function metricsEndpoint(listen: Address, registry: MetricsRegistry, health?: () => HealthStatus): () => Promise<SideEndpoint> {
+/** Logs an endpoint's notice, a line at a time. */
+export function logNotice(notice: string): void {
+  for (const line of notice.split('\n')) logLine(line);
+}
+
+/** `--metrics`: /metrics, /healthz, /connections and the live page over HTTP. */
+export function metricsEndpoint(
+  listen: Address,
+  registry: MetricsRegistry,
+  health?: () => HealthStatus,
+  sources: Pick<HttpEndpointsOptions, 'connections' | 'proxyHealth'> = {},
+): () => Promise<SideEndpoint> {
+  const { connections } = sources;
   return async () => {
-    const endpoints = await startHttpEndpoints(listen, registry, health, { onNotice: logLine });
-    return { notice: `metrics on http://${formatAddress(endpoints.address)}/metrics`, close: () => endpoints.close() };
+    const endpoints = await startHttpEndpoints(listen, registry, health, { onNotice: logLine, ...sources });
+    const base = `http://${formatAddress(endpoints.address)}`;
+    // The first line is the contract (DESIGN.md); the second says what else is there, and why to keep it private.
+    const page = connections ? `\nlive page on ${base}/ (lists client addresses: keep --metrics private)` : '';
+    return { notice: `metrics on ${base}/metrics${page}`, close: () => endpoints.close() };
   };
 }
 

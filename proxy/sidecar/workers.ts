@@ -2,27 +2,35 @@ import cluster, { type Worker } from 'node:cluster';
 import { PressureSignals } from '../../windowing/index.js';
 import { formatAddress, type Address } from '../net/address.js';
 import { logLine, onShutdownSignal } from './process-signals.js';
-import { agentEndpoint, metricsEndpoint, type SideEndpoint } from './serve-until-signal.js';
+import { agentEndpoint, logNotice, metricsEndpoint, type SideEndpoint } from './serve-until-signal.js';
 import { MetricsRegistry, type FamilySnapshot } from '../signals/metrics.js';
+import { mergePages, type ConnectionsPage } from '../signals/connections-view.js';
 import { registerAcceptErrors } from '../signals/process-metrics.js';
 
 /**
  * `--workers N`: N processes (node:cluster) share one listening socket, each a whole relay with
  * its share of the memory budget. The primary holds no connections: it starts the workers,
  * prints the ready line once they all listen, serves /metrics (the workers' figures combined),
- * /healthz and the agent check (from the highest pressure of any worker), restarts a worker
- * that dies, and on SIGTERM/SIGINT tells them all to drain and waits for them.
+ * /healthz and the agent check (from the highest pressure of any worker), /connections (asked
+ * of every worker when requested, nothing sent otherwise), restarts a worker that dies, and on
+ * SIGTERM/SIGINT tells them all to drain and waits for them.
  *
  *   primary --fork--> worker 1..N --listen (shared)--> clients
  *      ^                   |
  *      +--- ready, state (pressure, metrics) every 250 ms
+ *      +--- connections page, when the primary asks for one
  */
 
 /** Messages between the primary and its workers. */
 export type WorkerMessage =
   | { type: 'ready'; address: string }
   | { type: 'state'; pressure: number; metrics: FamilySnapshot[] }
-  | { type: 'shutdown'; drainTimeoutMs: number };
+  | { type: 'shutdown'; drainTimeoutMs: number }
+  | { type: 'connections?'; requestId: number; limit: number }
+  | { type: 'connections'; requestId: number; page: ConnectionsPage };
+
+/** How long the primary waits for the workers' connections before answering with what came. */
+const CONNECTIONS_WAIT_MS = 1000;
 
 /** The environment variable that tells a worker how many there are (for its budget share). */
 export const WORKERS_ENV = 'SLUICE_WORKERS';
@@ -48,10 +56,13 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   let announced: () => void = () => {};
   const allReady = new Promise<void>((resolve) => (announced = resolve));
 
+  const asked = new Map<number, (worker: number, page: ConnectionsPage) => void>();
   const fork = (): Worker => {
     const worker = cluster.fork({ [WORKERS_ENV]: String(options.workers) });
     worker.on('message', (m: WorkerMessage) => {
-      if (m.type === 'ready') {
+      if (m.type === 'connections') {
+        asked.get(m.requestId)?.(worker.id, m.page);
+      } else if (m.type === 'ready') {
         address = m.address;
         ready.add(worker.id);
         if (ready.size === options.workers) announced();
@@ -96,11 +107,13 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   registry.registerMerged(() => [...[...states.values()].map((s) => s.metrics), own.snapshot()]);
   registry.gauge('sluice_workers', 'Worker processes running.', () => Object.keys(cluster.workers ?? {}).length);
   const endpoints: SideEndpoint[] = [];
-  if (options.metrics) endpoints.push(await metricsEndpoint(options.metrics, registry, () => signals.health())());
+  let nextRequest = 1;
+  const connections = (limit: number) => askWorkers(limit, nextRequest++, asked);
+  if (options.metrics) endpoints.push(await metricsEndpoint(options.metrics, registry, () => signals.health(), { connections })());
   if (options.agent) endpoints.push(await agentEndpoint(options.agent, () => signals.agentReply())());
   process.stdout.write(`sluice ${options.command} listening on ${address}\n`);
   logLine(`${options.workers} workers`);
-  for (const endpoint of endpoints) logLine(endpoint.notice);
+  for (const endpoint of endpoints) logNotice(endpoint.notice);
 
   await new Promise<void>((resolve) => {
     const off = onShutdownSignal((signal) => {
@@ -116,15 +129,43 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   return 0;
 }
 
+// Asks every running worker for its connections and merges the answers that come within the wait.
+function askWorkers(limit: number, requestId: number, asked: Map<number, (worker: number, page: ConnectionsPage) => void>): Promise<ConnectionsPage> {
+  const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+  return new Promise((resolve) => {
+    const pages: ConnectionsPage[] = [];
+    const finish = () => {
+      clearTimeout(timer);
+      asked.delete(requestId);
+      resolve(mergePages(pages, limit));
+    };
+    const timer = setTimeout(finish, CONNECTIONS_WAIT_MS);
+    asked.set(requestId, (worker, page) => {
+      pages.push({ ...page, connections: page.connections.map((c) => ({ ...c, worker })) });
+      if (pages.length === workers.length) finish();
+    });
+    if (workers.length === 0) return finish();
+    for (const w of workers) {
+      try {
+        w.send({ type: 'connections?', requestId, limit } satisfies WorkerMessage);
+      } catch {
+        // Gone since it was counted: the wait covers it, and its connections went with it.
+      }
+    }
+  });
+}
+
 /**
- * The worker's side: says it is ready, reports its state every 250 ms, and drains on the
- * primary's word. `drain` shuts the worker's server down.
+ * The worker's side: says it is ready, reports its state every 250 ms, answers the primary's
+ * requests for its connections, and drains on the primary's word. `drain` shuts the worker's
+ * server down.
  */
 export function serveAsWorker(
   address: Address,
   state: () => { pressure: number; metrics: FamilySnapshot[] },
   drain: (drainTimeoutMs: number) => Promise<void>,
   ownDrainTimeoutMs: number,
+  connections: (limit: number) => ConnectionsPage = (limit) => ({ total: 0, limit, connections: [] }),
 ): Promise<void> {
   const send = (m: WorkerMessage) => {
     if (process.connected) process.send!(m);
@@ -148,6 +189,7 @@ export function serveAsWorker(
     };
     const onMessage = (m: WorkerMessage) => {
       if (m.type === 'shutdown') stop(m.drainTimeoutMs);
+      else if (m.type === 'connections?') send({ type: 'connections', requestId: m.requestId, page: connections(m.limit) });
     };
     process.on('message', onMessage);
     // Ctrl-C reaches every process of the group: a worker drains on it as well.

@@ -1,5 +1,6 @@
-import type { RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Address } from '../net/address.js';
+import { limitFromQuery, type ConnectionsSource } from './connections-view.js';
 import { createManagementServer, type ManagementServerOptions } from './management-server.js';
 import type { MetricsRegistry } from './metrics.js';
 
@@ -10,6 +11,8 @@ export interface HealthStatus {
   retryAfterS?: number;
   /** One line of detail for humans. */
   detail?: string;
+  /** The body's first word when not ok: why it is unavailable (default `overloaded`). */
+  reason?: string;
 }
 
 /** A running metrics/health HTTP listener. */
@@ -20,24 +23,46 @@ export interface HttpEndpoints {
   close(): Promise<void>;
 }
 
-/** Limits of the metrics port (see MANAGEMENT_DEFAULTS) and where its notices go. */
-export type HttpEndpointsOptions = Partial<ManagementServerOptions>;
+/** Limits of the metrics port (see MANAGEMENT_DEFAULTS), where its notices go, and where `/connections` comes from. */
+export interface HttpEndpointsOptions extends Partial<ManagementServerOptions> {
+  /** The open connections for `GET /connections` (and the live page's table); without it, 404. */
+  connections?: ConnectionsSource;
+  /** One named proxy's health for `GET /healthz?proxy=NAME` (null: no such proxy, 404); without it, every name is unknown. */
+  proxyHealth?: (name: string) => HealthStatus | null;
+}
+
+/** What renders `/metrics`: a MetricsRegistry, or anything that renders the same text. */
+export type MetricsText = Pick<MetricsRegistry, 'render'>;
 
 /**
- * Serves `GET /metrics` (Prometheus text format) and `GET /healthz` (200, or 503 with
- * Retry-After while `health()` says the instance is under pressure), on a management server:
- * capped connections and short timeouts, so slow peers cannot take the relay's descriptors.
+ * Serves, on a management server (capped connections and short timeouts, so slow peers cannot
+ * take the relay's descriptors), and only to GET and HEAD:
+ *
+ *   /metrics       Prometheus text format
+ *   /healthz       200, or 503 with Retry-After while `health()` says the instance is under pressure;
+ *                  `?proxy=NAME` asks the same of one proxy (`proxyHealth`), 404 for a name it does not know
+ *   /connections   the open connections as JSON (`?limit=`, busiest first; see connections-view.ts)
+ *   /              the live page (and its live.js, live.css, favicon.svg), which polls the three above
  */
 export async function startHttpEndpoints(
   listen: Address,
-  registry: MetricsRegistry,
+  registry: MetricsText,
   health: () => HealthStatus = () => ({ ok: true }),
   options: HttpEndpointsOptions = {},
 ): Promise<HttpEndpoints> {
+  const { connections, proxyHealth, ...serverOptions } = options;
   const answer: RequestListener = (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/connections') {
+      if (!connections) {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('no connections here: this port serves /metrics and /healthz\n');
+        return;
+      }
+      answerConnections(req, res, connections, limitFromQuery(query));
       return;
     }
     if (path === '/metrics') {
@@ -45,16 +70,15 @@ export async function startHttpEndpoints(
       return;
     }
     if (path === '/healthz') {
-      const status = health();
-      const body = `${status.ok ? 'ok' : 'overloaded'}${status.detail ? ` ${status.detail}` : ''}\n`;
-      const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
-      if (!status.ok) headers['retry-after'] = String(Math.max(1, Math.ceil(status.retryAfterS ?? 1)));
-      res.writeHead(status.ok ? 200 : 503, headers).end(body);
+      const proxy = new URLSearchParams(query).get('proxy');
+      const status = proxy === null ? health() : (proxyHealth?.(proxy) ?? null);
+      if (status) answerHealth(res, status);
+      else res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`no proxy named ${JSON.stringify(proxy)}\n`);
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: try /metrics or /healthz\n');
+    answerPageFile(req, res, path);
   };
-  const management = createManagementServer(answer, { name: 'metrics port', ...options });
+  const management = createManagementServer(answer, { name: 'metrics port', ...serverOptions });
   const address = await management.listen(listen);
   return {
     address,
@@ -63,4 +87,49 @@ export async function startHttpEndpoints(
     },
     close: () => management.close(),
   };
+}
+
+// The page's files are loaded the first time someone asks for one: a process nobody watches does
+// not read them, and starting needs fewer files open at once (Node loads a module graph in
+// parallel, which under a low `ulimit -n` is what runs out first).
+let pageFiles: Promise<typeof import('./live-page/index.js')> | null = null;
+
+/** One of the live page's files (ETag, 304 while the browser has it), or 404 for any other path. */
+function answerPageFile(req: IncomingMessage, res: ServerResponse, path: string): void {
+  pageFiles ??= import('./live-page/index.js').catch((err: unknown) => {
+    pageFiles = null; // out of descriptors just then, say: the next request tries again
+    throw err;
+  });
+  pageFiles
+    .then(({ LIVE_PAGE_ASSETS, LIVE_PAGE_HEADERS }) => {
+      const asset = LIVE_PAGE_ASSETS.get(path);
+      if (!asset) {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: try /, /connections, /metrics or /healthz\n');
+        return;
+      }
+      const headers = { ...LIVE_PAGE_HEADERS, 'content-type': asset.contentType, etag: asset.etag };
+      if (req.headers['if-none-match'] === asset.etag) res.writeHead(304, headers).end();
+      else res.writeHead(200, headers).end(asset.body);
+    })
+    .catch(() => req.socket.destroy());
+}
+
+/** `ok DETAIL` with 200, or `overloaded DETAIL` (or the status's reason) with 503 and Retry-After. */
+function answerHealth(res: ServerResponse, status: HealthStatus): void {
+  const body = `${status.ok ? 'ok' : (status.reason ?? 'overloaded')}${status.detail ? ` ${status.detail}` : ''}\n`;
+  const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
+  if (!status.ok) headers['retry-after'] = String(Math.max(1, Math.ceil(status.retryAfterS ?? 1)));
+  res.writeHead(status.ok ? 200 : 503, headers).end(body);
+}
+
+function answerConnections(req: IncomingMessage, res: ServerResponse, source: ConnectionsSource, limit: number): void {
+  const send = (status: number, body: string) =>
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).end(body);
+  Promise.resolve()
+    .then(() => source(limit))
+    .then(
+      (page) => send(200, JSON.stringify(page)),
+      (err: unknown) => send(500, JSON.stringify({ error: err instanceof Error ? err.message : String(err) })),
+    )
+    .catch(() => req.socket.destroy());
 }

@@ -5,6 +5,8 @@ import { clientEndpointOf, formatAddress, type Address } from '../net/address.js
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
 import { guardListener, type AcceptGuard } from '../net/accept-guard.js';
 import { ConnectionTable } from '../relay/connection-table.js';
+import { tunnelStreamOf } from './stream-view.js';
+import type { ConnectionsPage } from '../signals/connections-view.js';
 import { LinkPool } from './link-pool.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
 import { readAccepted } from '../reads/socket-readers.js';
@@ -78,6 +80,7 @@ export class TunnelClient {
       now: this.now,
       ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
       proxyProtocol: proxyProtocolFrom(options, CONNECTION_DEFAULTS.proxyHeaderTimeoutMs),
+      streamOf: tunnelStreamOf,
     });
     this.pool = new LinkPool({
       server: options.server,
@@ -132,6 +135,11 @@ export class TunnelClient {
     await this.table.shutdown(drainTimeoutMs);
     await this.pool.close();
     await listenerClosed;
+  }
+
+  /** The open connections for `/connections`: at most `limit`, busiest first, named `proxy` if given. */
+  connections(limit: number, proxy?: string): ConnectionsPage {
+    return this.table.listConnections(limit, proxy);
   }
 
   /** Adds the connection, link and stream metrics to a registry. */

@@ -9,6 +9,8 @@ import { LinkReads, linkReadPool } from './link-reads.js';
 import { pickBudgets, TUNNEL_DEFAULTS, type TunnelSidecarOptions } from './defaults.js';
 import { MemoryBudget } from '../../windowing/index.js';
 import { ConnectionTable } from '../relay/connection-table.js';
+import { tunnelStreamOf } from './stream-view.js';
+import type { ConnectionsPage } from '../signals/connections-view.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
 import { readDialled } from '../reads/socket-readers.js';
 import { CreditReader } from './credit-reader.js';
@@ -81,6 +83,7 @@ export class TunnelServer {
       now: this.now,
       ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
       proxyProtocol: proxyProtocolFrom(options, CONNECTION_DEFAULTS.proxyHeaderTimeoutMs),
+      streamOf: tunnelStreamOf,
     });
     this.metrics = new LinkMetrics(() => this.links);
     this.windowBudget = new MemoryBudget({ budgetBytes: options.windowBudgetBytes ?? TUNNEL_DEFAULTS.windowBudgetBytes });
@@ -128,6 +131,11 @@ export class TunnelServer {
     await this.table.shutdown(drainTimeoutMs);
     await Promise.all([...this.links].map((l) => l.session.close()));
     await listenerClosed;
+  }
+
+  /** The open connections for `/connections`: at most `limit`, busiest first, named `proxy` if given. */
+  connections(limit: number, proxy?: string): ConnectionsPage {
+    return this.table.listConnections(limit, proxy);
   }
 
   /** Adds the connection, link and stream metrics to a registry. */

@@ -27,6 +27,7 @@ import {
   type SessionOptions,
   type SessionRole,
   type SessionStats,
+  type StreamInfo,
 } from '../../windowing/index.js';
 import {
   HandshakeTimeoutError,
@@ -304,6 +305,11 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
   /** @internal */
   sendCredit(streamId: number): number {
     return this.framing.streamInfo(streamId)?.sendCreditBytes ?? 0;
+  }
+
+  /** @internal */
+  streamInfo(streamId: number): StreamInfo | undefined {
+    return this.framing.streamInfo(streamId);
   }
 
   /** @internal */

@@ -17,7 +17,7 @@
  * A peer reset destroys the stream with a StreamResetError (code ECONNRESET).
  */
 import { Duplex } from 'node:stream';
-import type { SendResult } from '../../windowing/index.js';
+import type { SendResult, StreamInfo } from '../../windowing/index.js';
 import { isPooledRead, releaseRead } from './link-reads.js';
 import { StreamResetError } from './errors.js';
 
@@ -34,6 +34,8 @@ export interface StreamCarrier {
   sendData(streamId: number, bytes: Buffer): SendResult;
   /** Credit the peer has granted and we have not used. */
   sendCredit(streamId: number): number;
+  /** The stream's state in the session (windows, buffered bytes); undefined once it is forgotten. */
+  streamInfo(streamId: number): StreamInfo | undefined;
   /** Reports bytes the consumer took; earns the peer credit. */
   consumed(streamId: number, bytes: number): void;
   /** Acknowledges a stream the peer opened. */
@@ -96,6 +98,11 @@ export class TunnelStream extends Duplex {
   /** Bytes received and not yet acknowledged, in 'manual' credit mode. */
   get unacknowledgedBytes(): number {
     return this.bytesReceived - this.acknowledged;
+  }
+
+  /** Its windows and buffered bytes now, as the session keeps them; undefined once the stream is closed. */
+  windows(): StreamInfo | undefined {
+    return this.carrier.streamInfo(this.streamId);
   }
 
   /** Acknowledges a stream the peer opened, if the session was told not to do it by itself. */

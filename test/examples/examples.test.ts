@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
-import { runCli, runNode } from '../helpers/cli.js';
+import { runCli, runNode, startCli } from '../helpers/cli.js';
+import { getText } from '../helpers/http.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 
@@ -42,6 +43,7 @@ describe('sluice demo (smoke)', () => {
     try {
       const { code, stdout } = await runCli(['demo', '--duration', '1s', '--out', out]);
       expect(code, stdout).to.equal(0);
+      expect(stdout).to.match(/^Watch it live: http:\/\/127\.0\.0\.1:\d+\/ /m);
       for (const strategy of ['none', 'block', 'drop-newest', 'spill', 'adaptive']) {
         expect(stdout, strategy).to.match(new RegExp(`^${strategy}\\s+\\d+\\s+\\d+\\s+\\d+\\s+\\d+\\s+\\d+/s`, 'm'));
       }
@@ -49,6 +51,29 @@ describe('sluice demo (smoke)', () => {
       expect(chart).to.equal(join(out, 'chart.svg'));
       expect(readFileSync(chart!, 'utf8')).to.match(/^<svg[^>]*>[\s\S]*<\/svg>\n$/);
     } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('prints the live page\'s address as it starts; /connections there lists the running strategy\'s connection under its name', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const out = mkdtempSync(join(tmpdir(), 'sluice-demo-test-'));
+    const cli = startCli(['demo', '--duration', '3s', '--strategies', 'spill', '--out', out]);
+    try {
+      while (!/Watch it live: /.test(cli.stdout())) await new Promise((r) => cli.child.stdout!.once('data', r));
+      const port = Number(/Watch it live: http:\/\/127\.0\.0\.1:(\d+)\//.exec(cli.stdout())![1]);
+      let page: { connections: { proxy?: string; messages?: object }[] } = { connections: [] };
+      while (page.connections.length === 0) {
+        await new Promise((r) => setTimeout(r, 50));
+        page = JSON.parse(await getText(port, '/connections')) as typeof page;
+      }
+      expect(page.connections[0]).to.include({ proxy: 'spill' });
+      expect(page.connections[0]).to.have.property('messages');
+      expect(await cli.exited).to.equal(0);
+    } finally {
+      await cli.kill();
       rmSync(out, { recursive: true, force: true });
     }
   });

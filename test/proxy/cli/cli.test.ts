@@ -129,6 +129,51 @@ describe('sluice command line', () => {
     expect(cli.stdout().trim().split('\n')).to.deep.equal([`sluice relay listening on 127.0.0.1:${port}`]);
   });
 
+  it('--metrics: stderr names the live page after the metrics line; GET / is the page and /connections lists each client', async () => {
+    const held: import('node:net').Socket[] = [];
+    const target = res.server(createNetServer((s) => held.push(s)));
+    const targetPort = await listen(target);
+    const metricsPort = await freePort();
+    const cli = startCli(['relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${targetPort}`, '--metrics', `127.0.0.1:${metricsPort}`, '--quiet']);
+    running.push(cli);
+    const port = await readyPort(cli, 'relay');
+    const client = res.socket(await connectTo(port));
+    let page = { total: 0, connections: [] as { client: string; worker?: number }[] };
+    for (let i = 0; i < 200 && page.total === 0; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      page = JSON.parse((await fetchText(metricsPort, '/connections')) || '{"total":0,"connections":[]}') as typeof page;
+    }
+    expect(page.connections.map((c) => c.client)).to.deep.equal([`127.0.0.1:${client.localPort}`]);
+    expect(page.connections[0]).to.not.have.property('worker');
+    expect(await fetchText(metricsPort, '/')).to.include('<title>sluice · live</title>');
+    expect(cli.stderr().split('\n').slice(0, 2)).to.deep.equal([
+      `sluice: metrics on http://127.0.0.1:${metricsPort}/metrics`,
+      `sluice: live page on http://127.0.0.1:${metricsPort}/ (lists client addresses: keep --metrics private)`,
+    ]);
+  });
+
+  it('--workers 2: /connections asks every worker and merges their answers, each entry naming its worker', async () => {
+    const held: import('node:net').Socket[] = [];
+    const target = res.server(createNetServer((s) => held.push(s)));
+    const targetPort = await listen(target);
+    const metricsPort = await freePort();
+    const cli = startCli(['relay', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${targetPort}`, '--workers', '2', '--metrics', `127.0.0.1:${metricsPort}`, '--quiet']);
+    running.push(cli);
+    const port = await readyPort(cli, 'relay');
+    const clients = [];
+    for (let i = 0; i < 4; i++) clients.push(res.socket(await connectTo(port)));
+    let page = { total: 0, connections: [] as { client: string; worker?: number }[] };
+    for (let i = 0; i < 200 && page.total < 4; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      page = JSON.parse((await fetchText(metricsPort, '/connections')) || '{"total":0,"connections":[]}') as typeof page;
+    }
+    expect(page.total).to.equal(4);
+    expect(page.connections.map((c) => c.client).sort()).to.deep.equal(clients.map((c) => `127.0.0.1:${c.localPort}`).sort());
+    for (const c of page.connections) expect(c.worker).to.be.a('number');
+    const limited = JSON.parse(await fetchText(metricsPort, '/connections?limit=1')) as typeof page;
+    expect([limited.total, limited.connections.length]).to.deep.equal([4, 1]);
+  });
+
   it('exits 1 with one line when the listen address is taken', async () => {
     const taken = res.server((await import('node:net')).createServer());
     const port = await listen(taken);

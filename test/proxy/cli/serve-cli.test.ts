@@ -1,21 +1,15 @@
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectUsageError, readyPort, startCli, type RunningCli } from '../../helpers/cli.js';
+import { httpRequest, type HttpAnswer } from '../../helpers/http.js';
 import { connectTo, echoServer, listen, readAll, Resources, until } from '../../helpers/sockets.js';
 
-/** One request to the API on 127.0.0.1:port; resolves status and body. */
-function api(port: number, method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
+/** One request to the API (or the metrics port) on 127.0.0.1:port, with a JSON body if given. */
+function api(port: number, method: string, path: string, body?: unknown): Promise<HttpAnswer> {
+  return httpRequest(port, path, { method, headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
 }
 
 describe('sluice serve (command line)', function () {
@@ -66,6 +60,53 @@ describe('sluice serve (command line)', function () {
 
     cli.child.kill('SIGTERM');
     expect(await cli.exited).to.equal(0);
+  });
+
+  it('/healthz?proxy=NAME answers for that proxy alone (a disabled one is unavailable), 404 for a name it does not know', async () => {
+    const stalled = res.server(createServer({ allowHalfOpen: true }, (s) => s.pause()));
+    const upstream = `127.0.0.1:${await listen(stalled)}`;
+    const path = config({
+      proxies: [
+        { name: 'held', listen: '127.0.0.1:0', upstream, window: '64KiB' },
+        { name: 'idle', listen: '127.0.0.1:0', upstream },
+        { name: 'off', listen: '127.0.0.1:0', upstream, enabled: false },
+      ],
+    });
+    const cli = startCli(['serve', '--config', path, '--api', '127.0.0.1:0', '--metrics', '127.0.0.1:0']);
+    running.push(cli);
+    const apiPort = await readyPort(cli, 'serve');
+    await until(() => /metrics on http:\/\/[^\n]*:\d+\/metrics/.test(cli.stderr()), 'the metrics line');
+    const metricsPort = Number(/metrics on http:\/\/[^\n]*:(\d+)\/metrics/.exec(cli.stderr())![1]);
+    const healthz = (query: string) => api(metricsPort, 'GET', `/healthz${query}`);
+
+    // One connection to `held`, its target reading nothing: every connection it has is held back.
+    const heldPort = Number((JSON.parse((await api(apiPort, 'GET', '/proxies/held')).body) as { listen: string }).listen.split(':')[1]);
+    const client = res.socket(await connectTo(heldPort));
+    const chunk = Buffer.alloc(256 * 1024, 7);
+    const flood = () => {
+      while (!client.destroyed && client.write(chunk));
+    };
+    client.on('drain', flood);
+    flood();
+    // Asked every 100 ms (a pace, not a deadline) until the held-back share has filled its window.
+    let held = await healthz('?proxy=held');
+    while (held.status !== 503) {
+      await new Promise((r) => setTimeout(r, 100));
+      held = await healthz('?proxy=held');
+    }
+    // Its pressure is its held-back share (rising to 1 as the held-back window fills).
+    expect(held.body).to.match(/^overloaded pressure=(\d\.\d\d) held-back=\1 memory=[\d.]+ event-loop=[\d.]+ concurrency=[\d.]+\n$/);
+    expect(held.headers['retry-after']).to.equal('1');
+    // The process answers for its worst proxy; `idle` answers for itself, with nothing held back.
+    expect((await healthz('')).status).to.equal(503);
+    const idle = await healthz('?proxy=idle');
+    expect(idle.body).to.match(/^(ok|overloaded) pressure=[\d.]+ held-back=0\.00 memory=0\.00 /);
+    expect(idle.status).to.equal(idle.body.startsWith('ok') ? 200 : 503);
+
+    const off = await healthz('?proxy=off');
+    expect([off.status, off.body, off.headers['retry-after']]).to.deep.equal([503, 'disabled proxy off accepts no connections\n', '1']);
+    const unknown = await healthz('?proxy=nope');
+    expect([unknown.status, unknown.body]).to.deep.equal([404, 'no proxy named "nope"\n']);
   });
 
   it('toxiproxy\'s own config (a bare array) is read as is', async () => {
