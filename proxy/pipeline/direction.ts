@@ -20,7 +20,7 @@
 import type { Writable } from 'node:stream';
 import type { DirectionWindow } from '../../windowing/index.js';
 import { SinkWriter } from './sink-writer.js';
-import type { ConnectionActions, Downstream, Holdable, Lender, ReadTarget, SourceReader, Stage, StageContext } from './types.js';
+import type { ConnectionActions, Downstream, Holdable, Lender, ReadTarget, SourceReader, Stage, StageContext, StageExit } from './types.js';
 import { Valve } from './valve.js';
 
 // The window a stage measures itself against when the direction has none (a zero window).
@@ -116,13 +116,28 @@ export class Direction implements ReadTarget {
     stage.attach(context);
   }
 
-  /** Puts `replacement` where `stage` is, after `stage` handed on what it holds (a toxic updated in place). */
+  /**
+   * Puts `replacement` where `stage` is (a toxic updated in place): it takes over what `stage` holds
+   * when it can adopt it (Stage.adopt), else `stage` first hands on what it holds, as on removal.
+   */
   replaceStage(stage: Stage, replacement: Stage): void {
     const i = this.stages.indexOf(stage);
     if (i === -1) return this.addStage(replacement);
-    const after = this.stages[i + 1];
-    this.removeStage(stage);
-    this.addStage(replacement, after);
+    if (this.stopped) return replacement.close();
+    if (!replacement.adopt) {
+      const after = this.stages[i + 1];
+      this.removeStage(stage, 'updated');
+      return this.addStage(replacement, after);
+    }
+    // The old stage keeps its context (its next is what follows both) in case it must flush.
+    const context = this.contextFor();
+    this.contexts.set(replacement, context);
+    this.contexts.delete(stage);
+    this.stages[i] = replacement;
+    this.rewire();
+    replacement.attach(context);
+    if (!replacement.adopt(stage)) stage.flush?.('updated');
+    stage.close();
   }
 
   /**
@@ -141,10 +156,10 @@ export class Direction implements ReadTarget {
    * (and an end it was holding back) to what follows it, lets go of its holds, and only then is it
    * unlinked, so what it held reaches the sink before anything that comes after.
    */
-  removeStage(stage: Stage): void {
+  removeStage(stage: Stage, why: StageExit = 'removed'): void {
     const i = this.stages.indexOf(stage);
     if (i === -1) return;
-    stage.flush?.();
+    stage.flush?.(why);
     this.stages.splice(i, 1);
     this.contextMap.delete(stage);
     this.rewire();
@@ -196,6 +211,11 @@ export class Direction implements ReadTarget {
     return this.writer.ended;
   }
 
+  /** True once the source sent its end (FIN), even while stages still hold data and the end. */
+  get sourceDone(): boolean {
+    return this.sourceEnded;
+  }
+
   /** Bytes the sink has flushed onward. */
   get deliveredBytes(): number {
     return this.writer.flushedBytes;
@@ -216,7 +236,10 @@ export class Direction implements ReadTarget {
     if (this.started) return;
     this.started = true;
     this.reader.start(this);
+    // A reader may start flowing by itself ('data' listeners resume a stream): a hold recorded
+    // before start (a stage that holds from attach, as stall does) must pause it again.
     if (!this.valve.isHeld && !this.stopped) this.reader.resume();
+    else this.reader.pause();
   }
 
   /** Stops for good (both sides closed): the reader stops, stages and the sink let go, the budget is given back. */

@@ -70,6 +70,9 @@ export interface Downstream {
   end(): void;
 }
 
+/** Why a stage leaves a live direction: taken out for good, or replaced by a new version of itself. */
+export type StageExit = 'removed' | 'updated';
+
 /** What a stage may do to the whole connection it is in. */
 export interface ConnectionActions {
   /**
@@ -127,9 +130,17 @@ export interface Stage {
   drained?(): void;
   /**
    * Taken out of a live direction: hand everything held (and an end held back) to `next` now,
-   * release every hold, cancel timers. A stage that holds nothing need not have it.
+   * release every hold, cancel timers. A stage that holds nothing need not have it. `why`:
+   * `removed` for good, or `updated` (a toxic's new version took its place, or drew it out).
    */
-  flush?(): void;
+  flush?(why?: StageExit): void;
+  /**
+   * Replacing `previous`, an earlier version of the same stage (a toxic updated in place): takes over
+   * what it holds and the time it keeps, so an update neither flushes nor restarts anything that
+   * should carry on. False when it cannot (`previous` is then flushed as on removal). Called once
+   * this stage is attached where `previous` was; `previous` is closed after.
+   */
+  adopt?(previous: Stage): boolean;
   /** The direction is finished: cancel timers and let go of what is held. */
   close(): void;
 }

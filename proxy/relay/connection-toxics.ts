@@ -37,7 +37,8 @@ export class ConnectionToxics {
       const stage = this.random() < spec.toxicity ? this.stageFor(spec, before?.stage ?? undefined) : null;
       if (before?.stage && stage && before.direction === direction) direction.replaceStage(before.stage, stage);
       else {
-        if (before?.stage) before.direction.removeStage(before.stage);
+        // An update that draws the toxic out leaves, as toxiproxy's noop in its place, without cleanup.
+        if (before?.stage) before.direction.removeStage(before.stage, 'updated');
         if (stage) direction.addStage(stage, this.stageAfter(specs, i, direction));
       }
       this.applied.set(spec.name, { spec, stage, direction });
@@ -69,6 +70,18 @@ export function checkToxicsFit(specs: readonly ToxicSpec[], messageMode: boolean
     if (!messageMode) throw new ToxicSpecError(`toxic ${spec.name}: drop needs message mode (messages)`, 'body');
     if (spec.stream !== 'upstream') throw new ToxicSpecError(`toxic ${spec.name}: drop works on the upstream stream (messages are framed client to target)`, 'body');
   }
+}
+
+/** The toxics of `specs` a relay can carry (checkToxicsFit's rule), the others left out. */
+export function toxicsThatFit(specs: readonly ToxicSpec[], messageMode: boolean): ToxicSpec[] {
+  return specs.filter((spec) => {
+    try {
+      checkToxicsFit([spec], messageMode);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 function sameSpec(a: ToxicSpec, b: ToxicSpec): boolean {

@@ -197,6 +197,11 @@ export class RelayServer {
     return this.governor.agentReply();
   }
 
+  /** True when the client-to-target direction is framed in messages (what a `drop` toxic needs). */
+  get messageMode(): boolean {
+    return this.options.messages !== undefined;
+  }
+
   /** The toxics on every connection now. */
   get toxics(): readonly ToxicSpec[] {
     return this.toxicList;

@@ -312,7 +312,11 @@ export class Relay {
       // After FIN both ways the other side closes by itself once its writes flush. Otherwise
       // this side went away without an error event (destroyed by its owner): so must the other.
       const other = this.client.destroyed ? this.target : this.client;
-      const cleanlyDone = this.clientToTarget.ended && this.targetToClient.ended;
+      // The side that closed is done cleanly if we read its FIN and gave it ours: what it sent may
+      // still be in stages (a toxic holding it back), on its way to the other side, which must
+      // then get it, then the end, instead of a reset.
+      const [fromClosed, toClosed] = other === this.target ? [this.clientToTarget, this.targetToClient] : [this.targetToClient, this.clientToTarget];
+      const cleanlyDone = fromClosed.sourceDone && toClosed.ended;
       if (!cleanlyDone && !other.destroyed) {
         this.end ??= 'aborted';
         resetOrDestroy(other);

@@ -25,7 +25,7 @@ import { loadConfigFile, ConfigFileError } from './config-file.js';
 import { ApiError, PopulateError, type ConnectionView, type ControlTarget, type ProxyInput, type ProxyView, type ReloadResult, type ToxicInput, type ToxicView } from './control.js';
 import { effectiveSettings, parseProxySpec, ProxyConfigError, sameRelay, type ProxySpec } from './proxy-config.js';
 import { asApiError, parseToxic, updateToxic } from './toxic-config.js';
-import { checkToxicsFit } from '../relay/connection-toxics.js';
+import { checkToxicsFit, toxicsThatFit } from '../relay/connection-toxics.js';
 
 /** How a fleet runs its proxies. */
 export interface FleetOptions {
@@ -233,7 +233,14 @@ export class Fleet implements ControlTarget {
   private setToxics(p: Managed, toxics: ToxicView[]): void {
     asApiError(() => checkToxicsFit(toxics, p.spec.options.messages !== undefined));
     p.spec = { ...p.spec, toxics };
-    p.running?.server.setToxics(toxics);
+    this.spreadToxics(p);
+  }
+
+  // The proxy's toxics on every live connection it has: its running server's, and those a settings
+  // change left on a draining server, still this proxy's (a stall removed must let them go too).
+  private spreadToxics(p: Managed): void {
+    p.running?.server.setToxics(p.spec.toxics);
+    for (const d of this.draining) if (d.proxy === p.spec.name) d.running.server.setToxics(toxicsThatFit(p.spec.toxics, d.running.server.messageMode));
   }
 
   closeConnection(proxy: string, id: number): void {
@@ -399,12 +406,13 @@ export class Fleet implements ControlTarget {
       p.running = await this.launch(p, spec).catch(undo);
       return;
     }
-    if (sameRelay(before, spec)) return p.running.server.setToxics(spec.toxics);
+    if (sameRelay(before, spec)) return this.spreadToxics(p);
     const old = p.running;
     // Same port: the successor takes the listening socket over, so no client is ever refused.
     p.running = sameListen ? await this.launch(p, spec, old.server.handOverListener()) : await this.launch(p, spec).catch(undo);
     const movedOn = !sameListen || before.upstream !== spec.upstream;
     void this.drainAway(p.spec.name, old, movedOn ? drainMs : this.options.drainTimeoutMs);
+    this.spreadToxics(p); // a reload may change settings and toxics at once
   }
 
   private retire(p: Managed, drainMs: number): Promise<void> {

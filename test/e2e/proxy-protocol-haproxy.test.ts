@@ -89,15 +89,20 @@ describe('PROXY protocol with a real HAProxy (installed by .ci/deps)', function 
   }
 
   it('HAProxy send-proxy-v2 in front of `--accept-proxy --send-proxy v1`: the target sees the client HAProxy saw', async () => {
-    // The target answers with the source address of the header it got, then the bytes after it.
+    // The target answers with the source address of the header it got, then the bytes after it (up
+    // to the client's FIN: the header and the data may come in separate reads).
     const target = res.server(
-      createServer((s) => {
+      createServer({ allowHalfOpen: true }, (s) => {
         const decoder = new ProxyHeaderDecoder();
+        let source: string | null = null;
+        let rest = '';
         s.on('data', (d: Buffer) => {
+          if (source !== null) return void (rest += d.toString());
           const r = decoder.push(d);
-          if (r.kind === 'header' && r.header.kind === 'tcp4') s.end(`${r.header.source.address}:${r.header.source.port} ${r.rest.toString()}`);
+          if (r.kind === 'header' && r.header.kind === 'tcp4') [source, rest] = [`${r.header.source.address}:${r.header.source.port}`, r.rest.toString()];
           else if (r.kind === 'error') s.end(`error ${r.error.code}`);
         });
+        s.on('end', () => !s.writableEnded && s.end(source === null ? 'no header' : `${source} ${rest}`));
       }),
     );
     const sluicePort = await relay(await listen(target), { acceptProxy: true, sendProxy: 'v1' });

@@ -38,6 +38,11 @@ export class LatencyStage extends TimedQueueStage {
     return this.budgetBytes;
   }
 
+  // An update re-times what is in flight from when it arrived, as toxiproxy's chunk timestamps do.
+  protected override retimeFrom(arrivalMs: number): number {
+    return arrivalMs;
+  }
+
   // toxiproxy: latency + a whole number of ms uniform in [-jitter, jitter).
   private delayMs(): number {
     const { latencyMs, jitterMs } = this.options;

@@ -6,6 +6,8 @@ export class SlowCloseStage implements Stage {
   readonly heldBytes = 0;
   private context!: StageContext;
   private timer: NodeJS.Timeout | null = null;
+  /** When the end came (it waits for delayMs from then). */
+  private endedAtMs = 0;
 
   constructor(private readonly delayMs: number) {}
 
@@ -18,10 +20,26 @@ export class SlowCloseStage implements Stage {
   }
 
   end(): void {
+    this.endedAtMs = this.context.now();
+    this.armEnd(this.delayMs);
+  }
+
+  // Updated while the end waits: it goes on the new delay after it came, not at once.
+  adopt(previous: Stage): boolean {
+    if (!(previous instanceof SlowCloseStage)) return false;
+    if (previous.timer) {
+      previous.close();
+      this.endedAtMs = previous.endedAtMs;
+      this.armEnd(Math.max(0, this.endedAtMs + this.delayMs - this.context.now()));
+    }
+    return true;
+  }
+
+  private armEnd(waitMs: number): void {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.context.next.end();
-    }, this.delayMs);
+    }, waitMs);
   }
 
   flush(): void {

@@ -43,7 +43,8 @@ export function parseToxicSpec(input: unknown): ToxicSpec {
   if (stream !== 'upstream' && stream !== 'downstream') throw new ToxicSpecError('stream was invalid, can be either upstream or downstream', 'stream');
   const type = body.type;
   if (typeof type !== 'string' || !Object.hasOwn(TOXIC_SCHEMAS, type)) throw new ToxicSpecError('invalid toxic type', 'type');
-  const name = body.name === undefined || body.name === '' ? `${type}_${stream}` : body.name;
+  // JSON null leaves a Go field as it was: the default, as for the stream and toxicity.
+  const name = body.name === undefined || body.name === null || body.name === '' ? `${type}_${stream}` : body.name;
   if (typeof name !== 'string') throw new ToxicSpecError('name must be a string', 'body');
   const toxicity = toxicityOf(body.toxicity ?? 1);
   const attributes = attributesOf(type, objectOf(body.attributes ?? {}, 'attributes'), {});
@@ -53,7 +54,7 @@ export function parseToxicSpec(input: unknown): ToxicSpec {
 /** An update: new attributes and toxicity on the toxic, the rest kept (toxiproxy's UpdateToxicJson). */
 export function updateToxicSpec(toxic: ToxicSpec, input: unknown): ToxicSpec {
   const body = objectOf(input, 'a toxic');
-  const toxicity = body.toxicity === undefined ? toxic.toxicity : toxicityOf(body.toxicity);
+  const toxicity = body.toxicity === undefined || body.toxicity === null ? toxic.toxicity : toxicityOf(body.toxicity);
   const attributes = attributesOf(toxic.type, objectOf(body.attributes ?? {}, 'attributes'), toxic.attributes);
   return { ...toxic, toxicity, attributes };
 }
@@ -80,6 +81,13 @@ export function toxicObjectFromFlag(text: string): Record<string, unknown> {
     if (key === 'name') extra.name = value;
     else if (key === 'toxicity') extra.toxicity = number;
     else attributes[key] = Number.isNaN(number) ? value : number;
+  }
+  // The API ignores unknown attributes as toxiproxy does; on a command line one is a typo, named here.
+  const schema = Object.hasOwn(TOXIC_SCHEMAS, type) ? TOXIC_SCHEMAS[type]! : null;
+  const unknown = schema ? Object.keys(attributes).find((key) => !schema.some((a) => a.name === key)) : undefined;
+  if (schema && unknown !== undefined) {
+    const known = schema.length > 0 ? schema.map((a) => a.name).join(', ') : 'none';
+    throw new ToxicSpecError(`${type} has no attribute '${unknown}' (it has ${known})`, 'body');
   }
   return { type, ...(stream ? { stream } : {}), ...extra, attributes };
 }

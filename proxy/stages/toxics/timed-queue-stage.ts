@@ -16,6 +16,9 @@ export abstract class TimedQueueStage implements Stage {
   protected context!: StageContext;
   private pieces: Buffer[] = [];
   private dues: number[] = [];
+  /** When the chunk each piece came from arrived (an update re-times pieces from it). */
+  private arrivals: number[] = [];
+  private arrivalMs = 0;
   private head = 0;
   private queuedBytes = 0;
   private endQueued = false;
@@ -34,11 +37,31 @@ export abstract class TimedQueueStage implements Stage {
 
   write(chunk: Buffer): void {
     if (this.closed) return;
-    this.schedule(chunk, this.context.now());
-    if (!this.holding && this.queuedBytes >= this.limitBytes()) {
+    this.arrivalMs = this.context.now();
+    this.schedule(chunk, this.arrivalMs);
+    this.holdIfFull();
+  }
+
+  /**
+   * An update of the same toxic: the pieces `previous` still holds are queued here again, under
+   * the new settings (each from retimeFrom()), and an end it held waits behind them.
+   */
+  adopt(previous: Stage): boolean {
+    if (!(previous instanceof TimedQueueStage) || previous.constructor !== this.constructor || this.closed) return false;
+    const { pieces, arrivals, endQueued, holding } = previous.surrender();
+    const now = this.context.now();
+    pieces.forEach((piece, i) => {
+      this.arrivalMs = arrivals[i]!;
+      this.schedule(piece, this.retimeFrom(this.arrivalMs, now));
+    });
+    // A producer held until the queue is down to half stays held (taken over before it is let go).
+    if (holding && this.queuedBytes > this.limitBytes() / 2) {
       this.holding = true;
       this.context.upstream.hold(this, 'toxic');
-    }
+    } else this.holdIfFull();
+    previous.letGo();
+    if (endQueued) this.end();
+    return true;
   }
 
   end(): void {
@@ -60,11 +83,17 @@ export abstract class TimedQueueStage implements Stage {
     this.clearTimer();
     this.pieces = [];
     this.dues = [];
+    this.arrivals = [];
     this.head = this.queuedBytes = 0;
   }
 
   /** Puts `chunk` in the queue (whole or in pieces) with enqueue(), each with its due time. */
   protected abstract schedule(chunk: Buffer, nowMs: number): void;
+
+  /** The time an adopted piece is scheduled from: now (a link starting again); latency keeps its arrival. */
+  protected retimeFrom(_arrivalMs: number, nowMs: number): number {
+    return nowMs;
+  }
 
   /** Bytes the queue may hold before the upstream is held. */
   protected abstract limitBytes(): number;
@@ -77,6 +106,7 @@ export abstract class TimedQueueStage implements Stage {
     this.lastDueMs = due;
     this.pieces.push(piece);
     this.dues.push(due);
+    this.arrivals.push(this.arrivalMs);
     this.queuedBytes += piece.length;
     if (!this.timer) this.arm(this.context.now());
   }
@@ -107,13 +137,31 @@ export abstract class TimedQueueStage implements Stage {
     if (this.head === this.pieces.length) {
       this.pieces = [];
       this.dues = [];
+      this.arrivals = [];
       this.head = 0;
     } else if (this.head >= 1024 && this.head * 2 >= this.pieces.length) {
       this.pieces = this.pieces.slice(this.head);
       this.dues = this.dues.slice(this.head);
+      this.arrivals = this.arrivals.slice(this.head);
       this.head = 0;
     }
     return piece;
+  }
+
+  // Gives up what is queued to the stage that replaces this one: no timer, nothing sent (its hold
+  // is let go by the adopter, once it has taken it over).
+  private surrender(): { pieces: Buffer[]; arrivals: number[]; endQueued: boolean; holding: boolean } {
+    const handed = { pieces: this.pieces.slice(this.head), arrivals: this.arrivals.slice(this.head), endQueued: this.endQueued, holding: this.holding };
+    this.close();
+    this.endQueued = false;
+    return handed;
+  }
+
+  private holdIfFull(): void {
+    if (!this.holding && this.queuedBytes >= this.limitBytes()) {
+      this.holding = true;
+      this.context.upstream.hold(this, 'toxic');
+    }
   }
 
   private letGo(): void {

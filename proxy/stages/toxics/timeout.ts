@@ -1,4 +1,4 @@
-import type { Lender, Stage, StageContext } from '../../pipeline/index.js';
+import type { Lender, Stage, StageContext, StageExit } from '../../pipeline/index.js';
 
 /**
  * `timeout`: nothing gets through (data is dropped, counted in droppedBytes) and the connection is
@@ -33,9 +33,17 @@ export class TimeoutStage implements Stage {
     this.context.next.end();
   }
 
-  flush(): void {
+  // Removed, it closes the connection (toxiproxy's Cleanup); drawn out by an update (toxicity), the
+  // connection carries on, as toxiproxy runs a noop in its place without cleaning up.
+  flush(why: StageExit = 'removed'): void {
     this.close();
-    this.context.connection.close('timeout');
+    if (why === 'removed') this.context.connection.close('timeout');
+  }
+
+  // Updated: the connection stays open and the new timeout counts from now (toxiproxy restarts the
+  // toxic; only removal closes).
+  adopt(previous: Stage): boolean {
+    return previous instanceof TimeoutStage;
   }
 
   close(): void {

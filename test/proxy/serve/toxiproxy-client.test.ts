@@ -19,7 +19,7 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 
 const portOf = (listen: string) => Number(listen.slice(listen.lastIndexOf(':') + 1));
 
-// The client's Type union predates noop, the one type the fleet runs until the toxics land.
+// The client's Type union predates noop.
 const NOOP = 'noop' as ToxicType;
 
 /**
@@ -137,7 +137,7 @@ describe('control API and fleet through toxiproxy-node-client 4.1.0', () => {
     expect((await rejection(proxy.remove())).message).to.equal('Request failed with status code 404');
   });
 
-  it('toxics: add, get, update, remove (noop, the one type the fleet runs so far)', async () => {
+  it('toxics: add, get, update, remove (noop; every type in toxiproxy-client-toxics.test.ts)', async () => {
     const proxy = await toxiproxy.createProxy({ name: 'redis', listen: '127.0.0.1:0', upstream });
     const toxic = await proxy.addToxic({ name: 'nothing', type: NOOP, stream: 'upstream', toxicity: 1, attributes: {} });
     expect(toxic.toJson()).to.deep.equal({ attributes: {}, name: 'nothing', stream: 'upstream', toxicity: 1, type: 'noop' });
