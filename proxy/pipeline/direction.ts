@@ -131,8 +131,8 @@ export class Direction implements ReadTarget {
     }
     // The old stage keeps its context (its next is what follows both) in case it must flush.
     const context = this.contextFor();
-    this.contexts.set(replacement, context);
-    this.contexts.delete(stage);
+    this.contextMap.set(replacement, context);
+    this.contextMap.delete(stage);
     this.stages[i] = replacement;
     this.rewire();
     replacement.attach(context);
