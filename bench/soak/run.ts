@@ -25,8 +25,7 @@ import { rssBytes } from '../../scenarios/harness/proc-stats.js';
 import { startMixedTarget, type SoakMode } from './mixed-target.js';
 import { PrefixCheck, RecentSessions } from './corruption.js';
 import { connectionBooks, describeBooks, metricsText, sample } from './books.js';
-import { CLOSE_GRACE_MS } from '../../proxy/relay/relay.js';
-import { wheelTickMs } from '../../proxy/relay/wheel-timers.js';
+import { CLOSE_GRACE_MS, wheelTickMs } from '../../proxy/relay/relay.js';
 import { parseDuration } from '../../proxy/config/units.js';
 
 const CLI = fileURLToPath(new URL('../../proxy/cli.js', import.meta.url));

@@ -1,8 +1,7 @@
 import { formatDuration } from '../config/units.js';
 import type { Address } from '../net/address.js';
 import { UsageError, type ParsedOptions } from '../options/parse.js';
-import type { LogFormat } from '../relay/access-log.js';
-import { stderrAccessLog } from '../relay/stderr-access-log.js';
+import { stderrAccessLog, type LogFormat } from '../relay/access-log.js';
 import { CONNECTION_DEFAULTS } from '../relay/defaults.js';
 import { checkApiListen } from '../serve/api-listen-policy.js';
 import { startControlApi, type ControlApi } from '../serve/api-server.js';

@@ -1,5 +1,4 @@
-import type { LogFormat } from '../relay/access-log.js';
-import { stderrAccessLog } from '../relay/stderr-access-log.js';
+import { stderrAccessLog, type LogFormat } from '../relay/access-log.js';
 import type { SidecarConnectionOptions } from '../relay/connection-table.js';
 import { CidrList } from '../net/cidr.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './parse.js';

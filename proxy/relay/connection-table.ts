@@ -11,8 +11,7 @@ import { directionView, messagesView } from './connection-view.js';
 import type { AccessLogEntry, ConnectionRefusal } from './access-log.js';
 import type { ProxyHeader } from '../../windowing/index.js';
 import type { ProxyProtocol } from './proxy-protocol.js';
-import { Relay, type RelayOptions, type RelayResult } from './relay.js';
-import { WheelTimers, wheelTickMs } from './wheel-timers.js';
+import { Relay, WheelTimers, wheelTickMs, type RelayOptions, type RelayResult } from './relay.js';
 import type { ListenerAccounting } from '../net/accept-guard.js';
 
 /**

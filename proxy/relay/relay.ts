@@ -1,9 +1,8 @@
 import type { Duplex } from 'node:stream';
-import { DirectionWindow, type DropReason, type MemoryBudget } from '../../windowing/index.js';
+import { DirectionWindow, type DropReason, type MemoryBudget, TimerWheel, type WheelEntry } from '../../windowing/index.js';
 import { resetOrDestroy } from '../net/reset.js';
 import { Direction, type SourceReader, type Stage } from '../pipeline/index.js';
 import { StreamReader } from '../reads/stream-reader.js';
-import { WheelTimers, wheelTickMs, type TimedEntry } from './wheel-timers.js';
 import { MessageStage, RateStage, type MessageModeOptions } from '../stages/index.js';
 
 /** How a relayed connection ended. */
@@ -351,7 +350,7 @@ export class Relay {
   // Idle means no byte read or flushed in either direction for a whole period. Checking a
   // progress counter once a period costs nothing per chunk; a connection that never sends is
   // closed after one period, one that goes quiet within two (checks fall due a period apart, each
-  // handed out less than a wheel tick late: see wheel-timers.ts).
+  // handed out less than a wheel tick late: see WheelTimers below).
   private armIdleTimer(idleTimeoutMs: number, quietSinceMs: number): void {
     const timers = this.timers!;
     this.lastProgress = this.progress();
@@ -387,4 +386,88 @@ function statsOf(direction: Direction, now: number): DirectionStats {
 /** Relays between two connected duplex streams; see Relay. */
 export function relay(client: Duplex, target: Duplex, options: RelayOptions = {}): Relay {
   return new Relay(client, target, options);
+}
+
+// The shared timer of the idle and half-close timeouts lives here, not in a file of its own, for
+// the descriptor reason given in access-log.ts (the relay's start under `ulimit -n 64`).
+
+/** Something that comes due on a wheel. */
+export interface TimedEntry extends WheelEntry {
+  onDue(): void;
+}
+
+/** The finest tick a wheel gets (a timeout of 128 ms or less ticks every millisecond). */
+export const MIN_WHEEL_TICK_MS = 1;
+/** The coarsest: connections' timeouts of minutes and hours tick twice a second. */
+export const MAX_WHEEL_TICK_MS = 500;
+/** A wheel for a timeout ticks 128 times per timeout (at most every MAX_WHEEL_TICK_MS). */
+export const WHEEL_TICKS_PER_TIMEOUT = 128;
+
+/**
+ * The tick for timeouts of `timeoutMs` (the shortest of them, when several share a wheel):
+ * 1/128 of it, between 1 and 500 ms. A timeout fires no earlier than set and less than a tick
+ * later (plus whatever else holds up the event loop): under 1/128 of it, under 0.5 s.
+ */
+export function wheelTickMs(timeoutMs: number): number {
+  return Math.min(MAX_WHEEL_TICK_MS, Math.max(MIN_WHEEL_TICK_MS, Math.floor(timeoutMs / WHEEL_TICKS_PER_TIMEOUT)));
+}
+
+/**
+ * A TimerWheel (windowing/timer-wheel.ts) on a clock, driven by one unref'd timer that wakes at
+ * each tick boundary while anything is on the wheel and is cleared as soon as nothing is: the
+ * idle and half-close timeouts of every connection of a server share it instead of holding a
+ * timer each. Due times are read on `now` when the timer wakes, so a late wake-up (a busy event
+ * loop) hands out everything due by then, never early and without drift.
+ */
+export class WheelTimers {
+  private readonly wheel: TimerWheel<TimedEntry>;
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+
+  constructor(
+    readonly tickMs: number,
+    /** The clock, in ms (default performance.now); the same one the caller's due times are on. */
+    readonly now: () => number = () => performance.now(),
+  ) {
+    this.wheel = new TimerWheel(tickMs);
+  }
+
+  /** Entries waiting. */
+  get size(): number {
+    return this.wheel.size;
+  }
+
+  /** Calls `entry.onDue()` once `now()` reaches `dueMs` (less than a tick later). */
+  at(entry: TimedEntry, dueMs: number): void {
+    this.wheel.at(entry, dueMs);
+    this.arm();
+  }
+
+  /** Takes `entry` off the wheel; the timer stops once nothing is left on it. */
+  cancel(entry: TimedEntry): void {
+    this.wheel.cancel(entry);
+    if (this.wheel.size === 0 && this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  private arm(): void {
+    if (this.timer !== null || this.ticking || this.wheel.size === 0) return;
+    const now = this.now();
+    this.timer = setTimeout(this.onTick, Math.max(1, Math.ceil(this.wheel.nextTickMs(now) - now)));
+    // Like the per-connection timers it replaces: a timeout never keeps the process alive.
+    this.timer.unref();
+  }
+
+  private readonly onTick = (): void => {
+    this.timer = null;
+    this.ticking = true;
+    try {
+      for (const entry of this.wheel.due(this.now())) entry.onDue();
+    } finally {
+      this.ticking = false;
+      this.arm();
+    }
+  };
 }

@@ -1,4 +1,4 @@
-import { flushStderrAccessLog } from '../relay/stderr-access-log.js';
+import { flushStderrAccessLog } from '../relay/access-log.js';
 
 /** What a sidecar process says on stderr and how it hears a request to stop. */
 

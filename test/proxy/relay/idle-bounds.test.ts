@@ -2,8 +2,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { createServer, type Socket } from 'node:net';
 import { relay, type Relay, type RelayOptions } from '../../../proxy/index.js';
-import { CLOSE_GRACE_MS } from '../../../proxy/relay/relay.js';
-import { wheelTickMs } from '../../../proxy/relay/wheel-timers.js';
+import { CLOSE_GRACE_MS, wheelTickMs } from '../../../proxy/relay/relay.js';
 import { connectTo, listen, nextConnection, Resources } from '../../helpers/sockets.js';
 
 /**

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { LineBatch } from '../../../proxy/relay/line-batch.js';
+import { LineBatch } from '../../../proxy/relay/access-log.js';
 
 describe('LineBatch (batched access-log writes)', () => {
   let clock: sinon.SinonFakeTimers;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { wheelTickMs } from '../../../proxy/relay/wheel-timers.js';
+import { wheelTickMs } from '../../../proxy/relay/relay.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

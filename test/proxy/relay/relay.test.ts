@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { wheelTickMs } from '../../../proxy/relay/wheel-timers.js';
+import { wheelTickMs } from '../../../proxy/relay/relay.js';
 import sinon from 'sinon';
 import { createServer, type Socket } from 'node:net';
 import { relay, type Relay, type RelayOptions } from '../../../proxy/index.js';

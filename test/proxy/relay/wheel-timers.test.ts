@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { createServer, type Socket } from 'node:net';
 import { relay, type Relay, type RelayOptions } from '../../../proxy/index.js';
-import { WheelTimers, wheelTickMs, type TimedEntry } from '../../../proxy/relay/wheel-timers.js';
+import { WheelTimers, wheelTickMs, type TimedEntry } from '../../../proxy/relay/relay.js';
 import { connectTo, listen, nextConnection, readAll, Resources } from '../../helpers/sockets.js';
 
 describe('WheelTimers (the shared timer of idle and half-close timeouts)', () => {
