@@ -1,7 +1,7 @@
 /** Command-line options of `npm run bench -- [options]`. */
 import { ALL_SUBJECTS, type SluiceVariant } from './subjects/index.js';
 
-export const ALL_CASES = ['bulk-1', 'bulk-8', 'rr-50', 'idle-1000', 'slow-consumer'] as const;
+export const ALL_CASES = ['bulk-1', 'bulk-8', 'rr-50', 'churn-50', 'idle-1000', 'idle-10k', 'slow-consumer'] as const;
 
 export interface Options {
   rounds: number;
@@ -19,7 +19,11 @@ export interface Options {
   redisRequests: number;
   rrSeconds: number;
   rrConnections: number;
+  /** redis-benchmark -n of the churn case (-k 0: one connection per request). */
+  churnRequests: number;
   idleConnections: number;
+  /** Connections of the large idle case (idle-10k), before the descriptor limit has its say. */
+  manyIdleConnections: number;
   slowBytes: number;
   slowRateBytesPerSecond: number;
   /** Write results files (off for exploratory runs that should not replace the committed ones). */
@@ -42,6 +46,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --variant NAME=ARGS    an extra subject sluice:NAME with ARGS appended (repeatable)
   --bulk-seconds S       seconds per bulk measurement (default 5; --quick: 2)
   --redis-requests N     redis-benchmark -n (default 100000; --quick: 20000)
+  --churn-requests N     redis-benchmark -n of churn-50, one connection per request
+                         (default 30000; --quick: 10000)
   --slow-mib N           MiB pushed through the slow consumer (default 192; --quick: 64)
   --out DIR              results folder (default bench/results)
   --no-write             print the table only; leave the results files alone
@@ -91,7 +97,9 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Opti
     redisRequests: quick ? 20_000 : 100_000,
     rrSeconds: quick ? 2 : 5,
     rrConnections: 50,
+    churnRequests: quick ? 10_000 : 30_000,
     idleConnections: 1000,
+    manyIdleConnections: 10_000,
     slowBytes: (quick ? 64 : 192) * 1024 * 1024,
     slowRateBytesPerSecond: 48e6,
     write: true,
@@ -118,6 +126,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Opti
       }
       case '--bulk-seconds': opts.bulkSeconds = positiveInt(flag, value()); opts.rrSeconds = opts.bulkSeconds; break;
       case '--redis-requests': opts.redisRequests = positiveInt(flag, value()); break;
+      case '--churn-requests': opts.churnRequests = positiveInt(flag, value()); break;
       case '--slow-mib': opts.slowBytes = positiveInt(flag, value()) * 1024 * 1024; break;
       case '--out': opts.outDir = value() ?? null; break;
       case '--no-write': opts.write = false; break;

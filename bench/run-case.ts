@@ -78,6 +78,7 @@ export async function runCase(c: BenchCase, subjects: Subject[], disabled: Map<s
     for (let round = 1; round <= settings.rounds; round++) {
       for (const subject of subjects) {
         if (disabled.has(subject.name)) continue;
+        if (subject.onlyWhereAccessLogMatters && !c.measuresAccessLog) continue;
         const why = c.skip?.(subject) ?? null;
         if (why) {
           result.subjectsSkipped[subject.name] = why;

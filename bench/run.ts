@@ -13,6 +13,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, USAGE, UsageError, type Options } from './args.js';
 import { bulkCase } from './cases/bulk.js';
+import { churnCase } from './cases/churn.js';
+import { fdLimits, idleConnectionsWithin, relaunchWithRaisedLimit } from './fd-limit.js';
 import { idleConnsCase } from './cases/idle-conns.js';
 import { requestRateCase } from './cases/request-rate.js';
 import { slowConsumerCase } from './cases/slow-consumer.js';
@@ -37,10 +39,21 @@ function buildCases(opts: Options, tools: Tools): BenchCase[] {
     'bulk-1': () => bulkCase(1, opts.bulkSeconds, tools),
     'bulk-8': () => bulkCase(8, opts.bulkSeconds, tools),
     'rr-50': () => requestRateCase({ connections: opts.rrConnections, redisRequests: opts.redisRequests, echoSeconds: opts.rrSeconds }, tools),
+    'churn-50': () => churnCase({ connections: 50, redisRequests: opts.churnRequests, seconds: opts.rrSeconds }, tools),
     'idle-1000': () => idleConnsCase(opts.idleConnections),
+    'idle-10k': () => manyIdleCase(opts.manyIdleConnections),
     'slow-consumer': () => slowConsumerCase(opts.slowBytes, opts.slowRateBytesPerSecond),
   };
   return opts.cases.map((id) => all[id]!());
+}
+
+/** idle-10k: as many of the connections as the descriptor limit lets a relay hold; socat (a process per connection) left out. */
+function manyIdleCase(wanted: number): BenchCase {
+  const { soft, hard } = fdLimits();
+  const count = idleConnectionsWithin(soft, wanted);
+  const limitedBy = `ulimit -n ${soft}, hard ${hard}: a relay holds 2 descriptors per connection and sluice keeps 5% in reserve`;
+  if (count < wanted) log(`idle-10k: ${limitedBy}; opening ${count} connections and scaling RSS to ${wanted}`);
+  return idleConnsCase(count, { id: 'idle-10k', nominal: wanted, limitedBy, skip: { socat: `forks a process per connection (${wanted} processes)` } });
 }
 
 function writeResults(results: Results, outDir: string): void {
@@ -60,6 +73,10 @@ async function main(): Promise<number> {
     if (err.message) process.stderr.write(`bench: ${err.message}\n`);
     process.stderr.write(USAGE);
     return err.message ? 2 : 0;
+  }
+  if (opts.cases.includes('idle-10k')) {
+    const relaunched = relaunchWithRaisedLimit(log);
+    if (relaunched) return relaunched;
   }
   installCleanupHandlers();
   const started = performance.now();

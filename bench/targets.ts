@@ -17,8 +17,11 @@ export const TARGETS: readonly Target[] = [
   { text: 'Bulk, 1 conn: >= 1.1x pipe', metric: 'bulk-1', vs: 'pipe', atLeast: 1.1 },
   { text: 'Bulk, 1 conn: >= 0.9x HAProxy', metric: 'bulk-1', vs: 'haproxy', atLeast: 0.9 },
   { text: 'Request rate, 50 conns: >= 1.1x pipe', metric: 'rr-50', vs: 'pipe', atLeast: 1.1 },
+  { text: 'Churn, 50 clients: >= 1.3x pipe', metric: 'churn-50', vs: 'pipe', atLeast: 1.3 },
+  { text: 'Churn, 50 clients: >= 0.6x HAProxy', metric: 'churn-50', vs: 'haproxy', atLeast: 0.6 },
   { text: 'Slow consumer: RSS growth <= 16 MB', metric: 'slow-consumer.growth', atMost: 16 },
   { text: '1000 idle conns: RSS total <= 80 MB', metric: 'idle-1000.rss', atMost: 80 },
+  { text: '10 000 idle conns: RSS total <= 120 MB', metric: 'idle-10k.rss', atMost: 120 },
 ];
 
 export function evaluateTargets(cases: readonly CaseResult[], subjects: readonly string[]): TargetResult[] {

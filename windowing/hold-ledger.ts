@@ -19,7 +19,9 @@ export class HoldLedger<Holder = object> {
   pauses = 0;
   /** How long the most recent hold lasted, once it has ended. */
   lastPauseMs = 0;
-  private readonly holds = new Map<Holder, HoldReason>();
+  // Made on the first hold: most sources (idle connections, short ones) are never held, and an
+  // empty Map is some 200 bytes, twice per connection.
+  private holds: Map<Holder, HoldReason> | null = null;
   private heldBackTotalMs = 0;
   private heldSinceMs: number | null = null;
 
@@ -30,19 +32,19 @@ export class HoldLedger<Holder = object> {
 
   /** The reasons the source is held now (each reason once). */
   reasons(): HoldReason[] {
-    return [...new Set(this.holds.values())];
+    return this.holds ? [...new Set(this.holds.values())] : [];
   }
 
   /** True while `holder` holds the source. */
   isHeldBy(holder: Holder): boolean {
-    return this.holds.has(holder);
+    return this.holds?.has(holder) ?? false;
   }
 
   /**
    * Adds (or re-labels) `holder`'s hold; returns 'pause' when the source was free until now.
    */
   hold(holder: Holder, reason: HoldReason, nowMs: number): 'pause' | null {
-    this.holds.set(holder, reason);
+    (this.holds ??= new Map()).set(holder, reason);
     if (this.heldSinceMs !== null) return null;
     this.heldSinceMs = nowMs;
     this.pauses++;
@@ -51,7 +53,7 @@ export class HoldLedger<Holder = object> {
 
   /** Removes `holder`'s hold, if any; returns 'resume' when that left the source free. */
   release(holder: Holder, nowMs: number): 'resume' | null {
-    if (!this.holds.delete(holder) || this.holds.size > 0 || this.heldSinceMs === null) return null;
+    if (!this.holds?.delete(holder) || this.holds.size > 0 || this.heldSinceMs === null) return null;
     this.lastPauseMs = Math.max(0, nowMs - this.heldSinceMs);
     this.heldBackTotalMs += this.lastPauseMs;
     this.heldSinceMs = null;

@@ -51,3 +51,4 @@ export {
   type Sized,
 } from './message-queue.js';
 export { SpillBudget } from './spill-budget.js';
+export { TimerWheel, type WheelEntry } from './timer-wheel.js';

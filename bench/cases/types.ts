@@ -29,6 +29,8 @@ export interface BenchCase {
   /** The load tool used on this machine, e.g. 'iperf3' or 'built-in generator'. */
   tool: string;
   metrics: MetricSpec[];
+  /** True where the access log's cost shows (churn): only there is `sluice:quiet` measured by default. */
+  measuresAccessLog?: boolean;
   /** Why a subject is not measured in this case (memory cases have nothing to sample for `direct`). */
   skip?(subject: Subject): string | null;
   open(): Promise<CaseServer>;

@@ -25,7 +25,7 @@ import { rssBytes } from '../../scenarios/harness/proc-stats.js';
 import { startMixedTarget, type SoakMode } from './mixed-target.js';
 import { PrefixCheck, RecentSessions } from './corruption.js';
 import { connectionBooks, describeBooks, metricsText, sample } from './books.js';
-import { CLOSE_GRACE_MS } from '../../proxy/relay/relay.js';
+import { CLOSE_GRACE_MS, wheelTickMs } from '../../proxy/relay/relay.js';
 import { parseDuration } from '../../proxy/config/units.js';
 
 const CLI = fileURLToPath(new URL('../../proxy/cli.js', import.meta.url));
@@ -36,10 +36,11 @@ const IDLE_TIMEOUT = '10s';
 /**
  * The longest a connection may stay open once nothing moves (README, "Longest lives"): the idle
  * check closes it within two periods of its last byte (it reads a progress counter once a
- * period), then FIN both ways and destroyed after the grace. A wait shorter than this fails on
+ * period, each check handed out less than a tick of the timer wheel late),
+ * then FIN both ways and destroyed after the grace. A wait shorter than this fails on
  * connections that are on their way out (a 15 s wait against 2 x 10 s + 2 s did, issue 19).
  */
-const WORST_IDLE_MS = 2 * parseDuration(IDLE_TIMEOUT) + CLOSE_GRACE_MS;
+const WORST_IDLE_MS = 2 * parseDuration(IDLE_TIMEOUT) + wheelTickMs(parseDuration(IDLE_TIMEOUT)) + CLOSE_GRACE_MS;
 
 /** Slack on top of WORST_IDLE_MS: the slot is freed just after the destroy, and /metrics is polled. */
 const SETTLE_SLACK_MS = 3000;

@@ -15,6 +15,9 @@ import type { SluiceCommand, SluiceVariant, Subject } from './types.js';
 
 export type { Address, RunningSubject, SluiceCommand, SluiceVariant, Subject } from './types.js';
 
+/** The variant added by default: sluice with `--quiet` (no access log). */
+export const QUIET_VARIANT = 'quiet';
+
 export const ALL_SUBJECTS = ['direct', 'pipe', 'haproxy', 'socat', 'sluice', 'sluice-tunnel', 'sluice-serve'] as const;
 
 /** No proxy: the load tool talks to the server. The ceiling every relay is under. */
@@ -56,6 +59,11 @@ export function buildSubjects(options: SubjectOptions, tools: Tools): { subjects
       case 'sluice':
         subjects.push(sluiceRelay('sluice', options.sluice, [], sluiceMissing));
         for (const v of options.variants) subjects.push(sluiceRelay(`sluice:${v.name}`, options.sluice, v.extraArgs, sluiceMissing));
+        // The access log is on by default; where it costs (churn) the same relay without it is
+        // measured too, in the same rounds.
+        if (!options.variants.some((v) => v.name === QUIET_VARIANT)) {
+          subjects.push({ ...sluiceRelay(`sluice:${QUIET_VARIANT}`, options.sluice, ['--quiet'], sluiceMissing), onlyWhereAccessLogMatters: true });
+        }
         break;
       case 'sluice-tunnel': subjects.push(sluiceTunnel(options.sluice, sluiceMissing)); break;
       case 'sluice-serve': subjects.push(sluiceServe(options.sluice, tmpDir, sluiceMissing)); break;

@@ -21,6 +21,8 @@ export interface Subject {
   describe: string;
   /** Why it cannot run on this machine, or null when it can. */
   unavailable: string | null;
+  /** Measured only in cases where the access log's cost shows (`sluice:quiet`, added by default). */
+  onlyWhereAccessLogMatters?: boolean;
   start(target: Address): Promise<RunningSubject>;
 }
 

@@ -1,7 +1,7 @@
 import { formatDuration } from '../config/units.js';
 import type { Address } from '../net/address.js';
 import { UsageError, type ParsedOptions } from '../options/parse.js';
-import { formatAccessLog, type LogFormat } from '../relay/access-log.js';
+import { stderrAccessLog, type LogFormat } from '../relay/access-log.js';
 import { CONNECTION_DEFAULTS } from '../relay/defaults.js';
 import { checkApiListen } from '../serve/api-listen-policy.js';
 import { startControlApi, type ControlApi } from '../serve/api-server.js';
@@ -60,7 +60,7 @@ async function runServe(o: ParsedOptions): Promise<number> {
   const fleet = new Fleet({
     drainTimeoutMs,
     ...(configFile !== undefined ? { configFile } : {}),
-    ...(o.quiet === true ? {} : { onAccessLog: (entry) => process.stderr.write(formatAccessLog(entry, format) + '\n') }),
+    ...(o.quiet === true ? {} : { onAccessLog: stderrAccessLog(format) }),
     onNotice: (text) => logLine(text),
   });
   const registry = new MetricsRegistry();

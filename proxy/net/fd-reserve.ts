@@ -102,8 +102,13 @@ export class FdReserve {
     if (this.seen.has(socket) || socket.closed) return;
     this.seen.add(socket);
     this.tracked++;
-    socket.once('close', () => this.tracked--);
+    // One handler shared by every socket ('close' comes once): no closure or once-wrapper each.
+    socket.on('close', this.untrack);
   }
+
+  private readonly untrack = (): void => {
+    this.tracked--;
+  };
 
   /** Descriptors in use, as best known: the last real count plus what tracked sockets did since. */
   get inUse(): number {

@@ -1,4 +1,4 @@
-import { formatAccessLog, type LogFormat } from '../relay/access-log.js';
+import { stderrAccessLog, type LogFormat } from '../relay/access-log.js';
 import type { SidecarConnectionOptions } from '../relay/connection-table.js';
 import { CidrList } from '../net/cidr.js';
 import { UsageError, type OptionSpec, type ParsedOptions } from './parse.js';
@@ -53,7 +53,7 @@ export function connectionSettings(o: ParsedOptions): ConnectionSettings {
     connectTimeoutMs: o['connect-timeout'] as number,
     idleTimeoutMs: o['idle-timeout'] as number,
     halfCloseTimeoutMs: o['half-close-timeout'] as number,
-    onAccessLog: o.quiet === true ? undefined : (entry) => process.stderr.write(formatAccessLog(entry, format) + '\n'),
+    onAccessLog: o.quiet === true ? undefined : stderrAccessLog(format),
   };
 }
 

@@ -64,7 +64,8 @@ export class Direction implements ReadTarget {
   readonly window: DirectionWindow;
   private readonly reader: SourceReader;
   private readonly stages: Stage[];
-  private readonly contexts = new Map<Stage, LiveContext>();
+  // Made when the first stage comes: a plain relay has none, and an empty Map is some 200 bytes.
+  private contexts: Map<Stage, LiveContext> | null = null;
   private readonly writer: SinkWriter;
   private first: Downstream;
   private firstTakesLeases = true;
@@ -91,9 +92,9 @@ export class Direction implements ReadTarget {
     const coalesce = options.coalesceWrites ?? (this.reader.deliversBursts === true || this.stages.some((s) => s.emitsBursts === true));
     this.writer = new SinkWriter(options.sink, { wrote: (full) => this.afterWrite(full), flushed: () => this.afterFlush() }, { coalesce });
     this.first = this.writer;
-    for (const stage of this.stages) this.contexts.set(stage, this.contextFor());
+    for (const stage of this.stages) this.contextMap.set(stage, this.contextFor());
     this.rewire();
-    for (const stage of this.stages) stage.attach(this.contexts.get(stage)!);
+    for (const stage of this.stages) stage.attach(this.contextMap.get(stage)!);
     this.valve.attach(this.reader);
   }
 
@@ -109,7 +110,7 @@ export class Direction implements ReadTarget {
   addStage(stage: Stage, before?: Stage): void {
     if (this.stopped) return stage.close();
     const context = this.contextFor();
-    this.contexts.set(stage, context);
+    this.contextMap.set(stage, context);
     const at = before ? this.stages.indexOf(before) : -1;
     if (at === -1) this.stages.push(stage);
     else this.stages.splice(at, 0, stage);
@@ -132,8 +133,8 @@ export class Direction implements ReadTarget {
     }
     // The old stage keeps its context (its next is what follows both) in case it must flush.
     const context = this.contextFor();
-    this.contexts.set(replacement, context);
-    this.contexts.delete(stage);
+    this.contextMap.set(replacement, context);
+    this.contextMap.delete(stage);
     this.stages[i] = replacement;
     this.rewire();
     replacement.attach(context);
@@ -162,7 +163,7 @@ export class Direction implements ReadTarget {
     if (i === -1) return;
     stage.flush?.(why);
     this.stages.splice(i, 1);
-    this.contexts.delete(stage);
+    this.contextMap.delete(stage);
     this.rewire();
     stage.close();
   }
@@ -172,17 +173,21 @@ export class Direction implements ReadTarget {
   private rewire(): void {
     let upstream: Holdable = this.valve;
     for (const stage of this.stages) {
-      this.contexts.get(stage)!.upstream = upstream;
+      this.contextMap.get(stage)!.upstream = upstream;
       if (stage.gate) upstream = stage.gate;
     }
     this.windowed = upstream === this.valve;
     let next: Downstream = this.writer;
     for (let i = this.stages.length - 1; i >= 0; i--) {
-      this.contexts.get(this.stages[i]!)!.next = next;
+      this.contextMap.get(this.stages[i]!)!.next = next;
       next = inputOf(this.stages[i]!);
     }
     this.first = next;
     this.firstTakesLeases = this.stages[0]?.takesLeases ?? true;
+  }
+
+  private get contextMap(): Map<Stage, LiveContext> {
+    return (this.contexts ??= new Map());
   }
 
   private contextFor(): LiveContext {
@@ -199,7 +204,7 @@ export class Direction implements ReadTarget {
   }
 
   private pendingAfterStage(context: StageContext): number {
-    for (let i = 0; i < this.stages.length; i++) if (this.contexts.get(this.stages[i]!) === context) return this.pendingFrom(i + 1);
+    for (let i = 0; i < this.stages.length; i++) if (this.contextMap.get(this.stages[i]!) === context) return this.pendingFrom(i + 1);
     return this.writer.pendingBytes;
   }
 

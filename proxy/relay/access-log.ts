@@ -33,12 +33,25 @@ export type ConnectionRefusal =
 /** Access log formats: one line of `key=value` text, or one JSON object per line. */
 export type LogFormat = 'text' | 'json';
 
-/** Formats one access-log line (without the newline). */
-export function formatAccessLog(entry: AccessLogEntry, format: LogFormat, at: Date = new Date()): string {
+// Connections finishing in the same millisecond share one timestamp text.
+let isoMs = NaN;
+let isoText = '';
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
+
+/** Formats one access-log line (without the newline); `at` defaults to now. */
+export function formatAccessLog(entry: AccessLogEntry, format: LogFormat, at?: Date): string {
   const ms = (n: number) => Math.round(n);
+  const time = at ? at.toISOString() : isoNow();
   if (format === 'json') {
     return JSON.stringify({
-      time: at.toISOString(),
+      time,
       ...(entry.proxy !== undefined ? { proxy: entry.proxy } : {}),
       conn: entry.id,
       client: entry.client,
@@ -52,19 +65,96 @@ export function formatAccessLog(entry: AccessLogEntry, format: LogFormat, at: Da
       ...(entry.error !== undefined ? { error: entry.error } : {}),
     });
   }
-  const parts = [
-    at.toISOString(),
-    ...(entry.proxy !== undefined ? [`proxy=${entry.proxy}`] : []),
-    `conn=${entry.id}`,
-    `client=${entry.client}`,
-    `target=${entry.target}`,
-    `up=${entry.bytesUp}`,
-    `down=${entry.bytesDown}`,
-    `duration=${ms(entry.durationMs)}ms`,
-    `end=${entry.end}`,
-    `held_up=${ms(entry.heldBackUpMs)}ms`,
-    `held_down=${ms(entry.heldBackDownMs)}ms`,
-  ];
-  if (entry.error !== undefined) parts.push(`error=${entry.error}`);
-  return parts.join(' ');
+  return (
+    time +
+    (entry.proxy !== undefined ? ` proxy=${entry.proxy}` : '') +
+    ` conn=${entry.id} client=${entry.client} target=${entry.target} up=${entry.bytesUp} down=${entry.bytesDown}` +
+    ` duration=${ms(entry.durationMs)}ms end=${entry.end} held_up=${ms(entry.heldBackUpMs)}ms held_down=${ms(entry.heldBackDownMs)}ms` +
+    (entry.error !== undefined ? ` error=${entry.error}` : '')
+  );
+}
+
+// The batched stderr writer lives here, not in files of its own: every module `sluice relay`
+// loads at start holds a descriptor while Node reads the module graph in parallel, and under
+// `ulimit -n 64` (test/proxy/cli/fd-limit.test.ts) a few more files are enough to fail to start.
+
+/**
+ * Lines gathered into one write: under connection churn a write per access-log line (a system
+ * call each, stderr being synchronous on Linux) costs more than the formatting. Lines are kept in
+ * order and written together once the batch holds `maxBytes`, `delayMs` after its first line, or
+ * when flush() is called (on exit). Nothing is dropped: a line is pending or written.
+ */
+export interface LineBatchOptions {
+  /** Where a batch goes: one call per batch, lines joined, each ending in a newline. */
+  write: (text: string) => void;
+  /** A batch this large (UTF-16 code units, about bytes for log lines) is written at once. Default 16 KiB. */
+  maxBytes?: number;
+  /** The longest a line waits for company. Default 20 ms. */
+  delayMs?: number;
+}
+
+/** Default largest batch. */
+export const LINE_BATCH_MAX_BYTES = 16 * 1024;
+/** Default longest wait of a line. */
+export const LINE_BATCH_DELAY_MS = 20;
+
+/** Lines written in batches; see the module comment. */
+export class LineBatch {
+  private pending = '';
+  private timer: NodeJS.Timeout | null = null;
+  private readonly maxBytes: number;
+  private readonly delayMs: number;
+
+  constructor(private readonly options: LineBatchOptions) {
+    this.maxBytes = options.maxBytes ?? LINE_BATCH_MAX_BYTES;
+    this.delayMs = options.delayMs ?? LINE_BATCH_DELAY_MS;
+  }
+
+  /** Adds one line (without its newline). */
+  push(line: string): void {
+    this.pending += line + '\n';
+    if (this.pending.length >= this.maxBytes) this.flush();
+    else if (this.timer === null) {
+      this.timer = setTimeout(this.flush, this.delayMs);
+      // A pending line never keeps the process alive: exit flushes it.
+      this.timer.unref();
+    }
+  }
+
+  /** Writes what is pending now. */
+  readonly flush = (): void => {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.pending === '') return;
+    const text = this.pending;
+    this.pending = '';
+    this.options.write(text);
+  };
+
+  /** Characters waiting to be written. */
+  get pendingBytes(): number {
+    return this.pending.length;
+  }
+}
+
+let batch: LineBatch | null = null;
+
+/**
+ * The process's access log on stderr, batched (LineBatch above). One batch per process, shared by
+ * every sidecar and proxy in it, written out on exit (a signal's drain ends in an exit, and so
+ * does a second signal's process.exit), so no line is lost to the batching.
+ */
+export function stderrAccessLog(format: LogFormat): (entry: AccessLogEntry) => void {
+  if (batch === null) {
+    const created = new LineBatch({ write: (text) => void process.stderr.write(text) });
+    process.once('exit', created.flush);
+    batch = created;
+  }
+  const lines = batch;
+  return (entry) => lines.push(formatAccessLog(entry, format));
+}
+
+/** Writes the access-log lines still pending, so a line written next comes after them. */
+export function flushStderrAccessLog(): void {
+  batch?.flush();
 }

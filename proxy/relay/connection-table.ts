@@ -11,7 +11,7 @@ import { directionView, messagesView } from './connection-view.js';
 import type { AccessLogEntry, ConnectionRefusal } from './access-log.js';
 import type { ProxyHeader } from '../../windowing/index.js';
 import type { ProxyProtocol } from './proxy-protocol.js';
-import { Relay, type RelayOptions, type RelayResult } from './relay.js';
+import { Relay, WheelTimers, wheelTickMs, type RelayOptions, type RelayResult } from './relay.js';
 import type { ListenerAccounting } from '../net/accept-guard.js';
 
 /**
@@ -173,8 +173,13 @@ export class ConnectionTable {
   private readonly up: DirectionTotals = { bytes: 0, pauses: 0, heldBackMs: 0 };
   private readonly down: DirectionTotals = { bytes: 0, pauses: 0, heldBackMs: 0 };
 
+  /** The wheel every relay's idle and half-close timeouts share (null when both are off). */
+  private readonly timers: WheelTimers | null;
+
   constructor(private readonly options: ConnectionTableOptions) {
     this.admission = new Admission({ maxActive: options.maxConns, maxQueued: options.maxQueue });
+    const timeouts = [options.idleTimeoutMs, options.halfCloseTimeoutMs ?? 0].filter((ms) => ms > 0);
+    this.timers = timeouts.length > 0 ? new WheelTimers(wheelTickMs(Math.min(...timeouts)), options.now) : null;
   }
 
   /** Connections holding a slot (opening or relaying). */
@@ -268,7 +273,7 @@ export class ConnectionTable {
     };
     this.connections.add(conn);
     client.on('error', noop); // a reset while waiting shows up as 'close'; handled there
-    client.once('close', conn.onEarlyClose);
+    client.on('close', conn.onEarlyClose); // taken off again when the relay starts or the client is refused
     if (this.closing) return this.refuse(conn, 'shutdown', false);
     const proxy = this.options.proxyProtocol;
     if (proxy?.options.accept) return this.readProxyHeader(conn, proxy);
@@ -484,6 +489,7 @@ export class ConnectionTable {
       now: this.options.now,
       clientReader: conn.clientReader,
       targetReader: onwardReader,
+      ...(this.timers ? { timers: this.timers } : {}),
       ...this.options.relayOptions?.(),
     });
     void conn.relay.done.then((result) => this.onRelayDone(conn, result));

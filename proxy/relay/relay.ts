@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { DirectionWindow, type DropReason, type MemoryBudget } from '../../windowing/index.js';
+import { DirectionWindow, type DropReason, type MemoryBudget, TimerWheel, type WheelEntry } from '../../windowing/index.js';
 import { resetOrDestroy } from '../net/reset.js';
 import { Direction, type SourceReader, type Stage } from '../pipeline/index.js';
 import { StreamReader } from '../reads/stream-reader.js';
@@ -75,6 +75,11 @@ export interface RelayOptions {
   onResume?: (pausedMs: number) => void;
   /** Bytes per second allowed each way (a rate stage after the message stage, token bucket). */
   rateBytesPerS?: number;
+  /**
+   * The shared wheel the idle and half-close timeouts wait on (a server passes one for all its
+   * connections); by default the relay makes its own.
+   */
+  timers?: WheelTimers;
   /** Message mode for the client-to-target direction (drop and spill strategies). */
   messages?: MessageModeOptions;
   /** More stages per direction, after the built-in ones (message mode, then the rate). */
@@ -112,8 +117,10 @@ export class Relay {
   private toxicDrops = 0;
   private error: string | undefined;
   private openSides = 2;
-  private idleTimer: NodeJS.Timeout | null = null;
-  private halfCloseTimer: NodeJS.Timeout | null = null;
+  private readonly timers: WheelTimers | null = null;
+  private idleEntry: TimedEntry | null = null;
+  private halfCloseEntry: TimedEntry | null = null;
+  private halfCloseTimeoutMs = 0;
   private graceTimer: NodeJS.Timeout | null = null;
   private lastProgress = -1;
   private resolveDone!: (result: RelayResult) => void;
@@ -166,30 +173,36 @@ export class Relay {
     for (const [side, other, name] of [[client, target, 'client'], [target, client, 'target']] as const) {
       (side as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
       side.on('error', (err: NodeJS.ErrnoException) => this.onSideError(name, other, err));
-      side.once('close', this.onSideClose);
+      // 'close' comes once: `on` spares the wrapper `once` allocates (per side, per connection).
+      side.on('close', this.onSideClose);
       if (side.destroyed) this.onSideClose();
     }
     options.beforeStart?.(this);
     this.clientToTarget.start();
     this.targetToClient.start();
     const halfCloseTimeoutMs = options.halfCloseTimeoutMs ?? 0;
-    if (halfCloseTimeoutMs > 0) {
-      // The first FIN starts the clock; a connection that finishes both ways closes before it rings.
-      const onFirstEnd = () => {
-        client.off('end', onFirstEnd);
-        target.off('end', onFirstEnd);
-        if (this.openSides === 0) return;
-        this.halfCloseTimer = setTimeout(() => this.close('half-close-timeout'), halfCloseTimeoutMs);
-        this.halfCloseTimer.unref();
-      };
-      client.once('end', onFirstEnd);
-      target.once('end', onFirstEnd);
-      // A side that ended before the relay began (FIN while waiting for a slot) starts it now.
-      if (client.readableEnded || target.readableEnded) onFirstEnd();
-    }
     const idleTimeoutMs = options.idleTimeoutMs ?? 0;
+    if (halfCloseTimeoutMs > 0 || idleTimeoutMs > 0) {
+      this.timers = options.timers ?? new WheelTimers(wheelTickMs(Math.min(...[halfCloseTimeoutMs, idleTimeoutMs].filter((ms) => ms > 0))), this.now);
+    }
+    if (halfCloseTimeoutMs > 0) {
+      this.halfCloseTimeoutMs = halfCloseTimeoutMs;
+      client.on('end', this.onFirstEnd);
+      target.on('end', this.onFirstEnd);
+      // A side that ended before the relay began (FIN while waiting for a slot) starts it now.
+      if (client.readableEnded || target.readableEnded) this.onFirstEnd();
+    }
     if (idleTimeoutMs > 0) this.armIdleTimer(idleTimeoutMs, options.quietSinceMs ?? this.startedMs);
   }
+
+  // The first FIN starts the half-close clock; a connection that finishes both ways closes before it rings.
+  private readonly onFirstEnd = (): void => {
+    this.client.off('end', this.onFirstEnd);
+    this.target.off('end', this.onFirstEnd);
+    if (this.openSides === 0 || this.halfCloseEntry || !this.timers) return;
+    this.halfCloseEntry = { wheelTick: -1, onDue: () => this.close('half-close-timeout') };
+    this.timers.at(this.halfCloseEntry, this.timers.now() + this.halfCloseTimeoutMs);
+  };
 
   /** Bytes read but not yet flushed to the other side, both directions. */
   get bufferedBytes(): number {
@@ -315,10 +328,10 @@ export class Relay {
       }
       return;
     }
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
-    if (this.halfCloseTimer) clearTimeout(this.halfCloseTimer);
-    this.halfCloseTimer = null;
+    if (this.idleEntry) this.timers?.cancel(this.idleEntry);
+    this.idleEntry = null;
+    if (this.halfCloseEntry) this.timers?.cancel(this.halfCloseEntry);
+    this.halfCloseEntry = null;
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.graceTimer = null;
     this.clientToTarget.stop();
@@ -335,25 +348,33 @@ export class Relay {
   };
 
   // Idle means no byte read or flushed in either direction for a whole period. Checking a
-  // progress counter on a timer costs nothing per chunk; a connection that never sends is
-  // closed after exactly one period, one that goes quiet within two.
+  // progress counter once a period costs nothing per chunk; a connection that never sends is
+  // closed after one period, one that goes quiet within two (checks fall due a period apart, each
+  // handed out less than a wheel tick late: see WheelTimers below).
   private armIdleTimer(idleTimeoutMs: number, quietSinceMs: number): void {
-    const progress = () =>
-      this.clientToTarget.bytesRead + this.targetToClient.bytesRead + this.clientToTarget.deliveredBytes + this.targetToClient.deliveredBytes;
-    this.lastProgress = progress();
-    const check = (): void => {
-      const p = progress();
-      if (p !== this.lastProgress) {
-        this.lastProgress = p;
-        this.idleTimer = setTimeout(check, idleTimeoutMs).unref();
-        return;
-      }
-      this.idleTimer = null;
-      this.close('idle-timeout');
+    const timers = this.timers!;
+    this.lastProgress = this.progress();
+    let dueMs = Math.max(this.startedMs, quietSinceMs + idleTimeoutMs);
+    const entry: TimedEntry = {
+      wheelTick: -1,
+      onDue: () => {
+        const p = this.progress();
+        if (p !== this.lastProgress) {
+          this.lastProgress = p;
+          dueMs += idleTimeoutMs;
+          timers.at(entry, dueMs);
+          return;
+        }
+        this.idleEntry = null;
+        this.close('idle-timeout');
+      },
     };
-    const alreadyQuietMs = Math.max(0, this.startedMs - quietSinceMs);
-    this.idleTimer = setTimeout(check, Math.max(0, idleTimeoutMs - alreadyQuietMs));
-    this.idleTimer.unref();
+    this.idleEntry = entry;
+    timers.at(entry, dueMs);
+  }
+
+  private progress(): number {
+    return this.clientToTarget.bytesRead + this.targetToClient.bytesRead + this.clientToTarget.deliveredBytes + this.targetToClient.deliveredBytes;
   }
 }
 
@@ -365,4 +386,88 @@ function statsOf(direction: Direction, now: number): DirectionStats {
 /** Relays between two connected duplex streams; see Relay. */
 export function relay(client: Duplex, target: Duplex, options: RelayOptions = {}): Relay {
   return new Relay(client, target, options);
+}
+
+// The shared timer of the idle and half-close timeouts lives here, not in a file of its own, for
+// the descriptor reason given in access-log.ts (the relay's start under `ulimit -n 64`).
+
+/** Something that comes due on a wheel. */
+export interface TimedEntry extends WheelEntry {
+  onDue(): void;
+}
+
+/** The finest tick a wheel gets (a timeout of 128 ms or less ticks every millisecond). */
+export const MIN_WHEEL_TICK_MS = 1;
+/** The coarsest: connections' timeouts of minutes and hours tick twice a second. */
+export const MAX_WHEEL_TICK_MS = 500;
+/** A wheel for a timeout ticks 128 times per timeout (at most every MAX_WHEEL_TICK_MS). */
+export const WHEEL_TICKS_PER_TIMEOUT = 128;
+
+/**
+ * The tick for timeouts of `timeoutMs` (the shortest of them, when several share a wheel):
+ * 1/128 of it, between 1 and 500 ms. A timeout fires no earlier than set and less than a tick
+ * later (plus whatever else holds up the event loop): under 1/128 of it, under 0.5 s.
+ */
+export function wheelTickMs(timeoutMs: number): number {
+  return Math.min(MAX_WHEEL_TICK_MS, Math.max(MIN_WHEEL_TICK_MS, Math.floor(timeoutMs / WHEEL_TICKS_PER_TIMEOUT)));
+}
+
+/**
+ * A TimerWheel (windowing/timer-wheel.ts) on a clock, driven by one unref'd timer that wakes at
+ * each tick boundary while anything is on the wheel and is cleared as soon as nothing is: the
+ * idle and half-close timeouts of every connection of a server share it instead of holding a
+ * timer each. Due times are read on `now` when the timer wakes, so a late wake-up (a busy event
+ * loop) hands out everything due by then, never early and without drift.
+ */
+export class WheelTimers {
+  private readonly wheel: TimerWheel<TimedEntry>;
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+
+  constructor(
+    readonly tickMs: number,
+    /** The clock, in ms (default performance.now); the same one the caller's due times are on. */
+    readonly now: () => number = () => performance.now(),
+  ) {
+    this.wheel = new TimerWheel(tickMs);
+  }
+
+  /** Entries waiting. */
+  get size(): number {
+    return this.wheel.size;
+  }
+
+  /** Calls `entry.onDue()` once `now()` reaches `dueMs` (less than a tick later). */
+  at(entry: TimedEntry, dueMs: number): void {
+    this.wheel.at(entry, dueMs);
+    this.arm();
+  }
+
+  /** Takes `entry` off the wheel; the timer stops once nothing is left on it. */
+  cancel(entry: TimedEntry): void {
+    this.wheel.cancel(entry);
+    if (this.wheel.size === 0 && this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  private arm(): void {
+    if (this.timer !== null || this.ticking || this.wheel.size === 0) return;
+    const now = this.now();
+    this.timer = setTimeout(this.onTick, Math.max(1, Math.ceil(this.wheel.nextTickMs(now) - now)));
+    // Like the per-connection timers it replaces: a timeout never keeps the process alive.
+    this.timer.unref();
+  }
+
+  private readonly onTick = (): void => {
+    this.timer = null;
+    this.ticking = true;
+    try {
+      for (const entry of this.wheel.due(this.now())) entry.onDue();
+    } finally {
+      this.ticking = false;
+      this.arm();
+    }
+  };
 }

@@ -1,7 +1,10 @@
+import { flushStderrAccessLog } from '../relay/access-log.js';
+
 /** What a sidecar process says on stderr and how it hears a request to stop. */
 
-/** Writes one log line to stderr (stdout carries only the ready line and command output). */
+/** Writes one log line to stderr (stdout carries only the ready line and command output), after the access-log lines before it. */
 export function logLine(text: string): void {
+  flushStderrAccessLog();
   process.stderr.write(`sluice: ${text}\n`);
 }
 

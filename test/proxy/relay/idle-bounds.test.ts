@@ -2,14 +2,16 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { createServer, type Socket } from 'node:net';
 import { relay, type Relay, type RelayOptions } from '../../../proxy/index.js';
-import { CLOSE_GRACE_MS } from '../../../proxy/relay/relay.js';
+import { CLOSE_GRACE_MS, wheelTickMs } from '../../../proxy/relay/relay.js';
 import { connectTo, listen, nextConnection, Resources } from '../../helpers/sockets.js';
 
 /**
  * How long a quiet connection can live, on a fake clock: the idle check looks at a progress counter
  * once a period, so a connection whose last byte came just after a check is closed two periods after
- * it (not one), and what does not close on the FINs is destroyed CLOSE_GRACE_MS later: at most
- * 2 x idle + grace. README states this bound; the soak waits that long (plus slack).
+ * it (not one), the check handed out less than a tick of the shared timer wheel late (a tick is
+ * 1/128 of the timeout, at most 500 ms), and what does not close on the FINs is destroyed
+ * CLOSE_GRACE_MS later: at most 2 x idle + 1 tick + grace. README states this bound; the soak
+ * waits that long (plus slack).
  */
 describe('relay: worst-case lifetime of a quiet connection', () => {
   const res = new Resources();
@@ -42,7 +44,7 @@ describe('relay: worst-case lifetime of a quiet connection', () => {
   it('a byte just after the start: FIN both ways two periods later, destroyed after the grace', async () => {
     const idle = 10_000;
     clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { client, target, relay: r } = await relayPair({ idleTimeoutMs: idle });
+    const { client, target, relay: r } = await relayPair({ idleTimeoutMs: idle, now: () => clock!.now });
     // Peers that never answer a FIN (allowHalfOpen, never end): only the grace timer ends it.
     const ends: string[] = [];
     client.on('end', () => ends.push('client')).resume();
@@ -53,9 +55,13 @@ describe('relay: worst-case lifetime of a quiet connection', () => {
     await advance(idle - 1); // first check at `idle`: progress since the start, so it re-arms
     await advance(idle - 2);
     expect(ends, 'nothing closed before two periods').to.deep.equal([]);
-    await advance(2); // second check at 2 x idle: no progress, close: FIN both ways
+    // The second check, due at 2 x idle and handed out less than a tick later: no progress, close: FIN both ways.
+    const tick = wheelTickMs(idle);
+    let closedAt = 2 * idle - 2; // the fake clock now
+    for (; ends.length < 2 && closedAt < 2 * idle + tick; closedAt++) await advance(1);
     for (let i = 0; i < 20 && ends.length < 2; i++) await new Promise((r) => setImmediate(r));
     expect(ends.sort()).to.deep.equal(['client', 'target']);
+    expect(closedAt, 'closed no earlier than two periods').to.be.at.least(2 * idle);
     expect(r.finished).to.equal(false);
     await advance(CLOSE_GRACE_MS - 1);
     expect(r.finished, 'still there just before the grace ends').to.equal(false);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { wheelTickMs } from '../../../proxy/relay/relay.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -278,8 +279,9 @@ describe('RelayServer', () => {
     expect(server.queuedConnections).to.equal(1);
     await clock.tickAsync(1);
     await ended;
-    // The admitted one was closed politely (FIN both ways); its silent target gets the grace period.
-    await clock.tickAsync(2000);
+    // The admitted one was closed politely (FIN both ways), less than a tick of the timeout wheel
+    // after the queued one; its silent target gets the grace period.
+    await clock.tickAsync(2000 + wheelTickMs(1000));
     await until(() => logs.length === 2, 'both connections logged');
     expect(logs.map((l) => [l.id, l.end]).sort()).to.deep.equal([[1, 'idle-timeout'], [2, 'idle-timeout']]);
   });

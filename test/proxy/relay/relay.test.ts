@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { wheelTickMs } from '../../../proxy/relay/relay.js';
 import sinon from 'sinon';
 import { createServer, type Socket } from 'node:net';
 import { relay, type Relay, type RelayOptions } from '../../../proxy/index.js';
@@ -121,14 +122,15 @@ describe('relay (library)', () => {
   it('closes a connection left half-closed past the half-close timeout', async () => {
     const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
-      const { client, target, relay: r } = await relayPair(res, { halfCloseTimeoutMs: 60_000 });
+      const { client, target, relay: r } = await relayPair(res, { halfCloseTimeoutMs: 60_000, now: () => clock.now });
       const targetSaw = readAll(target);
       client.end('bye'); // the target never ends its half
       await targetSaw;
       await clock.tickAsync(59_999);
       expect(r.finished).to.equal(false);
       const clientSaw = readAll(client);
-      await clock.tickAsync(1);
+      // Due at 60 s on the shared wheel: handed out less than one of its ticks later.
+      await clock.tickAsync(wheelTickMs(60_000));
       await clientSaw;
       expect((await r.done).end).to.equal('half-close-timeout');
     } finally {
