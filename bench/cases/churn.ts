@@ -6,6 +6,7 @@
  * accept to close (accept, connect onward, relay a few bytes, tear down, the access-log line).
  */
 import net from 'node:net';
+import { redisBenchmarkRow } from './redis-csv.js';
 import { performance } from 'node:perf_hooks';
 import { freePort, runToCompletion, spawnTracked, stopProcess, waitForListening } from '../../scenarios/harness/processes.js';
 import { ServerHandle } from '../servers/server-handle.js';
@@ -59,11 +60,8 @@ async function openRedis(id: string, bins: { server: string; bench: string }, se
           ['-h', subject.address.host, '-p', String(subject.address.port), '-c', String(settings.connections), '-k', '0', '-n', String(settings.redisRequests), '-t', 'ping_inline', '--csv'],
           180_000,
         );
-        // "PING_INLINE","3524.11","12.3",... after a header line.
-        const row = out.split('\n').find((line) => line.startsWith('"PING_INLINE"'));
-        const cells = row?.split(',').map((c) => Number(c.replace(/"/g, '')));
-        if (!cells || !Number.isFinite(cells[1])) throw new Error(`redis-benchmark: no PING_INLINE row in ${JSON.stringify(out.slice(-300))}`);
-        return { values: { [id]: cells[1]! }, detail: { avgLatencyMs: cells[2], p99LatencyMs: cells[6] }, units: settings.redisRequests };
+        const row = redisBenchmarkRow(out, 'PING_INLINE');
+        return { values: { [id]: row.requestsPerS }, detail: { avgLatencyMs: row.avgLatencyMs, p99LatencyMs: row.p99LatencyMs }, units: settings.redisRequests };
       }),
     close: () => stopProcess(server),
   };

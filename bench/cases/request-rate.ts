@@ -4,6 +4,7 @@
  * echo server with requests the size of a redis SET.
  */
 import net from 'node:net';
+import { redisBenchmarkRow } from './redis-csv.js';
 import { performance } from 'node:perf_hooks';
 import { freePort, runToCompletion, spawnTracked, stopProcess, waitForListening } from '../../scenarios/harness/processes.js';
 import { ServerHandle } from '../servers/server-handle.js';
@@ -51,11 +52,8 @@ async function openRedis(id: string, bins: { server: string; bench: string }, se
           ['-h', subject.address.host, '-p', String(subject.address.port), '-c', String(settings.connections), '-n', String(settings.redisRequests), '-t', 'set', '--csv'],
           120_000,
         );
-        // "SET","45913.68","0.567",... after a header line.
-        const row = out.split('\n').find((line) => line.startsWith('"SET"'));
-        const cells = row?.split(',').map((c) => Number(c.replace(/"/g, '')));
-        if (!cells || !Number.isFinite(cells[1])) throw new Error(`redis-benchmark: no SET row in ${JSON.stringify(out.slice(-300))}`);
-        return { values: { [id]: cells[1]! }, detail: { avgLatencyMs: cells[2], p99LatencyMs: cells[6] }, units: settings.redisRequests };
+        const row = redisBenchmarkRow(out, 'SET');
+        return { values: { [id]: row.requestsPerS }, detail: { avgLatencyMs: row.avgLatencyMs, p99LatencyMs: row.p99LatencyMs }, units: settings.redisRequests };
       }),
     close: () => stopProcess(server),
   };
