@@ -6,7 +6,10 @@ import type { Socket } from 'node:net';
 import { CLI_PATH } from '../../helpers/cli.js';
 import { connectTo, echoServer, listen, Resources, until } from '../../helpers/sockets.js';
 
-const FD_LIMIT = 64;
+// Room for start-up: Node reads the relay's module graph with ~40 files open at once, which is not
+// what this test is about (at 64 any new module on the start path broke it). 40 clients with their
+// target connections (80 descriptors) still run into the reserve of 32.
+const FD_LIMIT = 128;
 
 function fetchText(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -72,6 +75,6 @@ describe(`sluice relay under ulimit -n ${FD_LIMIT}`, function () {
     expect(metrics).to.include('sluice_accept_errors_total{reason="emfile"} 0\n');
     const told = stderr.split('\n').filter((line) => line.includes('fd-reserve'));
     expect(told).to.have.length(1);
-    expect(told[0]).to.match(/^sluice: relay listener 127\.0\.0\.1:\d+: \d+ of 64 descriptors in use: new clients are closed at once while fewer than 32 are free/);
+    expect(told[0]).to.match(new RegExp(`^sluice: relay listener 127\\.0\\.0\\.1:\\d+: \\d+ of ${FD_LIMIT} descriptors in use: new clients are closed at once while fewer than 32 are free`));
   });
 });
