@@ -6,9 +6,8 @@
  * accept to close (accept, connect onward, relay a few bytes, tear down, the access-log line).
  */
 import net from 'node:net';
-import { redisBenchmarkRow } from './redis-csv.js';
+import { openRedisCase } from './redis-case.js';
 import { performance } from 'node:perf_hooks';
-import { freePort, runToCompletion, spawnTracked, stopProcess, waitForListening } from '../../scenarios/harness/processes.js';
 import { ServerHandle } from '../servers/server-handle.js';
 import type { Tools } from '../tools.js';
 import type { BenchCase, CaseServer } from './types.js';
@@ -43,28 +42,15 @@ export function churnCase(settings: ChurnSettings, tools: Tools): BenchCase {
   };
 }
 
-async function openRedis(id: string, bins: { server: string; bench: string }, settings: ChurnSettings): Promise<CaseServer> {
-  const port = await freePort();
-  const server = spawnTracked(bins.server, [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning',
+function openRedis(id: string, bins: { server: string; bench: string }, settings: ChurnSettings): Promise<CaseServer> {
+  return openRedisCase(id, bins, {
     // Every request is a new connection: let redis take them as fast as they come.
-    '--tcp-backlog', '511', '--maxclients', '10000',
-  ]);
-  await waitForListening(server, port, 5000);
-  return {
-    target: { host: '127.0.0.1', port },
-    measure: (subject) =>
-      withCpu(subject, id, 1e6, async () => {
-        const out = await runToCompletion(
-          bins.bench,
-          ['-h', subject.address.host, '-p', String(subject.address.port), '-c', String(settings.connections), '-k', '0', '-n', String(settings.redisRequests), '-t', 'ping_inline', '--csv'],
-          180_000,
-        );
-        const row = redisBenchmarkRow(out, 'PING_INLINE');
-        return { values: { [id]: row.requestsPerS }, detail: { avgLatencyMs: row.avgLatencyMs, p99LatencyMs: row.p99LatencyMs }, units: settings.redisRequests };
-      }),
-    close: () => stopProcess(server),
-  };
+    serverArgs: ['--tcp-backlog', '511', '--maxclients', '10000'],
+    test: 'PING_INLINE',
+    benchArgs: ['-c', String(settings.connections), '-k', '0'],
+    requests: settings.redisRequests,
+    timeoutMs: 180_000,
+  });
 }
 
 async function openEcho(id: string, settings: ChurnSettings): Promise<CaseServer> {

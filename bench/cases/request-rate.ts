@@ -4,9 +4,8 @@
  * echo server with requests the size of a redis SET.
  */
 import net from 'node:net';
-import { redisBenchmarkRow } from './redis-csv.js';
+import { openRedisCase } from './redis-case.js';
 import { performance } from 'node:perf_hooks';
-import { freePort, runToCompletion, spawnTracked, stopProcess, waitForListening } from '../../scenarios/harness/processes.js';
 import { ServerHandle } from '../servers/server-handle.js';
 import type { Tools } from '../tools.js';
 import type { BenchCase, CaseServer } from './types.js';
@@ -37,26 +36,8 @@ export function requestRateCase(settings: RequestRateSettings, tools: Tools): Be
   };
 }
 
-async function openRedis(id: string, bins: { server: string; bench: string }, settings: RequestRateSettings): Promise<CaseServer> {
-  const port = await freePort();
-  const server = spawnTracked(bins.server, [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning',
-  ]);
-  await waitForListening(server, port, 5000);
-  return {
-    target: { host: '127.0.0.1', port },
-    measure: (subject) =>
-      withCpu(subject, id, 1e6, async () => {
-        const out = await runToCompletion(
-          bins.bench,
-          ['-h', subject.address.host, '-p', String(subject.address.port), '-c', String(settings.connections), '-n', String(settings.redisRequests), '-t', 'set', '--csv'],
-          120_000,
-        );
-        const row = redisBenchmarkRow(out, 'SET');
-        return { values: { [id]: row.requestsPerS }, detail: { avgLatencyMs: row.avgLatencyMs, p99LatencyMs: row.p99LatencyMs }, units: settings.redisRequests };
-      }),
-    close: () => stopProcess(server),
-  };
+function openRedis(id: string, bins: { server: string; bench: string }, settings: RequestRateSettings): Promise<CaseServer> {
+  return openRedisCase(id, bins, { test: 'SET', benchArgs: ['-c', String(settings.connections)], requests: settings.redisRequests, timeoutMs: 120_000 });
 }
 
 async function openEcho(id: string, settings: RequestRateSettings): Promise<CaseServer> {

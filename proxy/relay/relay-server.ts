@@ -234,8 +234,11 @@ export class RelayServer {
   setToxics(toxics: readonly ToxicSpec[]): void {
     checkToxicsFit(toxics, this.options.messages !== undefined);
     this.toxicList = [...toxics];
-    for (const relay of this.table.relays()) this.connectionToxics.get(relay)?.apply(this.toxicList);
-    for (const relay of this.table.relays()) if (!this.connectionToxics.has(relay)) this.addToxicsTo(relay);
+    for (const relay of this.table.relays()) {
+      const applied = this.connectionToxics.get(relay);
+      if (applied) applied.apply(this.toxicList);
+      else this.addToxicsTo(relay);
+    }
   }
 
   /** Connections holding a slot (connecting or relaying). */

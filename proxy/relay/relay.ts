@@ -266,11 +266,6 @@ export class Relay {
     return { forwarded: q.forwarded - this.toxicDrops, dropped: { ...q.dropped, toxic: this.toxicDrops } };
   }
 
-  /** True in message mode (a `drop` toxic needs whole messages). */
-  get framesMessages(): boolean {
-    return this.messageStage !== null;
-  }
-
   /** A `drop` toxic dropped one whole message. */
   countToxicDrop(): void {
     this.toxicDrops++;
