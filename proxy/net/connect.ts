@@ -1,7 +1,8 @@
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
 import { Backoff } from '../../windowing/index.js';
 import { socketOptions, type Address } from './address.js';
 import type { FdReserve } from './fd-reserve.js';
+import { asSocket, leanTcp } from './lean-socket.js';
 
 /** Why a connection to the target could not be made. */
 export interface ConnectFailure {
@@ -38,6 +39,26 @@ export interface TargetSocketOptions {
   fds?: FdReserve;
 }
 
+/**
+ * A socket connecting to `address`: on the onread path to an IP address, a LeanSocket (no stream
+ * machinery; see lean-socket.ts); otherwise a net.Socket.
+ */
+function dial(address: Address, options: TargetSocketOptions): Socket {
+  if (options.onread && leanTcp && address.kind === 'tcp' && isIP(address.host) !== 0) {
+    const lean = leanTcp.connect(address.host, address.port, options.writableHighWaterMark);
+    lean.setOnread(options.onread);
+    lean.setNoDelay(true);
+    return asSocket(lean);
+  }
+  return connect({
+    ...socketOptions(address),
+    allowHalfOpen: true,
+    noDelay: true,
+    ...(options.writableHighWaterMark !== undefined ? { writableHighWaterMark: options.writableHighWaterMark } : {}),
+    ...(options.onread ? { onread: options.onread } : {}),
+  });
+}
+
 // Errors that mean "nobody is listening right now", worth a retry while a target restarts.
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET']);
 
@@ -63,13 +84,7 @@ export function connectTarget(
 
   const attempt = (): void => {
     retryTimer = null;
-    socket = connect({
-      ...socketOptions(address),
-      allowHalfOpen: true,
-      noDelay: true,
-      ...(options.writableHighWaterMark !== undefined ? { writableHighWaterMark: options.writableHighWaterMark } : {}),
-      ...(options.onread ? { onread: options.onread } : {}),
-    });
+    socket = dial(address, options);
     options.fds?.track(socket);
     // Read nothing before the relay is ready for it (a server that speaks first waits in the kernel).
     if (options.onread) socket.pause();

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { sharedBlocks, type BlockPool } from '../memory/block-pool.js';
 import type { OnreadOption } from '../net/connect.js';
+import { asSocket, leanTcp } from '../net/lean-socket.js';
 import type { SourceReader } from '../pipeline/index.js';
 import { adoptWithReadHook } from './adopt-socket.js';
 import { OnreadReader } from './onread-reader.js';
@@ -14,12 +15,19 @@ import { StreamReader } from './stream-reader.js';
 export type ReadPath = 'onread' | 'stream';
 
 /**
- * The reader for a socket a server accepted with `pauseOnConnect`: on the onread path the socket
- * is re-wrapped to read into blocks of `blocks` (adopt-socket.ts); where that is not possible, or
- * on the stream path, the accepted socket is kept and read through 'data' events (Node allocates
- * each chunk).
+ * The reader for a socket a server accepted with `pauseOnConnect`: on the onread path a
+ * LeanSocket (lean-socket.ts) reads into blocks of `blocks` through its hook, and a net.Socket is
+ * re-wrapped to do the same (adopt-socket.ts); where that is not possible, or on the stream path,
+ * the accepted socket is kept and read through 'data' events (Node allocates each chunk).
  */
 export function readAccepted(accepted: Socket, readPath: ReadPath, writableHighWaterMark?: number, blocks: BlockPool = sharedBlocks): { socket: Socket; reader: SourceReader } {
+  if (readPath === 'onread' && leanTcp?.owns(accepted)) {
+    const hook = new ReadHook();
+    accepted.setOnread(hook.onread);
+    accepted.setNoDelay(true);
+    const socket = asSocket(accepted);
+    return { socket, reader: new OnreadReader(socket, hook, blocks) };
+  }
   if (readPath === 'onread') {
     const hook = new ReadHook();
     const adopted = adoptWithReadHook(accepted, hook, writableHighWaterMark);

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { DROP_REASONS, type DropReason, type MessageFraming, type OverflowPolicy } from '../../windowing/index.js';
 import { clientEndpointOf, formatAddress, type Address } from '../net/address.js';
+import { asSocket, leanTcp, type LeanSocket } from '../net/lean-socket.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
 import { guardListener, type AcceptGuard } from '../net/accept-guard.js';
 import { connectTarget } from '../net/connect.js';
@@ -84,6 +85,7 @@ export class RelayServer {
   readonly governor: Governor;
   private readonly server: Server;
   private listenerHandedOver = false;
+  private acceptTakeover: { release(): void } | null = null;
   private readonly accepts: AcceptGuard;
   private readonly table: ConnectionTable;
   /** Where every byte read on the onread path lands: blocks charged to the memory budget. */
@@ -185,9 +187,20 @@ export class RelayServer {
         },
       });
     }
-    if (this.server.listening) return listeningAddress(this.server); // a listener handed over by a predecessor
-    return listenOn(this.server, this.options.listen, LISTEN_BACKLOG);
+    // A listener handed over by a predecessor is listening already.
+    const address = this.server.listening ? listeningAddress(this.server) : await listenOn(this.server, this.options.listen, LISTEN_BACKLOG);
+    this.takeAccepts();
+    return address;
   }
+
+  // On the onread path, accepted connections become LeanSockets (lean-socket.ts): no net.Socket
+  // is made for them, then destroyed for a re-wrap (adopt-socket.ts). Elsewhere, 'connection' as before.
+  private takeAccepts(): void {
+    if (this.acceptTakeover || this.options.readPath !== 'onread' || !leanTcp) return;
+    this.acceptTakeover = leanTcp.takeAccepts(this.server, this.options.windowBytes, this.onLeanAccepted);
+  }
+
+  private readonly onLeanAccepted = (socket: LeanSocket): void => this.onConnection(asSocket(socket));
 
   /**
    * Hands the listening socket to a successor with other settings (`sluice serve` applying a
@@ -195,6 +208,8 @@ export class RelayServer {
    * its own connections carry on until shutdown() drains them. Pass the result as `listener`.
    */
   handOverListener(): Server {
+    this.acceptTakeover?.release();
+    this.acceptTakeover = null;
     this.server.off('connection', this.onAccepted);
     this.accepts.detach();
     this.listenerHandedOver = true;
