@@ -3,13 +3,15 @@ import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { connect, createServer, type Socket } from 'node:net';
 import sinon from 'sinon';
-import { endError } from '../../../proxy/net/reset-probe.js';
+import { endError, probeWay } from '../../../proxy/net/reset-probe.js';
 import { listen, nextConnection, Resources } from '../../helpers/sockets.js';
 
 describe('endError (the reset probe)', function () {
   if (process.platform !== 'linux') return;
   const res = new Resources();
+  const bindingAtStart = probeWay.binding;
   afterEach(async () => {
+    probeWay.binding = bindingAtStart;
     sinon.restore();
     syncBuiltinESMExports();
     await res.closeAll();
@@ -53,7 +55,33 @@ describe('endError (the reset probe)', function () {
     expect(err?.stack).to.be.a('string').and.include('read ECONNRESET');
   });
 
-  it('captures no stack trace for the probe write that fails (half the probe cost under churn)', async () => {
+  it('probes through the fs binding, which reports EPIPE without throwing (writeSync is not called)', async () => {
+    expect(probeWay.binding).to.equal(true);
+    const { ours, peer } = await pair();
+    peer.resume();
+    peer.once('end', () => peer.end());
+    ours.resume();
+    const gotEnd = ended(ours);
+    ours.end();
+    await gotEnd;
+    const writeSync = sinon.spy(fs, 'writeSync');
+    syncBuiltinESMExports();
+    expect(endError(ours)).to.equal(null);
+    expect(writeSync.called).to.equal(false);
+  });
+
+  it('finds the pending reset through writeSync as well, where the binding is not used', async () => {
+    probeWay.binding = false;
+    const { ours, peer } = await pair();
+    peer.write(Buffer.alloc(1024));
+    await new Promise((r) => setTimeout(r, 20));
+    peer.resetAndDestroy();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(endError(ours)?.code).to.equal('ECONNRESET');
+  });
+
+  it('captures no stack trace for a writeSync probe that fails', async () => {
+    probeWay.binding = false;
     const { ours } = await pair();
     const limits: number[] = [];
     sinon.replace(fs, 'writeSync', ((): number => {
