@@ -27,7 +27,8 @@ export function parseAddress(text: string): Address {
 /** Formats an address the way parseAddress reads it (IPv6 hosts in brackets). */
 export function formatAddress(address: Address): string {
   if (address.kind === 'unix') return `unix:${address.path}`;
-  return isIP(address.host) === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+  // Only an IPv6 address holds a colon (parseAddress takes none in a name): no isIP() per connection.
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
 
 /** Options for `net.connect` / `server.listen` that reach this address. */
@@ -64,16 +65,24 @@ export interface ClientEndpoint {
   readonly destination: Endpoint;
 }
 
-/** The endpoints of an accepted socket. */
+/**
+ * The endpoints of an accepted socket. The address the client reached is looked up when first
+ * asked for (a system call per connection that only the PROXY protocol needs), so ask while the
+ * socket is open.
+ */
 export function clientEndpointOf(socket: {
   remoteAddress?: string | undefined;
   remotePort?: number | undefined;
   localAddress?: string | undefined;
   localPort?: number | undefined;
 }): ClientEndpoint {
+  let destination: Endpoint | null = null;
   return {
     text: describePeer(socket),
     source: { address: socket.remoteAddress, port: socket.remotePort },
-    destination: { address: socket.localAddress, port: socket.localPort },
+    get destination(): Endpoint {
+      destination ??= { address: socket.localAddress, port: socket.localPort };
+      return destination;
+    },
   };
 }
