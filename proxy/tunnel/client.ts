@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { MemoryBudget, type BackoffOptions } from '../../windowing/index.js';
 import { clientEndpointOf, formatAddress, type Address } from '../net/address.js';
+import { asSocket, leanTcp } from '../net/lean-socket.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
 import { guardListener, type AcceptGuard } from '../net/accept-guard.js';
 import { ConnectionTable } from '../relay/connection-table.js';
@@ -114,9 +115,12 @@ export class TunnelClient {
   }
 
   /** Starts the links and the listener; resolves with the listener's real address. */
-  listen(): Promise<Address> {
+  async listen(): Promise<Address> {
     this.pool.start();
-    return listenOn(this.server, this.options.listen, LISTEN_BACKLOG);
+    const address = await listenOn(this.server, this.options.listen, LISTEN_BACKLOG);
+    // On the onread path clients arrive as LeanSockets (lean-socket.ts), as the relay's do.
+    if (this.readPath === 'onread') leanTcp?.takeAccepts(this.server, this.windowBytes, (socket) => this.onConnection(asSocket(socket)));
+    return address;
   }
 
   /** The address the listener is on. */
