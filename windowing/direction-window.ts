@@ -69,6 +69,11 @@ export class DirectionWindow {
     return (this.budget ? this.budget.effectiveWindow(high) : high) - queuedBytes;
   }
 
+  /** `baseBytes` shrunk as the memory budget fills, as the window is (unchanged without a budget). */
+  scaled(baseBytes: number): number {
+    return this.budget ? this.budget.effectiveWindow(baseBytes) : baseBytes;
+  }
+
   /** Charges the budget with `bytes` now held by the direction (replacing the previous figure). */
   charge(bytes: number): void {
     if (!this.budget) return;

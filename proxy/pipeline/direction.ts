@@ -199,6 +199,7 @@ export class Direction implements ReadTarget {
       now: this.now,
       connection: this.connection,
       windowBytes: () => this.window.roomBytes(0, FALLBACK_WINDOW_BYTES),
+      budgetShare: (baseBytes: number) => this.window.scaled(baseBytes),
     };
     return context;
   }

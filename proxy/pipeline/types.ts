@@ -114,6 +114,11 @@ export interface StageContext {
   readonly connection: ConnectionActions;
   /** The direction's window now (shrunk by the memory budget as it fills): what a queueing stage may keep. */
   windowBytes(): number;
+  /**
+   * A stage's own allowance `baseBytes` shrunk as the memory budget fills, in proportion as the
+   * windows are: what many connections' stages hold together stays near the budget.
+   */
+  budgetShare(baseBytes: number): number;
 }
 
 /**

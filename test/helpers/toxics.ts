@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type sinon from 'sinon';
-import { DirectionWindow } from '../../windowing/index.js';
+import { DirectionWindow, type MemoryBudget } from '../../windowing/index.js';
 import { Direction, type Stage } from '../../proxy/pipeline/index.js';
 import { StreamReader } from '../../proxy/reads/stream-reader.js';
 import { CollectingSink } from './pipeline.js';
@@ -45,7 +45,7 @@ export interface ConnectionCalls {
 export function toxicDirection(
   clock: sinon.SinonFakeTimers,
   stages: Stage[],
-  options: { windowBytes?: number } = {},
+  options: { windowBytes?: number; budget?: MemoryBudget } = {},
 ): { direction: Direction; source: PassThrough; sink: TimedSink; calls: ConnectionCalls; deliver: (bytes: Buffer | number) => void } {
   const source = new PassThrough({ highWaterMark: 16 * 1024 });
   const sink = new TimedSink(() => clock.now);
@@ -54,7 +54,7 @@ export function toxicDirection(
     reader: new StreamReader(source),
     sink,
     stages,
-    window: new DirectionWindow({ windowBytes: options.windowBytes ?? 64 * 1024 }),
+    window: new DirectionWindow({ windowBytes: options.windowBytes ?? 64 * 1024, ...(options.budget ? { budget: options.budget } : {}) }),
     now: () => clock.now,
     connection: {
       close: (why) => {

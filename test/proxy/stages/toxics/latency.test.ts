@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { LatencyStage } from '../../../../proxy/stages/toxics/index.js';
+import { MemoryBudget } from '../../../../windowing/index.js';
 import { randomBytes, seededRandom } from '../../../../scenarios/harness/random.js';
 import { advance, scripted, TOXIC_FAKES, toxicDirection } from '../../../helpers/toxics.js';
 
@@ -118,6 +119,25 @@ describe('toxic latency (LatencyStage)', () => {
     await advance(clock, 10); // t=110: 400 left <= 500
     expect([stage.heldBytes, direction.isHeld, source.isPaused()]).to.deep.equal([400, false, false]);
     direction.stop();
+  });
+
+  it('as the memory budget fills, its allowance shrinks with the windows: a full budget holds the producer past 16 KiB', async () => {
+    const budget = new MemoryBudget({ budgetBytes: 1024 * 1024 });
+    const roomy = toxicDirection(clock, [new LatencyStage({ latencyMs: 100, jitterMs: 0 })], { budget });
+    roomy.deliver(20 * 1024);
+    expect(roomy.direction.isHeld).to.equal(false); // 20 KiB of 8 MiB, budget 2% used
+    roomy.direction.stop();
+    budget.adjust(1024 * 1024); // other connections filled it
+    const pressed = toxicDirection(clock, [new LatencyStage({ latencyMs: 100, jitterMs: 0 })], { budget });
+    pressed.deliver(10 * 1024);
+    expect(pressed.direction.isHeld).to.equal(false);
+    pressed.deliver(10 * 1024); // 20 KiB >= the 16 KiB floor
+    expect([pressed.direction.isHeld, pressed.direction.valve.ledger.reasons()]).to.deep.equal([true, ['toxic']]);
+    budget.release(1024 * 1024);
+    await advance(clock, 100);
+    expect(pressed.sink.received).to.equal(20 * 1024);
+    expect(pressed.direction.isHeld).to.equal(false);
+    pressed.direction.stop();
   });
 
   it('removed: hands on everything it holds and the end at once, in order, and lets go of the producer', async () => {
