@@ -65,24 +65,36 @@ export interface ClientEndpoint {
   readonly destination: Endpoint;
 }
 
+/** What clientEndpointOf reads from a socket. */
+interface EndpointSource {
+  remoteAddress?: string | undefined;
+  remotePort?: number | undefined;
+  localAddress?: string | undefined;
+  localPort?: number | undefined;
+}
+
 /**
  * The endpoints of an accepted socket. The address the client reached is looked up when first
  * asked for (a system call per connection that only the PROXY protocol needs), so ask while the
  * socket is open.
  */
-export function clientEndpointOf(socket: {
-  remoteAddress?: string | undefined;
-  remotePort?: number | undefined;
-  localAddress?: string | undefined;
-  localPort?: number | undefined;
-}): ClientEndpoint {
-  let destination: Endpoint | null = null;
-  return {
-    text: describePeer(socket),
-    source: { address: socket.remoteAddress, port: socket.remotePort },
-    get destination(): Endpoint {
-      destination ??= { address: socket.localAddress, port: socket.localPort };
-      return destination;
-    },
-  };
+export function clientEndpointOf(socket: EndpointSource): ClientEndpoint {
+  return new AcceptedEndpoint(socket);
+}
+
+// A class, not a literal with a getter: one shape for every connection, no closure each.
+class AcceptedEndpoint implements ClientEndpoint {
+  readonly text: string;
+  readonly source: Endpoint;
+  private reached: Endpoint | null = null;
+
+  constructor(private readonly socket: EndpointSource) {
+    this.text = describePeer(socket);
+    this.source = { address: socket.remoteAddress, port: socket.remotePort };
+  }
+
+  get destination(): Endpoint {
+    this.reached ??= { address: this.socket.localAddress, port: this.socket.localPort };
+    return this.reached;
+  }
 }
