@@ -221,6 +221,24 @@ describe('LeanSocket (the relay on raw TCP handles)', function () {
     expect(Buffer.concat(chunks).toString()).to.equal('early bytes');
   });
 
+  it('connects to an IPv6 address and names it as net.Socket does', async () => {
+    const server = res.server(createServer());
+    const port = await new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '::1', () => resolve((server.address() as { port: number }).port));
+    });
+    const accepted = nextConnection(server);
+    const lean = leanTcp!.connect('::1', port);
+    leans.push(lean);
+    await new Promise<void>((resolve, reject) => {
+      lean.once('connect', resolve);
+      lean.once('error', reject);
+    });
+    const peer = res.socket(await accepted);
+    expect([lean.remoteAddress, lean.remotePort, lean.remoteFamily]).to.deep.equal(['::1', port, 'IPv6']);
+    expect(lean.localPort).to.equal(peer.remotePort);
+  });
+
   it('names both ends as net.Socket does', async () => {
     const { lean, peer } = await dialled();
     expect(lean.remoteAddress).to.equal('127.0.0.1');
