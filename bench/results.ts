@@ -43,6 +43,8 @@ export interface TargetResult {
   value: number;
   /** null when a figure it needs is missing. */
   met: boolean | null;
+  /** True when the target binds this subject (sluice, or the subject it names); else a reference point. */
+  binds: boolean;
 }
 
 export interface Results {

@@ -1,7 +1,6 @@
 /** results.md: a table the lead can paste into README, with the machine it came from. */
 import type { Results } from '../results.js';
 import { NOISY_SHARE } from '../noise.js';
-import { isSluiceRelay } from '../targets.js';
 import { fmt, fmtRatio, machineLine, toolsLine, verdict } from './format.js';
 
 export function renderMarkdown(r: Results): string {
@@ -36,13 +35,13 @@ export function renderMarkdown(r: Results): string {
   const noisy = samples.filter((s) => Number(s.detail?.['otherCpu'] ?? 0) > NOISY_SHARE).length;
   if (noisy > 0) out.push(`${noisy} of ${samples.length} measurements ran while other processes used more than ${NOISY_SHARE * 100}% of the CPU.`);
 
-  const binding = r.targets.filter((t) => isSluiceRelay(t.subject));
+  const binding = r.targets.filter((t) => t.binds);
   if (binding.length > 0) {
     out.push('');
     out.push('| target | subject | measured | |');
     out.push('|---|---|---:|---|');
     for (const t of binding) {
-      const value = t.metric.endsWith('growth') || t.metric.endsWith('.rss') ? `${fmt(t.value, 1)} MB` : fmtRatio(t.value);
+      const value = /\.(growth|growth-max|rss)$/.test(t.metric) ? `${fmt(t.value, 1)} MB` : fmtRatio(t.value);
       out.push(`| ${t.text} | ${t.subject} | ${value} | ${verdict(t.met)} |`);
     }
   }

@@ -1,7 +1,6 @@
 /** The plain-text table printed at the end of a run. */
 import type { Results } from '../results.js';
 import { NOISY_SHARE } from '../noise.js';
-import { isSluiceRelay } from '../targets.js';
 import { fmt, fmtPercent, fmtRatio, machineLine, toolsLine, verdict } from './format.js';
 
 function pad(cells: string[], widths: number[]): string {
@@ -52,11 +51,11 @@ export function renderTable(r: Results): string {
   if (r.targets.length === 0) lines.push('  nothing to check: the cases they need did not run');
   const width = Math.max(0, ...r.targets.map((t) => t.text.length));
   for (const t of r.targets) {
-    const tag = isSluiceRelay(t.subject) ? verdict(t.met) : `(${verdict(t.met)})`;
-    const value = t.metric.endsWith('growth') || t.metric.endsWith('.rss') ? `${fmt(t.value, 1)} MB` : fmtRatio(t.value);
+    const tag = t.binds ? verdict(t.met) : `(${verdict(t.met)})`;
+    const value = /\.(growth|growth-max|rss)$/.test(t.metric) ? `${fmt(t.value, 1)} MB` : fmtRatio(t.value);
     lines.push(`  ${t.text.padEnd(width)}  ${t.subject.padEnd(14)} ${value.padStart(9)}  ${tag}`);
   }
-  if (!r.targets.some((t) => isSluiceRelay(t.subject))) lines.push('  sluice was not measured in this run');
+  if (!r.targets.some((t) => t.binds)) lines.push('  sluice was not measured in this run');
   lines.push('');
   lines.push(`took ${Math.round(r.durationSeconds)} s`);
   return lines.join('\n');
