@@ -9,13 +9,14 @@ export interface LinkView {
 
 type Totals = Pick<
   TunnelSessionStats,
-  'windowUpdatesSent' | 'windowUpdatesReceived' | 'windowsGrown' | 'bytesSent' | 'bytesDelivered' | 'streamsRefused' | 'linkBytesRead' | 'linkBytesWritten'
+  'windowUpdatesSent' | 'windowUpdatesReceived' | 'windowsGrown' | 'windowsShrunk' | 'bytesSent' | 'bytesDelivered' | 'streamsRefused' | 'linkBytesRead' | 'linkBytesWritten'
 >;
 
 const TOTAL_KEYS: (keyof Totals)[] = [
   'windowUpdatesSent',
   'windowUpdatesReceived',
   'windowsGrown',
+  'windowsShrunk',
   'bytesSent',
   'bytesDelivered',
   'streamsRefused',
@@ -34,6 +35,7 @@ export class LinkMetrics {
     windowUpdatesSent: 0,
     windowUpdatesReceived: 0,
     windowsGrown: 0,
+    windowsShrunk: 0,
     bytesSent: 0,
     bytesDelivered: 0,
     streamsRefused: 0,
@@ -97,6 +99,7 @@ export class LinkMetrics {
       ];
     });
     registry.counter('sluice_tunnel_windows_grown_total', 'Receive windows grown by auto-tuning.', total('windowsGrown'));
+    registry.counter('sluice_tunnel_windows_shrunk_total', 'Receive windows auto-tuning shrank back because their consumer drained them slowly.', total('windowsShrunk'));
     registry.counter('sluice_tunnel_streams_refused_total', 'Streams the peer opened that were refused (go away, stream limit, backlog).', total('streamsRefused'));
     registry.counter('sluice_tunnel_payload_bytes_total', 'Stream payload bytes, by direction.', () => {
       const t = this.totals();

@@ -111,6 +111,8 @@ export interface SessionStats {
   streamsRefused: number;
   /** Receive windows grown by auto-tuning. */
   windowsGrown: number;
+  /** Receive windows auto-tuning shrank because their consumer drained them slowly (memory pressure not counted). */
+  windowsShrunk: number;
 }
 
 /** The pure state machine for one side of a framed link. */
@@ -127,6 +129,7 @@ export class Session {
     windowUpdatesReceived: 0,
     streamsRefused: 0,
     windowsGrown: 0,
+    windowsShrunk: 0,
   };
 
   private readonly decoder: FrameDecoder;
@@ -298,7 +301,8 @@ export class Session {
   /**
    * Reports that the local consumer took `bytes` of a stream's delivered data onward. This is the
    * only thing that earns the peer new credit: a window update is queued once at least half the
-   * window is owed (auto-tuned first). Throws StreamStateError when more is consumed than delivered.
+   * window is owed, auto-tuned first (grown for a fast consumer, shrunk for one that drains it
+   * slowly: see tuning.ts). Throws StreamStateError when more is consumed than delivered.
    */
   consumed(streamId: number, bytes: number, nowMs: number): void {
     const stream = this.streams.get(streamId);
@@ -319,6 +323,7 @@ export class Session {
       });
       const granted = this.budgeted(before, after);
       if (granted > before) this.stats.windowsGrown++;
+      else if (granted < before && !this.memoryPressure) this.stats.windowsShrunk++;
       stream.recv.resize(granted);
     }
     this.sendWindowUpdate(stream, 0, nowMs);

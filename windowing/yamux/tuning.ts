@@ -1,11 +1,19 @@
 /**
- * Receive-window auto-tuning, as pure formulas (quic-go's flow controller, go-yamux's stream).
+ * Receive-window auto-tuning, as pure formulas (quic-go's flow controller, go-yamux's stream),
+ * both ways.
  *
  * A stream capped at window / RTT cannot fill a long fat link. When the consumer drains half the
  * window within about two round trips, the window is what limits the stream, not the consumer, so
- * it doubles (up to a maximum). A slow consumer takes longer than that and keeps its window. Under
- * memory pressure windows fall back to the initial size. The caller applies the result only in the
- * same step that tells the peer (a window update), never before.
+ * it doubles (up to a maximum). A window the consumer takes more than eight round trips to drain
+ * half of is four times what that rule would have grown it to: it only pins memory the consumer
+ * is not draining (a consumer that slowed down or stalled after a fast start, or whose kernel
+ * buffers swallowed a burst), so it halves, as often as that stays true, down to the initial
+ * window. The gap between the two rules keeps a steady consumer's window where it is. Under
+ * memory pressure windows fall back to the initial size. quic-go and go-yamux only ever grow.
+ *
+ * The caller applies the result only in the same step that tells the peer (a window update),
+ * never before. A smaller window takes back no credit already granted (yamux has no way to):
+ * the next updates grant less until what the peer may send fits the smaller window.
  */
 
 /** What tuneWindow looks at when a window update is about to be sent. */
@@ -26,20 +34,41 @@ export interface TuneInput {
   memoryPressure: boolean;
 }
 
+/** Round trips of drain a window may cover before it doubles: below this many it grows (quic-go's 4 = 2 per half window). */
+export const GROW_BELOW_RTTS = 4;
+/** Round trips of drain past which a window halves: four times the growth rule's, so a window just doubled stays. */
+export const SHRINK_ABOVE_RTTS = 16;
+
 /**
- * Returns the window to grant up to now. Doubles when `consumedBytes` went in under
- * 4 * rtt * consumed / window (two round trips for half a window, quic-go's rule); drops to the
- * initial window under memory pressure; otherwise keeps it.
+ * Returns the window to grant up to now. The window covers `elapsedMs * windowBytes /
+ * consumedBytes` of drain at the epoch's rate, which is `that / rttMs` round trips: under
+ * GROW_BELOW_RTTS it doubles (up to the maximum); over SHRINK_ABOVE_RTTS it halves until it no
+ * longer is (down to the initial window); otherwise it stays. Under memory pressure it drops to
+ * the initial window. With nothing consumed or no round-trip time there is no rate to judge by,
+ * and it stays.
  */
 export function tuneWindow(input: TuneInput): number {
   const { windowBytes, initialWindowBytes, maxWindowBytes, consumedBytes, elapsedMs, rttMs } = input;
   if (input.memoryPressure) return Math.min(windowBytes, initialWindowBytes);
-  if (rttMs === null || rttMs <= 0 || windowBytes >= maxWindowBytes || consumedBytes <= 0) return windowBytes;
-  const fastEnough = elapsedMs * windowBytes < 4 * rttMs * consumedBytes;
-  return fastEnough ? Math.min(windowBytes * 2, maxWindowBytes) : windowBytes;
+  if (rttMs === null || rttMs <= 0 || consumedBytes <= 0) return windowBytes;
+  // Compared by cross-multiplying: elapsed * window / consumed (ms of drain) against k * rtt.
+  const drainCovers = (window: number, rtts: number): boolean => elapsedMs * window < rtts * rttMs * consumedBytes;
+  if (windowBytes < maxWindowBytes && drainCovers(windowBytes, GROW_BELOW_RTTS)) return Math.min(windowBytes * 2, maxWindowBytes);
+  let window = windowBytes;
+  while (window > initialWindowBytes && !drainCovers(window, SHRINK_ABOVE_RTTS)) window = Math.max(initialWindowBytes, Math.floor(window / 2));
+  return window;
 }
 
-/** Folds a new round-trip sample into the estimate: half old, half new (go-yamux); the first sample stands. */
+/**
+ * Folds a new round-trip sample into the estimate: half old, half new (go-yamux), except that a
+ * lower sample is taken at once. Delays only ever add to a round trip (a busy event loop at
+ * either end, a queue on the way), so the lowest recent sample is the closest to the path's; a
+ * first ping answered while a process was still starting up would otherwise stand, several
+ * times too high, until the next keepalive. The first sample stands; a sample of 0 (a clock too
+ * coarse to see the round trip) is only averaged in.
+ */
 export function smoothRtt(previousMs: number | null, sampleMs: number): number {
-  return previousMs === null ? sampleMs : previousMs / 2 + sampleMs / 2;
+  if (previousMs === null) return sampleMs;
+  const average = previousMs / 2 + sampleMs / 2;
+  return sampleMs > 0 ? Math.min(sampleMs, average) : average;
 }

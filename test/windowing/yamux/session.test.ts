@@ -339,14 +339,16 @@ describe('Session', () => {
       expect([...Buffer.concat(batch.buffers)]).to.deep.equal([0, 2, 0, 2, 0, 0, 0, 0, 255, 255, 255, 255]);
     });
 
-    it('measures the round trip from its own pings and smooths it', () => {
+    it('measures the round trip from its own pings and smooths it (a lower sample at once, a higher one halfway)', () => {
       const s = dialer();
       expect(s.rttMs).to.equal(null);
       s.ping(10);
       s.ping(20);
-      expect(takeLines(s)).to.deep.equal(['PING stream=0 flags=SYN opaque=1', 'PING stream=0 flags=SYN opaque=2']);
+      s.ping(30);
+      expect(takeLines(s)).to.deep.equal(['PING stream=0 flags=SYN opaque=1', 'PING stream=0 flags=SYN opaque=2', 'PING stream=0 flags=SYN opaque=3']);
       expect(summarize(s.receive(frame(Ping, ACK, 0, 1), 60))).to.deep.equal(['rtt 50 50']);
-      expect(summarize(s.receive(frame(Ping, ACK, 0, 2), 50))).to.deep.equal(['rtt 30 40']);
+      expect(summarize(s.receive(frame(Ping, ACK, 0, 2), 50))).to.deep.equal(['rtt 30 30']);
+      expect(summarize(s.receive(frame(Ping, ACK, 0, 3), 80))).to.deep.equal(['rtt 50 40']);
       expect(s.rttMs).to.equal(40);
       expect(s.receive(frame(Ping, ACK, 0, 2), 70)).to.deep.equal([]);
       expect(s.receive(frame(Ping, ACK, 0, 99), 70)).to.deep.equal([]);
@@ -461,6 +463,41 @@ describe('Session', () => {
         expect(again.s.isTerminated).to.equal(true);
         expect(again.s.streamCount).to.equal(0);
       });
+    });
+
+    it('a grown window drained slowly shrinks in the next update: credit already granted stands, later updates grant less', () => {
+      const s = withStream({ autoTune: true });
+      s.ping(0);
+      s.receive(frame(Ping, ACK, 0, 1), 50);
+      s.takeOutbound();
+      s.receive(frame(Data, 0, 1, 0, Buffer.alloc(256 * KiB)), 100);
+      s.consumed(1, 128 * KiB, 101);
+      expect(takeLines(s)).to.deep.equal(['WINDOW_UPDATE stream=1 flags=- delta=393216']);
+      s.receive(frame(Data, 0, 1, 0, Buffer.alloc(384 * KiB)), 102);
+      expect(s.streamInfo(1)).to.include({ recvWindowBytes: 512 * KiB, recvCreditBytes: 0, recvBufferedBytes: 512 * KiB });
+      // Half of the 512 KiB window took 400 ms, 8 round trips: back to 256 KiB, and nothing is owed.
+      s.consumed(1, 256 * KiB, 501);
+      expect(s.hasOutbound).to.equal(false);
+      expect(s.streamInfo(1)).to.include({ recvWindowBytes: 256 * KiB, recvCreditBytes: 0, recvBufferedBytes: 256 * KiB });
+      expect(s.stats).to.include({ windowsGrown: 1, windowsShrunk: 1 });
+      // The peer still holds no credit; once half the smaller window is consumed it gets that much.
+      s.consumed(1, 128 * KiB, 600);
+      expect(takeLines(s)).to.deep.equal(['WINDOW_UPDATE stream=1 flags=- delta=131072']);
+      expect(s.streamInfo(1)).to.include({ recvWindowBytes: 256 * KiB, recvCreditBytes: 128 * KiB, recvBufferedBytes: 128 * KiB });
+      expect(errorOf(s.receive(frame(Data, 0, 1, 128 * KiB + 1), 601))).to.be.instanceOf(ReceiveWindowExceededError);
+    });
+
+    it('a shrink gives its growth back to the window budget', () => {
+      const budget = new MemoryBudget({ budgetBytes: 1024 * KiB });
+      const s = withStream({ autoTune: true, windowBudget: budget });
+      s.ping(0);
+      s.receive(frame(Ping, ACK, 0, 1), 50);
+      s.receive(frame(Data, 0, 1, 0, Buffer.alloc(256 * KiB)), 100);
+      s.consumed(1, 128 * KiB, 101);
+      expect(budget.usedBytes).to.equal(256 * KiB);
+      s.receive(frame(Data, 0, 1, 0, Buffer.alloc(384 * KiB)), 102);
+      s.consumed(1, 256 * KiB, 501);
+      expect(budget.usedBytes).to.equal(0);
     });
 
     it('a slow drain (half the window over more than two round trips) does not grow the window', () => {

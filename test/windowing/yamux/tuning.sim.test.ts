@@ -15,20 +15,24 @@ interface Sample {
   nowMs: number;
   windowBytes: number;
   bufferedBytes: number;
+  /** What the peer may still send plus what arrived and was not consumed: what the stream may hold. */
+  heldBytes: number;
   consumedBytes: number;
 }
 
 interface SimOptions {
-  consumeBytesPerMs: number;
+  /** Bytes the consumer takes per ms, or a function of the time for one that changes pace. */
+  consumeBytesPerMs: number | ((nowMs: number) => number);
   durationMs: number;
   autoTune?: boolean;
+  maxWindowBytes?: number;
   /** Called every step; lets a test flip memory pressure at a given time. */
   onStep?: (nowMs: number, receiver: Session) => void;
 }
 
-function simulate({ consumeBytesPerMs, durationMs, autoTune = true, onStep }: SimOptions): { samples: Sample[]; receiver: Session; maxBufferedOverWindow: number } {
+function simulate({ consumeBytesPerMs, durationMs, autoTune = true, maxWindowBytes, onStep }: SimOptions): { samples: Sample[]; receiver: Session; maxBufferedOverWindow: number } {
   const sender = new Session({ role: 'dialer', autoTune });
-  const receiver = new Session({ role: 'acceptor', autoTune });
+  const receiver = new Session({ role: 'acceptor', autoTune, ...(maxWindowBytes !== undefined ? { maxWindowBytes } : {}) });
   const inFlight: { atMs: number; to: Session; bytes: Buffer }[] = [];
   const source = Buffer.alloc(1 * MiB, 1);
   let blocked = false;
@@ -66,7 +70,7 @@ function simulate({ consumeBytesPerMs, durationMs, autoTune = true, onStep }: Si
     }
     onStep?.(nowMs, receiver);
     if (nowMs % 100 === 0) receiver.ping(nowMs);
-    const n = Math.min(unconsumed, consumeBytesPerMs);
+    const n = Math.min(unconsumed, typeof consumeBytesPerMs === 'number' ? consumeBytesPerMs : consumeBytesPerMs(nowMs));
     if (n > 0) {
       unconsumed -= n;
       consumedTotal += n;
@@ -81,7 +85,13 @@ function simulate({ consumeBytesPerMs, durationMs, autoTune = true, onStep }: Si
     const info = receiver.streamInfo(id);
     if (info !== undefined) {
       maxBufferedOverWindow = Math.max(maxBufferedOverWindow, info.recvBufferedBytes - info.recvWindowBytes);
-      samples.push({ nowMs, windowBytes: info.recvWindowBytes, bufferedBytes: info.recvBufferedBytes, consumedBytes: consumedTotal });
+      samples.push({
+        nowMs,
+        windowBytes: info.recvWindowBytes,
+        bufferedBytes: info.recvBufferedBytes,
+        heldBytes: info.recvBufferedBytes + info.recvCreditBytes,
+        consumedBytes: consumedTotal,
+      });
     }
   }
   return { samples, receiver, maxBufferedOverWindow };
@@ -126,6 +136,27 @@ describe('window auto-tuning (simulated 50 ms round trip)', () => {
     const { samples } = simulate({ consumeBytesPerMs: 4 * KiB, durationMs: 3000 });
     expect(at(samples, 3000).windowBytes).to.equal(1 * MiB);
     expect(rateBetween(samples, 1000, 3000)).to.equal(4 * KiB);
+  });
+
+  it('a fast consumer (80 KiB/ms) that slows to 1 KiB/ms (BDP 50 KiB) gets a 512 KiB window back; what the stream may hold falls to it', () => {
+    const { samples, receiver } = simulate({ consumeBytesPerMs: (nowMs) => (nowMs < 1000 ? 80 * KiB : 1 * KiB), durationMs: 6000, maxWindowBytes: 4 * MiB });
+    const grown = at(samples, 999).windowBytes;
+    expect(grown).to.equal(4 * MiB);
+    expect(receiver.stats.windowsShrunk).to.be.at.least(1);
+    // No more than the grown window is ever held, and once the credit granted while fast has
+    // been consumed, no more than the shrunk window: 1 KiB/ms needs under 16 BDP (800 KiB).
+    expect(Math.max(...samples.map((s) => s.heldBytes))).to.be.at.most(grown);
+    const settled = samples.filter((s) => s.nowMs >= 5000);
+    expect(Math.max(...settled.map((s) => s.windowBytes))).to.equal(512 * KiB);
+    expect(Math.max(...settled.map((s) => s.heldBytes))).to.be.at.most(512 * KiB);
+    expect(rateBetween(samples, 5000, 6000)).to.equal(1 * KiB);
+  });
+
+  it('a consumer that stops for 5 s after a fast start drains at its old pace once back, through a window that shrank and grew again', () => {
+    const { samples, receiver } = simulate({ consumeBytesPerMs: (nowMs) => (nowMs >= 1000 && nowMs < 6000 ? 0 : 80 * KiB), durationMs: 9000 });
+    expect(receiver.stats.windowsShrunk).to.be.at.least(1);
+    expect(at(samples, 9000).windowBytes).to.be.at.least(4 * MiB);
+    expect(rateBetween(samples, 8000, 9000)).to.be.at.least(0.95 * 80 * KiB);
   });
 
   it('memory pressure shrinks a grown window back to 256 KiB; relief lets it grow again', () => {

@@ -19,11 +19,20 @@ describe('tuneWindow', () => {
     ['half a window in 99 ms (just under two round trips) doubles', { elapsedMs: 99 }, 512 * KiB],
     ['half a window in exactly two round trips keeps it', { elapsedMs: 100 }, 256 * KiB],
     ['half a window in 500 ms (slow consumer) keeps it', { elapsedMs: 500 }, 256 * KiB],
+    ['a grown window drained half in just under 8 round trips keeps it', { windowBytes: 1 * MiB, consumedBytes: 512 * KiB, elapsedMs: 399 }, 1 * MiB],
+    ['a grown window drained half in 8 round trips (16 per window) halves', { windowBytes: 1 * MiB, consumedBytes: 512 * KiB, elapsedMs: 400 }, 512 * KiB],
+    ['a grown window drained half in 16 round trips halves twice', { windowBytes: 1 * MiB, consumedBytes: 512 * KiB, elapsedMs: 800 }, 256 * KiB],
+    ['8 MiB over 10 s (BDP 41 KiB) shrinks a 16 MiB window in one step to 512 KiB (under 16 BDP)', { windowBytes: 16 * MiB, consumedBytes: 8 * MiB, elapsedMs: 10_000 }, 512 * KiB],
+    ['a stall of a minute shrinks a 16 MiB window to the initial one, never below', { windowBytes: 16 * MiB, consumedBytes: 8 * MiB, elapsedMs: 60_000 }, 256 * KiB],
+    ['the shrink halves an odd window to whole bytes', { windowBytes: 1_000_001, initialWindowBytes: 300_000, consumedBytes: 500_000, elapsedMs: 10_000 }, 300_000],
+    ['a window just doubled, drained at the rate that doubled it (half in ~4 round trips), stays', { windowBytes: 512 * KiB, consumedBytes: 256 * KiB, elapsedMs: 198 }, 512 * KiB],
+    ['no rtt measured yet never shrinks', { windowBytes: 1 * MiB, consumedBytes: 512 * KiB, elapsedMs: 10_000, rttMs: null }, 1 * MiB],
     ['a whole window in 199 ms doubles (4 rtt * consumed / window)', { consumedBytes: 256 * KiB, elapsedMs: 199 }, 512 * KiB],
     ['no rtt measured yet keeps it', { rttMs: null }, 256 * KiB],
     ['an rtt of 0 keeps it', { rttMs: 0 }, 256 * KiB],
     ['stops at the maximum', { windowBytes: 12 * MiB }, 16 * MiB],
     ['at the maximum stays', { windowBytes: 16 * MiB }, 16 * MiB],
+    ['at the maximum, drained slowly, shrinks', { windowBytes: 16 * MiB, consumedBytes: 8 * MiB, elapsedMs: 400 }, 8 * MiB],
     ['memory pressure drops to the initial window', { windowBytes: 8 * MiB, memoryPressure: true }, 256 * KiB],
     ['memory pressure never grows', { memoryPressure: true }, 256 * KiB],
     ['nothing consumed keeps it', { consumedBytes: 0 }, 256 * KiB],
@@ -37,6 +46,14 @@ describe('smoothRtt', () => {
   it('takes the first sample as is, then averages half and half', () => {
     expect(smoothRtt(null, 40)).to.equal(40);
     expect(smoothRtt(40, 60)).to.equal(50);
+  });
+
+  it('takes a lower sample at once: a first ping answered by a process still starting up does not stand', () => {
+    expect(smoothRtt(10, 0.3)).to.equal(0.3);
+    expect(smoothRtt(0.3, 0.5)).to.equal(0.4);
+  });
+
+  it('only averages in a sample of 0 (a clock too coarse to see the round trip)', () => {
     expect(smoothRtt(50, 0)).to.equal(25);
   });
 });
