@@ -13,7 +13,9 @@
  *
  * The link is always read: every byte the peer may send fits in a window we granted, so a stalled
  * stream never holds up the others. A ping goes out at once (to seed the round-trip time that
- * window auto-tuning needs) and every keepalive interval; an unanswered one closes the link.
+ * window auto-tuning needs), another as soon as it is answered (the first answer may come from a
+ * process still starting up, several times slower than the link), and then one every keepalive
+ * interval; an unanswered one closes the link.
  * Protocol errors queue a go away, which is flushed before the link is closed.
  */
 import { EventEmitter } from 'node:events';
@@ -137,6 +139,8 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
   private handshakeTimer: NodeJS.Timeout | null = null;
   private readonly errorLingerMs: number;
   private keepaliveOutstanding = false;
+  // The second round-trip sample is taken as soon as the first is in (see the module comment).
+  private secondPingDue = true;
   // One entry per ping in flight, in order: a caller waiting for its round trip, or null (keepalive).
   private readonly pings: ({ resolve: (ms: number) => void; reject: (err: Error) => void } | null)[] = [];
   private closing = false;
@@ -422,6 +426,10 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
         this.keepaliveOutstanding = false;
         this.clearHandshakeTimer();
         this.pings.shift()?.resolve(event.sampleMs);
+        if (this.secondPingDue) {
+          this.secondPingDue = false;
+          this.sendPing(null);
+        }
         this.emit('rtt', event.rttMs, event.sampleMs);
         return;
       }
