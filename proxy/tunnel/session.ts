@@ -381,16 +381,14 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
         // or a peer could make a stalled stream hold many times its window (1-byte frames
         // interleaved with other streams' data, say). A piece of at least a quarter of its buffer
         // pins at most four times itself. Smaller ones are copied, except from pooled link reads,
-        // where a stream may pin up to SMALL_PIECE_PIN_BYTES of buffers with them first: a stream
-        // that keeps up never pays for the copies.
+        // where a stream may pin up to SMALL_PIECE_PIN_BYTES of buffers with them first (each
+        // buffer counted once, however many of its pieces the stream holds): a stream that keeps
+        // up never pays for the copies.
         let bytes = event.bytes;
         const small = bytes.length * 4 < bytes.buffer.byteLength;
         if (this.reads !== null && isPooledRead(bytes)) {
-          if (!small) retainRead(bytes);
-          else if (stream.pinnedSmallBytes + bytes.buffer.byteLength <= SMALL_PIECE_PIN_BYTES) {
-            retainRead(bytes);
-            stream.pinnedSmallBytes += bytes.buffer.byteLength;
-          } else bytes = copyOf(bytes);
+          if (!small || stream.pinSmallPiece(bytes, SMALL_PIECE_PIN_BYTES)) retainRead(bytes);
+          else bytes = copyOf(bytes);
         } else if (small) bytes = copyOf(bytes);
         stream.onFrameData(bytes);
         return;

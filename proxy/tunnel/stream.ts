@@ -69,8 +69,10 @@ export class TunnelStream extends Duplex {
   bytesReceived = 0;
   /** Payload bytes framed toward the peer. */
   bytesSent = 0;
-  /** Capacity of pooled link read buffers this stream's small pieces pin (see TunnelSession). */
+  /** Capacity of the pooled link read buffers this stream's small pieces pin, each buffer once (see TunnelSession). */
   pinnedSmallBytes = 0;
+  // Those buffers, with how many of its small pieces each holds; made at the first one.
+  private smallPins: Map<ArrayBufferLike, number> | null = null;
   private credited = 0;
   private acknowledged = 0;
   // The write in progress: its chunks not yet framed, its callback, its size.
@@ -124,12 +126,41 @@ export class TunnelStream extends Duplex {
   }
 
   /**
+   * Counts a small piece of a pooled link read buffer against what this stream may pin with them
+   * (`limitBytes` of buffers, each counted once however many pieces it holds): false when its
+   * buffer is not pinned yet and would not fit (the caller copies the piece instead).
+   */
+  pinSmallPiece(piece: Buffer, limitBytes: number): boolean {
+    const buffer = piece.buffer;
+    const pieces = this.smallPins?.get(buffer);
+    if (pieces !== undefined) {
+      this.smallPins!.set(buffer, pieces + 1);
+      return true;
+    }
+    if (this.pinnedSmallBytes + buffer.byteLength > limitBytes) return false;
+    (this.smallPins ??= new Map()).set(buffer, 1);
+    this.pinnedSmallBytes += buffer.byteLength;
+    return true;
+  }
+
+  /**
    * Gives back a chunk this stream delivered once it is no longer referenced (written onward and
    * flushed): a pooled link read buffer may then be read into again. CreditReader calls it.
    */
   releaseChunk(chunk: Buffer): void {
-    if (isPooledRead(chunk) && chunk.length * 4 < chunk.buffer.byteLength) this.pinnedSmallBytes -= chunk.buffer.byteLength;
+    if (isPooledRead(chunk) && chunk.length * 4 < chunk.buffer.byteLength) this.unpinSmallPiece(chunk.buffer);
     releaseRead(chunk);
+  }
+
+  private unpinSmallPiece(buffer: ArrayBufferLike): void {
+    const pieces = this.smallPins?.get(buffer);
+    if (pieces === undefined) return;
+    if (pieces > 1) {
+      this.smallPins!.set(buffer, pieces - 1);
+      return;
+    }
+    this.smallPins!.delete(buffer);
+    this.pinnedSmallBytes -= buffer.byteLength;
   }
 
   /** True unless the bytes waiting here already use up the peer's remaining credit. */

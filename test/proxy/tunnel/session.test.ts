@@ -15,6 +15,8 @@ import {
   type TunnelSessionOptions,
 } from '../../../proxy/index.js';
 import { duplexPair, linkPair, type LinkKind } from '../../helpers/duplex-pair.js';
+import { BufferPool } from '../../../proxy/memory/buffer-pool.js';
+import { LinkReads, LINK_READ_BUFFER_BYTES } from '../../../proxy/tunnel/link-reads.js';
 import { randomBytes, randomChunks, sha256 } from '../../../scenarios/harness/random.js';
 
 const KiB = 1024;
@@ -293,6 +295,35 @@ describe('TunnelSession (library)', () => {
       expect(first!.length).to.equal(big.length);
       expect(second!.length).to.equal(100);
       expect(second!.buffer.byteLength).to.be.below(chunk.length / 4);
+    });
+
+    it('pooled link reads: small pieces of one read buffer pin it once for their stream, however many there are (none copied)', async () => {
+      const [ours, peer] = duplexPair();
+      const reads = new LinkReads(new BufferPool({ bufferBytes: LINK_READ_BUFFER_BYTES, maxCached: 4 }));
+      const session = new TunnelSession(ours, { role: 'acceptor', keepaliveIntervalMs: 0, credit: 'manual', reads });
+      cleanups.push(() => {
+        session.destroy();
+        peer.destroy();
+      });
+      const chunks: Buffer[] = [];
+      let stream: TunnelStream | undefined;
+      session.on('stream', (s: TunnelStream) => {
+        stream = s;
+        s.on('data', (d: Buffer) => chunks.push(d));
+      });
+      // 20 pieces of 1 KiB: 20 x 256 KiB counted per piece would be past SMALL_PIECE_PIN_BYTES (4 MiB).
+      const wire = Buffer.concat([frame(FrameType.WindowUpdate, Flag.SYN, 1, 0), ...Array.from({ length: 20 }, (_, i) => frame(FrameType.Data, 0, 1, KiB, Buffer.alloc(KiB, i)))]);
+      const buffer = reads.onread.buffer();
+      wire.copy(buffer);
+      reads.onread.callback(wire.length, buffer);
+      await new Promise((r) => setImmediate(r));
+      expect(chunks).to.have.length(20);
+      expect(chunks.every((c) => c.buffer === buffer.buffer), 'every piece a view of the read buffer').to.equal(true);
+      expect(stream!.pinnedSmallBytes).to.equal(LINK_READ_BUFFER_BYTES);
+      for (const c of chunks.slice(0, 19)) stream!.releaseChunk(c);
+      expect(stream!.pinnedSmallBytes).to.equal(LINK_READ_BUFFER_BYTES);
+      stream!.releaseChunk(chunks[19]!);
+      expect(stream!.pinnedSmallBytes).to.equal(0);
     });
 
     describe('a peer that sends pings and never reads (fake timers)', () => {
