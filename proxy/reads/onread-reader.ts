@@ -64,9 +64,10 @@ export class OnreadReader implements SourceReader, ReadSink, Lender {
     this.stopAwaiting();
     this.target = target;
     // A client that half-closed while it waited for a slot emitted its 'end' before anyone listened.
+    // on(), not once(): each comes once, and once() costs a wrapper per socket.
     if (this.socket.readableEnded) queueMicrotask(this.onEnd);
-    else this.socket.once('end', this.onEnd);
-    this.socket.once('close', this.onClose);
+    else this.socket.on('end', this.onEnd);
+    this.socket.on('close', this.onClose);
     if (isLanding(this.hook.next)) this.hook.next = this.lightView; // a waiting client was read in small bites
     for (const chunk of this.hook.bind(this)) target.deliver(chunk, null);
   }

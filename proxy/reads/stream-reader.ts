@@ -21,8 +21,9 @@ export class StreamReader implements SourceReader {
     this.target = target;
     this.source.on('data', this.onData);
     // A client that half-closed while it waited for a slot emitted its 'end' before anyone listened.
+    // on(), not once(): 'end' comes once, and once() costs a wrapper per stream.
     if (this.source.readableEnded) queueMicrotask(this.onEnd);
-    else this.source.once('end', this.onEnd);
+    else this.source.on('end', this.onEnd);
   }
 
   pause(): void {

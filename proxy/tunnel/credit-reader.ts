@@ -19,17 +19,22 @@ export class CreditReader extends StreamReader {
 
   constructor(stream: TunnelStream) {
     if (stream.credit !== 'manual') throw new RangeError(`a CreditReader needs a stream in 'manual' credit mode, this one is '${stream.credit}'`);
-    super(stream, creditFor(stream));
+    super(stream, new StreamCredit(stream));
   }
 }
 
-function creditFor(stream: TunnelStream): Lender {
-  return {
-    giveBack(chunk, consumed) {
-      // The sink no longer needs the bytes: a pooled link read buffer may be read into again.
-      stream.releaseChunk(chunk);
-      if (consumed && !stream.destroyed) stream.acknowledge(chunk.length);
-    },
-    slackOf: () => 0,
-  };
+// One small object per stream with its methods on the prototype (an object literal of two
+// closures cost about 250 bytes per idle stream).
+class StreamCredit implements Lender {
+  constructor(private readonly stream: TunnelStream) {}
+
+  giveBack(chunk: Buffer, consumed: boolean): void {
+    // The sink no longer needs the bytes: a pooled link read buffer may be read into again.
+    this.stream.releaseChunk(chunk);
+    if (consumed && !this.stream.destroyed) this.stream.acknowledge(chunk.length);
+  }
+
+  slackOf(): number {
+    return 0;
+  }
 }

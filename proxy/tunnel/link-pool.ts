@@ -129,7 +129,8 @@ export class LinkPool {
       const slot = this.slots[k]!;
       const stream = slot.session!.tryOpen();
       if (typeof stream !== 'string') {
-        stream.once('close', this.onStreamClosed);
+        // on(), not once(): a stream closes once, and once() costs a wrapper per stream.
+        stream.on('close', this.onStreamClosed);
         return stream;
       }
       tried.add(k);

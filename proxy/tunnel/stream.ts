@@ -75,8 +75,8 @@ export class TunnelStream extends Duplex {
   private smallPins: Map<ArrayBufferLike, number> | null = null;
   private credited = 0;
   private acknowledged = 0;
-  // The write in progress: its chunks not yet framed, its callback, its size.
-  private pending: Buffer[] = [];
+  // The write in progress: its chunks not yet framed (null between writes: no array per idle stream), its callback, its size.
+  private pending: Buffer[] | null = null;
   private pendingAt = 0;
   private pendingBytes = 0;
   private callback: WriteCallback | null = null;
@@ -227,7 +227,7 @@ export class TunnelStream extends Duplex {
     if (!this.remoteReset) this.carrier.resetStream(this.streamId);
     const pending = this.callback;
     this.callback = null;
-    this.pending = [];
+    this.pending = null;
     this.carrier.forgetStream(this);
     // Part of that write may already be framed and waiting in the link: its bytes are the writer's
     // until the link has sent them, so it hears of the failure only then.
@@ -249,13 +249,14 @@ export class TunnelStream extends Duplex {
 
   private sendPending(): void {
     let result: SendResult | null = null;
-    while (this.pendingAt < this.pending.length) {
-      const head = this.pending[this.pendingAt]!;
+    const pending = this.pending!;
+    while (this.pendingAt < pending.length) {
+      const head = pending[this.pendingAt]!;
       result = this.carrier.sendData(this.streamId, head);
       this.bytesSent += result.sentBytes;
       this.pendingBytes -= result.sentBytes;
       if (result.sentBytes < head.length) {
-        this.pending[this.pendingAt] = head.subarray(result.sentBytes);
+        pending[this.pendingAt] = head.subarray(result.sentBytes);
         this.waitingForCredit = true;
         return;
       }
@@ -270,7 +271,7 @@ export class TunnelStream extends Duplex {
     const callback = this.callback!;
     const size = this.givenBytes;
     this.callback = null;
-    this.pending = [];
+    this.pending = null;
     this.pendingAt = 0;
     this.carrier.afterFlush((err) => {
       this.givenBytes -= size;
