@@ -10,6 +10,7 @@ import { TUNNEL_DEFAULTS, type TunnelSidecarOptions } from '../tunnel/defaults.j
 import { logLine } from '../sidecar/process-signals.js';
 import { COMMON_OPTIONS, connectionSettings } from '../options/common.js';
 import { metricsEndpoint, serveUntilSignal, sidecarRegistry, type Served } from '../sidecar/serve-until-signal.js';
+import { holdYoungGeneration } from '../memory/young-generation.js';
 
 const MIN_WINDOW = INITIAL_STREAM_WINDOW_BYTES; // a stream can never start below the yamux spec's initial window
 const D = TUNNEL_DEFAULTS;
@@ -90,6 +91,8 @@ export function serveTunnelSidecar(
   o: ParsedOptions,
   drainNotice: string,
 ): Promise<number> {
+  // A burst of streams would otherwise leave the young generation at its 16 MiB maximum for good.
+  holdYoungGeneration();
   const registry = sidecarRegistry(sidecar);
   return serveUntilSignal({
     name,
