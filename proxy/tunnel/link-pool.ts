@@ -54,7 +54,10 @@ interface Slot {
   dial: PendingDial | null;
   timer: NodeJS.Timeout | null;
   readonly backoff: Backoff;
-  /** Streams the current link refused to open (limits); cleared when one of its streams closes. */
+  /**
+   * Streams the current link refused to open (limits); cleared when one of its streams closes, or
+   * when the server acknowledges one (the backlog of unacknowledged streams shrank).
+   */
   full: boolean;
 }
 
@@ -221,6 +224,14 @@ export class LinkPool {
         slot.state = 'up';
         slot.backoff.reset();
         this.options.onLog?.(`link ${slot.label} up`);
+        this.serveWaiters();
+      });
+      // A link full only because too many streams await the server's acknowledgement can take
+      // more as soon as one is acknowledged: waiters must not sit out their wait (a burst of
+      // new connections over a server slow to reach its target would lose them all).
+      session.on('streamAccepted', () => {
+        if (slot.session !== session || !slot.full) return;
+        slot.full = false;
         this.serveWaiters();
       });
       session.on('goAway', (code: number) => {

@@ -102,9 +102,13 @@ type FlushCallback = (err?: Error | null) => void;
 /** Pooled read buffers a stream may pin with small pieces before they are copied instead (16 link read buffers). */
 export const SMALL_PIECE_PIN_BYTES = 4 * 1024 * 1024;
 
-/** Events: 'stream' (TunnelStream), 'goAway' (code), 'rtt' (rttMs, sampleMs), 'close' (Error | null). */
+/**
+ * Events: 'stream' (TunnelStream), 'streamAccepted' (stream id: the peer acknowledged a stream we
+ * opened), 'goAway' (code), 'rtt' (rttMs, sampleMs), 'close' (Error | null).
+ */
 export interface TunnelSession {
   on(event: 'stream', listener: (stream: TunnelStream) => void): this;
+  on(event: 'streamAccepted', listener: (streamId: number) => void): this;
   on(event: 'goAway', listener: (code: number) => void): this;
   on(event: 'rtt', listener: (rttMs: number, sampleMs: number) => void): this;
   on(event: 'close', listener: (error: Error | null) => void): this;
@@ -406,6 +410,8 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
       }
       case 'streamAccepted':
         this.streams.get(event.streamId)?.emit('accepted');
+        // Once per session rather than per stream: one fewer waiting to be acknowledged (the backlog).
+        this.emit('streamAccepted', event.streamId);
         return;
       case 'streamEnded':
         this.streams.get(event.streamId)?.onRemoteEnd();

@@ -116,4 +116,29 @@ describe('LinkPool (reconnect with backoff; fake timers, real sockets)', () => {
     expect(got).to.deep.equal([null, 'stream']);
     expect(pool.waiting).to.equal(0);
   });
+
+  it('a waiter for a link full of unacknowledged streams gets a stream as soon as the server acknowledges one, without any closing', async () => {
+    const sessions: TunnelSession[] = [];
+    const server = res.server(
+      createServer((socket: Socket) => {
+        const s = new TunnelSession(socket, { role: 'acceptor', keepaliveIntervalMs: 0, autoAccept: false });
+        sessions.push(s);
+      }),
+    );
+    const port = await listen(server);
+    pool = new LinkPool({ server: tcp(port), links: 1, connectTimeoutMs: 5_000, tls: null, session: { keepaliveIntervalMs: 0, acceptBacklog: 2 } });
+    pool.start();
+    const peer: TunnelStream[] = [];
+    await until(() => sessions.length === 1, 'the link');
+    sessions[0]!.on('stream', (s: TunnelStream) => peer.push(s));
+    const got: (TunnelStream | null)[] = [];
+    for (let i = 0; i < 3; i++) pool.acquire(20_000, (s) => got.push(s));
+    await until(() => got.length === 2 && peer.length === 2, 'two streams, the backlog full');
+    expect(pool.waiting).to.equal(1);
+    expect(peer[0]!.accept()).to.equal(true);
+    await until(() => got.length === 3, 'the third stream');
+    expect(got.every((s) => s !== null)).to.equal(true);
+    expect(pool.waiting).to.equal(0);
+    for (const s of [...got, ...peer]) s?.destroy();
+  });
 });
