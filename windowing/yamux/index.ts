@@ -9,7 +9,7 @@ export { describeFrame, describeFlags, describeGoAwayCode, hasFlag, type FrameHe
 export { encodeHeader, encodeFrame, dataFrame, windowUpdateFrame, pingFrame, goAwayFrame, asBuffer, type FrameFields } from './encoder.js';
 export { FrameDecoder, DecoderState, parseHeader, type FramePart, type DecoderOptions } from './decoder.js';
 export { SendWindow, ReceiveWindow } from './stream-window.js';
-export { tuneWindow, smoothRtt, GROW_BELOW_RTTS, SHRINK_ABOVE_RTTS, type TuneInput } from './tuning.js';
+export { tuneWindow, isSlowDrain, smoothRtt, GROW_BELOW_RTTS, SHRINK_ABOVE_RTTS, SHRINK_AFTER_SLOW_EPOCHS, type TuneInput } from './tuning.js';
 export { EmptyFrameBudget, WindowUpdateBudget, ResetBucket, ControlReplyBudget } from './budgets.js';
 export { resolveSessionOptions, type SessionOptions, type SessionLimits, type SessionRole, type WindowGrowthBudget } from './limits.js';
 export { StreamPhase, type StreamInfo } from './stream.js';

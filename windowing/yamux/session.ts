@@ -43,7 +43,7 @@ import {
 import { describeFrame, hasFlag, type FrameHeader } from './frame.js';
 import { resolveSessionOptions, type SessionLimits, type SessionOptions, type SessionRole } from './limits.js';
 import { Stream, StreamPhase, type StreamInfo } from './stream.js';
-import { smoothRtt, tuneWindow } from './tuning.js';
+import { isSlowDrain, smoothRtt, tuneWindow } from './tuning.js';
 
 /** Something the caller must act on, returned by receive() in wire order. */
 export type SessionEvent =
@@ -312,7 +312,7 @@ export class Session {
     if (stream.remoteClosed || !stream.recv.shouldGrant) return;
     if (this.limits.autoTune || this.memoryPressure) {
       const before = stream.recv.windowBytes;
-      const after = tuneWindow({
+      const input = {
         windowBytes: before,
         initialWindowBytes: this.limits.initialWindowBytes,
         maxWindowBytes: this.limits.maxWindowBytes,
@@ -320,7 +320,10 @@ export class Session {
         elapsedMs: nowMs - (stream.epochStartMs ?? nowMs),
         rttMs: this.rtt,
         memoryPressure: this.memoryPressure,
-      });
+        slowEpochsBefore: stream.slowEpochs,
+      };
+      const after = tuneWindow(input);
+      stream.slowEpochs = isSlowDrain(input) ? stream.slowEpochs + 1 : 0;
       const granted = this.budgeted(before, after);
       if (granted > before) this.stats.windowsGrown++;
       else if (granted < before && !this.memoryPressure) this.stats.windowsShrunk++;

@@ -50,6 +50,8 @@ export class Stream {
   epochStartMs: number | null = null;
   /** Bytes consumed in the current epoch. */
   epochConsumedBytes = 0;
+  /** Auto-tuning decisions in a row that found the window drained slowly (tuning.ts). */
+  slowEpochs = 0;
   readonly send: SendWindow;
   readonly recv: ReceiveWindow;
 

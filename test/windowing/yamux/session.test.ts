@@ -465,8 +465,9 @@ describe('Session', () => {
       });
     });
 
-    it('a grown window drained slowly shrinks in the next update: credit already granted stands, later updates grant less', () => {
-      const s = withStream({ autoTune: true });
+    /** A stream grown to 512 KiB (RTT 50 ms), its 512 KiB window all sent and unconsumed at 102 ms. */
+    function grownAndFull(options: Partial<SessionOptions> = {}): Session {
+      const s = withStream({ autoTune: true, ...options });
       s.ping(0);
       s.receive(frame(Ping, ACK, 0, 1), 50);
       s.takeOutbound();
@@ -475,28 +476,46 @@ describe('Session', () => {
       expect(takeLines(s)).to.deep.equal(['WINDOW_UPDATE stream=1 flags=- delta=393216']);
       s.receive(frame(Data, 0, 1, 0, Buffer.alloc(384 * KiB)), 102);
       expect(s.streamInfo(1)).to.include({ recvWindowBytes: 512 * KiB, recvCreditBytes: 0, recvBufferedBytes: 512 * KiB });
-      // Half of the 512 KiB window took 400 ms, 8 round trips: back to 256 KiB, and nothing is owed.
+      return s;
+    }
+
+    it('a grown window drained slowly twice in a row shrinks: credit already granted stands, later updates grant less', () => {
+      const s = grownAndFull();
+      // Half of the 512 KiB window took 400 ms, 8 round trips: once may be this process, not the consumer.
       s.consumed(1, 256 * KiB, 501);
+      expect(takeLines(s)).to.deep.equal(['WINDOW_UPDATE stream=1 flags=- delta=262144']);
+      expect(s.streamInfo(1)).to.include({ recvWindowBytes: 512 * KiB });
+      s.receive(frame(Data, 0, 1, 0, Buffer.alloc(256 * KiB)), 502);
+      // Twice in a row: back to 256 KiB, and with 512 KiB buffered nothing is owed.
+      s.consumed(1, 256 * KiB, 901);
       expect(s.hasOutbound).to.equal(false);
       expect(s.streamInfo(1)).to.include({ recvWindowBytes: 256 * KiB, recvCreditBytes: 0, recvBufferedBytes: 256 * KiB });
       expect(s.stats).to.include({ windowsGrown: 1, windowsShrunk: 1 });
       // The peer still holds no credit; once half the smaller window is consumed it gets that much.
-      s.consumed(1, 128 * KiB, 600);
+      s.consumed(1, 128 * KiB, 1000);
       expect(takeLines(s)).to.deep.equal(['WINDOW_UPDATE stream=1 flags=- delta=131072']);
       expect(s.streamInfo(1)).to.include({ recvWindowBytes: 256 * KiB, recvCreditBytes: 128 * KiB, recvBufferedBytes: 128 * KiB });
-      expect(errorOf(s.receive(frame(Data, 0, 1, 128 * KiB + 1), 601))).to.be.instanceOf(ReceiveWindowExceededError);
+      expect(errorOf(s.receive(frame(Data, 0, 1, 128 * KiB + 1), 1001))).to.be.instanceOf(ReceiveWindowExceededError);
+    });
+
+    it('a slow epoch between fast ones shrinks nothing: the streak starts over', () => {
+      const s = grownAndFull({ maxWindowBytes: 512 * KiB });
+      s.consumed(1, 256 * KiB, 501); // slow
+      s.receive(frame(Data, 0, 1, 0, Buffer.alloc(256 * KiB)), 502);
+      s.consumed(1, 256 * KiB, 503); // fast
+      s.receive(frame(Data, 0, 1, 0, Buffer.alloc(256 * KiB)), 504);
+      s.consumed(1, 256 * KiB, 904); // slow
+      expect(s.streamInfo(1)!.recvWindowBytes).to.equal(512 * KiB);
+      expect(s.stats.windowsShrunk).to.equal(0);
     });
 
     it('a shrink gives its growth back to the window budget', () => {
       const budget = new MemoryBudget({ budgetBytes: 1024 * KiB });
-      const s = withStream({ autoTune: true, windowBudget: budget });
-      s.ping(0);
-      s.receive(frame(Ping, ACK, 0, 1), 50);
-      s.receive(frame(Data, 0, 1, 0, Buffer.alloc(256 * KiB)), 100);
-      s.consumed(1, 128 * KiB, 101);
+      const s = grownAndFull({ windowBudget: budget });
       expect(budget.usedBytes).to.equal(256 * KiB);
-      s.receive(frame(Data, 0, 1, 0, Buffer.alloc(384 * KiB)), 102);
       s.consumed(1, 256 * KiB, 501);
+      s.receive(frame(Data, 0, 1, 0, Buffer.alloc(256 * KiB)), 502);
+      s.consumed(1, 256 * KiB, 901);
       expect(budget.usedBytes).to.equal(0);
     });
 

@@ -139,22 +139,23 @@ describe('window auto-tuning (simulated 50 ms round trip)', () => {
   });
 
   it('a fast consumer (80 KiB/ms) that slows to 1 KiB/ms (BDP 50 KiB) gets a 512 KiB window back; what the stream may hold falls to it', () => {
-    const { samples, receiver } = simulate({ consumeBytesPerMs: (nowMs) => (nowMs < 1000 ? 80 * KiB : 1 * KiB), durationMs: 6000, maxWindowBytes: 4 * MiB });
+    const { samples, receiver } = simulate({ consumeBytesPerMs: (nowMs) => (nowMs < 1000 ? 80 * KiB : 1 * KiB), durationMs: 10_000, maxWindowBytes: 4 * MiB });
     const grown = at(samples, 999).windowBytes;
     expect(grown).to.equal(4 * MiB);
     expect(receiver.stats.windowsShrunk).to.be.at.least(1);
     // No more than the grown window is ever held, and once the credit granted while fast has
     // been consumed, no more than the shrunk window: 1 KiB/ms needs under 16 BDP (800 KiB).
     expect(Math.max(...samples.map((s) => s.heldBytes))).to.be.at.most(grown);
-    const settled = samples.filter((s) => s.nowMs >= 5000);
+    // The first slow epoch grants as before (it may be this process, not the consumer); the second shrinks.
+    const settled = samples.filter((s) => s.nowMs >= 9000);
     expect(Math.max(...settled.map((s) => s.windowBytes))).to.equal(512 * KiB);
     expect(Math.max(...settled.map((s) => s.heldBytes))).to.be.at.most(512 * KiB);
-    expect(rateBetween(samples, 5000, 6000)).to.equal(1 * KiB);
+    expect(rateBetween(samples, 9000, 10_000)).to.equal(1 * KiB);
   });
 
-  it('a consumer that stops for 5 s after a fast start drains at its old pace once back, through a window that shrank and grew again', () => {
+  it('a consumer that stops once for 5 s after a fast start keeps its window and drains at its old pace once back', () => {
     const { samples, receiver } = simulate({ consumeBytesPerMs: (nowMs) => (nowMs >= 1000 && nowMs < 6000 ? 0 : 80 * KiB), durationMs: 9000 });
-    expect(receiver.stats.windowsShrunk).to.be.at.least(1);
+    expect(receiver.stats.windowsShrunk).to.equal(0);
     expect(at(samples, 9000).windowBytes).to.be.at.least(4 * MiB);
     expect(rateBetween(samples, 8000, 9000)).to.be.at.least(0.95 * 80 * KiB);
   });
