@@ -21,9 +21,12 @@
  */
 import type { Writable } from 'node:stream';
 import type { DirectionWindow } from '../../windowing/index.js';
-import { SinkWriter } from './sink-writer.js';
+import { SinkWriter, type SinkEvents } from './sink-writer.js';
 import type { ConnectionActions, Downstream, Holdable, Lender, ReadTarget, SourceReader, Stage, StageContext, StageExit } from './types.js';
 import { Valve } from './valve.js';
+
+// What a stage may do to the connection when the direction was given nothing to act on.
+const NO_CONNECTION: ConnectionActions = { close: () => {}, reset: () => {} };
 
 // The window a stage measures itself against when the direction has none (a zero window).
 const FALLBACK_WINDOW_BYTES = 256 * 1024;
@@ -54,7 +57,7 @@ interface LiveContext extends StageContext {
 }
 
 /** See the module comment. */
-export class Direction implements ReadTarget {
+export class Direction implements ReadTarget, SinkEvents {
   /** Bytes read from the source. */
   bytesRead = 0;
   /** Bytes read after finish(), thrown away. */
@@ -71,7 +74,6 @@ export class Direction implements ReadTarget {
   private firstTakesLeases = true;
   /** False when a queueing stage keeps the window itself. */
   private windowed = true;
-  private readonly windowHold = { reason: 'window' };
   private windowHeldAtMs = 0;
   private readonly now: () => number;
   private readonly onWindowResume: ((heldMs: number) => void) | undefined;
@@ -87,10 +89,10 @@ export class Direction implements ReadTarget {
     this.window = options.window;
     this.stages = [...(options.stages ?? [])];
     this.onWindowResume = options.onWindowResume;
-    this.connection = options.connection ?? { close: () => {}, reset: () => {} };
+    this.connection = options.connection ?? NO_CONNECTION;
     this.valve = new Valve(this.now);
     const coalesce = options.coalesceWrites ?? (this.reader.deliversBursts === true || this.stages.some((s) => s.emitsBursts === true));
-    this.writer = new SinkWriter(options.sink, { wrote: (full) => this.afterWrite(full), flushed: () => this.afterFlush() }, { coalesce });
+    this.writer = new SinkWriter(options.sink, this, { coalesce });
     this.first = this.writer;
     for (const stage of this.stages) this.contextMap.set(stage, this.contextFor());
     this.rewire();
@@ -288,12 +290,16 @@ export class Direction implements ReadTarget {
     this.window.charge(Math.max(0, this.heldBytes - this.writer.lenderChargedBytes));
   }
 
-  private afterWrite(full: boolean): void {
+  // SinkEvents, for the writer (the direction is its own listener: no closures per direction).
+
+  /** After every write to the sink; `full` when its write() returned false. */
+  wrote(full: boolean): void {
     this.charge();
     if (this.windowed) this.applyWindow(full);
   }
 
-  private afterFlush(): void {
+  /** After every write the sink flushed. */
+  flushed(): void {
     if (this.stopped) return;
     for (let i = this.stages.length - 1; i >= 0; i--) this.stages[i]!.drained?.();
     this.charge();
@@ -304,9 +310,9 @@ export class Direction implements ReadTarget {
     const action = this.window.update(this.writer.pendingBytes, full);
     if (action === 'pause') {
       this.windowHeldAtMs = this.now();
-      this.valve.hold(this.windowHold, 'window');
+      this.valve.hold(this, 'window'); // the direction itself holds for its window
     } else if (action === 'resume') {
-      this.valve.release(this.windowHold);
+      this.valve.release(this);
       this.onWindowResume?.(this.now() - this.windowHeldAtMs);
     }
   }

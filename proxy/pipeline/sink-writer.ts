@@ -18,6 +18,14 @@ export interface SinkWriterOptions {
   coalesce?: boolean;
 }
 
+/** Lent chunks in flight, in write order, with the sequence number of their write; `at`: the first not given back. */
+interface Leases {
+  chunks: Buffer[];
+  lenders: Lender[];
+  seqs: number[];
+  at: number;
+}
+
 /**
  * Most bytes held back by coalescing before they are written anyway: enough to amortise a
  * syscall over many small pieces, small beside any window, so corked bytes never look like a
@@ -47,19 +55,22 @@ export class SinkWriter implements Downstream {
   private writes = 0;
   private flushes = 0;
   private slackBytes = 0;
+  private readonly coalesce: boolean;
   private corked = false;
   private corkedBytes = 0;
-  // Lent chunks in flight, in write order, with the sequence number of their write.
-  private leasedChunks: Buffer[] = [];
-  private leasedLenders: Lender[] = [];
-  private leasedSeqs: number[] = [];
-  private leasedAt = 0;
+  // Made on the first lent chunk, and the callbacks on the first write: an idle connection's
+  // writers never write.
+  private leased: Leases | null = null;
+  private onFlushed: ((err?: Error | null) => void) | null = null;
+  private uncork: (() => void) | null = null;
 
   constructor(
     private readonly sink: Writable,
     private readonly events: SinkEvents,
-    private readonly options: SinkWriterOptions = {},
-  ) {}
+    options?: SinkWriterOptions,
+  ) {
+    this.coalesce = options?.coalesce === true;
+  }
 
   /** Bytes written and not yet flushed, plus the slack of the buffers they pin. */
   get pendingBytes(): number {
@@ -73,13 +84,13 @@ export class SinkWriter implements Downstream {
 
   write(chunk: Buffer, lender: Lender | null): void {
     this.writtenBytes += chunk.length;
-    if (this.options.coalesce && !this.corked) {
+    if (this.coalesce && !this.corked) {
       this.corked = true;
       this.sink.cork();
-      queueMicrotask(this.uncork);
+      queueMicrotask((this.uncork ??= () => this.uncorkNow()));
     }
-    const full = !this.sink.write(chunk, this.onFlushed);
-    if (this.corked && (this.corkedBytes += chunk.length) >= COALESCE_MAX_BYTES) this.uncork();
+    const full = !this.sink.write(chunk, (this.onFlushed ??= (err) => this.flushedOne(err)));
+    if (this.corked && (this.corkedBytes += chunk.length) >= COALESCE_MAX_BYTES) this.uncorkNow();
     const seq = ++this.writes;
     if (this.sink.writableLength === 0) {
       // Everything so far reached the kernel synchronously: nothing is pinned any more (the
@@ -87,9 +98,10 @@ export class SinkWriter implements Downstream {
       this.giveBackThrough(seq - 1, true);
       lender?.giveBack(chunk, true);
     } else if (lender) {
-      this.leasedChunks.push(chunk);
-      this.leasedLenders.push(lender);
-      this.leasedSeqs.push(seq);
+      const leased = (this.leased ??= { chunks: [], lenders: [], seqs: [], at: 0 });
+      leased.chunks.push(chunk);
+      leased.lenders.push(lender);
+      leased.seqs.push(seq);
       this.slackBytes += lender.slackOf(chunk);
       if (lender.chargesBudget) this.lenderChargedBytes += chunk.length;
     }
@@ -111,45 +123,45 @@ export class SinkWriter implements Downstream {
    * forgotten; the garbage collector frees them once nothing holds them.
    */
   abandon(): void {
-    for (let i = this.leasedAt; i < this.leasedSeqs.length; i++) this.leasedLenders[i]!.forsake?.(this.leasedChunks[i]!);
+    const leased = this.leased;
+    if (leased) for (let i = leased.at; i < leased.seqs.length; i++) leased.lenders[i]!.forsake?.(leased.chunks[i]!);
     this.lenderChargedBytes = 0;
-    this.leasedChunks = [];
-    this.leasedLenders = [];
-    this.leasedSeqs = [];
-    this.leasedAt = 0;
+    this.leased = null;
     this.slackBytes = 0;
   }
 
   // Cork and uncork stay paired: a microtask finding the cork already lifted does nothing.
-  private readonly uncork = (): void => {
+  private uncorkNow(): void {
     if (!this.corked) return;
     this.corked = false;
     this.corkedBytes = 0;
     this.sink.uncork();
-  };
+  }
 
-  private readonly onFlushed = (err?: Error | null): void => {
+  private flushedOne(err?: Error | null): void {
     this.flushes++;
     this.giveBackThrough(this.flushes, !err);
     if (!err) this.events.flushed();
-  };
+  }
 
   private giveBackThrough(seq: number, consumed: boolean): void {
-    while (this.leasedAt < this.leasedSeqs.length && this.leasedSeqs[this.leasedAt]! <= seq) {
-      const chunk = this.leasedChunks[this.leasedAt]!;
-      const lender = this.leasedLenders[this.leasedAt]!;
-      this.leasedAt++;
+    const leased = this.leased;
+    if (leased === null) return;
+    while (leased.at < leased.seqs.length && leased.seqs[leased.at]! <= seq) {
+      const chunk = leased.chunks[leased.at]!;
+      const lender = leased.lenders[leased.at]!;
+      leased.at++;
       this.slackBytes -= lender.slackOf(chunk);
       if (lender.chargesBudget) this.lenderChargedBytes -= chunk.length;
       lender.giveBack(chunk, consumed);
     }
-    if (this.leasedAt === this.leasedSeqs.length) {
-      this.leasedChunks.length = this.leasedLenders.length = this.leasedSeqs.length = this.leasedAt = 0;
-    } else if (this.leasedAt > 1024 && this.leasedAt * 2 > this.leasedSeqs.length) {
-      this.leasedChunks = this.leasedChunks.slice(this.leasedAt);
-      this.leasedLenders = this.leasedLenders.slice(this.leasedAt);
-      this.leasedSeqs = this.leasedSeqs.slice(this.leasedAt);
-      this.leasedAt = 0;
+    if (leased.at === leased.seqs.length) {
+      leased.chunks.length = leased.lenders.length = leased.seqs.length = leased.at = 0;
+    } else if (leased.at > 1024 && leased.at * 2 > leased.seqs.length) {
+      leased.chunks = leased.chunks.slice(leased.at);
+      leased.lenders = leased.lenders.slice(leased.at);
+      leased.seqs = leased.seqs.slice(leased.at);
+      leased.at = 0;
     }
   }
 }

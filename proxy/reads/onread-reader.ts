@@ -44,8 +44,8 @@ export class OnreadReader implements SourceReader, ReadSink, Lender {
   private lentChunks = 0;
   // Queued for a block (the cancel function), and holding the source until one comes.
   private cancelWait: (() => void) | null = null;
+  // Holding the source ('memory'; the reader itself is the holder).
   private holding = false;
-  private readonly memoryHold = { reason: 'memory' };
   private awaiting = false;
   private stopped = false;
   // Where light reads land: a small view of LANDING (smaller for small blocks).
@@ -218,29 +218,30 @@ export class OnreadReader implements SourceReader, ReadSink, Lender {
 
   private queueForBlock(): void {
     if (this.cancelWait) return;
-    this.cancelWait = this.pool.wait(this.onBlock);
+    // A closure only while queued: most readers never wait for a block.
+    this.cancelWait = this.pool.wait((block) => this.onBlock(block));
   }
 
   // The pool handed over a block: the next read (set to land in the light view already) is copied into it.
-  private readonly onBlock = (block: number): void => {
+  private onBlock(block: number): void {
     this.cancelWait = null;
     if (this.stopped) return this.pool.release(block);
     this.letGoOfBlock();
     this.block = block;
     this.offset = 0;
     this.letSourceGo();
-  };
+  }
 
   private holdSource(): void {
     if (this.holding || !this.target) return;
     this.holding = true;
-    this.target.valve.hold(this.memoryHold, 'memory');
+    this.target.valve.hold(this, 'memory');
   }
 
   private letSourceGo(): void {
     if (!this.holding) return;
     this.holding = false;
-    this.target?.valve.release(this.memoryHold);
+    this.target?.valve.release(this);
   }
 
   private letGoOfBlock(): void {
