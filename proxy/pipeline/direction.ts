@@ -48,6 +48,8 @@ export interface DirectionOptions {
   coalesceWrites?: boolean;
   /** What a stage may do to the whole connection (a toxic that closes or resets it). */
   connection?: ConnectionActions;
+  /** Told once the source sent its end (FIN), as it reaches the first stage (the relay's half-close clock). */
+  onSourceEnd?: () => void;
 }
 
 /** A stage's context as the direction keeps it: rewired in place when stages come and go. */
@@ -78,6 +80,7 @@ export class Direction implements ReadTarget, SinkEvents {
   private readonly now: () => number;
   private readonly onWindowResume: ((heldMs: number) => void) | undefined;
   private readonly connection: ConnectionActions;
+  private readonly onSourceEnd: (() => void) | undefined;
   private started = false;
   private stopped = false;
   private finished = false;
@@ -90,6 +93,7 @@ export class Direction implements ReadTarget, SinkEvents {
     this.stages = [...(options.stages ?? [])];
     this.onWindowResume = options.onWindowResume;
     this.connection = options.connection ?? NO_CONNECTION;
+    this.onSourceEnd = options.onSourceEnd;
     this.valve = new Valve(this.now);
     const coalesce = options.coalesceWrites ?? (this.reader.deliversBursts === true || this.stages.some((s) => s.emitsBursts === true));
     this.writer = new SinkWriter(options.sink, this, { coalesce });
@@ -277,6 +281,7 @@ export class Direction implements ReadTarget, SinkEvents {
   end(): void {
     this.sourceEnded = true;
     if (!this.finished) this.first.end();
+    this.onSourceEnd?.();
   }
 
   private pendingFrom(index: number): number {

@@ -2,4 +2,4 @@
 export { Direction, type DirectionOptions } from './direction.js';
 export { SinkWriter, type SinkEvents, type SinkWriterOptions } from './sink-writer.js';
 export { Valve } from './valve.js';
-export type { Downstream, Holdable, HoldReason, Lender, ReadTarget, SourceReader, Stage, StageContext, StageExit } from './types.js';
+export type { ConnectionActions, Downstream, Holdable, HoldReason, Lender, ReadTarget, SourceReader, Stage, StageContext, StageExit } from './types.js';

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { DirectionWindow, type DropReason, type MemoryBudget, TimerWheel, type WheelEntry } from '../../windowing/index.js';
 import { resetOrDestroy } from '../net/reset.js';
-import { Direction, type SourceReader, type Stage } from '../pipeline/index.js';
+import { Direction, type ConnectionActions, type SourceReader, type Stage } from '../pipeline/index.js';
 import { StreamReader } from '../reads/stream-reader.js';
 import { MessageStage, RateStage, type MessageModeOptions } from '../stages/index.js';
 
@@ -118,11 +118,10 @@ export class Relay {
   private error: string | undefined;
   private openSides = 2;
   private readonly timers: WheelTimers | null = null;
-  private idleEntry: TimedEntry | null = null;
+  private idleEntry: IdleCheck | null = null;
   private halfCloseEntry: TimedEntry | null = null;
   private halfCloseTimeoutMs = 0;
   private graceTimer: NodeJS.Timeout | null = null;
-  private lastProgress = -1;
   private resolveDone!: (result: RelayResult) => void;
 
   constructor(
@@ -133,15 +132,13 @@ export class Relay {
     this.now = options.now ?? (() => performance.now());
     this.startedMs = this.now();
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    const halfCloseTimeoutMs = options.halfCloseTimeoutMs ?? 0;
+    const idleTimeoutMs = options.idleTimeoutMs ?? 0;
+    if (halfCloseTimeoutMs > 0 || idleTimeoutMs > 0) {
+      this.timers = options.timers ?? new WheelTimers(wheelTickMs(Math.min(...[halfCloseTimeoutMs, idleTimeoutMs].filter((ms) => ms > 0))), this.now);
+    }
+    this.halfCloseTimeoutMs = halfCloseTimeoutMs;
     const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
-    const window = () => new DirectionWindow({ windowBytes, lowBytes: options.lowBytes, budget: options.budget });
-    const rate = (): Stage[] => (options.rateBytesPerS ? [new RateStage({ rateBytesPerS: options.rateBytesPerS })] : []);
-    // A stage may end the connection from inside a write: act once the write is over.
-    const connection = {
-      close: (why: string) => queueMicrotask(() => this.closeFor('toxic-closed', why)),
-      reset: (why: string) => queueMicrotask(() => this.resetFor('toxic-reset', why)),
-    };
-
     const upStages: Stage[] = [];
     if (options.messages) {
       this.messageStage = new MessageStage(options.messages, windowBytes, {
@@ -150,55 +147,38 @@ export class Relay {
       });
       upStages.push(this.messageStage);
     }
-    upStages.push(...rate(), ...(options.stages?.clientToTarget ?? []));
-    this.clientToTarget = new Direction({
-      reader: options.clientReader ?? new StreamReader(client),
-      sink: target,
-      stages: upStages,
-      window: window(),
-      now: this.now,
-      connection,
-      ...(options.onResume ? { onWindowResume: options.onResume } : {}),
-    });
+    upStages.push(...rateStage(options), ...(options.stages?.clientToTarget ?? []));
+    // Built apart from this constructor's scope: what the directions keep must not hold `options`.
+    const shared = directionOptions(this, this.now, options, halfCloseTimeoutMs > 0 ? this.onFirstEnd : undefined);
+    this.clientToTarget = new Direction({ ...shared, reader: options.clientReader ?? new StreamReader(client), sink: target, stages: upStages, window: windowFor(options, windowBytes) });
     this.targetToClient = new Direction({
+      ...shared,
       reader: options.targetReader ?? new StreamReader(target),
       sink: client,
-      stages: [...rate(), ...(options.stages?.targetToClient ?? [])],
-      window: window(),
-      now: this.now,
-      connection,
-      ...(options.onResume ? { onWindowResume: options.onResume } : {}),
+      stages: [...rateStage(options), ...(options.stages?.targetToClient ?? [])],
+      window: windowFor(options, windowBytes),
     });
 
-    for (const [side, other, name] of [[client, target, 'client'], [target, client, 'target']] as const) {
-      (side as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
-      side.on('error', (err: NodeJS.ErrnoException) => this.onSideError(name, other, err));
-      // 'close' comes once: `on` spares the wrapper `once` allocates (per side, per connection).
-      side.on('close', this.onSideClose);
-      if (side.destroyed) this.onSideClose();
-    }
+    for (const side of [client, target]) (side as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
+    // One listener each, shared state in the relay: no closure per side. 'close' comes once: `on`
+    // spares the wrapper `once` allocates (per side, per connection).
+    client.on('error', this.onClientError);
+    target.on('error', this.onTargetError);
+    client.on('close', this.onSideClose);
+    if (client.destroyed) this.onSideClose();
+    target.on('close', this.onSideClose);
+    if (target.destroyed) this.onSideClose();
     options.beforeStart?.(this);
     this.clientToTarget.start();
     this.targetToClient.start();
-    const halfCloseTimeoutMs = options.halfCloseTimeoutMs ?? 0;
-    const idleTimeoutMs = options.idleTimeoutMs ?? 0;
-    if (halfCloseTimeoutMs > 0 || idleTimeoutMs > 0) {
-      this.timers = options.timers ?? new WheelTimers(wheelTickMs(Math.min(...[halfCloseTimeoutMs, idleTimeoutMs].filter((ms) => ms > 0))), this.now);
-    }
-    if (halfCloseTimeoutMs > 0) {
-      this.halfCloseTimeoutMs = halfCloseTimeoutMs;
-      client.on('end', this.onFirstEnd);
-      target.on('end', this.onFirstEnd);
-      // A side that ended before the relay began (FIN while waiting for a slot) starts it now.
-      if (client.readableEnded || target.readableEnded) this.onFirstEnd();
-    }
-    if (idleTimeoutMs > 0) this.armIdleTimer(idleTimeoutMs, options.quietSinceMs ?? this.startedMs);
+    // The first FIN (a direction's source ending) starts the half-close clock; a side that ended
+    // before the relay began (FIN while waiting for a slot) starts it now.
+    if (halfCloseTimeoutMs > 0 && (client.readableEnded || target.readableEnded)) this.onFirstEnd();
+    if (idleTimeoutMs > 0) this.idleEntry = new IdleCheck(this, this.timers!, idleTimeoutMs, this.startedMs, options.quietSinceMs ?? this.startedMs);
   }
 
   // The first FIN starts the half-close clock; a connection that finishes both ways closes before it rings.
   private readonly onFirstEnd = (): void => {
-    this.client.off('end', this.onFirstEnd);
-    this.target.off('end', this.onFirstEnd);
     if (this.openSides === 0 || this.halfCloseEntry || !this.timers) return;
     this.halfCloseEntry = { wheelTick: -1, onDue: () => this.close('half-close-timeout') };
     this.timers.at(this.halfCloseEntry, this.timers.now() + this.halfCloseTimeoutMs);
@@ -248,14 +228,11 @@ export class Relay {
     }
   }
 
-  private closeFor(end: RelayEnd, why: string): void {
+  /** A stage ended the connection (a toxic): closed politely, or reset; `why` names the toxic. */
+  endFromStage(end: 'toxic-closed' | 'toxic-reset', why: string): void {
     if (this.end === null) [this.end, this.error] = [end, why];
-    this.close(end);
-  }
-
-  private resetFor(end: RelayEnd, why: string): void {
-    if (this.end === null) [this.end, this.error] = [end, why];
-    this.abort(end, true);
+    if (end === 'toxic-closed') this.close(end);
+    else this.abort(end, true);
   }
 
   /** Message counters, in message mode. */
@@ -289,6 +266,9 @@ export class Relay {
       this.target.once('close', closeAll);
     }
   }
+
+  private readonly onClientError = (err: NodeJS.ErrnoException): void => this.onSideError('client', this.target, err);
+  private readonly onTargetError = (err: NodeJS.ErrnoException): void => this.onSideError('target', this.client, err);
 
   private onSideError(name: 'client' | 'target', other: Duplex, err: NodeJS.ErrnoException): void {
     if (this.end === null) {
@@ -342,34 +322,77 @@ export class Relay {
     });
   };
 
-  // Idle means no byte read or flushed in either direction for a whole period. Checking a
-  // progress counter once a period costs nothing per chunk; a connection that never sends is
-  // closed after one period, one that goes quiet within two (checks fall due a period apart, each
-  // handed out less than a wheel tick late: see WheelTimers below).
-  private armIdleTimer(idleTimeoutMs: number, quietSinceMs: number): void {
-    const timers = this.timers!;
-    this.lastProgress = this.progress();
-    let dueMs = Math.max(this.startedMs, quietSinceMs + idleTimeoutMs);
-    const entry: TimedEntry = {
-      wheelTick: -1,
-      onDue: () => {
-        const p = this.progress();
-        if (p !== this.lastProgress) {
-          this.lastProgress = p;
-          dueMs += idleTimeoutMs;
-          timers.at(entry, dueMs);
-          return;
-        }
-        this.idleEntry = null;
-        this.close('idle-timeout');
-      },
-    };
-    this.idleEntry = entry;
-    timers.at(entry, dueMs);
+  /** Bytes read and flushed so far, both ways: the idle check's sign of life. */
+  progress(): number {
+    return this.clientToTarget.bytesRead + this.targetToClient.bytesRead + this.clientToTarget.deliveredBytes + this.targetToClient.deliveredBytes;
+  }
+}
+
+/**
+ * The idle timeout of one relay, on the shared wheel. Idle means no byte read or flushed in either
+ * direction for a whole period. Checking a progress counter once a period costs nothing per chunk;
+ * a connection that never sends is closed after one period, one that goes quiet within two (checks
+ * fall due a period apart, each handed out less than a wheel tick late: see WheelTimers below).
+ * A class, not a closure: one small object per connection.
+ */
+class IdleCheck implements TimedEntry {
+  wheelTick = -1;
+  private lastProgress: number;
+  private dueMs: number;
+
+  constructor(
+    private readonly relay: Relay,
+    private readonly timers: WheelTimers,
+    private readonly idleTimeoutMs: number,
+    startedMs: number,
+    quietSinceMs: number,
+  ) {
+    this.lastProgress = relay.progress();
+    this.dueMs = Math.max(startedMs, quietSinceMs + idleTimeoutMs);
+    timers.at(this, this.dueMs);
   }
 
-  private progress(): number {
-    return this.clientToTarget.bytesRead + this.targetToClient.bytesRead + this.clientToTarget.deliveredBytes + this.targetToClient.deliveredBytes;
+  onDue(): void {
+    const p = this.relay.progress();
+    if (p !== this.lastProgress) {
+      this.lastProgress = p;
+      this.dueMs += this.idleTimeoutMs;
+      this.timers.at(this, this.dueMs);
+      return;
+    }
+    this.relay.close('idle-timeout');
+  }
+}
+
+// The options both directions of a relay share; made outside the relay's constructor so that the
+// closures they hold keep nothing but the relay.
+function directionOptions(relay: Relay, now: () => number, options: RelayOptions, onSourceEnd: (() => void) | undefined) {
+  return {
+    now,
+    connection: new RelayActions(relay),
+    ...(options.onResume ? { onWindowResume: options.onResume } : {}),
+    ...(onSourceEnd ? { onSourceEnd } : {}),
+  };
+}
+
+function windowFor(options: RelayOptions, windowBytes: number): DirectionWindow {
+  return new DirectionWindow({ windowBytes, lowBytes: options.lowBytes, budget: options.budget });
+}
+
+function rateStage(options: RelayOptions): Stage[] {
+  return options.rateBytesPerS ? [new RateStage({ rateBytesPerS: options.rateBytesPerS })] : [];
+}
+
+/** What a stage may do to its relay: close or reset it, once the write it is in is over. One object per relay, no closures. */
+class RelayActions implements ConnectionActions {
+  constructor(private readonly relay: Relay) {}
+
+  close(why: string): void {
+    queueMicrotask(() => this.relay.endFromStage('toxic-closed', why));
+  }
+
+  reset(why: string): void {
+    queueMicrotask(() => this.relay.endFromStage('toxic-reset', why));
   }
 }
 
