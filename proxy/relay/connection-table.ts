@@ -120,10 +120,10 @@ interface Connection {
   relay: Relay | null;
   /** The onward side, once open. */
   onward: Duplex | null;
+  /** Listens for the client closing before its relay starts (then dropped: noop). */
   onEarlyClose: () => void;
   /** When the client first sent bytes while it waited (null: silent so far). */
   heardAtMs: number | null;
-  onHeard: () => void;
 }
 
 /** One connection as plain figures (the control API, the live page). */
@@ -269,7 +269,6 @@ export class ConnectionTable {
       onward: null,
       onEarlyClose: () => this.refuse(conn, 'client-reset', false),
       heardAtMs: null,
-      onHeard: () => (conn.heardAtMs ??= this.options.now()),
     };
     this.connections.add(conn);
     client.on('error', noop); // a reset while waiting shows up as 'close'; handled there
@@ -439,7 +438,7 @@ export class ConnectionTable {
    * onward side, and reading stops again until it is admitted.
    */
   private waitForSlot(conn: Connection): void {
-    conn.clientReader.awaitFirstBytes(conn.onHeard);
+    conn.clientReader.awaitFirstBytes(() => (conn.heardAtMs ??= this.options.now()));
     const idle = this.options.idleTimeoutMs;
     const queueTimeout = this.options.queueTimeoutMs;
     const expire = () => {
@@ -479,6 +478,7 @@ export class ConnectionTable {
     const header = this.options.proxyProtocol?.headerToSend(conn.endpoint, conn.proxyHeader, conn.id);
     if (header) onward.write(header);
     conn.client.off('close', conn.onEarlyClose);
+    conn.onEarlyClose = noop; // kept for the connection's life otherwise
     conn.client.off('error', noop);
     conn.relay = new Relay(conn.client, onward, {
       windowBytes: this.options.windowBytes,

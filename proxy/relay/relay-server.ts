@@ -361,15 +361,15 @@ export class RelayServer {
     const { socket, reader } = readAccepted(accepted, this.options.readPath, this.options.windowBytes, this.blocks);
     this.accepts.track(socket);
     // The connection itself is charged from accept to close, before the gate looks at the budget.
-    const budget = this.governor.budget;
-    const charge = this.connectionChargeBytes;
-    budget.adjust(charge);
-    socket.once('close', () => {
-      budget.adjust(-charge);
-      this.blocks.wake();
-    });
+    this.governor.budget.adjust(this.connectionChargeBytes);
+    socket.on('close', this.onClientClosed); // one shared listener ('close' comes once): no closure or once-wrapper each
     this.table.arrive(socket, clientEndpointOf(socket), this.openTarget, reader);
   }
+
+  private readonly onClientClosed = (): void => {
+    this.governor.budget.adjust(-this.connectionChargeBytes);
+    this.blocks.wake();
+  };
 
   // Connects to the target for an admitted client; every attempt is a latency sample for the governor.
   private readonly openTarget: OnwardOpener = (done) => {
