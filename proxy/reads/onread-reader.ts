@@ -64,10 +64,9 @@ export class OnreadReader implements SourceReader, ReadSink, Lender {
     this.stopAwaiting();
     this.target = target;
     // A client that half-closed while it waited for a slot emitted its 'end' before anyone listened.
-    // on(), not once(): each comes once, and once() costs a wrapper per socket.
+    // 'end' comes once: `on` spares the wrapper `once` allocates (per side, per connection).
     if (this.socket.readableEnded) queueMicrotask(this.onEnd);
     else this.socket.on('end', this.onEnd);
-    this.socket.on('close', this.onClose);
     if (isLanding(this.hook.next)) this.hook.next = this.lightView; // a waiting client was read in small bites
     for (const chunk of this.hook.bind(this)) target.deliver(chunk, null);
   }
@@ -89,8 +88,10 @@ export class OnreadReader implements SourceReader, ReadSink, Lender {
     this.cancelWait = null;
     this.holding = false;
     this.target = null;
-    // The kernel may still read into the block until the socket is gone: let it go then.
+    // The kernel may still read into the block until the socket is gone: let it go then (a
+    // listener only now, and only when it is needed: sockets are mostly gone by the time).
     if (this.socket.destroyed) this.letGoOfBlock();
+    else if (this.block >= 0) this.socket.once('close', () => this.letGoOfBlock());
   }
 
   awaitFirstBytes(onFirstBytes: () => void): void {
@@ -261,10 +262,5 @@ export class OnreadReader implements SourceReader, ReadSink, Lender {
       return;
     }
     this.target?.end();
-  };
-
-  // The socket is gone: the kernel writes into nothing of ours any more.
-  private readonly onClose = (): void => {
-    if (this.stopped) this.letGoOfBlock();
   };
 }

@@ -17,27 +17,33 @@ export class ReadHook {
   /** The buffer the next read lands in; a view of LANDING (a small read) until a reader moves it to a block. */
   next: Buffer = LIGHT_VIEW;
   private sink: ReadSink | null = null;
-  private early: Buffer[] = [];
+  // Made on the first early read: most sockets have none.
+  private early: Buffer[] | null = null;
   /** Called on the first read that arrives before a reader binds (the peer said something). */
   onEarly: (() => void) | null = null;
 
-  /** Pass this as `onread` to `net.connect` / `new net.Socket`. */
-  readonly onread = {
-    buffer: (): Buffer => this.next,
-    callback: (bytes: number, buffer: Buffer): boolean => {
-      if (this.sink) return this.sink.onRead(bytes, buffer);
-      this.early.push(Buffer.from(buffer.subarray(0, bytes)));
-      if (this.early.length === 1) this.onEarly?.();
-      return false;
-    },
+  /** Node asks for the buffer of the next read (a plain call, no `this`: hence a closure). */
+  readonly buffer = (): Buffer => this.next;
+
+  /** Node hands over each read; false stops reading. */
+  readonly callback = (bytes: number, buffer: Buffer): boolean => {
+    if (this.sink) return this.sink.onRead(bytes, buffer);
+    (this.early ??= []).push(Buffer.from(buffer.subarray(0, bytes)));
+    if (this.early.length === 1) this.onEarly?.();
+    return false;
   };
+
+  /** Pass this as `onread` to `net.connect` / `new net.Socket`: the hook itself (no object more per socket). */
+  get onread(): { buffer: () => Buffer; callback: (bytes: number, buffer: Buffer) => boolean } {
+    return this;
+  }
 
   /** Routes reads to `sink` and returns what arrived before it (already copied). */
   bind(sink: ReadSink): Buffer[] {
     this.sink = sink;
     this.onEarly = null;
-    const early = this.early;
-    this.early = [];
+    const early = this.early ?? NO_READS;
+    this.early = null;
     return early;
   }
 
@@ -46,3 +52,5 @@ export class ReadHook {
     this.sink = null;
   }
 }
+
+const NO_READS: Buffer[] = [];

@@ -491,8 +491,8 @@ export class ConnectionTable {
       targetReader: onwardReader,
       ...(this.timers ? { timers: this.timers } : {}),
       ...this.options.relayOptions?.(),
+      onDone: (result) => this.onRelayDone(conn, result),
     });
-    void conn.relay.done.then((result) => this.onRelayDone(conn, result));
   }
 
   private onRelayDone(conn: Connection, result: RelayResult): void {

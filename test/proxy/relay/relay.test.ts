@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { wheelTickMs } from '../../../proxy/relay/relay.js';
 import sinon from 'sinon';
 import { createServer, type Socket } from 'node:net';
-import { relay, type Relay, type RelayOptions } from '../../../proxy/index.js';
+import { relay, type Relay, type RelayOptions, type RelayResult } from '../../../proxy/index.js';
 import { randomBytes, randomChunks, sha256 } from '../../../scenarios/harness/random.js';
-import { closeError, connectTo, listen, nextConnection, readAll, readSlowly, Resources, writeAll } from '../../helpers/sockets.js';
+import { closeError, connectTo, listen, nextConnection, readAll, readSlowly, Resources, until, writeAll } from '../../helpers/sockets.js';
 
 /** client <-> [accepted | relay | dialled] <-> target, all on loopback. */
 async function relayPair(res: Resources, options: RelayOptions = {}): Promise<{ client: Socket; target: Socket; relay: Relay; near: Socket }> {
@@ -117,6 +117,20 @@ describe('relay (library)', () => {
     const [c, t] = await errors;
     expect([c?.code, t?.code]).to.deep.equal(['ECONNRESET', 'ECONNRESET']);
     expect((await r.done).end).to.equal('aborted');
+  });
+
+  it('tells onDone the result once both sides are closed; `done` asked for only afterwards settles with the same result', async () => {
+    let told: RelayResult | null = null;
+    const { client, target, relay: r } = await relayPair(res, { onDone: (result) => (told = result) });
+    const got = readAll(target);
+    client.end('q');
+    await got;
+    const reply = readAll(client);
+    target.end('a');
+    await reply;
+    await until(() => told !== null, 'onDone');
+    expect(told!.end).to.equal('closed');
+    expect(await r.done).to.equal(told);
   });
 
   it('closes a connection left half-closed past the half-close timeout', async () => {
