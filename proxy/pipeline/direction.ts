@@ -20,10 +20,16 @@
  * A reader may hold the Valve too ('memory': no block to read into).
  */
 import type { Writable } from 'node:stream';
-import type { DirectionWindow } from '../../windowing/index.js';
+import { DirectionWindow, HoldLedger, type DirectionWindowOptions } from '../../windowing/index.js';
 import { SinkWriter, type SinkEvents } from './sink-writer.js';
 import type { ConnectionActions, Downstream, Holdable, Lender, ReadTarget, SourceReader, Stage, StageContext, StageExit } from './types.js';
 import { Valve } from './valve.js';
+
+/** A direction's ledger of held time as others may read it. */
+export type HoldLedgerView = Pick<HoldLedger<object>, 'isHeld' | 'pauses' | 'lastPauseMs' | 'reasons' | 'isHeldBy' | 'currentPauseMs' | 'heldBackMs'>;
+
+// The ledger of every direction never held yet: nothing ever holds through it.
+const NEVER_HELD: HoldLedgerView = new HoldLedger<object>();
 
 // What a stage may do to the connection when the direction was given nothing to act on.
 const NO_CONNECTION: ConnectionActions = { close: () => {}, reset: () => {} };
@@ -37,7 +43,8 @@ export interface DirectionOptions {
   sink: Writable;
   /** In order from the source to the sink. */
   stages?: readonly Stage[];
-  window: DirectionWindow;
+  /** The window, or what to make it from when it is first needed (an idle direction never needs it). */
+  window: DirectionWindow | DirectionWindowOptions;
   now: () => number;
   /** Told how long the window held the source each time it lets go (a drain-time sample). */
   onWindowResume?: (heldMs: number) => void;
@@ -64,15 +71,21 @@ export class Direction implements ReadTarget, SinkEvents {
   bytesRead = 0;
   /** Bytes read after finish(), thrown away. */
   discardedBytes = 0;
-  /** The one owner of the source's pause state, with the ledger of held time. */
-  readonly valve: Valve;
-  readonly window: DirectionWindow;
   private readonly reader: SourceReader;
   private readonly stages: Stage[];
   // Made when the first stage comes: a plain relay has none, and an empty Map is some 200 bytes.
   private contexts: Map<Stage, LiveContext> | null = null;
-  private readonly writer: SinkWriter;
-  private first: Downstream;
+  // The valve, the sink writer and the window are made when first needed (a hold, the first byte
+  // or end, a stage, a look at the window): an idle connection's directions never need them.
+  private valveNow: Valve | null = null;
+  private writerNow: SinkWriter | null = null;
+  private windowNow: DirectionWindow | null;
+  private readonly windowOptions: DirectionWindowOptions | null;
+  private readonly sink: Writable;
+  private readonly coalesce: boolean;
+  private constructed = false;
+  // What the reader delivers to: the first stage, or (null) the sink writer.
+  private first: Downstream | null = null;
   private firstTakesLeases = true;
   /** False when a queueing stage keeps the window itself. */
   private windowed = true;
@@ -89,19 +102,42 @@ export class Direction implements ReadTarget, SinkEvents {
   constructor(options: DirectionOptions) {
     this.now = options.now;
     this.reader = options.reader;
-    this.window = options.window;
+    this.sink = options.sink;
+    [this.windowNow, this.windowOptions] = options.window instanceof DirectionWindow ? [options.window, null] : [null, options.window];
     this.stages = [...(options.stages ?? [])];
     this.onWindowResume = options.onWindowResume;
     this.connection = options.connection ?? NO_CONNECTION;
     this.onSourceEnd = options.onSourceEnd;
-    this.valve = new Valve(this.now);
-    const coalesce = options.coalesceWrites ?? (this.reader.deliversBursts === true || this.stages.some((s) => s.emitsBursts === true));
-    this.writer = new SinkWriter(options.sink, this, { coalesce });
-    this.first = this.writer;
+    this.coalesce = options.coalesceWrites ?? (this.reader.deliversBursts === true || this.stages.some((s) => s.emitsBursts === true));
     for (const stage of this.stages) this.contextMap.set(stage, this.contextFor());
     this.rewire();
     for (const stage of this.stages) stage.attach(this.contextMap.get(stage)!);
-    this.valve.attach(this.reader);
+    // Holds recorded until now (a stage that holds from attach) act on the reader from start() on.
+    this.constructed = true;
+    this.valveNow?.attach(this.reader);
+  }
+
+  /** The one owner of the source's pause state, with the ledger of held time. */
+  get valve(): Valve {
+    if (!this.valveNow) {
+      this.valveNow = new Valve(this.now);
+      if (this.constructed) this.valveNow.attach(this.reader);
+    }
+    return this.valveNow;
+  }
+
+  /** The ledger of held time, read-only (a direction never held shares an empty one). */
+  get ledger(): HoldLedgerView {
+    return this.valveNow?.ledger ?? NEVER_HELD;
+  }
+
+  /** The window (made on first use). */
+  get window(): DirectionWindow {
+    return (this.windowNow ??= new DirectionWindow(this.windowOptions!));
+  }
+
+  private get writer(): SinkWriter {
+    return (this.writerNow ??= new SinkWriter(this.sink, this, { coalesce: this.coalesce }));
   }
 
   /** The stages now, from the source to the sink. */
@@ -156,7 +192,7 @@ export class Direction implements ReadTarget, SinkEvents {
   finish(): void {
     if (this.finished) return;
     this.finished = true;
-    if (!this.sourceEnded) this.first.end();
+    if (!this.sourceEnded) (this.first ?? this.writer).end();
   }
 
   /**
@@ -175,8 +211,15 @@ export class Direction implements ReadTarget, SinkEvents {
   }
 
   // Each stage's upstream is the gate of the nearest queueing stage before it, or the Valve; its
-  // next is the stage after it, or the sink writer. Contexts are updated in place.
+  // next is the stage after it, or the sink writer. Contexts are updated in place. Without stages
+  // the reader delivers to the sink writer (first: null), and the valve and writer wait.
   private rewire(): void {
+    this.firstTakesLeases = this.stages[0]?.takesLeases ?? true;
+    if (this.stages.length === 0) {
+      this.windowed = true;
+      this.first = null;
+      return;
+    }
     let upstream: Holdable = this.valve;
     for (const stage of this.stages) {
       this.contextMap.get(stage)!.upstream = upstream;
@@ -189,7 +232,6 @@ export class Direction implements ReadTarget, SinkEvents {
       next = inputOf(this.stages[i]!);
     }
     this.first = next;
-    this.firstTakesLeases = this.stages[0]?.takesLeases ?? true;
   }
 
   private get contextMap(): Map<Stage, LiveContext> {
@@ -212,12 +254,17 @@ export class Direction implements ReadTarget, SinkEvents {
 
   private pendingAfterStage(context: StageContext): number {
     for (let i = 0; i < this.stages.length; i++) if (this.contextMap.get(this.stages[i]!) === context) return this.pendingFrom(i + 1);
-    return this.writer.pendingBytes;
+    return this.sinkPendingBytes();
+  }
+
+  // What the sink has not flushed (with the slack lent chunks pin): the writer's count once there is one.
+  private sinkPendingBytes(): number {
+    return this.writerNow ? this.writerNow.pendingBytes : this.sink.writableLength;
   }
 
   /** True once the source ended and the end reached the sink. */
   get ended(): boolean {
-    return this.writer.ended;
+    return this.writerNow?.ended ?? false;
   }
 
   /** True once the source sent its end (FIN), even while stages still hold data and the end. */
@@ -227,7 +274,7 @@ export class Direction implements ReadTarget, SinkEvents {
 
   /** Bytes the sink has flushed onward. */
   get deliveredBytes(): number {
-    return this.writer.flushedBytes;
+    return this.writerNow ? this.writerNow.flushedBytes : 0 - this.sink.writableLength; // as a writer that wrote nothing yet counts
   }
 
   /** Bytes the direction holds: in stages and written but not flushed (plus pinned slack). */
@@ -237,7 +284,7 @@ export class Direction implements ReadTarget, SinkEvents {
 
   /** True while the source is held, for any reason. */
   get isHeld(): boolean {
-    return this.valve.isHeld;
+    return this.valveNow?.isHeld ?? false;
   }
 
   /** Starts reading (unless something already holds the source). */
@@ -247,7 +294,7 @@ export class Direction implements ReadTarget, SinkEvents {
     this.reader.start(this);
     // A reader may start flowing by itself ('data' listeners resume a stream): a hold recorded
     // before start (a stage that holds from attach, as stall does) must pause it again.
-    if (!this.valve.isHeld && !this.stopped) this.reader.resume();
+    if (!this.isHeld && !this.stopped) this.reader.resume();
     else this.reader.pause();
   }
 
@@ -257,8 +304,8 @@ export class Direction implements ReadTarget, SinkEvents {
     this.stopped = true;
     this.reader.stop();
     for (const stage of this.stages) stage.close();
-    this.writer.abandon();
-    this.window.release();
+    this.writerNow?.abandon();
+    this.windowNow?.release();
   }
 
   // ReadTarget, for the reader.
@@ -274,25 +321,25 @@ export class Direction implements ReadTarget, SinkEvents {
       lender?.giveBack(chunk, true);
       return;
     }
-    this.first.write(chunk, lender);
+    (this.first ?? this.writer).write(chunk, lender);
     if (this.stages.length > 0) this.charge();
   }
 
   end(): void {
     this.sourceEnded = true;
-    if (!this.finished) this.first.end();
+    if (!this.finished) (this.first ?? this.writer).end();
     this.onSourceEnd?.();
   }
 
   private pendingFrom(index: number): number {
-    let bytes = this.writer.pendingBytes;
+    let bytes = this.sinkPendingBytes();
     for (let i = index; i < this.stages.length; i++) bytes += this.stages[i]!.heldBytes;
     return bytes;
   }
 
   // Charges the budget with what the direction holds, less what a lender charges itself (pooled blocks).
   private charge(): void {
-    this.window.charge(Math.max(0, this.heldBytes - this.writer.lenderChargedBytes));
+    this.window.charge(Math.max(0, this.heldBytes - (this.writerNow?.lenderChargedBytes ?? 0)));
   }
 
   // SinkEvents, for the writer (the direction is its own listener: no closures per direction).

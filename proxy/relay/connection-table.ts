@@ -587,7 +587,7 @@ export class ConnectionTable {
 }
 
 function slowPause(direction: Direction, nowMs: number): boolean {
-  const ledger = direction.valve.ledger;
+  const ledger = direction.ledger;
   return ledger.isHeld && Math.max(ledger.currentPauseMs(nowMs), ledger.lastPauseMs) >= SLOW_PAUSE_MS;
 }
 

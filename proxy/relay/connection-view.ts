@@ -10,7 +10,7 @@ import type { Relay } from './relay.js';
 
 /** One direction's figures now. */
 export function directionView(direction: Direction, nowMs: number): DirectionView {
-  const ledger = direction.valve.ledger;
+  const ledger = direction.ledger;
   const window = direction.window;
   return {
     bytes: direction.bytesRead,

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { DirectionWindow, type DropReason, type MemoryBudget, TimerWheel, type WheelEntry } from '../../windowing/index.js';
+import { type DropReason, type MemoryBudget, TimerWheel, type WheelEntry } from '../../windowing/index.js';
 import { resetOrDestroy } from '../net/reset.js';
 import { Direction, type ConnectionActions, type SourceReader, type Stage } from '../pipeline/index.js';
 import { StreamReader } from '../reads/stream-reader.js';
@@ -153,14 +153,13 @@ export class Relay {
     }
     upStages.push(...rateStage(options), ...(options.stages?.clientToTarget ?? []));
     // Built apart from this constructor's scope: what the directions keep must not hold `options`.
-    const shared = directionOptions(this, this.now, options, halfCloseTimeoutMs > 0 ? this.onFirstEnd : undefined);
-    this.clientToTarget = new Direction({ ...shared, reader: options.clientReader ?? new StreamReader(client), sink: target, stages: upStages, window: windowFor(options, windowBytes) });
+    const shared = directionOptions(this, this.now, options, windowBytes, halfCloseTimeoutMs > 0 ? this.onFirstEnd : undefined);
+    this.clientToTarget = new Direction({ ...shared, reader: options.clientReader ?? new StreamReader(client), sink: target, stages: upStages });
     this.targetToClient = new Direction({
       ...shared,
       reader: options.targetReader ?? new StreamReader(target),
       sink: client,
       stages: [...rateStage(options), ...(options.stages?.targetToClient ?? [])],
-      window: windowFor(options, windowBytes),
     });
 
     for (const side of [client, target]) (side as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
@@ -382,17 +381,15 @@ class IdleCheck implements TimedEntry {
 
 // The options both directions of a relay share; made outside the relay's constructor so that the
 // closures they hold keep nothing but the relay.
-function directionOptions(relay: Relay, now: () => number, options: RelayOptions, onSourceEnd: (() => void) | undefined) {
+function directionOptions(relay: Relay, now: () => number, options: RelayOptions, windowBytes: number, onSourceEnd: (() => void) | undefined) {
   return {
     now,
     connection: new RelayActions(relay),
+    // What each direction makes its window from when it first needs one (an idle one never does).
+    window: { windowBytes, lowBytes: options.lowBytes, budget: options.budget },
     ...(options.onResume ? { onWindowResume: options.onResume } : {}),
     ...(onSourceEnd ? { onSourceEnd } : {}),
   };
-}
-
-function windowFor(options: RelayOptions, windowBytes: number): DirectionWindow {
-  return new DirectionWindow({ windowBytes, lowBytes: options.lowBytes, budget: options.budget });
 }
 
 function rateStage(options: RelayOptions): Stage[] {
@@ -413,7 +410,7 @@ class RelayActions implements ConnectionActions {
 }
 
 function statsOf(direction: Direction, now: number): DirectionStats {
-  const ledger = direction.valve.ledger;
+  const ledger = direction.ledger;
   return { bytes: direction.bytesRead, pauses: ledger.pauses, heldBackMs: ledger.heldBackMs(now) };
 }
 

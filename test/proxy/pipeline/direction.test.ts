@@ -39,6 +39,37 @@ describe('Direction', () => {
     direction.stop();
   });
 
+  it('given what to make its window from, makes window, valve and writer on first use: an idle one reads as zeros; the first bytes are windowed and charged', async () => {
+    const budget = new MemoryBudget({ budgetBytes: 1 << 20 });
+    const sink = new CollectingSink(1 << 20);
+    sink.held = true;
+    const source = new PassThrough();
+    const direction = new Direction({ reader: new StreamReader(source), sink, window: { windowBytes: 1000, budget }, now: () => 0 });
+    direction.start();
+    await settle();
+    expect([direction.isHeld, direction.ledger.pauses, direction.heldBytes, direction.deliveredBytes, direction.ended]).to.deep.equal([false, 0, 0, 0, false]);
+    source.write(Buffer.alloc(1200));
+    await settle();
+    expect([direction.isHeld, direction.ledger.reasons(), direction.window.watermark.highBytes, budget.usedBytes]).to.deep.equal([true, ['window'], 1000, 1200]);
+    source.end();
+    sink.flush();
+    await settle();
+    expect([sink.received, sink.ended, direction.isHeld, direction.ended, direction.deliveredBytes]).to.deep.equal([1200, true, false, true, 1200]);
+    direction.stop();
+    expect(budget.usedBytes).to.equal(0);
+  });
+
+  it('passes an end on to the sink when no byte ever came (the writer is made for it)', async () => {
+    const sink = new CollectingSink();
+    const source = new PassThrough();
+    const direction = new Direction({ reader: new StreamReader(source), sink, window: { windowBytes: 1000 }, now: () => 0 });
+    direction.start();
+    source.end();
+    await settle();
+    expect([sink.received, sink.ended, direction.ended]).to.deep.equal([0, true, true]);
+    direction.stop();
+  });
+
   it('charges everything it holds to the budget and gives it back when stopped', async () => {
     const budget = new MemoryBudget({ budgetBytes: 1 << 20 });
     const sink = new CollectingSink(1 << 20);
