@@ -1,5 +1,6 @@
 import type { Address } from '../net/address.js';
 import cluster from 'node:cluster';
+import { holdYoungGeneration } from '../memory/young-generation.js';
 import { UsageError, type ParsedOptions } from '../options/parse.js';
 import { runPrimary, serveAsWorker, WORKERS_ENV } from '../sidecar/workers.js';
 import { SpillDirError, SpillStore } from '../spill/index.js';
@@ -49,6 +50,8 @@ async function runRelay(o: ParsedOptions): Promise<number> {
       shedAt: o['shed-at'] as number,
     });
   }
+  // A burst of accepted connections would otherwise leave the young generation at its 16 MiB maximum for a long while.
+  holdYoungGeneration();
   const share = cluster.isWorker ? Math.max(1, Number(process.env[WORKERS_ENV] ?? 1)) : 1;
   const server = new RelayServer({ ...relayServerOptions(o, share), onNotice: (text) => logLine(text) });
   const registry = sidecarRegistry(server);

@@ -9,6 +9,7 @@ import { ConfigFileError, loadConfigFile } from '../serve/config-file.js';
 import { ApiError } from '../serve/control.js';
 import { Fleet } from '../serve/fleet.js';
 import type { ProxySpec } from '../serve/proxy-config.js';
+import { holdYoungGeneration } from '../memory/young-generation.js';
 import { logLine } from '../sidecar/process-signals.js';
 import { agentEndpoint, metricsEndpoint, serveUntilSignal, type SideEndpoint } from '../sidecar/serve-until-signal.js';
 import { MetricsRegistry } from '../signals/metrics.js';
@@ -45,6 +46,8 @@ export const serveCommand: Command = {
 async function runServe(o: ParsedOptions): Promise<number> {
   const apiAddress = o.api as Address;
   checkApiListen(apiAddress, o['api-insecure'] === true);
+  // Its proxies' bursts of connections would otherwise leave the young generation at its 16 MiB maximum for a long while.
+  holdYoungGeneration();
   const configFile = o.config as string | undefined;
   let specs: ProxySpec[] = [];
   if (configFile !== undefined) {

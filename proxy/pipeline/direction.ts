@@ -28,6 +28,8 @@ import { Valve } from './valve.js';
 /** A direction's ledger of held time as others may read it. */
 export type HoldLedgerView = Pick<HoldLedger<object>, 'isHeld' | 'pauses' | 'lastPauseMs' | 'reasons' | 'isHeldBy' | 'currentPauseMs' | 'heldBackMs'>;
 
+const NO_STAGES: Stage[] = [];
+
 // The ledger of every direction never held yet: nothing ever holds through it.
 const NEVER_HELD: HoldLedgerView = new HoldLedger<object>();
 
@@ -72,7 +74,8 @@ export class Direction implements ReadTarget, SinkEvents {
   /** Bytes read after finish(), thrown away. */
   discardedBytes = 0;
   private readonly reader: SourceReader;
-  private readonly stages: Stage[];
+  // NO_STAGES (shared, never changed) until the first stage comes: most directions have none.
+  private stages: Stage[];
   // Made when the first stage comes: a plain relay has none, and an empty Map is some 200 bytes.
   private contexts: Map<Stage, LiveContext> | null = null;
   // The valve, the sink writer and the window are made when first needed (a hold, the first byte
@@ -104,7 +107,7 @@ export class Direction implements ReadTarget, SinkEvents {
     this.reader = options.reader;
     this.sink = options.sink;
     [this.windowNow, this.windowOptions] = options.window instanceof DirectionWindow ? [options.window, null] : [null, options.window];
-    this.stages = [...(options.stages ?? [])];
+    this.stages = options.stages?.length ? [...options.stages] : NO_STAGES;
     this.onWindowResume = options.onWindowResume;
     this.connection = options.connection ?? NO_CONNECTION;
     this.onSourceEnd = options.onSourceEnd;
@@ -154,6 +157,7 @@ export class Direction implements ReadTarget, SinkEvents {
     const context = this.contextFor();
     this.contextMap.set(stage, context);
     const at = before ? this.stages.indexOf(before) : -1;
+    if (this.stages === NO_STAGES) this.stages = [];
     if (at === -1) this.stages.push(stage);
     else this.stages.splice(at, 0, stage);
     this.rewire();

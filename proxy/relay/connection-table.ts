@@ -106,6 +106,7 @@ type Phase = ConnectionPhase;
 interface Connection {
   id: number;
   client: Duplex;
+  /** Until the relay starts (then NO_ENDPOINT: the access log and listings use clientAddress). */
   endpoint: ClientEndpoint;
   /** How the access log names the client (a PROXY header's source once one was read). */
   clientAddress: string;
@@ -477,6 +478,7 @@ export class ConnectionTable {
     // Before any byte of the client's: the relay has not started reading yet.
     const header = this.options.proxyProtocol?.headerToSend(conn.endpoint, conn.proxyHeader, conn.id);
     if (header) onward.write(header);
+    conn.endpoint = NO_ENDPOINT; // not needed any more: kept for the connection's life otherwise
     conn.client.off('close', conn.onEarlyClose);
     conn.onEarlyClose = noop; // kept for the connection's life otherwise
     conn.client.off('error', noop);
@@ -598,3 +600,5 @@ function add(t: DirectionTotals, bytes: number, pauses: number, heldBackMs: numb
 }
 
 function noop(): void {}
+
+const NO_ENDPOINT: ClientEndpoint = { text: '', source: { address: undefined, port: undefined }, destination: { address: undefined, port: undefined } };
