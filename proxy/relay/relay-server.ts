@@ -13,6 +13,7 @@ import type { ConnectionsPage } from '../signals/connections-view.js';
 import { readAccepted, readDialled } from '../reads/socket-readers.js';
 import { BlockPool } from '../memory/block-pool.js';
 import { collectGarbage } from '../memory/full-gc.js';
+import { ArrivalBurstCollector } from '../memory/arrival-burst.js';
 import { connectionChargeFor } from './connection-charge.js';
 import type { Relay, RelayOptions, RelayResult } from './relay.js';
 import { SpillStore } from '../spill/index.js';
@@ -63,8 +64,9 @@ export interface RelayServerOptions extends SidecarConnectionOptions {
   spillMaxBytes?: number;
   /**
    * After a burst (the read blocks fell to a quarter of their peak, by an eighth of the budget or
-   * more) run one full, compacting garbage collection, so the heap a burst grew goes back too
-   * (default true; see proxy/memory/full-gc.ts).
+   * more; or connections stopped arriving after the heap grew by 16 MiB or more) run one full,
+   * compacting garbage collection, so the heap a burst grew goes back too (default true; see
+   * proxy/memory/full-gc.ts and arrival-burst.ts).
    */
   collectAfterBurst?: boolean;
   /** A listening socket handed over by a predecessor (see handOverListener); `listen` is then only its name. */
@@ -90,6 +92,8 @@ export class RelayServer {
   private readonly table: ConnectionTable;
   /** Where every byte read on the onread path lands: blocks charged to the memory budget. */
   readonly blocks: BlockPool;
+  /** The after-burst GC for bursts of arriving connections (null with collectAfterBurst false). */
+  private readonly arrivalBursts: ArrivalBurstCollector | null;
   /** What each client connection is charged from accept to close (its sockets and state; see connection-charge.ts). */
   readonly connectionChargeBytes: number;
   private spillStore: SpillStore | null = null;
@@ -148,6 +152,7 @@ export class RelayServer {
       },
     );
     this.blocks = new BlockPool({ budget: this.governor.budget, ...(options.collectAfterBurst !== false ? { afterBurst: () => this.collectAfterBurst() } : {}) });
+    this.arrivalBursts = options.collectAfterBurst !== false ? new ArrivalBurstCollector(() => this.collectAfterBurst()) : null;
     this.connectionChargeBytes = connectionChargeFor(this.governor.budget.budgetBytes);
     this.table = new ConnectionTable({
       targetText: formatAddress(options.target),
@@ -301,6 +306,7 @@ export class RelayServer {
     await listenerClosed;
     this.governor.close();
     this.blocks.close();
+    this.arrivalBursts?.close();
     await this.spillStore?.close();
   }
 
@@ -358,6 +364,7 @@ export class RelayServer {
 
   private onConnection(accepted: Socket): void {
     if (!this.accepts.admit(accepted)) return;
+    this.arrivalBursts?.arrived();
     const { socket, reader } = readAccepted(accepted, this.options.readPath, this.options.windowBytes, this.blocks);
     this.accepts.track(socket);
     // The connection itself is charged from accept to close, before the gate looks at the budget.
