@@ -18,7 +18,7 @@ import v8 from 'node:v8';
  * during steady churn (it waits for a quiet period). The heap is read only when a burst ends.
  */
 export interface ArrivalBurstOptions {
-  /** A burst is over after this long without an arrival (default 100 ms). */
+  /** A burst is over after this long without an arrival (default 50 ms). */
   quietMs?: number;
   /** Growth of the heap since the last collection that makes a burst worth one (default 16 MiB). */
   growthBytes?: number;
@@ -41,7 +41,7 @@ export class ArrivalBurstCollector {
     private readonly collect: () => void,
     options: ArrivalBurstOptions = {},
   ) {
-    this.quietMs = options.quietMs ?? 100;
+    this.quietMs = options.quietMs ?? 50;
     this.growthBytes = options.growthBytes ?? 16 * 1024 * 1024;
     this.heapBytes = options.heapBytes ?? (() => v8.getHeapStatistics().total_heap_size);
     this.heapAfterLast = this.heapBytes();
