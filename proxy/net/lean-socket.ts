@@ -11,7 +11,7 @@ import type { OnreadOption } from './connect.js';
  * Measured under connection churn (redis-benchmark -k 0): a relay on these handles spends about
  * half the CPU per connection of the same relay on net.Sockets (bench/README.md, churn-50).
  *
- * It offers the part of net.Socket's interface the relay uses, with the same meaning, so the
+ * It offers the part of net.Socket's interface the relay uses (no more), with the same meaning, so the
  * pipeline, the connection table, the reset probe and the descriptor reserve take it as a Socket:
  * reads go only to an `onread` hook (into buffers the reader chooses), writes with a high-water
  * mark, 'drain', cork/uncork (one writev), end() as shutdown() after pending writes with
@@ -43,9 +43,6 @@ interface TcpHandle {
   getpeername(out: { address?: string; port?: number; family?: string }): number;
   getsockname(out: { address?: string; port?: number; family?: string }): number;
   setNoDelay(enable: boolean): number;
-  setKeepAlive(enable: boolean, delaySeconds: number): number;
-  ref(): void;
-  unref(): void;
 }
 
 interface WriteReq {
@@ -159,8 +156,6 @@ export class LeanSocket extends EventEmitter {
   writableFinished = false;
   /** Always half-open: a FIN read is passed on by whoever reads, never answered by us. */
   allowHalfOpen = true;
-  bytesRead = 0;
-  bytesWritten = 0;
   readonly writableHighWaterMark: number;
   private pendingBytes = 0;
   private needDrain = false;
@@ -199,14 +194,6 @@ export class LeanSocket extends EventEmitter {
     return this.pendingBytes;
   }
 
-  get readable(): boolean {
-    return !this.destroyed && !this.readableEnded;
-  }
-
-  get writable(): boolean {
-    return !this.destroyed && !this.writableEnded;
-  }
-
   get remoteAddress(): string | undefined {
     return this.peerName().address;
   }
@@ -227,27 +214,8 @@ export class LeanSocket extends EventEmitter {
     return this.sockName().port;
   }
 
-  address(): { address?: string; port?: number; family?: string } {
-    return { ...this.sockName() };
-  }
-
   setNoDelay(noDelay = true): this {
     this._handle?.setNoDelay(noDelay);
-    return this;
-  }
-
-  setKeepAlive(enable = false, initialDelayMs = 0): this {
-    this._handle?.setKeepAlive(enable, Math.floor(initialDelayMs / 1000));
-    return this;
-  }
-
-  ref(): this {
-    this._handle?.ref();
-    return this;
-  }
-
-  unref(): this {
-    this._handle?.unref();
     return this;
   }
 
@@ -264,10 +232,6 @@ export class LeanSocket extends EventEmitter {
     this.wantReading = true;
     this.startReading();
     return this;
-  }
-
-  isPaused(): boolean {
-    return !this.wantReading;
   }
 
   write(chunk: Buffer, callback?: WriteCallback): boolean {
@@ -298,19 +262,16 @@ export class LeanSocket extends EventEmitter {
   }
 
   uncork(): void {
-    if (this.corked === 0) return;
-    this.corked--;
-    if (this.corked > 0 || this.corkedChunks.length === 0) {
-      if (this.corked === 0) this.afterCorkLifted();
-      return;
-    }
+    if (this.corked === 0 || --this.corked > 0) return;
     const chunks = this.corkedChunks;
     const callbacks = this.corkedCallbacks;
-    this.corkedChunks = [];
-    this.corkedCallbacks = [];
-    if (chunks.length === 1) this.send(chunks[0]!, callbacks.length === 1 ? callbacks[0]! : callbacks);
-    else this.send(chunks, callbacks);
-    this.afterCorkLifted();
+    if (chunks.length > 0) {
+      this.corkedChunks = [];
+      this.corkedCallbacks = [];
+      this.send(chunks.length === 1 ? chunks[0]! : chunks, callbacks.length === 1 ? callbacks[0]! : callbacks);
+    }
+    // An end() made while corked waits for this.
+    this.maybeShutdown();
   }
 
   /** Sends FIN once everything written has reached the kernel. */
@@ -345,7 +306,6 @@ export class LeanSocket extends EventEmitter {
     if (this.destroyed) return undefined;
     const nread = bindings!.stream.streamBaseState[bindings!.stream.kReadBytesOrError]!;
     if (nread > 0) {
-      this.bytesRead += nread;
       const hook = this.hook;
       const buffer = this.buffer;
       if (!hook || !buffer || hook.callback(nread, buffer) === false) this.pause();
@@ -407,13 +367,11 @@ export class LeanSocket extends EventEmitter {
     }
     this.startReading();
     this.emit('connect');
-    this.emit('ready');
-    // What was written while connecting goes now.
-    if (this.corked === 0 && this.corkedChunks.length > 0) {
+    // What was written while connecting goes now (and an end() made meanwhile after it).
+    if (this.corked === 0) {
       this.corked = 1;
       this.uncork();
     }
-    this.maybeShutdown();
   }
 
   /** @internal Starts a connect to `host:port` (an IP address); 'connect' or 'error' follow. */
@@ -467,7 +425,6 @@ export class LeanSocket extends EventEmitter {
       status = handle.writeBuffer(req, data);
     }
     req.bytes = bytes;
-    this.bytesWritten += bytes;
     if (status !== 0) {
       const err = uvError(status, 'write');
       this.pendingBytes -= bytes;
@@ -486,10 +443,6 @@ export class LeanSocket extends EventEmitter {
       this.syncDrain = true;
       this.scheduleSyncDone();
     }
-  }
-
-  private afterCorkLifted(): void {
-    if (this.pendingBytes === 0) this.maybeShutdown();
   }
 
   private maybeShutdown(): void {
