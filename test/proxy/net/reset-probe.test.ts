@@ -30,7 +30,8 @@ describe('endError (the reset probe)', function () {
 
   const ended = (s: Socket): Promise<void> => new Promise((resolve) => s.once('end', () => resolve()));
 
-  it('answers null for a FIN that follows our own (EPIPE), and leaves Error.stackTraceLimit as it was', async () => {
+  /** Our FIN, then the peer's in answer: `ours` has seen 'end' (a probe then meets EPIPE). */
+  async function closedCleanlyAfterOurFin(): Promise<Socket> {
     const { ours, peer } = await pair();
     peer.resume();
     peer.once('end', () => peer.end());
@@ -38,17 +39,28 @@ describe('endError (the reset probe)', function () {
     const gotEnd = ended(ours);
     ours.end();
     await gotEnd;
+    return ours;
+  }
+
+  /** The peer resets with bytes still unread in our receive queue (what libuv reports as an end). */
+  async function resetBehindUnreadBytes(): Promise<Socket> {
+    const { ours, peer } = await pair();
+    peer.write(Buffer.alloc(1024));
+    await new Promise((r) => setTimeout(r, 20)); // the bytes wait, unread, in our receive queue
+    peer.resetAndDestroy();
+    await new Promise((r) => setTimeout(r, 20));
+    return ours;
+  }
+
+  it('answers null for a FIN that follows our own (EPIPE), and leaves Error.stackTraceLimit as it was', async () => {
+    const ours = await closedCleanlyAfterOurFin();
     const before = Error.stackTraceLimit;
     expect(endError(ours)).to.equal(null);
     expect(Error.stackTraceLimit).to.equal(before);
   });
 
   it('answers the reset the peer left pending, as a read error with a stack', async () => {
-    const { ours, peer } = await pair();
-    peer.write(Buffer.alloc(1024));
-    await new Promise((r) => setTimeout(r, 20)); // the bytes wait, unread, in our receive queue
-    peer.resetAndDestroy();
-    await new Promise((r) => setTimeout(r, 20));
+    const ours = await resetBehindUnreadBytes();
     const err = endError(ours);
     expect(err?.code).to.equal('ECONNRESET');
     expect(err?.syscall).to.equal('read');
@@ -57,13 +69,7 @@ describe('endError (the reset probe)', function () {
 
   it('probes through the fs binding, which reports EPIPE without throwing (writeSync is not called)', async () => {
     expect(probeWay.binding).to.equal(true);
-    const { ours, peer } = await pair();
-    peer.resume();
-    peer.once('end', () => peer.end());
-    ours.resume();
-    const gotEnd = ended(ours);
-    ours.end();
-    await gotEnd;
+    const ours = await closedCleanlyAfterOurFin();
     const writeSync = sinon.spy(fs, 'writeSync');
     syncBuiltinESMExports();
     expect(endError(ours)).to.equal(null);
@@ -72,11 +78,7 @@ describe('endError (the reset probe)', function () {
 
   it('finds the pending reset through writeSync as well, where the binding is not used', async () => {
     probeWay.binding = false;
-    const { ours, peer } = await pair();
-    peer.write(Buffer.alloc(1024));
-    await new Promise((r) => setTimeout(r, 20));
-    peer.resetAndDestroy();
-    await new Promise((r) => setTimeout(r, 20));
+    const ours = await resetBehindUnreadBytes();
     expect(endError(ours)?.code).to.equal('ECONNRESET');
   });
 

@@ -122,12 +122,7 @@ describe('relay (library)', () => {
   it('tells onDone the result once both sides are closed; `done` asked for only afterwards settles with the same result', async () => {
     let told: RelayResult | null = null;
     const { client, target, relay: r } = await relayPair(res, { onDone: (result) => (told = result) });
-    const got = readAll(target);
-    client.end('q');
-    await got;
-    const reply = readAll(client);
-    target.end('a');
-    await reply;
+    await finishBothWays(client, target);
     await until(() => told !== null, 'onDone');
     expect(told!.end).to.equal('closed');
     expect(await r.done).to.equal(told);
@@ -154,12 +149,7 @@ describe('relay (library)', () => {
 
   it('a connection that finishes both ways never meets the half-close timeout', async () => {
     const { client, target, relay: r } = await relayPair(res, { halfCloseTimeoutMs: 60_000 });
-    const got = readAll(target);
-    client.end('q');
-    await got;
-    const reply = readAll(client);
-    target.end('a');
-    await reply;
+    await finishBothWays(client, target);
     expect((await r.done).end).to.equal('closed');
   });
 
@@ -170,3 +160,13 @@ describe('relay (library)', () => {
     expect((await ends).map((e) => e.bytes)).to.deep.equal([0, 0]);
   });
 });
+
+/** The client sends a request and FIN, the target its answer and FIN; resolves once each side has read the other's. */
+async function finishBothWays(client: Socket, target: Socket): Promise<void> {
+  const got = readAll(target);
+  client.end('q');
+  await got;
+  const reply = readAll(client);
+  target.end('a');
+  await reply;
+}

@@ -34,6 +34,24 @@ describe('sluice serve: toxics on a proxy\'s open connections', () => {
     await res.closeAll();
   });
 
+  /**
+   * A fleet started from a config file with one proxy 'f' in front of an echo server (`port` is
+   * its), and how to rewrite that proxy's entry before a reload.
+   */
+  async function fleetFromFile(): Promise<{ fromFile: Fleet; write: (proxy: Record<string, unknown>) => void }> {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-fleet-toxics-'));
+    res.defer(() => rmSync(dir, { recursive: true, force: true }));
+    const upstream = `127.0.0.1:${await listen(echoServer(res))}`;
+    const path = join(dir, 'sluice.json');
+    const write = (proxy: Record<string, unknown>) => writeFileSync(path, JSON.stringify({ proxies: [{ name: 'f', listen: '127.0.0.1:0', upstream, ...proxy }] }));
+    write({});
+    const fromFile = new Fleet({ drainTimeoutMs: 60_000, configFile: path });
+    res.defer(() => fromFile.shutdown(0));
+    await fromFile.start(await loadConfigFile(path));
+    port = portOf(fromFile.get('f').listen);
+    return { fromFile, write };
+  }
+
   async function echoing(): Promise<{ client: Socket; got: ReturnType<typeof collect> }> {
     const client = res.socket(await connectTo(port));
     const got = collect(client);
@@ -72,17 +90,7 @@ describe('sluice serve: toxics on a proxy\'s open connections', () => {
   });
 
   it('a reload changing settings and toxics together: the connection on the old settings gets the new toxics', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-fleet-toxics-'));
-    res.defer(() => rmSync(dir, { recursive: true, force: true }));
-    const target = echoServer(res);
-    const upstream = `127.0.0.1:${await listen(target)}`;
-    const path = join(dir, 'sluice.json');
-    const write = (proxy: Record<string, unknown>) => writeFileSync(path, JSON.stringify({ proxies: [{ name: 'f', listen: '127.0.0.1:0', upstream, ...proxy }] }));
-    write({});
-    const fromFile = new Fleet({ drainTimeoutMs: 60_000, configFile: path });
-    res.defer(() => fromFile.shutdown(0));
-    await fromFile.start(await loadConfigFile(path));
-    port = portOf(fromFile.get('f').listen);
+    const { fromFile, write } = await fleetFromFile();
     const { client, got } = await echoing();
     write({ window: '64KiB', toxics: [{ name: 'cap', type: 'limit_data', attributes: { bytes: 5 } }] });
     expect((await fromFile.reload()).changed).to.deep.equal(['f']);
@@ -92,17 +100,7 @@ describe('sluice serve: toxics on a proxy\'s open connections', () => {
   });
 
   it('a reload changing only toxics reaches connections left draining by an earlier settings change', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-fleet-toxics-'));
-    res.defer(() => rmSync(dir, { recursive: true, force: true }));
-    const target = echoServer(res);
-    const upstream = `127.0.0.1:${await listen(target)}`;
-    const path = join(dir, 'sluice.json');
-    const write = (proxy: Record<string, unknown>) => writeFileSync(path, JSON.stringify({ proxies: [{ name: 'f', listen: '127.0.0.1:0', upstream, ...proxy }] }));
-    write({});
-    const fromFile = new Fleet({ drainTimeoutMs: 60_000, configFile: path });
-    res.defer(() => fromFile.shutdown(0));
-    await fromFile.start(await loadConfigFile(path));
-    port = portOf(fromFile.get('f').listen);
+    const { fromFile, write } = await fleetFromFile();
     const { client, got } = await echoing();
     write({ window: '64KiB' });
     await fromFile.reload();
