@@ -73,67 +73,95 @@ export function connectTarget(
   options: TargetSocketOptions,
   done: (failure: ConnectFailure | null, socket: Socket | null) => void,
 ): PendingConnect {
-  const startedMs = performance.now();
-  const retryForMs = Math.min(options.retryRefusedForMs ?? 0, timeoutMs > 0 ? timeoutMs : Infinity);
-  const backoff = new Backoff({ initialMs: 100, maxMs: 1000 });
-  const random = options.random ?? Math.random;
-  let socket: Socket;
-  let settled = false;
-  let retryTimer: NodeJS.Timeout | null = null;
-  const timer = timeoutMs > 0 ? setTimeout(() => finish({ end: 'connect-timeout', error: 'timeout' }), timeoutMs) : null;
+  return new TargetConnect(address, timeoutMs, options, done);
+}
 
-  const attempt = (): void => {
-    retryTimer = null;
-    socket = dial(address, options);
-    options.fds?.track(socket);
+/**
+ * One connection attempt (with its retries) as one object: a connect is made per client, and its
+ * handlers as methods of one shape cost less than a closure each (the backoff is made on the first
+ * refusal).
+ */
+class TargetConnect implements PendingConnect {
+  private readonly startedMs = performance.now();
+  private readonly retryForMs: number;
+  private backoff: Backoff | null = null;
+  private socket!: Socket;
+  private settled = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly timer: NodeJS.Timeout | null;
+
+  constructor(
+    private readonly address: Address,
+    timeoutMs: number,
+    private readonly options: TargetSocketOptions,
+    private readonly done: (failure: ConnectFailure | null, socket: Socket | null) => void,
+  ) {
+    this.retryForMs = Math.min(options.retryRefusedForMs ?? 0, timeoutMs > 0 ? timeoutMs : Infinity);
+    this.timer = timeoutMs > 0 ? setTimeout(this.onTimeout, timeoutMs) : null;
+    this.attempt();
+  }
+
+  cancel(): void {
+    if (this.settled) return;
+    this.settle();
+    this.drop();
+  }
+
+  private readonly attempt = (): void => {
+    this.retryTimer = null;
+    const socket = dial(this.address, this.options);
+    this.socket = socket;
+    this.options.fds?.track(socket);
     // Read nothing before the relay is ready for it (a server that speaks first waits in the kernel).
-    if (options.onread) socket.pause();
-    socket.once('connect', onConnect);
-    socket.once('error', onError);
+    if (this.options.onread) socket.pause();
+    socket.once('connect', this.onConnect);
+    socket.once('error', this.onError);
   };
 
-  function detach(): void {
-    socket.off('connect', onConnect);
-    socket.off('error', onError);
-  }
+  private readonly onConnect = (): void => this.finish(null);
 
-  function finish(failure: ConnectFailure | null): void {
-    if (settled) return;
-    settled = true;
-    if (timer) clearTimeout(timer);
-    if (retryTimer) clearTimeout(retryTimer);
-    detach();
-    if (failure) {
-      socket.on('error', () => {});
-      socket.destroy();
-      done(failure, null);
-    } else {
-      done(null, socket);
-    }
-  }
-  const onConnect = () => finish(null);
-  const onError = (err: NodeJS.ErrnoException) => {
+  private readonly onTimeout = (): void => this.finish({ end: 'connect-timeout', error: 'timeout' });
+
+  private readonly onError = (err: NodeJS.ErrnoException): void => {
     const code = err.code ?? err.message;
-    const delay = backoff.next(random());
-    if (RETRYABLE.has(code) && performance.now() - startedMs + delay < retryForMs) {
-      detach();
-      socket.destroy();
-      retryTimer = setTimeout(attempt, delay);
+    const delay = (this.backoff ??= new Backoff({ initialMs: 100, maxMs: 1000 })).next((this.options.random ?? Math.random)());
+    if (RETRYABLE.has(code) && performance.now() - this.startedMs + delay < this.retryForMs) {
+      this.detach();
+      this.socket.destroy();
+      this.retryTimer = setTimeout(this.attempt, delay);
       return;
     }
-    finish({ end: 'connect-failed', error: code });
+    this.finish({ end: 'connect-failed', error: code });
   };
-  attempt();
 
-  return {
-    cancel() {
-      if (settled) return;
-      settled = true;
-      if (timer) clearTimeout(timer);
-      if (retryTimer) clearTimeout(retryTimer);
-      detach();
-      socket.on('error', () => {});
-      socket.destroy();
-    },
-  };
+  private finish(failure: ConnectFailure | null): void {
+    if (this.settled) return;
+    this.settle();
+    if (failure) {
+      this.drop();
+      this.done(failure, null);
+    } else {
+      this.done(null, this.socket);
+    }
+  }
+
+  private settle(): void {
+    this.settled = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.detach();
+  }
+
+  private detach(): void {
+    this.socket.off('connect', this.onConnect);
+    this.socket.off('error', this.onError);
+  }
+
+  // A socket given up on: a late error must not go unhandled.
+  private drop(): void {
+    this.socket.on('error', noop);
+    this.socket.destroy();
+  }
 }
+
+function noop(): void {}

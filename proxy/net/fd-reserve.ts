@@ -84,7 +84,6 @@ export class FdReserve {
   private tracked = 0;
   private untracked = 0;
   private countedAt = -Infinity;
-  private readonly seen = new WeakSet<Socket>();
   private readonly countOpen: () => number | null;
   private readonly recountMs: number;
   private readonly now: () => number;
@@ -97,10 +96,9 @@ export class FdReserve {
     this.now = options.now ?? (() => performance.now());
   }
 
-  /** Counts `socket` as holding a descriptor until it closes. Idempotent. */
+  /** Counts `socket` as holding a descriptor until it closes; once per socket (a set to make it idempotent cost a weak-map entry per connection). */
   track(socket: Socket): void {
-    if (this.seen.has(socket) || socket.closed) return;
-    this.seen.add(socket);
+    if (socket.closed) return;
     this.tracked++;
     // One handler shared by every socket ('close' comes once): no closure or once-wrapper each.
     socket.on('close', this.untrack);

@@ -106,15 +106,24 @@ export class Direction implements ReadTarget, SinkEvents {
     this.now = options.now;
     this.reader = options.reader;
     this.sink = options.sink;
-    [this.windowNow, this.windowOptions] = options.window instanceof DirectionWindow ? [options.window, null] : [null, options.window];
-    this.stages = options.stages?.length ? [...options.stages] : NO_STAGES;
+    const window = options.window;
+    this.windowNow = window instanceof DirectionWindow ? window : null;
+    this.windowOptions = window instanceof DirectionWindow ? null : window;
     this.onWindowResume = options.onWindowResume;
     this.connection = options.connection ?? NO_CONNECTION;
     this.onSourceEnd = options.onSourceEnd;
-    this.coalesce = options.coalesceWrites ?? (this.reader.deliversBursts === true || this.stages.some((s) => s.emitsBursts === true));
-    for (const stage of this.stages) this.contextMap.set(stage, this.contextFor());
-    this.rewire();
-    for (const stage of this.stages) stage.attach(this.contextMap.get(stage)!);
+    const stages = options.stages;
+    if (!stages || stages.length === 0) {
+      // A plain relay's directions: no stages, nothing to wire (rewire() would find the same).
+      this.stages = NO_STAGES;
+      this.coalesce = options.coalesceWrites ?? this.reader.deliversBursts === true;
+    } else {
+      this.stages = [...stages];
+      this.coalesce = options.coalesceWrites ?? (this.reader.deliversBursts === true || this.stages.some((s) => s.emitsBursts === true));
+      for (const stage of this.stages) this.contextMap.set(stage, this.contextFor());
+      this.rewire();
+      for (const stage of this.stages) stage.attach(this.contextMap.get(stage)!);
+    }
     // Holds recorded until now (a stage that holds from attach) act on the reader from start() on.
     this.constructed = true;
     this.valveNow?.attach(this.reader);

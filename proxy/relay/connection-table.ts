@@ -74,6 +74,15 @@ export interface SidecarConnectionOptions extends ListenerAccounting {
   sendProxy?: 'v1' | 'v2';
 }
 
+/** What a table's owner adds to each relay it starts: every key present, one shape for all connections. */
+export interface ConnectionRelayOptions {
+  budget: RelayOptions['budget'];
+  onResume: RelayOptions['onResume'];
+  rateBytesPerS: RelayOptions['rateBytesPerS'];
+  messages: RelayOptions['messages'];
+  beforeStart: RelayOptions['beforeStart'];
+}
+
 export interface ConnectionTableOptions {
   /** What the access log names as the target. */
   targetText: string;
@@ -91,8 +100,8 @@ export interface ConnectionTableOptions {
   now: () => number;
   /** Asked for each arrival: a reason to turn it away at once (overloaded), or null. */
   gate?: () => ConnectionRefusal | null;
-  /** Further relay options (budget, message mode, rate, half-close timeout, ...), per connection. */
-  relayOptions?: () => Partial<RelayOptions>;
+  /** Further relay options (budget, message mode, rate, toxics), per connection. */
+  relayOptions?: () => ConnectionRelayOptions;
   /** Told of every relay that finished (for counters beyond the table's own). */
   onFinished?: (result: RelayResult) => void;
   /** PROXY protocol: a header read from every client first, and/or one written to every onward side. */
@@ -482,17 +491,25 @@ export class ConnectionTable {
     conn.client.off('close', conn.onEarlyClose);
     conn.onEarlyClose = noop; // kept for the connection's life otherwise
     conn.client.off('error', noop);
+    // Every key written out (no spreads): one shape of options for every connection's relay.
+    const extra = this.options.relayOptions?.();
     conn.relay = new Relay(conn.client, onward, {
       windowBytes: this.options.windowBytes,
+      lowBytes: undefined,
       idleTimeoutMs: this.options.idleTimeoutMs,
-      halfCloseTimeoutMs: this.options.halfCloseTimeoutMs ?? 0,
       // Silent since it connected, or busy now: what it sent while waiting goes out as the relay starts.
       quietSinceMs: conn.heardAtMs === null ? conn.acceptedMs : this.options.now(),
+      halfCloseTimeoutMs: this.options.halfCloseTimeoutMs ?? 0,
       now: this.options.now,
       clientReader: conn.clientReader,
       targetReader: onwardReader,
-      ...(this.timers ? { timers: this.timers } : {}),
-      ...this.options.relayOptions?.(),
+      budget: extra?.budget,
+      onResume: extra?.onResume,
+      rateBytesPerS: extra?.rateBytesPerS,
+      timers: this.timers ?? undefined,
+      messages: extra?.messages,
+      stages: undefined,
+      beforeStart: extra?.beforeStart,
       onDone: (result) => this.onRelayDone(conn, result),
     });
   }

@@ -5,7 +5,7 @@ import { asSocket, leanTcp, type LeanSocket } from '../net/lean-socket.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
 import { guardListener, type AcceptGuard } from '../net/accept-guard.js';
 import { connectTarget } from '../net/connect.js';
-import { ConnectionTable, type ConnectionSummary, type DirectionTotals, type OnwardOpener, type SidecarConnectionOptions } from './connection-table.js';
+import { ConnectionTable, type ConnectionRelayOptions, type ConnectionSummary, type DirectionTotals, type OnwardOpener, type SidecarConnectionOptions } from './connection-table.js';
 import { Governor } from '../signals/governor.js';
 import type { HealthStatus } from '../signals/http-endpoints.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
@@ -15,7 +15,7 @@ import { BlockPool } from '../memory/block-pool.js';
 import { collectGarbage } from '../memory/full-gc.js';
 import { ArrivalBurstCollector } from '../memory/arrival-burst.js';
 import { connectionChargeFor } from './connection-charge.js';
-import type { Relay, RelayOptions, RelayResult } from './relay.js';
+import type { Relay, RelayResult } from './relay.js';
 import { SpillStore } from '../spill/index.js';
 import { RELAY_DEFAULTS } from './defaults.js';
 import { proxyProtocolFrom } from './proxy-protocol.js';
@@ -160,6 +160,7 @@ export class RelayServer {
       maxQueue: this.options.maxQueue,
       queueTimeoutMs: this.options.queueTimeoutMs,
       idleTimeoutMs: this.options.idleTimeoutMs,
+      halfCloseTimeoutMs: this.options.halfCloseTimeoutMs,
       windowBytes: this.options.windowBytes,
       now: this.options.now,
       ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
@@ -404,25 +405,26 @@ export class RelayServer {
     toxics.apply(this.toxicList);
   }
 
-  private relayOptions(): Partial<RelayOptions> {
+  private relayOptions(): ConnectionRelayOptions {
+    const messages = this.options.messages;
     return {
-      ...(this.toxicList.length > 0 ? { beforeStart: (relay: Relay) => this.addToxicsTo(relay) } : {}),
-      halfCloseTimeoutMs: this.options.halfCloseTimeoutMs,
       budget: this.governor.budget,
       onResume: this.onResume,
-      ...(this.options.rateBytesPerS > 0 ? { rateBytesPerS: this.options.rateBytesPerS } : {}),
-      ...(this.options.messages
+      rateBytesPerS: this.options.rateBytesPerS > 0 ? this.options.rateBytesPerS : undefined,
+      messages: messages
         ? {
-            messages: {
-              framing: this.options.messages,
-              maxMessageBytes: this.options.maxMessageBytes,
-              policy: this.options.overflow,
-              ...(this.spillStore ? { spool: this.spillStore.openSpool() } : {}),
-            },
+            framing: messages,
+            maxMessageBytes: this.options.maxMessageBytes,
+            policy: this.options.overflow,
+            ...(this.spillStore ? { spool: this.spillStore.openSpool() } : {}),
           }
-        : {}),
+        : undefined,
+      beforeStart: this.toxicList.length > 0 ? this.addToxicsToRelay : undefined,
     };
   }
+
+  private readonly addToxicsToRelay = (relay: Relay): void => this.addToxicsTo(relay);
+
 
   // A pause lasts as long as the slow side took to drain half a window: a latency sample,
   // normalised to milliseconds per 64 KiB so different windows compare.

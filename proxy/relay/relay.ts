@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { type DropReason, type MemoryBudget, TimerWheel, type WheelEntry } from '../../windowing/index.js';
 import { resetOrDestroy } from '../net/reset.js';
-import { Direction, type ConnectionActions, type SourceReader, type Stage } from '../pipeline/index.js';
+import { Direction, type ConnectionActions, type DirectionOptions, type SourceReader, type Stage } from '../pipeline/index.js';
 import { StreamReader } from '../reads/stream-reader.js';
 import { MessageStage, RateStage, type MessageModeOptions } from '../stages/index.js';
 
@@ -153,14 +153,13 @@ export class Relay {
     }
     upStages.push(...rateStage(options), ...(options.stages?.clientToTarget ?? []));
     // Built apart from this constructor's scope: what the directions keep must not hold `options`.
-    const shared = directionOptions(this, this.now, options, windowBytes, halfCloseTimeoutMs > 0 ? this.onFirstEnd : undefined);
-    this.clientToTarget = new Direction({ ...shared, reader: options.clientReader ?? new StreamReader(client), sink: target, stages: upStages });
-    this.targetToClient = new Direction({
-      ...shared,
-      reader: options.targetReader ?? new StreamReader(target),
-      sink: client,
-      stages: [...rateStage(options), ...(options.stages?.targetToClient ?? [])],
-    });
+    // Both directions' options have one shape (no spreads, every key present): a relay is made per
+    // connection, and options of many shapes make each construction miss V8's inline caches.
+    const shared = sharedDirectionOptions(this, this.now, options, windowBytes, halfCloseTimeoutMs > 0 ? this.onFirstEnd : undefined);
+    this.clientToTarget = new Direction(directionOptions(shared, options.clientReader ?? new StreamReader(client), target, upStages));
+    this.targetToClient = new Direction(
+      directionOptions(shared, options.targetReader ?? new StreamReader(target), client, [...rateStage(options), ...(options.stages?.targetToClient ?? [])]),
+    );
 
     for (const side of [client, target]) (side as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
     // One listener each, shared state in the relay: no closure per side. 'close' comes once: `on`
@@ -381,14 +380,30 @@ class IdleCheck implements TimedEntry {
 
 // The options both directions of a relay share; made outside the relay's constructor so that the
 // closures they hold keep nothing but the relay.
-function directionOptions(relay: Relay, now: () => number, options: RelayOptions, windowBytes: number, onSourceEnd: (() => void) | undefined) {
+type SharedDirectionOptions = Pick<DirectionOptions, 'now' | 'connection' | 'window' | 'onWindowResume' | 'onSourceEnd'>;
+
+function sharedDirectionOptions(relay: Relay, now: () => number, options: RelayOptions, windowBytes: number, onSourceEnd: (() => void) | undefined): SharedDirectionOptions {
   return {
     now,
     connection: new RelayActions(relay),
     // What each direction makes its window from when it first needs one (an idle one never does).
     window: { windowBytes, lowBytes: options.lowBytes, budget: options.budget },
-    ...(options.onResume ? { onWindowResume: options.onResume } : {}),
-    ...(onSourceEnd ? { onSourceEnd } : {}),
+    onWindowResume: options.onResume,
+    onSourceEnd,
+  };
+}
+
+function directionOptions(shared: SharedDirectionOptions, reader: SourceReader, sink: Duplex, stages: Stage[]): DirectionOptions {
+  return {
+    reader,
+    sink,
+    stages,
+    window: shared.window,
+    now: shared.now,
+    onWindowResume: shared.onWindowResume,
+    coalesceWrites: undefined,
+    connection: shared.connection,
+    onSourceEnd: shared.onSourceEnd,
   };
 }
 
