@@ -22,7 +22,7 @@ export const TUNNEL_OPTIONS: OptionSpec[] = [
   { name: 'no-auto-tune', kind: 'flag', help: 'keep every stream at --window (no growth for fast consumers)' },
   { name: 'window-budget', kind: 'size', default: formatSize(D.windowBudgetBytes), min: 1, max: Number.MAX_SAFE_INTEGER, help: 'total growth beyond --window that auto-tuning may grant over all streams of this process' },
   { name: 'keepalive', kind: 'duration', default: formatDuration(D.keepaliveIntervalMs), help: 'ping each link this often; a ping unanswered that long closes the link (0 = off)' },
-  { name: 'max-streams', kind: 'count', default: String(D.maxStreams), min: 1, max: 2 ** 32 - 1, help: 'live streams per link, both directions; further ones are refused' },
+  { name: 'max-streams', kind: 'count', default: String(D.maxStreams), min: 1, max: 2 ** 32 - 1, help: 'live streams per link, both directions; further ones are refused (tunnel-client: a new connection waits up to --link-wait for a stream to close, then is closed)' },
   { name: 'accept-backlog', kind: 'count', default: String(D.acceptBacklog), min: 1, max: 2 ** 32 - 1, help: 'streams the peer opened that may wait for their onward connection, per link; further ones are refused' },
   { name: 'max-control-replies', kind: 'count', default: String(D.maxQueuedControlReplies), min: 1, max: 2 ** 32 - 1, help: 'replies the peer forced (ping answers, refusals) that may wait unflushed; one more closes the link' },
   { name: 'max-empty-frames', kind: 'count', default: String(D.maxConsecutiveEmptyFrames), max: 2 ** 32 - 1, help: 'frames carrying nothing the peer may send in a row; one more closes the link' },

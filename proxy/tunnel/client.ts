@@ -8,7 +8,7 @@ import { guardListener, type AcceptGuard } from '../net/accept-guard.js';
 import { ConnectionTable } from '../relay/connection-table.js';
 import { tunnelStreamOf } from './stream-view.js';
 import type { ConnectionsPage } from '../signals/connections-view.js';
-import { LinkPool } from './link-pool.js';
+import { LINK_WAIT_FAILURES, LinkPool, type LinkWaitFailure } from './link-pool.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
 import { readAccepted } from '../reads/socket-readers.js';
 import { CreditReader } from './credit-reader.js';
@@ -51,6 +51,13 @@ export const TUNNEL_CLIENT_DEFAULTS = {
   links: 1,
   linkWaitMs: 5_000, // like the connect timeout: a client waits about as long as a connect would
 } as const;
+
+/** The access log's error for a connection that got no stream, by why. */
+const LINK_WAIT_ERRORS: Record<LinkWaitFailure, string> = {
+  'stream-limit': 'every tunnel link at its stream limit (--max-streams)',
+  'backlog-full': 'every tunnel link awaiting acknowledgements (--accept-backlog)',
+  'no-link': 'no tunnel link',
+};
 
 /** A listening tunnel client; see the module comment. */
 export class TunnelClient {
@@ -153,6 +160,11 @@ export class TunnelClient {
     registry.counter('sluice_tunnel_link_reconnects_total', 'Times a link was dialled again after it dropped, failed or went away.', () => this.pool.reconnects);
     registry.gauge('sluice_tunnel_window_budget_used_bytes', 'Auto-tuned window growth granted now, out of the window budget.', () => this.windowBudget.usedBytes);
     registry.gauge('sluice_tunnel_link_waiters', 'Connections waiting for a usable link.', () => this.pool.waiting);
+    registry.counter(
+      'sluice_tunnel_link_wait_timeouts_total',
+      'Connections closed after --link-wait without a stream, by why: every link at --max-streams (stream-limit), every link awaiting the server\'s acknowledgements (backlog-full), no link up (no-link).',
+      () => LINK_WAIT_FAILURES.map((reason) => ({ labels: { reason }, value: this.pool.waitTimeouts[reason] })),
+    );
   }
 
   private onConnection(accepted: Socket): void {
@@ -168,8 +180,8 @@ export class TunnelClient {
       client,
       clientEndpointOf(client),
       (done) =>
-        this.pool.acquire(linkWaitMs, (stream) => {
-          if (stream === null) done({ end: 'connect-timeout', error: 'no tunnel link' }, null);
+        this.pool.acquire(linkWaitMs, (stream, why) => {
+          if (stream === null) done({ end: 'connect-timeout', error: LINK_WAIT_ERRORS[why ?? 'no-link'] }, null);
           else done(null, stream, new CreditReader(stream));
         }),
       reader,

@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'node:tls';
-import { Backoff, chooseLink, type BackoffOptions } from '../../windowing/index.js';
+import { Backoff, chooseLink, DEFAULT_MAX_STREAMS, type BackoffOptions } from '../../windowing/index.js';
 import type { Address } from '../net/address.js';
 import { dialLink, type PendingDial } from './dial-link.js';
 import { LinkReads, linkReadPool } from './link-reads.js';
@@ -13,7 +13,9 @@ import type { TunnelStream } from './stream.js';
  * session) dials again after a backoff; the backoff starts over once a link answered a ping. A
  * link whose server says go away keeps its streams until they finish, while the slot dials a
  * fresh link at once. New streams go to the usable link with the fewest streams; callers that
- * find none wait, for a bounded time, for one to come up.
+ * find none wait, for a bounded time, for one to come up. A pool holds at most `links` x
+ * `maxStreams` streams (1000 by default): past that, callers wait for a stream to close, and the
+ * pool says so in a log line (at most once a minute) and in `waitTimeouts` (why each wait failed).
  *
  *   slot: connecting --dial ok, first ping answered--> up --close--> backoff --timer--> connecting ...
  *            '--dial fails, or closed before the ping--> backoff     '--go away--> (retiring) + connecting
@@ -46,6 +48,18 @@ export interface LinkPoolOptions {
 
 type SlotState = 'connecting' | 'up' | 'backoff' | 'stopped';
 
+/**
+ * Why a wait for a stream ended without one: every usable link at its stream limit, every usable
+ * link's backlog of unacknowledged streams full, or no link up.
+ */
+export type LinkWaitFailure = 'stream-limit' | 'backlog-full' | 'no-link';
+
+/** The failures in the order the metrics list them. */
+export const LINK_WAIT_FAILURES: readonly LinkWaitFailure[] = ['stream-limit', 'backlog-full', 'no-link'];
+
+/** How often at most the pool logs that new connections wait because every link is at its stream limit. */
+export const STREAM_LIMIT_LOG_INTERVAL_MS = 60_000;
+
 interface Slot {
   readonly index: number;
   readonly label: string;
@@ -55,14 +69,17 @@ interface Slot {
   timer: NodeJS.Timeout | null;
   readonly backoff: Backoff;
   /**
-   * Streams the current link refused to open (limits); cleared when one of its streams closes, or
-   * when the server acknowledges one (the backlog of unacknowledged streams shrank).
+   * Why the current link refused to open a stream (its limits), or null; cleared when one of its
+   * streams closes, or when the server acknowledges one (the backlog of unacknowledged streams shrank).
    */
-  full: boolean;
+  full: 'too-many-streams' | 'backlog-full' | null;
 }
 
+/** Called with a stream, or with null and why there is none. */
+export type AcquireDone = (stream: TunnelStream | null, why?: LinkWaitFailure) => void;
+
 interface Waiter {
-  done: (stream: TunnelStream | null) => void;
+  done: AcquireDone;
   timer: NodeJS.Timeout;
 }
 
@@ -70,6 +87,11 @@ interface Waiter {
 export class LinkPool {
   /** Times a slot dialled again after losing or failing to get a link. */
   reconnects = 0;
+  /** Waits that ended without a stream, by why. */
+  readonly waitTimeouts: Record<LinkWaitFailure, number> = { 'stream-limit': 0, 'backlog-full': 0, 'no-link': 0 };
+  /** The most streams one link takes (the session's `maxStreams`). */
+  readonly maxStreamsPerLink: number;
+  private streamLimitLoggedAt = -Infinity;
   private readonly slots: Slot[];
   // Links whose server went away, finishing their streams, with their metric labels.
   private readonly retiring = new Map<TunnelSession, string>();
@@ -92,8 +114,9 @@ export class LinkPool {
       dial: null,
       timer: null,
       backoff: new Backoff(options.backoff),
-      full: false,
+      full: null,
     }));
+    this.maxStreamsPerLink = options.session?.maxStreams ?? DEFAULT_MAX_STREAMS;
   }
 
   /** Dials every link. */
@@ -137,25 +160,36 @@ export class LinkPool {
         return stream;
       }
       tried.add(k);
-      if (stream === 'too-many-streams' || stream === 'backlog-full') slot.full = true;
+      if (stream === 'too-many-streams' || stream === 'backlog-full') slot.full = stream;
     }
+  }
+
+  /** Why no stream can be opened now (call after tryOpen() returned null). */
+  whyNoStream(): LinkWaitFailure {
+    const up = this.slots.filter((s) => s.state === 'up' && s.session !== null && s.session.isOpen);
+    if (up.length > 0 && up.some((s) => s.full === 'too-many-streams')) return 'stream-limit';
+    if (up.length > 0 && up.some((s) => s.full === 'backlog-full')) return 'backlog-full';
+    return 'no-link';
   }
 
   /**
    * Calls `done` with a stream as soon as one can be opened (at once if possible), or with null
    * after `waitMs`. Returns a function that cancels the wait.
    */
-  acquire(waitMs: number, done: (stream: TunnelStream | null) => void): () => void {
+  acquire(waitMs: number, done: AcquireDone): () => void {
     const stream = this.stopped ? null : this.tryOpen();
     if (stream !== null || this.stopped) {
-      done(stream);
+      done(stream, stream === null ? 'no-link' : undefined);
       return noop;
     }
+    if (this.whyNoStream() === 'stream-limit') this.logStreamLimit(waitMs);
     const waiter: Waiter = {
       done,
       timer: setTimeout(() => {
         this.waiters.delete(waiter);
-        done(null);
+        const why = this.whyNoStream();
+        this.waitTimeouts[why]++;
+        done(null, why);
       }, waitMs),
     };
     this.waiters.add(waiter);
@@ -174,7 +208,7 @@ export class LinkPool {
     this.stopped = true;
     for (const waiter of this.waiters) {
       clearTimeout(waiter.timer);
-      waiter.done(null);
+      waiter.done(null, 'no-link');
     }
     this.waiters.clear();
     const closing: Promise<unknown>[] = [];
@@ -212,7 +246,7 @@ export class LinkPool {
         ...(reads ? { reads } : {}),
       });
       slot.session = session;
-      slot.full = false;
+      slot.full = null;
       this.options.onLinkUp?.(session);
       // Usable only once the peer answered the session's first ping: it speaks the protocol, and
       // (with TLS 1.3, where a client learns of a refused certificate only after its handshake)
@@ -230,8 +264,8 @@ export class LinkPool {
       // more as soon as one is acknowledged: waiters must not sit out their wait (a burst of
       // new connections over a server slow to reach its target would lose them all).
       session.on('streamAccepted', () => {
-        if (slot.session !== session || !slot.full) return;
-        slot.full = false;
+        if (slot.session !== session || slot.full === null) return;
+        slot.full = null;
         this.serveWaiters();
       });
       session.on('goAway', (code: number) => {
@@ -264,9 +298,24 @@ export class LinkPool {
   }
 
   private readonly onStreamClosed = (): void => {
-    for (const slot of this.slots) slot.full = false;
+    for (const slot of this.slots) slot.full = null;
     this.serveWaiters();
   };
+
+  /**
+   * A documented limit, not a fault, but one that closes connections: say so where an operator
+   * looks, at most once a minute while it lasts.
+   */
+  private logStreamLimit(waitMs: number): void {
+    const at = this.now();
+    if (at - this.streamLimitLoggedAt < STREAM_LIMIT_LOG_INTERVAL_MS) return;
+    this.streamLimitLoggedAt = at;
+    const links = this.slots.length;
+    this.options.onLog?.(
+      `every link is at its stream limit (${this.maxStreamsPerLink} streams on each of ${links} link${links === 1 ? '' : 's'}: --max-streams, --links); ` +
+        `new connections wait up to ${waitMs} ms (--link-wait) for a stream to close, then are closed`,
+    );
+  }
 
   private serveWaiters(): void {
     for (const waiter of this.waiters) {

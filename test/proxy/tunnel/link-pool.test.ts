@@ -141,4 +141,33 @@ describe('LinkPool (reconnect with backoff; fake timers, real sockets)', () => {
     expect(pool.waiting).to.equal(0);
     for (const s of [...got, ...peer]) s?.destroy();
   });
+
+  it('past links x --max-streams a wait ends with why (the stream limit), and the pool says so at most once a minute', async () => {
+    const sessions: TunnelSession[] = [];
+    const port = await listen(acceptorServer(res, sessions));
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let nowMs = 0;
+    const lines: string[] = [];
+    pool = new LinkPool({ server: tcp(port), links: 1, connectTimeoutMs: 5_000, tls: null, now: () => nowMs, session: { keepaliveIntervalMs: 0, maxStreams: 1 }, onLog: (l) => lines.push(l) });
+    pool.start();
+    await until(() => pool!.linksUp === 1, 'the link');
+    const got: (string | undefined)[] = [];
+    const acquire = () => pool!.acquire(1_000, (s, why) => got.push(s === null ? why : 'stream'));
+    acquire();
+    acquire();
+    acquire();
+    expect(got).to.deep.equal(['stream']);
+    const limitLine =
+      'every link is at its stream limit (1 streams on each of 1 link: --max-streams, --links); new connections wait up to 1000 ms (--link-wait) for a stream to close, then are closed';
+    expect(lines).to.deep.equal(['link 0 up', limitLine]);
+    await clock.tickAsync(1_000);
+    expect(got).to.deep.equal(['stream', 'stream-limit', 'stream-limit']);
+    expect(pool.waitTimeouts).to.deep.equal({ 'stream-limit': 2, 'backlog-full': 0, 'no-link': 0 });
+    nowMs += 59_999;
+    acquire();
+    expect(lines).to.have.length(2);
+    nowMs += 1;
+    acquire();
+    expect(lines).to.deep.equal(['link 0 up', limitLine, limitLine]);
+  });
 });

@@ -236,6 +236,25 @@ describe('tunnel-client -> tunnel-server (end to end, in process)', () => {
     expect(t.clientLogs[0]).to.include({ end: 'connect-timeout', error: 'no tunnel link' });
   });
 
+  it('--max-streams on the client: a connection past the limit waits --link-wait, is closed, and the access log, a log line and a counter name the limit', async () => {
+    const holding: Socket[] = [];
+    const target = res.server(createServer((s) => holding.push(s)));
+    const t = await tunnel(tcp(await listen(target)), {}, { maxStreams: 2, linkWaitMs: 100 });
+    await until(() => t.client.pool.linksUp === 1, 'the link');
+    for (let i = 0; i < 2; i++) res.socket(await connectTo(t.port)).write('x');
+    await until(() => holding.length === 2, 'two target connections');
+    const third = res.socket(await connectTo(t.port));
+    third.write('y');
+    await readAll(third).catch(() => undefined);
+    await until(() => t.clientLogs.length === 1, 'the log line');
+    expect(t.clientLogs[0]).to.include({ end: 'connect-timeout', error: 'every tunnel link at its stream limit (--max-streams)' });
+    expect(t.linkLines.filter((l) => l.includes('stream limit'))).to.have.length(1);
+    const registry = new MetricsRegistry();
+    t.client.registerMetrics(registry);
+    expect(registry.render()).to.match(/^sluice_tunnel_link_wait_timeouts_total\{reason="stream-limit"\} 1$/m);
+    expect(holding).to.have.length(2);
+  });
+
   it('serves per-link and per-stream metrics', async () => {
     const target = res.server(createServer(() => {}));
     const t = await tunnel(tcp(await listen(target)));
