@@ -4,6 +4,7 @@ import { get } from 'node:http';
 import path from 'node:path';
 import { stopProcess } from '../../scenarios/harness/processes.js';
 import { running, startAnnouncing } from './launch.js';
+import { tunnelConnectionLimit } from './tunnel-capacity.js';
 import { hostPort, type SluiceCommand, type Subject } from './types.js';
 
 /** `bench/baselines/pipe-relay.ts`, the relay every sluice figure is compared with. */
@@ -46,6 +47,7 @@ export function sluiceTunnel(sluice: SluiceCommand, unavailable: string | null):
     name: 'sluice-tunnel',
     describe: `sluice tunnel-client -> tunnel-server ${sluice.extraArgs.join(' ')}`.trim(),
     unavailable,
+    connectionLimit: tunnelConnectionLimit(sluice.extraArgs),
     async start(target) {
       const server = await startAnnouncing(
         [...sluice.command, 'tunnel-server', '--listen', '127.0.0.1:0', '--target', hostPort(target), ...sluice.extraArgs],

@@ -15,6 +15,13 @@ export interface RunningSubject {
   stop(): Promise<void>;
 }
 
+/** The most connections a subject holds at once, when it has such a limit, and where it comes from. */
+export interface ConnectionLimit {
+  count: number;
+  /** The settings that make it, e.g. `1 link x --max-streams 1000, the default`. */
+  why: string;
+}
+
 export interface Subject {
   name: string;
   /** One line for the table and the results file. */
@@ -23,6 +30,8 @@ export interface Subject {
   unavailable: string | null;
   /** Measured only in cases where the access log's cost shows (`sluice:quiet`, added by default). */
   onlyWhereAccessLogMatters?: boolean;
+  /** A documented limit on connections held at once (the tunnel's streams); cases needing more skip it and say why. */
+  connectionLimit?: ConnectionLimit;
   start(target: Address): Promise<RunningSubject>;
 }
 
