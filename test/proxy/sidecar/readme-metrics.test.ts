@@ -101,7 +101,7 @@ describe('README metric lists against what is served', () => {
 
     const documented = documentedNames('**Metrics** (`--metrics HOST:PORT`), besides', '\n\n');
     expect(documented.length).to.be.at.least(15);
-    const clientOnly = ['sluice_tunnel_link_reconnects_total', 'sluice_tunnel_link_waiters'];
+    const clientOnly = ['sluice_tunnel_link_reconnects_total', 'sluice_tunnel_link_waiters', 'sluice_tunnel_link_wait_timeouts_total'];
     const serverOnly = ['sluice_tunnel_handshakes_refused_total'];
     for (const name of documented) {
       if (!serverOnly.includes(name)) expect(onClient.has(name), `tunnel-client serves ${name}`).to.equal(true);
