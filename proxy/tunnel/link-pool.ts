@@ -164,12 +164,14 @@ export class LinkPool {
     }
   }
 
-  /** Why no stream can be opened now (call after tryOpen() returned null). */
+  /**
+   * Why no stream can be opened now (call after tryOpen() returned null): the stream limit only
+   * when every link up is at it; one still awaiting acknowledgements will take streams again soon.
+   */
   whyNoStream(): LinkWaitFailure {
-    const up = this.slots.filter((s) => s.state === 'up' && s.session !== null && s.session.isOpen);
-    if (up.length > 0 && up.some((s) => s.full === 'too-many-streams')) return 'stream-limit';
-    if (up.length > 0 && up.some((s) => s.full === 'backlog-full')) return 'backlog-full';
-    return 'no-link';
+    const refusing = this.slots.filter((s) => s.state === 'up' && s.session !== null && s.session.isOpen && s.full !== null);
+    if (refusing.length === 0) return 'no-link';
+    return refusing.every((s) => s.full === 'too-many-streams') ? 'stream-limit' : 'backlog-full';
   }
 
   /**
