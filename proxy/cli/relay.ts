@@ -5,7 +5,7 @@ import { UsageError, type ParsedOptions } from '../options/parse.js';
 import { runPrimary, serveAsWorker, WORKERS_ENV } from '../sidecar/workers.js';
 import { SpillDirError, SpillStore } from '../spill/index.js';
 import { RELAY_DEFAULTS } from '../relay/defaults.js';
-import type { OverflowPolicy } from '../../windowing/index.js';
+import type { OverflowPolicy } from '../../windowing/message-queue.js';
 import { RelayServer } from '../relay/relay-server.js';
 import { checkRelayOptions, RELAY_OPTIONS, relayServerOptions, TOXIC_OPTION, toxicsFromFlags } from '../options/relay.js';
 import type { Command } from './command.js';

@@ -1,7 +1,7 @@
 import { UsageError, type OptionSpec, type ParsedOptions } from '../options/parse.js';
 import { loadTlsFiles, type TlsMaterial } from '../net/tls-options.js';
 import { formatDuration, formatSize } from '../config/units.js';
-import { INITIAL_STREAM_WINDOW_BYTES } from '../../windowing/index.js';
+import { INITIAL_STREAM_WINDOW_BYTES } from '../../windowing/yamux/constants.js';
 import type { TunnelBudgets } from '../tunnel/defaults.js';
 import type { Address } from '../net/address.js';
 import type { MetricsRegistry } from '../signals/metrics.js';

@@ -1,4 +1,5 @@
-import { BlockLedger, type MemoryBudget } from '../../windowing/index.js';
+import { BlockLedger } from '../../windowing/block-ledger.js';
+import type { MemoryBudget } from '../../windowing/memory-budget.js';
 import { BlockMemory, RESIZABLE } from './block-memory.js';
 
 /**

@@ -1,5 +1,5 @@
 import { connect, isIP, type Socket } from 'node:net';
-import { Backoff } from '../../windowing/index.js';
+import { Backoff } from '../../windowing/backoff.js';
 import { socketOptions, type Address } from './address.js';
 import type { FdReserve } from './fd-reserve.js';
 import { asSocket, leanTcp } from './lean-socket.js';

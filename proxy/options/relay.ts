@@ -1,4 +1,5 @@
-import type { MessageFraming, OverflowPolicy } from '../../windowing/index.js';
+import type { MessageFraming } from '../../windowing/message-framer.js';
+import type { OverflowPolicy } from '../../windowing/message-queue.js';
 import { formatSize } from '../config/units.js';
 import type { Address } from '../net/address.js';
 import { RELAY_DEFAULTS } from '../relay/defaults.js';

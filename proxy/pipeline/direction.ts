@@ -20,7 +20,8 @@
  * A reader may hold the Valve too ('memory': no block to read into).
  */
 import type { Writable } from 'node:stream';
-import { DirectionWindow, HoldLedger, type DirectionWindowOptions } from '../../windowing/index.js';
+import { DirectionWindow, type DirectionWindowOptions } from '../../windowing/direction-window.js';
+import { HoldLedger } from '../../windowing/hold-ledger.js';
 import { SinkWriter, type SinkEvents } from './sink-writer.js';
 import type { ConnectionActions, Downstream, Holdable, Lender, ReadTarget, SourceReader, Stage, StageContext, StageExit } from './types.js';
 import { Valve } from './valve.js';

@@ -1,4 +1,4 @@
-import type { HoldReason } from '../../windowing/index.js';
+import type { HoldReason } from '../../windowing/hold-ledger.js';
 
 export type { HoldReason };
 

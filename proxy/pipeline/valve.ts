@@ -1,4 +1,4 @@
-import { HoldLedger, type HoldReason } from '../../windowing/index.js';
+import { HoldLedger, type HoldReason } from '../../windowing/hold-ledger.js';
 import type { Holdable, SourceReader } from './types.js';
 
 /**

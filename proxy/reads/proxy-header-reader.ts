@@ -1,4 +1,6 @@
-import { ProxyHeaderDecoder, type ProxyHeader, type ProxyHeaderError } from '../../windowing/index.js';
+import { ProxyHeaderDecoder } from '../../windowing/proxy-protocol/decoder.js';
+import type { ProxyHeader } from '../../windowing/proxy-protocol/header.js';
+import type { ProxyHeaderError } from '../../windowing/proxy-protocol/errors.js';
 import type { Holdable, Lender, ReadTarget, SourceReader } from '../pipeline/index.js';
 
 /** How reading a PROXY header ended. */

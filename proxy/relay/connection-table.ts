@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { Admission } from '../../windowing/index.js';
+import { Admission } from '../../windowing/admission.js';
 import type { ClientEndpoint } from '../net/address.js';
 import { resetOrDestroy } from '../net/reset.js';
 import type { Direction, SourceReader } from '../pipeline/index.js';
@@ -9,7 +9,7 @@ import type { MetricsRegistry } from '../signals/metrics.js';
 import { busiestFirst, type ConnectionPhase, type ConnectionView, type ConnectionsPage, type StreamView } from '../signals/connections-view.js';
 import { directionView, messagesView } from './connection-view.js';
 import type { AccessLogEntry, ConnectionRefusal } from './access-log.js';
-import type { ProxyHeader } from '../../windowing/index.js';
+import type { ProxyHeader } from '../../windowing/proxy-protocol/header.js';
 import type { ProxyProtocol } from './proxy-protocol.js';
 import { Relay, WheelTimers, wheelTickMs, type RelayOptions, type RelayResult } from './relay.js';
 import type { ListenerAccounting } from '../net/accept-guard.js';

@@ -1,4 +1,4 @@
-import { DROP_REASONS } from '../../windowing/index.js';
+import { DROP_REASONS } from '../../windowing/message-queue.js';
 import type { Direction } from '../pipeline/index.js';
 import type { DirectionView, MessagesView } from '../signals/connections-view.js';
 import type { Relay } from './relay.js';

@@ -1,15 +1,9 @@
-import {
-  encodeProxyV1,
-  encodeProxyV2,
-  passThroughTlvs,
-  proxyAddressesFor,
-  ProxyHeaderIncompleteError,
-  ProxyTlvType,
-  uniqueIdTlv,
-  type ProxyAddresses,
-  type ProxyHeader,
-  type ProxyHeaderError,
-} from '../../windowing/index.js';
+import { encodeProxyV1, encodeProxyV2 } from '../../windowing/proxy-protocol/encoder.js';
+import { passThroughTlvs, uniqueIdTlv } from '../../windowing/proxy-protocol/tlv.js';
+import { proxyAddressesFor } from '../../windowing/proxy-protocol/endpoints.js';
+import { ProxyHeaderIncompleteError, type ProxyHeaderError } from '../../windowing/proxy-protocol/errors.js';
+import { ProxyTlvType } from '../../windowing/proxy-protocol/constants.js';
+import type { ProxyAddresses, ProxyHeader } from '../../windowing/proxy-protocol/header.js';
 import { formatAddress, type ClientEndpoint } from '../net/address.js';
 import { CidrList } from '../net/cidr.js';
 import type { MetricsRegistry } from '../signals/metrics.js';

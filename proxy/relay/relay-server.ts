@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { DROP_REASONS, type DropReason, type MessageFraming, type OverflowPolicy } from '../../windowing/index.js';
+import { DROP_REASONS, type DropReason, type OverflowPolicy } from '../../windowing/message-queue.js';
+import type { MessageFraming } from '../../windowing/message-framer.js';
 import { clientEndpointOf, formatAddress, type Address } from '../net/address.js';
 import { asSocket, leanTcp, type LeanSocket } from '../net/lean-socket.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';

@@ -1,5 +1,7 @@
 import type { Duplex } from 'node:stream';
-import { type DropReason, type MemoryBudget, TimerWheel, type WheelEntry } from '../../windowing/index.js';
+import type { DropReason } from '../../windowing/message-queue.js';
+import type { MemoryBudget } from '../../windowing/memory-budget.js';
+import { TimerWheel, type WheelEntry } from '../../windowing/timer-wheel.js';
 import { resetOrDestroy } from '../net/reset.js';
 import { Direction, type ConnectionActions, type DirectionOptions, type SourceReader, type Stage } from '../pipeline/index.js';
 import { StreamReader } from '../reads/stream-reader.js';

@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { PressureSignals } from '../../windowing/index.js';
+import { PressureSignals } from '../../windowing/pressure.js';
 import { formatAddress, type Address } from '../net/address.js';
 import { logLine, onShutdownSignal } from './process-signals.js';
 import { agentEndpoint, logNotice, metricsEndpoint, type SideEndpoint } from './serve-until-signal.js';

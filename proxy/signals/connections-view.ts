@@ -3,7 +3,7 @@
  * then most buffered), cut to `?limit=` so 10 000 connections never make a 10 MB answer. The
  * sidecars build it (ConnectionTable.connections); the metrics port only serves it.
  */
-import type { HoldReason } from '../../windowing/index.js';
+import type { HoldReason } from '../../windowing/hold-ledger.js';
 
 /** `?limit=` when the request does not say, and the most it may ask for. */
 export const CONNECTIONS_LIMITS = {

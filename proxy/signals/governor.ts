@@ -1,14 +1,6 @@
-import {
-  AdaptiveLimit,
-  computePressure,
-  DEFAULT_EVENT_LOOP_DELAY_TARGET_MS,
-  DEFAULT_MEMORY_BUDGET_BYTES,
-  HeldBackWindow,
-  MemoryBudget,
-  PressureSignals,
-  type LatencyKind,
-  type PressureReading,
-} from '../../windowing/index.js';
+import { AdaptiveLimit, type LatencyKind } from '../../windowing/adaptive-limit.js';
+import { computePressure, DEFAULT_EVENT_LOOP_DELAY_TARGET_MS, HeldBackWindow, PressureSignals, type PressureReading } from '../../windowing/pressure.js';
+import { DEFAULT_MEMORY_BUDGET_BYTES, MemoryBudget } from '../../windowing/memory-budget.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
 import type { HealthStatus } from './http-endpoints.js';
 import type { MetricsRegistry } from './metrics.js';

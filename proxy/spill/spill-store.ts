@@ -1,6 +1,6 @@
 import { BufferPool } from '../memory/buffer-pool.js';
 import { open } from 'node:fs/promises';
-import { SpillBudget } from '../../windowing/index.js';
+import { SpillBudget } from '../../windowing/spill-budget.js';
 import { closeRunDir, isProcessAlive, openRunDir } from './run-dir.js';
 import { SpillSpool, type SegmentFile } from './spool.js';
 

@@ -1,7 +1,7 @@
 import { BufferPool } from '../memory/buffer-pool.js';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MessageFramer, U32BE_PREFIX_BYTES, MAX_MESSAGE_LIMIT_BYTES } from '../../windowing/index.js';
+import { MessageFramer, U32BE_PREFIX_BYTES, MAX_MESSAGE_LIMIT_BYTES } from '../../windowing/message-framer.js';
 import type { SpillStore } from './spill-store.js';
 
 /**

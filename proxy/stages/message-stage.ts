@@ -1,10 +1,5 @@
-import {
-  MessageFramer,
-  MessageQueue,
-  type MessageFraming,
-  type MessageTooLargeError,
-  type OverflowPolicy,
-} from '../../windowing/index.js';
+import { MessageFramer, type MessageFraming, type MessageTooLargeError } from '../../windowing/message-framer.js';
+import { MessageQueue, type OverflowPolicy } from '../../windowing/message-queue.js';
 import type { Holdable, HoldReason, Lender, Stage, StageContext } from '../pipeline/index.js';
 import type { SpillSpool } from '../spill/index.js';
 

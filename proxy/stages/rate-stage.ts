@@ -1,4 +1,4 @@
-import { TokenBucket } from '../../windowing/index.js';
+import { TokenBucket } from '../../windowing/token-bucket.js';
 import type { Lender, Stage, StageContext } from '../pipeline/index.js';
 
 /** Options for a rate stage. */

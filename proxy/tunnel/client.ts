@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import { MemoryBudget, type BackoffOptions } from '../../windowing/index.js';
+import { MemoryBudget } from '../../windowing/memory-budget.js';
+import type { BackoffOptions } from '../../windowing/backoff.js';
 import { clientEndpointOf, formatAddress, type Address } from '../net/address.js';
 import { asSocket, leanTcp } from '../net/lean-socket.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';

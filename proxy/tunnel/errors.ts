@@ -3,7 +3,8 @@
  * carries `ECONNRESET`, like a TCP socket, so code that relays between sockets and streams (Relay)
  * treats both alike and passes the reset on as a reset.
  */
-import type { OpenRefusal, SessionError } from '../../windowing/index.js';
+import type { OpenRefusal } from '../../windowing/yamux/session.js';
+import type { SessionError } from '../../windowing/yamux/errors.js';
 
 /** The peer reset the stream (RST), or refused to open it. */
 export class StreamResetError extends Error {

@@ -1,5 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
-import { Backoff, chooseLink, DEFAULT_MAX_STREAMS, type BackoffOptions } from '../../windowing/index.js';
+import { Backoff, type BackoffOptions } from '../../windowing/backoff.js';
+import { chooseLink } from '../../windowing/link-choice.js';
+import { DEFAULT_MAX_STREAMS } from '../../windowing/yamux/constants.js';
 import type { Address } from '../net/address.js';
 import { dialLink, type PendingDial } from './dial-link.js';
 import { LinkReads, linkReadPool } from './link-reads.js';

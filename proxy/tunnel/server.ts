@@ -7,7 +7,7 @@ import { adoptWithReadHook } from '../reads/adopt-socket.js';
 import { connectTarget } from '../net/connect.js';
 import { LinkReads, linkReadPool } from './link-reads.js';
 import { pickBudgets, TUNNEL_DEFAULTS, type TunnelSidecarOptions } from './defaults.js';
-import { MemoryBudget } from '../../windowing/index.js';
+import { MemoryBudget } from '../../windowing/memory-budget.js';
 import { ConnectionTable } from '../relay/connection-table.js';
 import { tunnelStreamOf } from './stream-view.js';
 import type { ConnectionsPage } from '../signals/connections-view.js';

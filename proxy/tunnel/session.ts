@@ -20,17 +20,9 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import {
-  Session,
-  StreamPhase,
-  type OpenRefusal,
-  type SendResult,
-  type SessionEvent,
-  type SessionOptions,
-  type SessionRole,
-  type SessionStats,
-  type StreamInfo,
-} from '../../windowing/index.js';
+import { Session, type OpenRefusal, type SendResult, type SessionEvent, type SessionStats } from '../../windowing/yamux/session.js';
+import { StreamPhase, type StreamInfo } from '../../windowing/yamux/stream.js';
+import type { SessionOptions, SessionRole } from '../../windowing/yamux/limits.js';
 import {
   HandshakeTimeoutError,
   KeepaliveTimeoutError,

@@ -17,7 +17,8 @@
  * A peer reset destroys the stream with a StreamResetError (code ECONNRESET).
  */
 import { Duplex } from 'node:stream';
-import type { SendResult, StreamInfo } from '../../windowing/index.js';
+import type { SendResult } from '../../windowing/yamux/session.js';
+import type { StreamInfo } from '../../windowing/yamux/stream.js';
 import { isPooledRead, releaseRead } from './link-reads.js';
 import { StreamResetError } from './errors.js';
 
