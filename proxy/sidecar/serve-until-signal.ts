@@ -1,6 +1,5 @@
 import { formatAddress, type Address } from '../net/address.js';
-import { startAgentCheck } from '../signals/agent-check.js';
-import { startHttpEndpoints, type HealthStatus, type HttpEndpointsOptions } from '../signals/http-endpoints.js';
+import type { HealthStatus, HttpEndpointsOptions } from '../signals/http-endpoints.js';
 import { MetricsRegistry } from '../signals/metrics.js';
 import { registerProcessMetrics } from '../signals/process-metrics.js';
 import { logLine, onShutdownSignal } from './process-signals.js';
@@ -80,7 +79,7 @@ export function logNotice(notice: string): void {
   for (const line of notice.split('\n')) logLine(line);
 }
 
-/** `--metrics`: /metrics, /healthz, /connections and the live page over HTTP. */
+/** `--metrics`: /metrics, /healthz, /connections and the live page over HTTP (node:http and the page are loaded only when it starts). */
 export function metricsEndpoint(
   listen: Address,
   registry: MetricsRegistry,
@@ -89,6 +88,7 @@ export function metricsEndpoint(
 ): () => Promise<SideEndpoint> {
   const { connections } = sources;
   return async () => {
+    const { startHttpEndpoints } = await import('../signals/http-endpoints.js');
     const endpoints = await startHttpEndpoints(listen, registry, health, { onNotice: logLine, ...sources });
     const base = `http://${formatAddress(endpoints.address)}`;
     // The first line is the contract (DESIGN.md); the second says what else is there, and why to keep it private.
@@ -97,9 +97,10 @@ export function metricsEndpoint(
   };
 }
 
-/** `--agent`: the HAProxy agent-check responder. */
+/** `--agent`: the HAProxy agent-check responder (loaded only when it starts). */
 export function agentEndpoint(listen: Address, reply: () => string): () => Promise<SideEndpoint> {
   return async () => {
+    const { startAgentCheck } = await import('../signals/agent-check.js');
     const agent = await startAgentCheck(listen, reply, { onNotice: logLine });
     return { notice: `agent checks on ${formatAddress(agent.address)}`, close: () => agent.close() };
   };
