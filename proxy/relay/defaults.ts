@@ -1,7 +1,7 @@
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../windowing/message-framer.js';
 import { DEFAULT_MEMORY_BUDGET_BYTES } from '../../windowing/memory-budget.js';
 import { DEFAULT_SHED_AT } from '../../windowing/pressure.js';
-import { DEFAULT_SPILL_DIR, DEFAULT_SPILL_MAX_BYTES } from '../spill/index.js';
+import { DEFAULT_SPILL_DIR, DEFAULT_SPILL_MAX_BYTES } from '../spill/defaults.js';
 import { DEFAULT_WINDOW_BYTES } from './relay.js';
 
 /**

@@ -17,7 +17,7 @@ import { collectGarbage } from '../memory/full-gc.js';
 import { ArrivalBurstCollector } from '../memory/arrival-burst.js';
 import { connectionChargeFor } from './connection-charge.js';
 import type { Relay, RelayResult } from './relay.js';
-import { SpillStore } from '../spill/index.js';
+import type { SpillStore } from '../spill/spill-store.js';
 import { RELAY_DEFAULTS } from './defaults.js';
 import { proxyProtocolFrom } from './proxy-protocol.js';
 import { checkToxicsFit, ConnectionToxics } from './connection-toxics.js';
@@ -183,6 +183,7 @@ export class RelayServer {
    */
   async listen(): Promise<Address> {
     if (this.options.overflow === 'spill' && !this.spillStore) {
+      const { SpillStore } = await import('../spill/spill-store.js'); // loaded only by a relay that spills
       let told = false;
       this.spillStore = await SpillStore.open({
         dir: this.options.spillDir,

@@ -1,6 +1,5 @@
 import { mkdir, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeDirectory } from './make-directory.js';
 
@@ -10,8 +9,7 @@ import { makeDirectory } from './make-directory.js';
  * and proves the new run directory writable; closing removes it with everything in it.
  */
 
-/** Where spill goes without --spill-dir. */
-export const DEFAULT_SPILL_DIR = join(tmpdir(), 'sluice-spill');
+export { DEFAULT_SPILL_DIR } from './defaults.js';
 
 /** Run directories are named `sluice-<pid>-<hex>`; only names of this shape are ever cleaned up. */
 const RUN_DIR_PATTERN = /^sluice-([0-9]+)-([0-9a-f]{8,32})$/;

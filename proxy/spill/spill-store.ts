@@ -26,8 +26,7 @@ const ARENA_BYTES = 64 * 1024;
 // batch would leave garbage that the collector frees late (tens of MiB of RSS at disk speed).
 const ARENA_POOL_BYTES = 4 * 1024 * 1024;
 
-/** Most bytes on disk over all connections without --spill-max: 1 GiB, past it spill falls back to block. */
-export const DEFAULT_SPILL_MAX_BYTES = 1024 ** 3;
+export { DEFAULT_SPILL_MAX_BYTES } from './defaults.js';
 
 /** Options of a spill store. */
 export interface SpillStoreOptions {
