@@ -1,9 +1,6 @@
 import type { Address } from '../net/address.js';
-import cluster from 'node:cluster';
 import { holdYoungGeneration } from '../memory/young-generation.js';
 import { UsageError, type ParsedOptions } from '../options/parse.js';
-import { runPrimary, serveAsWorker, WORKERS_ENV } from '../sidecar/workers.js';
-import { SpillDirError, SpillStore } from '../spill/index.js';
 import { RELAY_DEFAULTS } from '../relay/defaults.js';
 import type { OverflowPolicy } from '../../windowing/message-queue.js';
 import { RelayServer } from '../relay/relay-server.js';
@@ -38,9 +35,16 @@ async function runRelay(o: ParsedOptions): Promise<number> {
   const overflow = o.overflow as OverflowPolicy;
   const workers = o.workers as number;
   const drainTimeoutMs = o['drain-timeout'] as number;
-  if (workers > 1 && cluster.isPrimary) {
+  // node:cluster and the workers' code are loaded only where they can matter: with --workers, or in
+  // a process node:cluster forked (Node tells it so by NODE_UNIQUE_ID, as node:cluster itself reads).
+  const cluster = workers > 1 || 'NODE_UNIQUE_ID' in process.env ? (await import('node:cluster')).default : null;
+  const isWorker = cluster?.isWorker === true;
+  // The spill store's code is loaded only with --overflow spill (no other relay can meet a SpillDirError).
+  const spill = overflow === 'spill' ? await import('../spill/index.js') : null;
+  if (workers > 1 && !isWorker) {
     // Checked here too, so a bad directory exits 2 with one line as it does without workers.
-    if (overflow === 'spill') await proveSpillDir((o['spill-dir'] as string | undefined) ?? RELAY_DEFAULTS.spillDir, o['spill-max'] as number);
+    if (spill) await proveSpillDir(spill, (o['spill-dir'] as string | undefined) ?? RELAY_DEFAULTS.spillDir, o['spill-max'] as number);
+    const { runPrimary } = await import('../sidecar/workers.js');
     return runPrimary({
       workers,
       command: 'relay',
@@ -52,11 +56,12 @@ async function runRelay(o: ParsedOptions): Promise<number> {
   }
   // A burst of accepted connections would otherwise leave the young generation at its 16 MiB maximum for a long while.
   holdYoungGeneration();
-  const share = cluster.isWorker ? Math.max(1, Number(process.env[WORKERS_ENV] ?? 1)) : 1;
+  const workerSide = isWorker ? await import('../sidecar/workers.js') : null;
+  const share = workerSide ? Math.max(1, Number(process.env[workerSide.WORKERS_ENV] ?? 1)) : 1;
   const server = new RelayServer({ ...relayServerOptions(o, share), onNotice: (text) => logLine(text) });
   const registry = sidecarRegistry(server);
 
-  if (cluster.isWorker) {
+  if (workerSide) {
     let address: Address;
     try {
       address = await server.listen();
@@ -64,7 +69,7 @@ async function runRelay(o: ParsedOptions): Promise<number> {
       logLine(`cannot listen: ${(err as Error).message}`);
       return 1;
     }
-    await serveAsWorker(address, () => ({ pressure: server.governor.pressure, metrics: registry.snapshot() }), (ms) => server.shutdown(ms), drainTimeoutMs, (limit) => server.connections(limit));
+    await workerSide.serveAsWorker(address, () => ({ pressure: server.governor.pressure, metrics: registry.snapshot() }), (ms) => server.shutdown(ms), drainTimeoutMs, (limit) => server.connections(limit));
     return 0;
   }
 
@@ -78,17 +83,17 @@ async function runRelay(o: ParsedOptions): Promise<number> {
     drainTimeoutMs,
     drainNotice: 'no longer accepting',
     onStartError: (err) => {
-      if (err instanceof SpillDirError) throw new UsageError(err.message);
+      if (spill && err instanceof spill.SpillDirError) throw new UsageError(err.message);
     },
   });
 }
 
 /** Opens and closes a spill store in `dir`: a directory that cannot take spill is a usage error. */
-async function proveSpillDir(dir: string, maxBytes: number): Promise<void> {
+async function proveSpillDir(spill: typeof import('../spill/index.js'), dir: string, maxBytes: number): Promise<void> {
   try {
-    await (await SpillStore.open({ dir, maxBytes })).close();
+    await (await spill.SpillStore.open({ dir, maxBytes })).close();
   } catch (err) {
-    if (err instanceof SpillDirError) throw new UsageError(err.message);
+    if (err instanceof spill.SpillDirError) throw new UsageError(err.message);
     throw err;
   }
 }
