@@ -1,6 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { socketOptions, type Address } from '../net/address.js';
+import { tlsModule } from '../net/tls-module.js';
 import type { LinkReads } from './link-reads.js';
 
 /** A dial in progress; cancel() abandons it and closes the socket. */
@@ -23,7 +24,7 @@ export function dialLink(
 ): PendingDial {
   const target = socketOptions(address);
   const socket: Socket = tls
-    ? tlsConnect({ ...target, ...tls, ...('host' in target && tls.servername === undefined ? { servername: serverName(target.host) } : {}) })
+    ? tlsModule().connect({ ...target, ...tls, ...('host' in target && tls.servername === undefined ? { servername: serverName(target.host) } : {}) })
     : netConnect({ ...target, noDelay: true, ...(reads ? { onread: reads.onread } : {}) });
   socket.setNoDelay(true);
   let settled = false;

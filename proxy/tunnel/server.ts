@@ -1,5 +1,6 @@
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import type { TlsOptions } from 'node:tls';
+import { tlsModule } from '../net/tls-module.js';
 import { clientEndpointOf, describePeer, formatAddress, type Address, type Endpoint } from '../net/address.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
 import { guardListener, type AcceptGuard } from '../net/accept-guard.js';
@@ -89,7 +90,7 @@ export class TunnelServer {
     this.windowBudget = new MemoryBudget({ budgetBytes: options.windowBudgetBytes ?? TUNNEL_DEFAULTS.windowBudgetBytes });
     if (options.tls) {
       const tls = { handshakeTimeout: options.handshakeTimeoutMs ?? TUNNEL_DEFAULTS.handshakeTimeoutMs, ...options.tls };
-      const server = createTlsServer(tls, (socket) => this.onLink(socket));
+      const server = tlsModule().createServer(tls, (socket) => this.onLink(socket));
       server.on('tlsClientError', (err, socket) => {
         this.handshakesRefused++;
         options.onLinkLog?.(`link from ${describePeer(socket)} refused: ${err.message}`);
