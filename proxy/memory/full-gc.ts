@@ -1,5 +1,8 @@
+import { createRequire } from 'node:module';
 import v8 from 'node:v8';
-import vm from 'node:vm';
+
+// node:vm is needed only for the first collection (to find gc), which many processes never run.
+const require = createRequire(import.meta.url);
 
 /**
  * One full, compacting garbage collection, for after a burst: the objects a burst of connections
@@ -20,6 +23,7 @@ export function findGc(): (() => void) | null {
   if (typeof global === 'function') return global as () => void;
   try {
     v8.setFlagsFromString('--expose-gc');
+    const vm = require('node:vm') as typeof import('node:vm');
     const gc: unknown = vm.runInNewContext('typeof gc === "function" ? gc : null');
     return typeof gc === 'function' ? (gc as () => void) : null;
   } catch {
