@@ -17,6 +17,7 @@ import { CONNECTION_DEFAULTS } from '../relay/defaults.js';
 import { pickBudgets, TUNNEL_DEFAULTS, type TunnelSidecarOptions } from './defaults.js';
 import { LinkMetrics } from './metrics.js';
 import { proxyProtocolFrom } from '../relay/proxy-protocol.js';
+import { tunnelArrivalBursts } from './arrival-bursts.js';
 
 /**
  * The tunnel client sidecar: plain TCP in, every accepted connection a stream on a link to the
@@ -72,6 +73,7 @@ export class TunnelClient {
   private readonly windowBytes: number;
   private readonly windowBudget: MemoryBudget;
   private closing = false;
+  private readonly arrivalBursts = tunnelArrivalBursts();
 
   constructor(private readonly options: TunnelClientOptions) {
     this.now = options.now ?? (() => performance.now());
@@ -142,6 +144,7 @@ export class TunnelClient {
    */
   async shutdown(drainTimeoutMs: number = TUNNEL_DEFAULTS.drainTimeoutMs): Promise<void> {
     this.closing = true;
+    this.arrivalBursts.close();
     const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.pool.goAway();
     await this.table.shutdown(drainTimeoutMs);
@@ -176,6 +179,7 @@ export class TunnelClient {
       return;
     }
     this.accepts.track(client);
+    this.arrivalBursts.arrived();
     const linkWaitMs = this.options.linkWaitMs ?? TUNNEL_CLIENT_DEFAULTS.linkWaitMs;
     this.table.arrive(
       client,

@@ -20,6 +20,7 @@ import { LinkMetrics, type LinkView } from './metrics.js';
 import { TunnelSession } from './session.js';
 import type { TunnelStream } from './stream.js';
 import { proxyProtocolFrom } from '../relay/proxy-protocol.js';
+import { tunnelArrivalBursts } from './arrival-bursts.js';
 
 /**
  * The tunnel server sidecar: framed links in, one TCP connection to the fixed target per stream.
@@ -69,6 +70,7 @@ export class TunnelServer {
   private readonly windowBudget: MemoryBudget;
   private nextLinkId = 1;
   private closing = false;
+  private readonly arrivalBursts = tunnelArrivalBursts();
   private handshakesRefused = 0;
 
   constructor(private readonly options: TunnelServerOptions) {
@@ -127,6 +129,7 @@ export class TunnelServer {
    */
   async shutdown(drainTimeoutMs: number = TUNNEL_DEFAULTS.drainTimeoutMs): Promise<void> {
     this.closing = true;
+    this.arrivalBursts.close();
     const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const link of this.links) link.session.goAway();
     await this.table.shutdown(drainTimeoutMs);
@@ -181,6 +184,7 @@ export class TunnelServer {
     this.metrics.opened();
     this.options.onLinkLog?.(`link ${link.label} from ${link.remote} up`);
     session.on('stream', (stream: TunnelStream) => {
+      this.arrivalBursts.arrived();
       const endpoint = { text: `${link.remote}#${stream.streamId}`, source: link.source, destination: link.destination };
       this.table.arrive(stream, endpoint, (done) => this.openTarget(stream, done), new CreditReader(stream));
     });
