@@ -286,6 +286,36 @@ describe('RelayServer', () => {
     expect(logs.map((l) => [l.id, l.end]).sort()).to.deep.equal([[1, 'idle-timeout'], [2, 'idle-timeout']]);
   });
 
+  it('--half-close-timeout shorter than --idle-timeout: fires within a tick of its own (1/128 of it), not of the idle timeout', async () => {
+    const held = holdingTarget();
+    const halfClose = 1280; // a tick of 10 ms; the idle timeout's (1 h) would be 500 ms
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { port, logs } = await start(tcp(await listen(held.server)), {
+      idleTimeoutMs: 3_600_000,
+      halfCloseTimeoutMs: halfClose,
+      now: () => (clock ? clock.now : performance.now()),
+    });
+    const client = res.socket(await connectTo(port));
+    client.on('end', () => {}).resume();
+    await until(() => held.sockets.length === 1, 'the target connection');
+    held.sockets[0]!.on('end', () => {}).resume(); // a target that never finishes its side
+    const finAt = clock.now;
+    client.end();
+    await until(() => held.sockets[0]!.readableEnded, "the client's FIN at the target");
+    const ends: string[] = [];
+    client.once('end', () => ends.push('client'));
+    while (ends.length === 0 && clock.now - finAt < halfClose + 500) {
+      await clock.tickAsync(1);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(ends, 'the relay closed the client after the half-close timeout').to.deep.equal(['client']);
+    expect(clock.now - finAt).to.be.at.least(halfClose);
+    expect(clock.now - finAt, 'within a tick (10 ms) of the half-close timeout, plus a turn').to.be.at.most(halfClose + wheelTickMs(halfClose) + 2);
+    await clock.tickAsync(2000);
+    await until(() => logs.length === 1, 'the access log line');
+    expect(logs[0]!.end).to.equal('half-close-timeout');
+  });
+
   it('turns a client away at once when the queue is full (--max-queue)', async () => {
     const held = holdingTarget();
     const { server, port, logs } = await start(tcp(await listen(held.server)), { maxConns: 1, maxQueue: 1 });
