@@ -50,9 +50,10 @@ export function formatAccessLog(entry: AccessLogEntry, format: LogFormat, at?: D
   const ms = (n: number) => Math.round(n);
   const time = at ? at.toISOString() : isoNow();
   if (format === 'json') {
+    // Keys whose value is undefined (proxy outside serve, error) are left out by JSON.stringify.
     return JSON.stringify({
       time,
-      ...(entry.proxy !== undefined ? { proxy: entry.proxy } : {}),
+      proxy: entry.proxy,
       conn: entry.id,
       client: entry.client,
       target: entry.target,
@@ -62,7 +63,7 @@ export function formatAccessLog(entry: AccessLogEntry, format: LogFormat, at?: D
       end: entry.end,
       held_up_ms: ms(entry.heldBackUpMs),
       held_down_ms: ms(entry.heldBackDownMs),
-      ...(entry.error !== undefined ? { error: entry.error } : {}),
+      error: entry.error,
     });
   }
   return (

@@ -86,6 +86,8 @@ export interface ConnectionRelayOptions {
 export interface ConnectionTableOptions {
   /** What the access log names as the target. */
   targetText: string;
+  /** The proxy's name under `sluice serve`, carried by every access-log entry. */
+  proxyName?: string;
   /** Most onward connections at once; 0 = no limit. */
   maxConns: number;
   maxQueue: number;
@@ -520,18 +522,7 @@ export class ConnectionTable {
     add(this.up, up.bytes, up.pauses, up.heldBackMs);
     add(this.down, down.bytes, down.pauses, down.heldBackMs);
     this.options.onFinished?.(result);
-    this.finish(conn, {
-      id: conn.id,
-      client: conn.clientAddress,
-      target: this.options.targetText,
-      bytesUp: up.bytes,
-      bytesDown: down.bytes,
-      durationMs: this.options.now() - conn.acceptedMs,
-      end: result.end,
-      heldBackUpMs: up.heldBackMs,
-      heldBackDownMs: down.heldBackMs,
-      ...(result.error !== undefined ? { error: result.error } : {}),
-    });
+    this.finish(conn, this.entry(conn, result.end, up.bytes, down.bytes, up.heldBackMs, down.heldBackMs, result.error));
     if (result.end === 'idle-timeout' || result.end === 'half-close-timeout' || result.end === 'aborted') this.releaseSlotSoon();
     else this.releaseSlot();
   }
@@ -551,7 +542,7 @@ export class ConnectionTable {
     if (conn.phase === 'queued') this.admission.leave(conn);
     conn.cancel?.();
     conn.cancel = null;
-    this.finish(conn, { ...this.emptyEntry(conn, end), ...(error !== undefined ? { error } : {}) });
+    this.finish(conn, this.entry(conn, end, 0, 0, 0, 0, error));
     if (reset) resetOrDestroy(conn.client);
     else conn.client.destroy();
     if (heldSlot) this.releaseSlot();
@@ -574,17 +565,21 @@ export class ConnectionTable {
     for (const next of this.admission.release()) this.start(next);
   }
 
-  private emptyEntry(conn: Connection, end: AccessLogEntry['end']): AccessLogEntry {
+  // Every key present, in one order: an entry is made per connection, and entries of one shape
+  // keep the access log's formatting (and a listener's reads) on V8's fast paths.
+  private entry(conn: Connection, end: AccessLogEntry['end'], bytesUp: number, bytesDown: number, heldBackUpMs: number, heldBackDownMs: number, error: string | undefined): AccessLogEntry {
     return {
+      proxy: this.options.proxyName,
       id: conn.id,
       client: conn.clientAddress,
       target: this.options.targetText,
-      bytesUp: 0,
-      bytesDown: 0,
+      bytesUp,
+      bytesDown,
       durationMs: this.options.now() - conn.acceptedMs,
       end,
-      heldBackUpMs: 0,
-      heldBackDownMs: 0,
+      heldBackUpMs,
+      heldBackDownMs,
+      error,
     };
   }
 

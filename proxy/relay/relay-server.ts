@@ -76,9 +76,11 @@ export interface RelayServerOptions extends SidecarConnectionOptions {
   toxics?: readonly ToxicSpec[];
   /** Draws each toxic's toxicity per connection; Math.random by default. */
   random?: () => number;
+  /** The proxy's name under `sluice serve`: every access-log entry carries it. */
+  proxyName?: string;
 }
 
-type OptionalKeys = 'onAccessLog' | 'collectAfterBurst' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice' | 'fdReserve' | 'acceptErrors' | 'acceptProxy' | 'acceptProxyFrom' | 'proxyHeaderTimeoutMs' | 'sendProxy' | 'listener' | 'toxics' | 'random';
+type OptionalKeys = 'proxyName' | 'onAccessLog' | 'collectAfterBurst' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice' | 'fdReserve' | 'acceptErrors' | 'acceptProxy' | 'acceptProxyFrom' | 'proxyHeaderTimeoutMs' | 'sendProxy' | 'listener' | 'toxics' | 'random';
 type Options = Required<Omit<RelayServerOptions, OptionalKeys>> & Pick<RelayServerOptions, OptionalKeys>;
 
 /** A listening relay; see the module comment. */
@@ -165,6 +167,7 @@ export class RelayServer {
       windowBytes: this.options.windowBytes,
       now: this.options.now,
       ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
+      proxyName: options.proxyName,
       proxyProtocol: proxyProtocolFrom(options, RELAY_DEFAULTS.proxyHeaderTimeoutMs),
       gate: () => (this.governor.accepting ? null : 'overloaded'),
       relayOptions: () => this.relayOptions(),

@@ -436,7 +436,8 @@ export class Fleet implements ControlTarget {
       ...(again ? { listen: again } : {}),
       ...(listener ? { listener } : {}),
       toxics: spec.toxics,
-      onAccessLog: (entry) => this.options.onAccessLog?.({ ...entry, proxy: name }),
+      proxyName: name,
+      onAccessLog: this.options.onAccessLog,
       onNotice: (text) => this.options.onNotice?.(`proxy ${name}: ${text}`),
     });
     let address: Address;
