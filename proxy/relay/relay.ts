@@ -153,17 +153,19 @@ export class Relay {
       });
       upStages.push(this.messageStage);
     }
-    upStages.push(...rateStage(options), ...(options.stages?.clientToTarget ?? []));
+    if (options.rateBytesPerS) upStages.push(new RateStage({ rateBytesPerS: options.rateBytesPerS }));
+    if (options.stages?.clientToTarget) upStages.push(...options.stages.clientToTarget);
     // Built apart from this constructor's scope: what the directions keep must not hold `options`.
     // Both directions' options have one shape (no spreads, every key present): a relay is made per
     // connection, and options of many shapes make each construction miss V8's inline caches.
     const shared = sharedDirectionOptions(this, this.now, options, windowBytes, halfCloseTimeoutMs > 0 ? this.onFirstEnd : undefined);
     this.clientToTarget = new Direction(directionOptions(shared, options.clientReader ?? new StreamReader(client), target, upStages));
     this.targetToClient = new Direction(
-      directionOptions(shared, options.targetReader ?? new StreamReader(target), client, [...rateStage(options), ...(options.stages?.targetToClient ?? [])]),
+      directionOptions(shared, options.targetReader ?? new StreamReader(target), client, downStages(options)),
     );
 
-    for (const side of [client, target]) (side as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
+    (client as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
+    (target as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
     // One listener each, shared state in the relay: no closure per side. 'close' comes once: `on`
     // spares the wrapper `once` allocates (per side, per connection).
     client.on('error', this.onClientError);
@@ -330,8 +332,9 @@ export class Relay {
       durationMs: Math.max(0, now - this.startedMs),
       clientToTarget: statsOf(this.clientToTarget, now),
       targetToClient: statsOf(this.targetToClient, now),
-      ...(this.error !== undefined ? { error: this.error } : {}),
-      ...(this.messageStage ? { messages: this.messageCounts()! } : {}),
+      // Both keys always there (undefined when not): one shape of result for every connection.
+      error: this.error,
+      messages: this.messageStage ? this.messageCounts()! : undefined,
     });
     this.resolveDone?.(result);
     const onDone = this.onDone;
@@ -395,7 +398,7 @@ function sharedDirectionOptions(relay: Relay, now: () => number, options: RelayO
   };
 }
 
-function directionOptions(shared: SharedDirectionOptions, reader: SourceReader, sink: Duplex, stages: Stage[]): DirectionOptions {
+function directionOptions(shared: SharedDirectionOptions, reader: SourceReader, sink: Duplex, stages: readonly Stage[]): DirectionOptions {
   return {
     reader,
     sink,
@@ -409,9 +412,14 @@ function directionOptions(shared: SharedDirectionOptions, reader: SourceReader, 
   };
 }
 
-function rateStage(options: RelayOptions): Stage[] {
-  return options.rateBytesPerS ? [new RateStage({ rateBytesPerS: options.rateBytesPerS })] : [];
+// The target-to-client stages: the rate, then those given; none (shared, never changed) for a plain relay.
+function downStages(options: RelayOptions): readonly Stage[] {
+  const given = options.stages?.targetToClient;
+  if (!options.rateBytesPerS) return given ?? NO_STAGES;
+  return [new RateStage({ rateBytesPerS: options.rateBytesPerS }), ...(given ?? [])];
 }
+
+const NO_STAGES: readonly Stage[] = [];
 
 /** What a stage may do to its relay: close or reset it, once the write it is in is over. One object per relay, no closures. */
 class RelayActions implements ConnectionActions {
