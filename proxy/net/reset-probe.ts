@@ -31,6 +31,8 @@ import { getSystemErrorName } from 'node:util';
 
 const EMPTY = Buffer.alloc(0);
 
+const EPIPE_ERRNO = -(osConstants.errno.EPIPE ?? 32);
+
 /** Answers that mean "no error was pending": EPIPE = our side was already shut / closed cleanly. */
 const NOT_A_PEER_ERROR = new Set(['EPIPE', 'EBADF', 'ENOTSOCK', 'EINVAL', 'EAGAIN', 'EWOULDBLOCK', 'ENOTCONN']);
 
@@ -78,11 +80,14 @@ export const probeWay: { binding: boolean } = { binding: fsBinding !== null };
  */
 function probeWrite(fd: number): string | null {
   if (fsBinding && probeWay.binding) {
-    const ctx: { errno?: number; code?: string } = {};
+    // Already of the shape the binding fills in on a failure (errno, code, syscall): half the probes
+    // under churn fail (EPIPE), and setting existing properties costs less than adding them.
+    const ctx: { errno?: number; code?: string; syscall?: string } = { errno: undefined, code: undefined, syscall: undefined };
     try {
       const result = fsBinding.writeBuffer(fd, EMPTY, 0, 0, null, undefined, ctx);
       const errno = ctx.errno ?? (result < 0 ? result : undefined);
       if (errno === undefined) return null;
+      if (errno === EPIPE_ERRNO) return 'EPIPE'; // the common answer: no name lookup
       return ctx.code ?? codeOf(errno);
     } catch (err) {
       return (err as NodeJS.ErrnoException)?.code ?? null;
