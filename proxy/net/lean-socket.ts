@@ -40,8 +40,8 @@ interface TcpHandle {
   reset(callback: () => void): number;
   connect(req: ConnectReq, host: string, port: number): number;
   connect6(req: ConnectReq, host: string, port: number): number;
-  getpeername(out: { address?: string; port?: number; family?: string }): number;
-  getsockname(out: { address?: string; port?: number; family?: string }): number;
+  getpeername(out: SocketName): number;
+  getsockname(out: SocketName): number;
   setNoDelay(enable: boolean): number;
 }
 
@@ -127,10 +127,15 @@ function uvError(status: number, syscall: string, detail?: string): NodeJS.Errno
   return err;
 }
 
-// What getpeername/getsockname fill in, with its properties already there in the order Node sets
-// them: stores into an object of that shape cost a quarter less than adding three properties.
-function socketName(): { address?: string; family?: string; port?: number } {
-  return { address: undefined, family: undefined, port: undefined };
+/** One end of a connection as getpeername/getsockname tell it. */
+type SocketName = { address?: string; family?: string; port?: number };
+
+// Asks the handle (null when it is gone or the call fails: asked again next time). The object is
+// filled in already of its shape, properties in the order Node sets them: stores into it cost a
+// quarter less than adding three properties.
+function lookUpName(handle: TcpHandle | null, call: 'getpeername' | 'getsockname'): SocketName | null {
+  const out: SocketName = { address: undefined, family: undefined, port: undefined };
+  return handle && handle[call](out) === 0 ? out : null;
 }
 
 // One function per event for every socket: the handle names its owner, so no closure per connection.
@@ -148,6 +153,10 @@ function onShutdownDone(this: ShutdownReq, status: number): void {
 
 function onConnectDone(this: ConnectReq, status: number): void {
   this.socket.afterConnect(status, this);
+}
+
+function runSyncDone(socket: LeanSocket): void {
+  socket.runSyncDone();
 }
 
 /** A TCP connection on a raw libuv handle; see the file's comment. */
@@ -178,8 +187,8 @@ export class LeanSocket extends EventEmitter {
   private syncDone: WriteCallback[] = [];
   private syncDrain = false;
   private syncScheduled = false;
-  private peer: { address?: string; port?: number; family?: string } | null = null;
-  private local: { address?: string; port?: number; family?: string } | null = null;
+  private peer: SocketName | null = null;
+  private local: SocketName | null = null;
 
   constructor(handle: TcpHandle, writableHighWaterMark = 16 * 1024) {
     super();
@@ -491,11 +500,11 @@ export class LeanSocket extends EventEmitter {
   private scheduleSyncDone(): void {
     if (this.syncScheduled) return;
     this.syncScheduled = true;
-    process.nextTick(this.runSyncDone);
+    process.nextTick(runSyncDone, this);
   }
 
-  // As net.Socket does: a write's callback never runs inside write(); a 'drain' follows them.
-  private readonly runSyncDone = (): void => {
+  /** @internal As net.Socket does: a write's callback never runs inside write(); a 'drain' follows them. */
+  runSyncDone(): void {
     this.syncScheduled = false;
     const done = this.syncDone;
     this.syncDone = [];
@@ -504,7 +513,7 @@ export class LeanSocket extends EventEmitter {
       this.syncDrain = false;
       if (!this.destroyed) this.emit('drain');
     }
-  };
+  }
 
   private closeHandle(reset: boolean): void {
     const handle = this._handle;
@@ -536,22 +545,12 @@ export class LeanSocket extends EventEmitter {
     this.emit('close', failure !== null);
   }
 
-  private peerName(): { address?: string; port?: number; family?: string } {
-    if (this.peer === null) {
-      const out = socketName();
-      if (!this._handle || this._handle.getpeername(out) !== 0) return {};
-      this.peer = out;
-    }
-    return this.peer;
+  private peerName(): SocketName {
+    return (this.peer ??= lookUpName(this._handle, 'getpeername')) ?? {};
   }
 
-  private sockName(): { address?: string; port?: number; family?: string } {
-    if (this.local === null) {
-      const out = socketName();
-      if (!this._handle || this._handle.getsockname(out) !== 0) return {};
-      this.local = out;
-    }
-    return this.local;
+  private sockName(): SocketName {
+    return (this.local ??= lookUpName(this._handle, 'getsockname')) ?? {};
   }
 }
 
@@ -569,7 +568,7 @@ export const leanTcp = bindings
        * Takes over the accepts of a listening net.Server: each new connection becomes a LeanSocket
        * (not reading until resumed) handed to `onAccept`, in place of the server's 'connection'
        * event with a net.Socket. A failed accept is the server's 'error' (syscall 'accept'), as
-       * before. Returns false (and changes nothing) when the server's handle is not as expected;
+       * before. Returns null (and changes nothing) when the server's handle is not as expected;
        * `release` gives the accepts back to the server (a listener handed to a successor).
        */
       takeAccepts(server: Server, writableHighWaterMark: number, onAccept: (socket: LeanSocket) => void): { release(): void } | null {

@@ -403,12 +403,12 @@ export class RelayServer {
   };
 
   // A new relay gets the toxics of now, before it reads its first byte; it is tracked only once there are any.
-  private addToxicsTo(relay: Relay): void {
+  private readonly addToxicsTo = (relay: Relay): void => {
     if (this.toxicList.length === 0) return;
     const toxics = new ConnectionToxics(relay, this.options.random);
     this.connectionToxics.set(relay, toxics);
     toxics.apply(this.toxicList);
-  }
+  };
 
   private relayOptions(): ConnectionRelayOptions {
     const messages = this.options.messages;
@@ -424,11 +424,9 @@ export class RelayServer {
             ...(this.spillStore ? { spool: this.spillStore.openSpool() } : {}),
           }
         : undefined,
-      beforeStart: this.toxicList.length > 0 ? this.addToxicsToRelay : undefined,
+      beforeStart: this.toxicList.length > 0 ? this.addToxicsTo : undefined,
     };
   }
-
-  private readonly addToxicsToRelay = (relay: Relay): void => this.addToxicsTo(relay);
 
 
   // A pause lasts as long as the slow side took to drain half a window: a latency sample,

@@ -145,24 +145,20 @@ export class Relay {
     }
     this.halfCloseTimeoutMs = halfCloseTimeoutMs;
     const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
-    const upStages: Stage[] = [];
     if (options.messages) {
       this.messageStage = new MessageStage(options.messages, windowBytes, {
         tooLarge: () => this.onMessageTooLarge(),
         readBackFailed: (err) => this.target.destroy(err),
       });
-      upStages.push(this.messageStage);
     }
-    if (options.rateBytesPerS) upStages.push(new RateStage({ rateBytesPerS: options.rateBytesPerS }));
-    if (options.stages?.clientToTarget) upStages.push(...options.stages.clientToTarget);
     // Built apart from this constructor's scope: what the directions keep must not hold `options`.
     // Both directions' options have one shape (no spreads, every key present): a relay is made per
     // connection, and options of many shapes make each construction miss V8's inline caches.
     const shared = sharedDirectionOptions(this, this.now, options, windowBytes, halfCloseTimeoutMs > 0 ? this.onFirstEnd : undefined);
+    const upStages = stagesOf(options, this.messageStage, options.stages?.clientToTarget);
+    const downStages = stagesOf(options, null, options.stages?.targetToClient);
     this.clientToTarget = new Direction(directionOptions(shared, options.clientReader ?? new StreamReader(client), target, upStages));
-    this.targetToClient = new Direction(
-      directionOptions(shared, options.targetReader ?? new StreamReader(target), client, downStages(options)),
-    );
+    this.targetToClient = new Direction(directionOptions(shared, options.targetReader ?? new StreamReader(target), client, downStages));
 
     (client as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
     (target as Duplex & { allowHalfOpen: boolean }).allowHalfOpen = true;
@@ -412,11 +408,15 @@ function directionOptions(shared: SharedDirectionOptions, reader: SourceReader, 
   };
 }
 
-// The target-to-client stages: the rate, then those given; none (shared, never changed) for a plain relay.
-function downStages(options: RelayOptions): readonly Stage[] {
-  const given = options.stages?.targetToClient;
-  if (!options.rateBytesPerS) return given ?? NO_STAGES;
-  return [new RateStage({ rateBytesPerS: options.rateBytesPerS }), ...(given ?? [])];
+// A direction's stages in order: the message stage (client to target only), the rate, then those
+// given; none (shared, never changed) for a plain relay.
+function stagesOf(options: RelayOptions, messages: MessageStage | null, given: readonly Stage[] | undefined): readonly Stage[] {
+  if (!messages && !options.rateBytesPerS) return given ?? NO_STAGES;
+  const stages: Stage[] = [];
+  if (messages) stages.push(messages);
+  if (options.rateBytesPerS) stages.push(new RateStage({ rateBytesPerS: options.rateBytesPerS }));
+  if (given) stages.push(...given);
+  return stages;
 }
 
 const NO_STAGES: readonly Stage[] = [];

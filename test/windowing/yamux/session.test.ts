@@ -396,11 +396,7 @@ describe('Session', () => {
     });
 
     it('auto-tuning grows a window only in the window update that tells the peer', () => {
-      const s = withStream({ autoTune: true });
-      s.ping(0);
-      s.receive(frame(Ping, ACK, 0, 1), 50);
-      s.takeOutbound();
-      s.receive(frame(Data, 0, 1, 0, Buffer.alloc(256 * KiB)), 100);
+      const s = firstWindowFull();
       s.consumed(1, 128 * KiB - 1, 101);
       expect(s.streamInfo(1)).to.include({ recvWindowBytes: 256 * KiB, recvCreditBytes: 0 });
       s.consumed(1, 1, 101);
@@ -465,13 +461,19 @@ describe('Session', () => {
       });
     });
 
-    /** A stream grown to 512 KiB (RTT 50 ms), its 512 KiB window all sent and unconsumed at 102 ms. */
-    function grownAndFull(options: Partial<SessionOptions> = {}): Session {
+    /** An auto-tuned stream with a round trip of 50 ms measured, its first 256 KiB window all sent at 100 ms. */
+    function firstWindowFull(options: Partial<SessionOptions> = {}): Session {
       const s = withStream({ autoTune: true, ...options });
       s.ping(0);
       s.receive(frame(Ping, ACK, 0, 1), 50);
       s.takeOutbound();
       s.receive(frame(Data, 0, 1, 0, Buffer.alloc(256 * KiB)), 100);
+      return s;
+    }
+
+    /** A stream grown to 512 KiB (RTT 50 ms), its 512 KiB window all sent and unconsumed at 102 ms. */
+    function grownAndFull(options: Partial<SessionOptions> = {}): Session {
+      const s = firstWindowFull(options);
       s.consumed(1, 128 * KiB, 101);
       expect(takeLines(s)).to.deep.equal(['WINDOW_UPDATE stream=1 flags=- delta=393216']);
       s.receive(frame(Data, 0, 1, 0, Buffer.alloc(384 * KiB)), 102);
@@ -520,11 +522,7 @@ describe('Session', () => {
     });
 
     it('a slow drain (half the window over more than two round trips) does not grow the window', () => {
-      const s = withStream({ autoTune: true });
-      s.ping(0);
-      s.receive(frame(Ping, ACK, 0, 1), 50);
-      s.takeOutbound();
-      s.receive(frame(Data, 0, 1, 0, Buffer.alloc(256 * KiB)), 100);
+      const s = firstWindowFull();
       s.consumed(1, 128 * KiB, 200);
       expect(takeLines(s)).to.deep.equal(['WINDOW_UPDATE stream=1 flags=- delta=131072']);
       expect(s.streamInfo(1)?.recvWindowBytes).to.equal(256 * KiB);
