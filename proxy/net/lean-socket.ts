@@ -159,6 +159,16 @@ function runSyncDone(socket: LeanSocket): void {
   socket.runSyncDone();
 }
 
+// Node keeps a handle's close callback on the handle object after it closed, and that object
+// outlives the close until a collection finds it (V8's scavenges keep such objects of Node's, once
+// given properties, for the next full one): a closure here would keep the whole connection's
+// objects alive with it. One shared function, and the owner link cut, keep nothing.
+function onHandleClosed(this: TcpHandle): void {
+  const owner = this.owner;
+  this.owner = undefined;
+  owner?.handleClosed();
+}
+
 /** A TCP connection on a raw libuv handle; see the file's comment. */
 export class LeanSocket extends EventEmitter {
   /** Node's name for the handle: the reset probe reads its descriptor through it. */
@@ -522,12 +532,13 @@ export class LeanSocket extends EventEmitter {
       process.nextTick(() => this.emitClose());
       return;
     }
-    const closed = (): void => {
-      handle.owner = undefined;
-      this.emitClose();
-    };
-    if (!reset || handle.reset(closed) !== 0) handle.close(closed);
+    if (!reset || handle.reset(onHandleClosed) !== 0) handle.close(onHandleClosed);
     // Callbacks of writes still in flight: they fail (libuv cancels them with ECANCELED on close).
+  }
+
+  /** @internal libuv closed the handle. */
+  handleClosed(): void {
+    this.emitClose();
   }
 
   private emitClose(): void {

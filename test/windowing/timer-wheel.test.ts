@@ -78,6 +78,50 @@ describe('TimerWheel', () => {
     );
   });
 
+  it('hands out what a simple list of entries would, whatever is placed, moved and cancelled (property)', () => {
+    // Cancelling the first, a middle or the last entry of a bucket, and moving an entry to another
+    // tick, must keep every other entry in its place and order.
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('at' as const), i: fc.nat(7), dueMs: fc.integer({ min: 0, max: 400 }) }),
+      fc.record({ kind: fc.constant('cancel' as const), i: fc.nat(7) }),
+      fc.record({ kind: fc.constant('due' as const), nowMs: fc.integer({ min: 0, max: 400 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const wheel = new TimerWheel<Named>(20);
+        const entries = Array.from({ length: 8 }, (_, i) => entry(String(i)));
+        // The model: each placed entry's tick, and the order entries were placed in.
+        let model: { e: Named; tick: number; seq: number }[] = [];
+        let seq = 0;
+        let doneTick = -Infinity;
+        for (const o of ops) {
+          if (o.kind === 'at') {
+            model = model.filter((m) => m.e !== entries[o.i]);
+            model.push({ e: entries[o.i]!, tick: Math.max(Math.ceil(o.dueMs / 20), doneTick + 1), seq: seq++ });
+            wheel.at(entries[o.i]!, o.dueMs);
+          } else if (o.kind === 'cancel') {
+            model = model.filter((m) => m.e !== entries[o.i]);
+            wheel.cancel(entries[o.i]!);
+          } else {
+            const nowTick = Math.floor(o.nowMs / 20);
+            const got = names(wheel.due(o.nowMs));
+            if (nowTick <= doneTick) {
+              expect(got).to.deep.equal([]);
+              continue;
+            }
+            const due = model.filter((m) => m.tick <= nowTick).sort((a, b) => a.tick - b.tick || a.seq - b.seq);
+            model = model.filter((m) => m.tick > nowTick);
+            doneTick = nowTick;
+            expect(got).to.deep.equal(due.map((m) => m.e.name));
+          }
+          expect(wheel.size).to.equal(model.length);
+        }
+        for (const e of entries) if (!model.some((m) => m.e === e)) expect(e.wheelTick).to.equal(-1);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('says when the next tick boundary is', () => {
     const wheel = new TimerWheel(100);
     expect(wheel.nextTickMs(0)).to.equal(100);

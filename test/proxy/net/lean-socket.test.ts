@@ -3,6 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import sinon from 'sinon';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { LeanSocket, leanTcp } from '../../../proxy/net/lean-socket.js';
 import { parseAddress } from '../../../proxy/net/address.js';
 import { RelayServer } from '../../../proxy/relay/relay-server.js';
@@ -34,6 +36,8 @@ describe('LeanSocket (the relay on raw TCP handles)', function () {
   if (process.platform !== 'linux') return;
   const res = new Resources();
   const leans: LeanSocket[] = [];
+  // Each socket's handle object, as long as the socket lives (a closed socket lets go of it).
+  const handleOf = new WeakMap<LeanSocket, object>();
   afterEach(async () => {
     sinon.restore();
     for (const s of leans.splice(0)) if (!s.closed) {
@@ -54,6 +58,7 @@ describe('LeanSocket (the relay on raw TCP handles)', function () {
     const port = await listen(server);
     const accepted = nextConnection(server);
     const lean = leanTcp!.connect('127.0.0.1', port, hwm);
+    handleOf.set(lean, lean._handle!);
     leans.push(lean);
     await new Promise<void>((resolve, reject) => {
       lean.once('connect', resolve);
@@ -159,6 +164,29 @@ describe('LeanSocket (the relay on raw TCP handles)', function () {
     peer.end('reply after our FIN');
     await closed(lean as unknown as Socket);
     expect(hook.bytes().toString()).to.equal('reply after our FIN');
+  });
+
+  it('once closed (or reset), its handle keeps nothing of it alive', async () => {
+    // Node leaves a handle's close callback on the handle object, which outlives the close: a
+    // callback closing over the socket would keep the socket (and all a relay hangs on it) alive
+    // as long as the handle object.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const kept: { handle: object; socket: WeakRef<LeanSocket> }[] = [];
+    for (const reset of [false, true]) {
+      const { lean, peer } = await dialled();
+      leans.splice(leans.indexOf(lean), 1);
+      const gone = new Promise((r) => lean.once('close', r));
+      if (reset) lean.resetAndDestroy();
+      else lean.destroy();
+      await gone;
+      peer.destroy();
+      kept.push({ handle: (lean as unknown as { _handle: object | null })._handle ?? handleOf.get(lean)!, socket: new WeakRef(lean) });
+    }
+    await new Promise((r) => setImmediate(r)); // a WeakRef holds its target until the job that made it is over
+    gc();
+    expect(kept.map((k) => k.socket.deref())).to.deep.equal([undefined, undefined]);
+    expect(kept.map((k) => typeof k.handle)).to.deep.equal(['object', 'object']); // the handles themselves are still held
   });
 
   it("reports the peer's reset as ECONNRESET, then closes", async () => {
