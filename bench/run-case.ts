@@ -79,6 +79,7 @@ export async function runCase(c: BenchCase, subjects: Subject[], disabled: Map<s
       for (const subject of subjects) {
         if (disabled.has(subject.name)) continue;
         if (subject.onlyWhereAccessLogMatters && !c.measuresAccessLog) continue;
+        if (subject.onlyWhereConnectionCostMatters && !c.measuresConnectionCost) continue;
         const why = c.skip?.(subject) ?? null;
         if (why) {
           result.subjectsSkipped[subject.name] = why;

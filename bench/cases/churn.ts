@@ -37,6 +37,7 @@ export function churnCase(settings: ChurnSettings, tools: Tools): BenchCase {
       ? `redis-benchmark ${tools.redisBenchmark.version} -t ping_inline -c ${settings.connections} -k 0 -n ${settings.redisRequests}, redis-server ${tools.redisServer.version}`
       : `built-in connect-request-close client, ${settings.seconds} s after ${OMIT_SECONDS} s warm-up, echo server`,
     measuresAccessLog: true,
+    measuresConnectionCost: true,
     metrics: [{ id, label, unit: 'req/s', better: 'higher', digits: 0 }, cpuMetric(id, label, 'CPU µs/conn', 1)],
     open: () => (redis ? openRedis(id, redis, settings) : openEcho(id, settings)),
   };

@@ -31,6 +31,8 @@ export interface BenchCase {
   metrics: MetricSpec[];
   /** True where the access log's cost shows (churn): only there is `sluice:quiet` measured by default. */
   measuresAccessLog?: boolean;
+  /** True where what one connection costs is the figure (churn): only there is the floor relay measured. */
+  measuresConnectionCost?: boolean;
   /** Why a subject is not measured in this case (memory cases have nothing to sample for `direct`). */
   skip?(subject: Subject): string | null;
   open(): Promise<CaseServer>;

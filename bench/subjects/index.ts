@@ -2,14 +2,14 @@
  * The things measured ("subjects"): each one, started fresh for every measurement, listens on
  * loopback and forwards to the case's server.
  *
- *   load tool --> subject (direct | pipe | haproxy | socat | sluice | sluice-tunnel | sluice-serve) --> case server
+ *   load tool --> subject (direct | pipe | floor | haproxy | socat | sluice | sluice-tunnel | sluice-serve) --> case server
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Tools } from '../tools.js';
 import { haproxy } from './haproxy.js';
-import { pipe, sluiceRelay, sluiceServe, sluiceTunnel } from './node-relays.js';
+import { floor, pipe, sluiceRelay, sluiceServe, sluiceTunnel } from './node-relays.js';
 import { socat } from './socat.js';
 import type { SluiceCommand, SluiceVariant, Subject } from './types.js';
 
@@ -18,7 +18,7 @@ export type { Address, RunningSubject, SluiceCommand, SluiceVariant, Subject } f
 /** The variant added by default: sluice with `--quiet` (no access log). */
 export const QUIET_VARIANT = 'quiet';
 
-export const ALL_SUBJECTS = ['direct', 'pipe', 'haproxy', 'socat', 'sluice', 'sluice-tunnel', 'sluice-serve'] as const;
+export const ALL_SUBJECTS = ['direct', 'pipe', 'floor', 'haproxy', 'socat', 'sluice', 'sluice-tunnel', 'sluice-serve'] as const;
 
 /** No proxy: the load tool talks to the server. The ceiling every relay is under. */
 function direct(): Subject {
@@ -54,6 +54,7 @@ export function buildSubjects(options: SubjectOptions, tools: Tools): { subjects
     switch (name) {
       case 'direct': subjects.push(direct()); break;
       case 'pipe': subjects.push(pipe(options.distDir)); break;
+      case 'floor': subjects.push(floor(options.distDir)); break;
       case 'haproxy': subjects.push(haproxy(tools, tmpDir)); break;
       case 'socat': subjects.push(socat(tools)); break;
       case 'sluice':

@@ -1,4 +1,4 @@
-/** The subjects that are Node processes: the pipe() baseline and sluice itself. */
+/** The subjects that are Node processes: the pipe() baseline, the floor relay and sluice itself. */
 import { existsSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import path from 'node:path';
@@ -20,6 +20,24 @@ export function pipe(distDir: string): Subject {
         'pipe relay',
       );
       return running('pipe', address, [child]);
+    },
+  };
+}
+
+/** `bench/baselines/floor-relay.ts`: Node's floor per connection (raw handles, the least bookkeeping), churn only. */
+export function floor(distDir: string): Subject {
+  const script = path.join(distDir, 'bench', 'baselines', 'floor-relay.js');
+  return {
+    name: 'floor',
+    describe: `node ${process.version} on raw TCP handles: a table entry, byte counts, reset probe, access log; nothing else`,
+    unavailable: process.platform !== 'linux' ? 'Linux only (the reset probe)' : existsSync(script) ? null : `${script} is missing (build first)`,
+    onlyWhereConnectionCostMatters: true,
+    async start(target) {
+      const { child, address } = await startAnnouncing(
+        [process.execPath, script, '--listen', '127.0.0.1:0', '--target', hostPort(target)],
+        'floor relay',
+      );
+      return running('floor', address, [child]);
     },
   };
 }

@@ -30,6 +30,8 @@ export interface Subject {
   unavailable: string | null;
   /** Measured only in cases where the access log's cost shows (`sluice:quiet`, added by default). */
   onlyWhereAccessLogMatters?: boolean;
+  /** Measured only in cases about what a connection costs (the floor relay, which never holds a producer back). */
+  onlyWhereConnectionCostMatters?: boolean;
   /** A documented limit on connections held at once (the tunnel's streams); cases needing more skip it and say why. */
   connectionLimit?: ConnectionLimit;
   start(target: Address): Promise<RunningSubject>;
