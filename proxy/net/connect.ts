@@ -114,8 +114,10 @@ class TargetConnect implements PendingConnect {
     this.options.fds?.track(socket);
     // Read nothing before the relay is ready for it (a server that speaks first waits in the kernel).
     if (this.options.onread) socket.pause();
-    socket.once('connect', this.onConnect);
-    socket.once('error', this.onError);
+    // `on`, not `once`: both come off in detach() as soon as either fires, and `once` would wrap each
+    // (two objects per connection).
+    socket.on('connect', this.onConnect);
+    socket.on('error', this.onError);
   };
 
   private readonly onConnect = (): void => this.finish(null);
