@@ -131,6 +131,9 @@ function relay(from: Handle, to: Handle, c: Connection, up: boolean): void {
     if (n === 0) return;
     if (n === UV_EOF) {
       // A zero-length write on the side that ended answers a pending reset (see proxy/net/reset-probe.ts).
+      // Through the handle, as here, libuv answers EPIPE without a system call once we have sent our
+      // own FIN on that side; sluice goes to the kernel then too, so the floor is a little cheaper
+      // than a probe that always works.
       const probe = new stream.WriteWrap();
       probe.handle = from;
       probe.oncomplete = noop;
