@@ -11,6 +11,7 @@
  * The distance from it to HAProxy is Node's own; the distance from sluice to it is sluice's.
  */
 import { writeSync } from 'node:fs';
+import { hostPortFlag } from './host-port.js';
 
 interface Handle {
   onread: () => void;
@@ -56,18 +57,8 @@ const UV_EOF = -4095;
 const UV_EPIPE = -32;
 const EMPTY = Buffer.alloc(0);
 
-function hostPort(flag: string): { host: string; port: number } {
-  const i = process.argv.indexOf(flag);
-  const match = (i >= 0 ? process.argv[i + 1] : undefined)?.match(/^\[?([^\]]+)\]?:(\d+)$/);
-  if (!match) {
-    process.stderr.write(`floor-relay: ${flag} HOST:PORT is required\n`);
-    process.exit(2);
-  }
-  return { host: match[1]!, port: Number(match[2]) };
-}
-
-const listen = hostPort('--listen');
-const target = hostPort('--target');
+const listen = hostPortFlag('--listen', 'floor-relay');
+const target = hostPortFlag('--target', 'floor-relay');
 const targetText = `${target.host}:${target.port}`;
 
 interface Connection {

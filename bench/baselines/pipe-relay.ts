@@ -5,20 +5,10 @@
  * its cost is the point.
  */
 import net from 'node:net';
+import { hostPortFlag } from './host-port.js';
 
-function hostPort(flag: string): { host: string; port: number } {
-  const i = process.argv.indexOf(flag);
-  const value = i >= 0 ? process.argv[i + 1] : undefined;
-  const match = value?.match(/^\[?([^\]]+)\]?:(\d+)$/);
-  if (!match) {
-    process.stderr.write(`pipe-relay: ${flag} HOST:PORT is required\n`);
-    process.exit(2);
-  }
-  return { host: match[1]!, port: Number(match[2]) };
-}
-
-const listen = hostPort('--listen');
-const target = hostPort('--target');
+const listen = hostPortFlag('--listen', 'pipe-relay');
+const target = hostPortFlag('--target', 'pipe-relay');
 
 const server = net.createServer((client) => {
   const upstream = net.connect(target.port, target.host);

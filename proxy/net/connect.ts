@@ -77,9 +77,9 @@ export function connectTarget(
 }
 
 /**
- * One connection attempt (with its retries) as one object: a connect is made per client, and its
- * handlers as methods of one shape cost less than a closure each (the backoff is made on the first
- * refusal).
+ * One connection attempt (with its retries) as one object: a connect is made per client, and four
+ * handlers bound to one object of one shape cost less than seven closures over a scope (the
+ * backoff is made on the first refusal).
  */
 class TargetConnect implements PendingConnect {
   private readonly startedMs = performance.now();

@@ -166,7 +166,7 @@ function runSyncDone(socket: LeanSocket): void {
 function onHandleClosed(this: TcpHandle): void {
   const owner = this.owner;
   this.owner = undefined;
-  owner?.handleClosed();
+  owner?.emitClose();
 }
 
 /** A TCP connection on a raw libuv handle; see the file's comment. */
@@ -536,12 +536,8 @@ export class LeanSocket extends EventEmitter {
     // Callbacks of writes still in flight: they fail (libuv cancels them with ECANCELED on close).
   }
 
-  /** @internal libuv closed the handle. */
-  handleClosed(): void {
-    this.emitClose();
-  }
-
-  private emitClose(): void {
+  /** @internal The handle is closed (libuv's close callback), or there was none to close. */
+  emitClose(): void {
     this._handle = null;
     this.closed = true;
     this.corkedChunks = [];

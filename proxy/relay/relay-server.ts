@@ -428,7 +428,6 @@ export class RelayServer {
     };
   }
 
-
   // A pause lasts as long as the slow side took to drain half a window: a latency sample,
   // normalised to milliseconds per 64 KiB so different windows compare.
   private readonly onResume = (pausedMs: number): void => {
