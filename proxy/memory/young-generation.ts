@@ -1,7 +1,8 @@
 import v8 from 'node:v8';
 
 /**
- * Keeps V8's young generation at the size it starts with (two semi-spaces of about 1 MiB) instead
+ * Keeps V8's young generation at the size it has when this is called (two semi-spaces of 2 MiB
+ * once a sidecar's modules are loaded: V8 starts at 1 MiB and the loading doubles it once) instead
  * of letting it double up to 16 MiB each. V8 grows it whenever what survives its scavenges adds up
  * to its size, which a burst of new connections does at once (every connection's objects survive),
  * and it gives the memory back only after a collection at a time of low allocation: an idle
