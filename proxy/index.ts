@@ -7,6 +7,7 @@
  */
 export { relay, Relay, DEFAULT_WINDOW_BYTES, type RelayOptions, type RelayResult, type RelayEnd, type DirectionStats, type MessageCounts } from './relay/relay.js';
 export { RelayServer, type RelayServerOptions } from './relay/relay-server.js';
+export { ConnectionIds } from './relay/connection-table.js';
 export { CONNECTION_DEFAULTS, RELAY_DEFAULTS } from './relay/defaults.js';
 export { TUNNEL_DEFAULTS } from './tunnel/defaults.js';
 export type { SidecarConnectionOptions } from './relay/connection-table.js';

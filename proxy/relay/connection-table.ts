@@ -108,6 +108,8 @@ export interface ConnectionTableOptions {
   onFinished?: (result: RelayResult) => void;
   /** PROXY protocol: a header read from every client first, and/or one written to every onward side. */
   proxyProtocol?: ProxyProtocol;
+  /** Where connection ids come from (default: a sequence of this table's own, from 1). */
+  ids?: ConnectionIds;
   /** For `/connections`: the tunnel stream a side is, with its windows (the tunnel sidecars say; the relay never knows streams). */
   streamOf?: (side: Duplex) => Omit<StreamView, 'side'> | null;
 }
@@ -177,7 +179,7 @@ export class ConnectionTable {
   private readonly connections = new Set<Connection>();
   private readonly admission: Admission<Connection>;
   private readonly cooldowns = new Set<NodeJS.Timeout>();
-  private nextId = 1;
+  private readonly ids: ConnectionIds;
   private closing = false;
   private idleWaiters: (() => void)[] = [];
   private acceptedTotal = 0;
@@ -190,6 +192,7 @@ export class ConnectionTable {
 
   constructor(private readonly options: ConnectionTableOptions) {
     this.admission = new Admission({ maxActive: options.maxConns, maxQueued: options.maxQueue });
+    this.ids = options.ids ?? new ConnectionIds();
     const timeouts = [options.idleTimeoutMs, options.halfCloseTimeoutMs ?? 0].filter((ms) => ms > 0);
     this.timers = timeouts.length > 0 ? new WheelTimers(wheelTickMs(Math.min(...timeouts)), options.now) : null;
   }
@@ -266,7 +269,7 @@ export class ConnectionTable {
   arrive(client: Duplex, endpoint: ClientEndpoint, open: OnwardOpener, clientReader: SourceReader = new StreamReader(client)): void {
     this.acceptedTotal++;
     const conn: Connection = {
-      id: this.nextId++,
+      id: this.ids.next(),
       client,
       endpoint,
       clientAddress: endpoint.text,
@@ -279,7 +282,7 @@ export class ConnectionTable {
       open,
       relay: null,
       onward: null,
-      onEarlyClose: () => this.refuse(conn, 'client-reset', false),
+      onEarlyClose: () => this.closedEarly(conn),
       heardAtMs: null,
     };
     this.connections.add(conn);
@@ -313,6 +316,12 @@ export class ConnectionTable {
       if (this.closing) return this.refuse(conn, 'shutdown', false);
       this.admit(conn);
     });
+  }
+
+  // The client went away (a reset) before its relay started: while its PROXY header was awaited too.
+  private closedEarly(conn: Connection): void {
+    if (conn.phase === 'header' && this.connections.has(conn)) this.options.proxyProtocol?.abandoned();
+    this.refuse(conn, 'client-reset', false);
   }
 
   private admit(conn: Connection): void {
@@ -487,7 +496,7 @@ export class ConnectionTable {
     conn.phase = 'relaying';
     conn.onward = onward;
     // Before any byte of the client's: the relay has not started reading yet.
-    const header = this.options.proxyProtocol?.headerToSend(conn.endpoint, conn.proxyHeader, conn.id);
+    const header = this.options.proxyProtocol?.headerToSend(conn.endpoint, conn.proxyHeader, `sluice-${this.ids.instance}-${conn.id}`);
     if (header) onward.write(header);
     conn.endpoint = NO_ENDPOINT; // not needed any more: kept for the connection's life otherwise
     conn.client.off('close', conn.onEarlyClose);
@@ -614,3 +623,32 @@ function add(t: DirectionTotals, bytes: number, pauses: number, heldBackMs: numb
 function noop(): void {}
 
 const NO_ENDPOINT: ClientEndpoint = { text: '', source: { address: undefined, port: undefined }, destination: { address: undefined, port: undefined } };
+
+/**
+ * The ids connections get (the access log's `conn=`, `/connections`, the API's DELETE, the PROXY
+ * header's UNIQUE_ID). One sequence per process role: a relay server makes its own, `serve` shares
+ * one among all its proxies and the servers that replace them on reload, so no two connections of
+ * a process ever share an id. `instance` tells processes apart (a container's sluice is often
+ * PID 1 after every restart): random, made when first asked for.
+ * (Here, not in a file of its own, for the descriptor reason given in access-log.ts.)
+ */
+export class ConnectionIds {
+  private last = 0;
+  private instanceToken: string | null = null;
+
+  /** The next id: 1, 2, 3, ... */
+  next(): number {
+    return ++this.last;
+  }
+
+  /** 16 hex digits, the same for the life of this sequence. */
+  get instance(): string {
+    return (this.instanceToken ??= randomHex64());
+  }
+}
+
+function randomHex64(): string {
+  const words = new Uint32Array(2);
+  globalThis.crypto.getRandomValues(words);
+  return Array.from(words, (w) => w.toString(16).padStart(8, '0')).join('');
+}

@@ -2,7 +2,7 @@ import { encodeProxyV1, encodeProxyV2 } from '../../windowing/proxy-protocol/enc
 import { passThroughTlvs, uniqueIdTlv } from '../../windowing/proxy-protocol/tlv.js';
 import { proxyAddressesFor } from '../../windowing/proxy-protocol/endpoints.js';
 import { ProxyHeaderIncompleteError, type ProxyHeaderError } from '../../windowing/proxy-protocol/errors.js';
-import { ProxyTlvType } from '../../windowing/proxy-protocol/constants.js';
+import { DEFAULT_MAX_PROXY_HEADER_BYTES, ProxyTlvType } from '../../windowing/proxy-protocol/constants.js';
 import type { ProxyAddresses, ProxyHeader } from '../../windowing/proxy-protocol/header.js';
 import { formatAddress, type ClientEndpoint } from '../net/address.js';
 import { CidrList } from '../net/cidr.js';
@@ -21,7 +21,7 @@ export interface ProxyProtocolOptions {
 }
 
 /** How an accepted connection's header ended, the `result` label of `sluice_proxy_headers_total`. */
-export type ProxyHeaderResult = 'v1' | 'v2' | 'local' | 'invalid' | 'timeout' | 'untrusted';
+export type ProxyHeaderResult = 'v1' | 'v2' | 'local' | 'invalid' | 'timeout' | 'untrusted' | 'empty' | 'aborted';
 
 /** The access log's `end` for a connection closed over its header. */
 export type ProxyHeaderRefusal = 'proxy-header-invalid' | 'proxy-header-timeout' | 'proxy-header-untrusted';
@@ -43,11 +43,23 @@ export class ProxyProtocol {
     return 'proxy-header-untrusted';
   }
 
-  /** The refusal for a header that failed (counted). */
-  refusalFor(error: ProxyHeaderError): ProxyHeaderRefusal {
+  /**
+   * The access log's end for a header that failed (counted). A connection closed (FIN) before its
+   * first byte is a monitor's TCP check, not a broken header: `empty`, and it ended `closed`.
+   */
+  refusalFor(error: ProxyHeaderError): ProxyHeaderRefusal | 'closed' {
+    if (error instanceof ProxyHeaderIncompleteError && error.ending === 'end' && error.receivedBytes === 0) {
+      this.count('empty');
+      return 'closed';
+    }
     const late = error instanceof ProxyHeaderIncompleteError && error.ending === 'deadline';
     this.count(late ? 'timeout' : 'invalid');
     return late ? 'proxy-header-timeout' : 'proxy-header-invalid';
+  }
+
+  /** A client that reset (or vanished) while its header was awaited: counted, so the results add up to the connections asked for one. */
+  abandoned(): void {
+    this.count('aborted');
   }
 
   /** Counts an accepted header and says how the access log names the client from now on. */
@@ -60,23 +72,31 @@ export class ProxyProtocol {
 
   /**
    * The header to write to the target before any byte of the client's: the addresses an accepted
-   * header gave (else the client socket's own), and for v2 the accepted header's TLVs plus a
-   * UNIQUE_ID naming the connection when it had none. Null when nothing is to be sent.
+   * header gave (else the client socket's own), and for v2 the accepted header's TLVs plus
+   * `uniqueId` as UNIQUE_ID when it had none. Null when nothing is to be sent.
    */
-  headerToSend(endpoint: ClientEndpoint, accepted: ProxyHeader | null, connectionId: number): Buffer | null {
+  headerToSend(endpoint: ClientEndpoint, accepted: ProxyHeader | null, uniqueId: string): Buffer | null {
     const version = this.options.send;
     if (version === null) return null;
     const addresses: ProxyAddresses =
       accepted !== null && accepted.kind !== 'local' && accepted.kind !== 'unknown' ? accepted : proxyAddressesFor(endpoint.source, endpoint.destination);
-    if (version === 'v1') return encodeProxyV1(addresses.kind === 'tcp4' || addresses.kind === 'tcp6' ? addresses : { kind: 'unknown' });
+    const tcp = addresses.kind === 'tcp4' || addresses.kind === 'tcp6';
+    if (version === 'v1') return encodeProxyV1(tcp ? addresses : { kind: 'unknown' });
     const tlvs = accepted !== null ? passThroughTlvs(accepted) : [];
-    if (!tlvs.some((t) => t.type === ProxyTlvType.UniqueId)) tlvs.push(uniqueIdTlv(`sluice-${process.pid}-${connectionId}`));
-    return encodeProxyV2(addresses, tlvs);
+    // Only TCP addresses go as PROXY; anything else (a unix client, UNSPEC) as LOCAL, the receiver
+    // using the connection's own addresses, as HAProxy sends it: HAProxy 2.6 refuses PROXY with
+    // UNSPEC or UNIX.
+    const sent: ProxyAddresses = tcp ? addresses : { kind: 'local' };
+    if (tlvs.some((t) => t.type === ProxyTlvType.UniqueId)) return encodeProxyV2(sent, tlvs);
+    const header = encodeProxyV2(sent, [...tlvs, uniqueIdTlv(uniqueId)]);
+    // The id is a "may": not where it would make the header one the next hop (a sluice, with the
+    // decoder's default limit) refuses as too large, when the accepted TLVs already fill it.
+    return header.length <= DEFAULT_MAX_PROXY_HEADER_BYTES ? header : encodeProxyV2(sent, tlvs);
   }
 
   /** Adds `sluice_proxy_headers_total{result}`. */
   registerMetrics(registry: MetricsRegistry): void {
-    registry.counter('sluice_proxy_headers_total', 'PROXY protocol headers on accepted connections, by result (v1, v2, local, invalid, timeout, untrusted).', () =>
+    registry.counter('sluice_proxy_headers_total', 'PROXY protocol headers on accepted connections, by result (v1, v2, local, invalid, timeout, untrusted, empty, aborted).', () =>
       [...this.counts].map(([result, value]) => ({ labels: { result }, value })),
     );
   }

@@ -6,7 +6,7 @@ import { asSocket, leanTcp, type LeanSocket } from '../net/lean-socket.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
 import { guardListener, type AcceptGuard } from '../net/accept-guard.js';
 import { connectTarget } from '../net/connect.js';
-import { ConnectionTable, type ConnectionRelayOptions, type ConnectionSummary, type DirectionTotals, type OnwardOpener, type SidecarConnectionOptions } from './connection-table.js';
+import { ConnectionTable, type ConnectionIds, type ConnectionRelayOptions, type ConnectionSummary, type DirectionTotals, type OnwardOpener, type SidecarConnectionOptions } from './connection-table.js';
 import { Governor } from '../signals/governor.js';
 import type { HealthStatus } from '../signals/http-endpoints.js';
 import type { MetricsRegistry } from '../signals/metrics.js';
@@ -41,6 +41,8 @@ import type { ToxicSpec } from '../stages/toxics/index.js';
 export interface RelayServerOptions extends SidecarConnectionOptions {
   listen: Address;
   target: Address;
+  /** Where connection ids come from: `serve` gives all its proxies one sequence (default: the server's own, from 1). */
+  connectionIds?: ConnectionIds;
   /** Per-direction window in bytes (default 256 KiB). */
   windowBytes?: number;
   /** How long a refused connect is retried with backoff (a target restarting); never past connectTimeoutMs. */
@@ -80,7 +82,7 @@ export interface RelayServerOptions extends SidecarConnectionOptions {
   proxyName?: string;
 }
 
-type OptionalKeys = 'proxyName' | 'onAccessLog' | 'collectAfterBurst' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice' | 'fdReserve' | 'acceptErrors' | 'acceptProxy' | 'acceptProxyFrom' | 'proxyHeaderTimeoutMs' | 'sendProxy' | 'listener' | 'toxics' | 'random';
+type OptionalKeys = 'proxyName' | 'onAccessLog' | 'collectAfterBurst' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice' | 'fdReserve' | 'acceptErrors' | 'acceptProxy' | 'acceptProxyFrom' | 'proxyHeaderTimeoutMs' | 'sendProxy' | 'listener' | 'toxics' | 'random' | 'connectionIds';
 type Options = Required<Omit<RelayServerOptions, OptionalKeys>> & Pick<RelayServerOptions, OptionalKeys>;
 
 /** A listening relay; see the module comment. */
@@ -169,6 +171,7 @@ export class RelayServer {
       ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
       proxyName: options.proxyName,
       proxyProtocol: proxyProtocolFrom(options, RELAY_DEFAULTS.proxyHeaderTimeoutMs),
+      ...(options.connectionIds ? { ids: options.connectionIds } : {}),
       gate: () => (this.governor.accepting ? null : 'overloaded'),
       relayOptions: () => this.relayOptions(),
       onFinished: (result) => this.countMessages(result),

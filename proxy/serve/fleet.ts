@@ -18,6 +18,7 @@
 import { formatAddress, type Address } from '../net/address.js';
 import type { AccessLogEntry } from '../relay/access-log.js';
 import { RelayServer } from '../relay/relay-server.js';
+import { ConnectionIds } from '../relay/connection-table.js';
 import type { HealthStatus } from '../signals/http-endpoints.js';
 import { MetricsRegistry, type FamilySnapshot } from '../signals/metrics.js';
 import { mergePages, type ConnectionsPage } from '../signals/connections-view.js';
@@ -74,6 +75,9 @@ export class Fleet implements ControlTarget {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly reloads = { success: 0, failure: 0 };
   private closed = false;
+  // One sequence for every proxy and every server that replaces one: an id names one connection
+  // in the access log, `/connections` and the API (draining servers' included) and the UNIQUE_ID.
+  private readonly connectionIds = new ConnectionIds();
 
   constructor(private readonly options: FleetOptions) {}
 
@@ -245,7 +249,10 @@ export class Fleet implements ControlTarget {
 
   closeConnection(proxy: string, id: number): void {
     const running = this.managed(proxy).running;
-    if (!running || !running.server.resetConnection(id)) throw ApiError.connectionNotFound();
+    if (running?.server.resetConnection(id)) return;
+    // `/connections` lists the connections a reload left draining under the proxy's name too.
+    for (const d of this.draining) if (d.proxy === proxy && d.running.server.resetConnection(id)) return;
+    throw ApiError.connectionNotFound();
   }
 
   /**
@@ -437,6 +444,7 @@ export class Fleet implements ControlTarget {
       ...(listener ? { listener } : {}),
       toxics: spec.toxics,
       proxyName: name,
+      connectionIds: this.connectionIds,
       onAccessLog: this.options.onAccessLog,
       onNotice: (text) => this.options.onNotice?.(`proxy ${name}: ${text}`),
     });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProxyHeaderDecoder } from '../../windowing/index.js';
@@ -143,5 +143,29 @@ describe('PROXY protocol with a real HAProxy (installed by .ci/deps)', function 
     const text = await reply;
     expect(text, lb.output()).to.match(/^HTTP\/1\.[01] 200/);
     expect(text.slice(text.indexOf('\r\n\r\n') + 4)).to.equal(`127.0.0.1:${own}`);
+  });
+
+  it('`--send-proxy v2` for a client on a unix socket is a LOCAL header HAProxy accepts (it refuses PROXY with UNSPEC)', async () => {
+    const lbPort = await freePort();
+    const lb = await runHaproxy(
+      haproxy!,
+      [...GLOBAL, 'frontend fe', `  bind 127.0.0.1:${lbPort} accept-proxy`, '  mode http', '  http-request return status 200 content-type text/plain string "through"', ''].join('\n'),
+      lbPort,
+    );
+    stops.push(lb.stop);
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-pp-unix-'));
+    stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'relay.sock');
+    const server = new RelayServer({ listen: { kind: 'unix', path }, target: tcp(lbPort), sendProxy: 'v2' });
+    servers.push(server);
+    await server.listen();
+    const client = res.socket(await new Promise<import('node:net').Socket>((resolve, reject) => {
+      const s = createConnection(path, () => resolve(s)).once('error', reject);
+    }));
+    const reply = readText(client);
+    client.end('GET / HTTP/1.0\r\nHost: x\r\n\r\n');
+    const text = await reply;
+    expect(text, lb.output()).to.match(/^HTTP\/1\.[01] 200/);
+    expect(text.slice(text.indexOf('\r\n\r\n') + 4)).to.equal('through');
   });
 });

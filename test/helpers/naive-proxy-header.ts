@@ -4,7 +4,7 @@
  * bit-at-a-time CRC32C. No incremental state, no early rejection, no views. Slow and obvious.
  *
  * Its rules are the decoder's (spec plus sluice's choices: UDP refused with PROXY, LOCAL's block
- * skipped, at most one CRC32C, UNIQUE_ID <= 128, SSL TLV >= 5 bytes with whole sub-TLVs). Addresses
+ * skipped (and TLVs in it that are not well formed dropped), at most one CRC32C, UNIQUE_ID <= 128, SSL TLV >= 5 bytes with whole sub-TLVs). Addresses
  * come out formatted by node:net's SocketAddress, TLV values and UNIX paths as hex.
  */
 import { isIPv4, isIPv6, SocketAddress } from 'node:net';
@@ -155,7 +155,15 @@ function naiveV2(bytes: Uint8Array, maxHeaderBytes: number): NaiveResult {
   } else {
     header.kind = 'unknown';
   }
-  const tlvs = tlvsIn(h, tlvStart, h.length);
+  const judged = naiveTlvs(h, tlvStart, header);
+  // LOCAL's block is discarded whatever it holds: TLVs that are not well formed are dropped.
+  if (judged !== null && local) return { kind: 'header', header: { ...header, tlvs: [] } };
+  return judged ?? { kind: 'header', header };
+}
+
+/** Checks and appends the TLVs of h[from, end) to `header`; a failure when one is not well formed. */
+function naiveTlvs(h: number[], from: number, header: NaiveHeader): NaiveResult | null {
+  const tlvs = tlvsIn(h, from, h.length);
   if (tlvs === null) return fail(INVALID);
   let crcSeen = false;
   for (const tlv of tlvs) {
@@ -171,7 +179,7 @@ function naiveV2(bytes: Uint8Array, maxHeaderBytes: number): NaiveResult {
     if (tlv.type === 0x20 && (tlv.value.length < 5 || tlvsIn(tlv.value, 5, tlv.value.length) === null)) return fail(INVALID);
     header.tlvs.push({ type: tlv.type, value: hex(tlv.value) });
   }
-  return { kind: 'header', header };
+  return null;
 }
 
 /** Judges `bytes`, the start of a connection, all at once; `maxHeaderBytes` caps a v2 header. */

@@ -13,7 +13,9 @@
  * - PROXY with UNSPEC is accepted as `unknown` (use the socket's addresses), as HAProxy does.
  * - LOCAL ignores the family, as the spec says, but the byte must still be one the spec defines.
  *   Its address block is skipped: TLVs follow it when the length covers it; when it does not (some
- *   senders write LOCAL with a family and length 0), the whole payload is skipped as opaque.
+ *   senders write LOCAL with a family and length 0), the whole payload is skipped as opaque. TLVs
+ *   that do not parse, or a CRC32C that does not match, are dropped rather than refused: the spec
+ *   has the receiver discard LOCAL's block, and HAProxy accepts such health checks.
  */
 import {
   PROXY_V2_FIXED_BYTES,
@@ -149,6 +151,8 @@ export function parseV2(header: Buffer, fixed: V2Fixed): ProxyHeader | ProxyHead
     tlvStart = PROXY_V2_FIXED_BYTES + block;
   }
   const tlvs = readTlvs(header, tlvStart);
-  if (tlvs instanceof ProxyHeaderError) return tlvs;
+  // LOCAL (a health check): the spec has the receiver discard the whole block, so TLVs that do not
+  // parse (or a checksum that does not match) are dropped, not refused, as HAProxy does.
+  if (tlvs instanceof ProxyHeaderError) return fixed.command === ProxyV2Command.Local ? { ...addresses, version: 2, byteLength: header.length, tlvs: [] } : tlvs;
   return { ...addresses, version: 2, byteLength: header.length, ...tlvs };
 }

@@ -1,8 +1,11 @@
 import { expect } from 'chai';
-import { createServer, type Socket } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sinon from 'sinon';
 import { encodeProxyV1, encodeProxyV2, ProxyHeaderDecoder, uniqueIdTlv, type ProxyHeader } from '../../../windowing/index.js';
-import { MetricsRegistry, RelayServer, type AccessLogEntry, type RelayServerOptions } from '../../../proxy/index.js';
+import { ConnectionIds, MetricsRegistry, RelayServer, type AccessLogEntry, type RelayServerOptions } from '../../../proxy/index.js';
 import { expectUsageError } from '../../helpers/cli.js';
 import { randomBytes, sha256 } from '../../../scenarios/harness/random.js';
 import { connectTo, listen, readAll, Resources, until } from '../../helpers/sockets.js';
@@ -202,6 +205,87 @@ describe('PROXY protocol (--accept-proxy, --accept-proxy-from, --send-proxy)', (
     expect(seen.map((s) => s.rest.toString()).sort()).to.deep.equal(['stream 0', 'stream 1', 'stream 2']);
     await until(() => tunnel.serverLogs.length === 3, 'the server log');
     expect(tunnel.serverLogs.map((l) => l.client).sort()).to.deep.equal(ownPorts.map((p) => `127.0.0.1:${p}`).sort());
+  });
+
+  it('a connection closed before its first byte (a monitor\'s TCP check) ends closed and counts as empty, not as a broken header; one reset while awaited counts as aborted', async () => {
+    const target = recordingTarget(res);
+    const { server, port, logs } = await start(await listen(target.server), { acceptProxy: true });
+    const probe = res.socket(await connectTo(port));
+    const closed = readAll(probe);
+    probe.end();
+    await closed;
+    await until(() => logs.length === 1, 'the probe\'s log line');
+    expect(logs[0]).to.include({ end: 'closed', bytesUp: 0, bytesDown: 0 });
+    const dropped = res.socket(await connectTo(port));
+    dropped.write(V2.subarray(0, 20));
+    await until(() => server.connectionViews(10).total === 1, 'the second client waiting for its header');
+    dropped.resetAndDestroy();
+    await until(() => logs.length === 2, 'the reset client\'s log line');
+    expect(logs[1]).to.include({ end: 'client-reset' });
+    expect([await metric(server, 'empty'), await metric(server, 'aborted'), await metric(server, 'invalid'), target.accepted()]).to.deep.equal([1, 1, 0, 0]);
+  });
+
+  it('--send-proxy for a client on a unix socket: v2 sends LOCAL (as HAProxy does: it refuses PROXY with UNSPEC), v1 UNKNOWN', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-pp-'));
+    try {
+      for (const version of ['v2', 'v1'] as const) {
+        const target = recordingTarget(res);
+        const path = join(dir, `${version}.sock`);
+        const server = new RelayServer({ listen: { kind: 'unix', path }, target: tcp(await listen(target.server)), sendProxy: version });
+        servers.push(server);
+        await server.listen();
+        const socket = res.socket(await new Promise<Socket>((resolve, reject) => {
+          const s = createConnection(path, () => resolve(s)).once('error', reject);
+        }));
+        socket.end('payload');
+        socket.resume();
+        await until(() => target.got.length === 1, 'the target');
+        const { header, rest } = splitHeader(await target.got[0]!);
+        expect(header.kind, version).to.equal(version === 'v2' ? 'local' : 'unknown');
+        expect(rest.toString()).to.equal('payload');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('UNIQUE_ID is sluice-<instance>-<connection id>: servers sharing one id sequence (serve\'s proxies, reloads) never repeat one; another sequence has another instance', async () => {
+    const target = recordingTarget(res);
+    const targetPort = await listen(target.server);
+    const shared = new ConnectionIds();
+    const ports = [
+      (await start(targetPort, { sendProxy: 'v2', connectionIds: shared })).port,
+      (await start(targetPort, { sendProxy: 'v2', connectionIds: shared })).port,
+      (await start(targetPort, { sendProxy: 'v2' })).port,
+    ];
+    for (const port of ports) {
+      const socket = res.socket(await connectTo(port));
+      socket.end('x');
+      socket.resume();
+      await until(() => target.got.length === ports.indexOf(port) + 1, 'the target');
+    }
+    const ids = await Promise.all(target.got.map(async (g) => splitHeader(await g).header.uniqueId?.toString() ?? ''));
+    const parsed = ids.map((id) => /^sluice-([0-9a-f]{16})-(\d+)$/.exec(id));
+    expect(parsed.every((m) => m !== null), ids.join(' ')).to.equal(true);
+    expect(parsed.map((m) => m![2])).to.deep.equal(['1', '2', '1']);
+    expect(parsed[0]![1]).to.equal(parsed[1]![1]);
+    expect(parsed[2]![1]).to.not.equal(parsed[0]![1]);
+  });
+
+  it('--send-proxy v2 adds no UNIQUE_ID where it would take an accepted header past the 4 KiB the next sluice accepts', async () => {
+    const target = recordingTarget(res);
+    const { port } = await start(await listen(target.server), { acceptProxy: true, sendProxy: 'v2' });
+    const tcp4 = { kind: 'tcp4', source: { address: '203.0.113.7', port: 1 }, destination: { address: '192.0.2.1', port: 2 } } as const;
+    // 16 fixed + 12 addresses + 3 + 4065 = 4096: exactly the limit, with nothing to spare.
+    const full = encodeProxyV2(tcp4, [{ type: 0xe0, value: Buffer.alloc(4065, 7) }]);
+    expect(full.length).to.equal(4096);
+    const socket = res.socket(await connectTo(port));
+    socket.end(Buffer.concat([full, Buffer.from('payload')]));
+    socket.resume();
+    await until(() => target.got.length === 1, 'the target');
+    const got = await target.got[0]!;
+    const { header, rest } = splitHeader(got);
+    expect([header.byteLength, header.uniqueId, rest.toString()]).to.deep.equal([4096, undefined, 'payload']);
   });
 
   it('the flags: a bad --accept-proxy-from exits 2 naming the flag', async () => {

@@ -144,6 +144,10 @@ describe('ProxyHeaderDecoder', () => {
       ['LOCAL TCP4 with length 0 (no block at all)', v2('20 11 0000'), 'v2 local, 16 bytes'],
       ['LOCAL TCP6 with 5 opaque bytes (shorter than the block: skipped whole)', v2('20 21 0005 0102030405'), 'v2 local, 21 bytes'],
       ['LOCAL UDP4 (the family is ignored for LOCAL)', v2('20 12 0000'), 'v2 local, 16 bytes'],
+      // The spec: LOCAL's block is discarded. HAProxy 2.6 accepts all three.
+      ['LOCAL UNSPEC with 5 bytes that are no TLV (discarded)', v2('20 00 0005 0102030405'), 'v2 local, 21 bytes'],
+      ['LOCAL TCP4 with its block and 2 stray bytes (discarded)', v2('20 11 000e 7f000001 7f000001 0001 0002 ffff'), 'v2 local, 30 bytes'],
+      ['LOCAL with a CRC32C that does not match (discarded)', v2('20 00 0007 030004 00000000'), 'v2 local, 23 bytes'],
       ['PROXY UNSPEC: addresses unknown', v2('21 00 0000'), 'v2 unknown, 16 bytes'],
       ['PROXY UNSPEC with TLVs', v2('21 00 0007 020004 686f7374'), 'v2 unknown, 23 bytes, tlvs: authority'],
       ['PROXY TCP4 with TLVs', v2('21 11 0011 0a000001 0a000002 1f90 0050 010002 6832'), 'v2 tcp4 10.0.0.1:8080 -> 10.0.0.2:80, 33 bytes, tlvs: alpn'],
