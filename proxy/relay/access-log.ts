@@ -139,6 +139,24 @@ export class LineBatch {
 }
 
 let batch: LineBatch | null = null;
+let stderrWatched = false;
+
+/**
+ * Writes to stderr, unless stderr has failed. A proxy whose log reader went away (a pipe to a
+ * logger that restarted: EPIPE) keeps relaying: without a listener the stream's 'error' would be
+ * an uncaught exception, taking every connection of the process down with the log.
+ */
+export function writeStderr(text: string): void {
+  const stderr = process.stderr;
+  if (!stderrWatched) {
+    stderrWatched = true;
+    stderr.on('error', ignoreStdioError);
+  }
+  if (stderr.destroyed || stderr.writableEnded) return;
+  stderr.write(text);
+}
+
+function ignoreStdioError(): void {}
 
 /**
  * The process's access log on stderr, batched (LineBatch above). One batch per process, shared by
@@ -147,7 +165,7 @@ let batch: LineBatch | null = null;
  */
 export function stderrAccessLog(format: LogFormat): (entry: AccessLogEntry) => void {
   if (batch === null) {
-    const created = new LineBatch({ write: (text) => void process.stderr.write(text) });
+    const created = new LineBatch({ write: writeStderr });
     process.once('exit', created.flush);
     batch = created;
   }

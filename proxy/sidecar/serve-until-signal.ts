@@ -2,7 +2,7 @@ import { formatAddress, type Address } from '../net/address.js';
 import type { HealthStatus, HttpEndpointsOptions } from '../signals/http-endpoints.js';
 import { MetricsRegistry } from '../signals/metrics.js';
 import { registerProcessMetrics } from '../signals/process-metrics.js';
-import { logLine, onShutdownSignal } from './process-signals.js';
+import { logLine, onShutdownSignal, readyLine } from './process-signals.js';
 
 /** A sidecar a command runs: it listens, and shuts down gracefully within a deadline. */
 export interface Served {
@@ -43,7 +43,7 @@ export async function serveUntilSignal(options: ServeOptions): Promise<number> {
   try {
     const address = await options.sidecar.listen();
     for (const start of options.endpoints) started.push(await start());
-    process.stdout.write(`sluice ${options.name} listening on ${formatAddress(address)}\n`);
+    readyLine(`sluice ${options.name} listening on ${formatAddress(address)}`);
     for (const endpoint of started) logNotice(endpoint.notice);
   } catch (err) {
     await options.sidecar.shutdown(0).catch(() => {});

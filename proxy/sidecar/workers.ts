@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { PressureSignals } from '../../windowing/pressure.js';
 import { formatAddress, type Address } from '../net/address.js';
-import { logLine, onShutdownSignal } from './process-signals.js';
+import { logLine, onShutdownSignal, readyLine } from './process-signals.js';
 import { agentEndpoint, logNotice, metricsEndpoint, type SideEndpoint } from './serve-until-signal.js';
 import { MetricsRegistry, type FamilySnapshot } from '../signals/metrics.js';
 import { mergePages, type ConnectionsPage } from '../signals/connections-view.js';
@@ -111,7 +111,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const connections = (limit: number) => askWorkers(limit, nextRequest++, asked);
   if (options.metrics) endpoints.push(await metricsEndpoint(options.metrics, registry, () => signals.health(), { connections })());
   if (options.agent) endpoints.push(await agentEndpoint(options.agent, () => signals.agentReply())());
-  process.stdout.write(`sluice ${options.command} listening on ${address}\n`);
+  readyLine(`sluice ${options.command} listening on ${address}`);
   logLine(`${options.workers} workers`);
   for (const endpoint of endpoints) logNotice(endpoint.notice);
 
