@@ -30,7 +30,7 @@ export interface ProxySpec {
 }
 
 /** Toxiproxy's own fields; every other key must be a relay setting. */
-const BASE_KEYS = new Set(['name', 'listen', 'upstream', 'enabled', 'toxics']);
+const BASE_KEYS = new Set(['name', 'listen', 'upstream', 'enabled', 'toxics', 'settings']);
 
 /** Flags of `sluice relay` that are not a proxy's to set: its addresses, and the process's own. */
 const NOT_PER_PROXY = new Set(['listen', 'target', 'workers', 'metrics', 'agent', 'log', 'quiet', 'drain-timeout']);
@@ -70,7 +70,9 @@ export function parseProxySpec(input: ProxyInput, label: string, base?: ProxySpe
   const fail = (key: string, detail: string): never => {
     throw new ProxyConfigError(name, key, detail);
   };
-  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(name)) fail('name', 'letters, digits, _ . - only (it is a URL path segment and a metric label)');
+  // ':' because Testcontainers names its proxies HOST:PORT (rabbitmq:5672). No space, '/', '%' or
+  // quote: the name is a URL path segment, a metric label and a word of the access log.
+  if (!/^[A-Za-z0-9_.:@+~-]{1,128}$/.test(name)) fail('name', 'letters, digits, _ . : @ + ~ - only (it is a URL path segment and a metric label)');
 
   const listen = text(input.listen, 'listen', fail) ?? base?.listen ?? DEFAULT_LISTEN;
   const upstream = text(input.upstream, 'upstream', fail) ?? base?.upstream;
@@ -81,7 +83,11 @@ export function parseProxySpec(input: ProxyInput, label: string, base?: ProxySpe
   const upstreamAddress = address(upstream!, 'upstream', fail);
 
   const settings: Record<string, string | number | boolean> = { ...base?.settings };
-  for (const [key, value] of Object.entries(input)) {
+  // `settings` as GET shows it is taken too, so a client can send back the object it read (as
+  // toxiproxy's clients do); a key given at the top level as well wins.
+  const nested = input.settings;
+  if (nested !== undefined && (nested === null || typeof nested !== 'object' || Array.isArray(nested))) fail('settings', 'must be an object of settings');
+  for (const [key, value] of [...Object.entries((nested ?? {}) as Record<string, unknown>), ...Object.entries(input)]) {
     if (BASE_KEYS.has(key)) continue;
     if (!PROXY_SETTINGS.has(key)) fail(key, `not a setting of a proxy (known: ${[...PROXY_SETTINGS.keys()].join(', ')})`);
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') fail(key, 'must be a string, a number or true/false');

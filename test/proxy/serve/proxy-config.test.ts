@@ -20,10 +20,20 @@ describe('sluice serve: a proxy entry (config file and API body)', () => {
     expect(updated.upstream).to.equal('127.0.0.1:1');
   });
 
+  it('takes back the object GET shows: `settings` nested as GET writes it (a key at the top level wins); a Testcontainers name (HOST:PORT)', () => {
+    const shown = effectiveSettings(parseProxySpec({ name: 'rabbitmq:5672', upstream: '127.0.0.1:5672', window: '64KiB' }, '#1'));
+    const back = parseProxySpec({ name: 'rabbitmq:5672', listen: '127.0.0.1:0', upstream: '127.0.0.1:5672', enabled: true, toxics: [], settings: shown, 'max-conns': 7 }, '#1');
+    expect(back.name).to.equal('rabbitmq:5672');
+    expect(back.options).to.deep.include({ windowBytes: 64 * 1024, maxConns: 7 });
+    expect(() => parseProxySpec({ name: 'a', upstream: '127.0.0.1:1', settings: [] }, '#1')).to.throw(ProxyConfigError, 'proxy a: settings: must be an object');
+    expect(() => parseProxySpec({ name: 'a', upstream: '127.0.0.1:1', settings: { wnidow: 1 } }, '#1')).to.throw(ProxyConfigError, 'proxy a: wnidow: not a setting');
+  });
+
   for (const [entry, message] of [
     [{ upstream: '127.0.0.1:1' }, 'proxy #1: name: missing'],
     [{ name: 'a' }, 'proxy a: upstream: missing'],
     [{ name: 'a b', upstream: '127.0.0.1:1' }, 'proxy a b: name: letters, digits'],
+    [{ name: 'a/b', upstream: '127.0.0.1:1' }, 'proxy a/b: name: letters, digits'],
     [{ name: 'a', upstream: 'nowhere' }, 'proxy a: upstream: expected HOST:PORT'],
     [{ name: 'a', upstream: '127.0.0.1:1', window: '12 apples' }, 'proxy a: window: '],
     [{ name: 'a', upstream: '127.0.0.1:1', 'max-conns': -1 }, 'proxy a: max-conns: expected a whole number'],

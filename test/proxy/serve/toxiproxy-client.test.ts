@@ -77,6 +77,14 @@ describe('control API and fleet through toxiproxy-node-client 4.1.0', () => {
     await echoThrough(proxy.listen, 200_000, 1);
   });
 
+  it('createProxy with a Testcontainers name (HOST:PORT, as ToxiproxyContainer.getProxy makes it): get, relay, remove', async () => {
+    const proxy = await toxiproxy.createProxy({ name: 'rabbitmq:5672', listen: '127.0.0.1:0', upstream });
+    expect((await toxiproxy.get('rabbitmq:5672')).listen).to.equal(proxy.listen);
+    await echoThrough(proxy.listen, 10_000, 3);
+    await proxy.remove();
+    expect(await toxiproxy.getAll()).to.deep.equal({});
+  });
+
   it('createProxy of an existing name rejects with a ToxiproxyError (409)', async () => {
     await toxiproxy.createProxy({ name: 'redis', listen: '127.0.0.1:0', upstream });
     const err = await rejection(toxiproxy.createProxy({ name: 'redis', listen: '127.0.0.1:0', upstream }));
