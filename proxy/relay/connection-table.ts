@@ -354,17 +354,15 @@ export class ConnectionTable {
    */
   listConnections(limit: number, proxy?: string): ConnectionsPage {
     const now = this.options.now();
+    // `limit=0` (the total alone, as a poller of the count asks) ranks nothing.
     const ranked: { conn: Connection; held: boolean; bufferedBytes: number; id: number }[] = [];
-    for (const conn of this.connections) {
-      const relay = conn.relay;
-      ranked.push({
-        conn,
-        held: relay !== null && (relay.clientToTarget.isHeld || relay.targetToClient.isHeld),
-        bufferedBytes: relay?.bufferedBytes ?? 0,
-        id: conn.id,
-      });
+    if (limit > 0) {
+      for (const conn of this.connections) {
+        const relay = conn.relay;
+        ranked.push({ conn, held: relay !== null && (relay.clientToTarget.isHeld || relay.targetToClient.isHeld), bufferedBytes: relay?.bufferedBytes ?? 0, id: conn.id });
+      }
+      ranked.sort(busiestFirst);
     }
-    ranked.sort(busiestFirst);
     const shown = ranked.slice(0, Math.max(0, limit)).map((r) => this.viewOf(r.conn, r.held, now, proxy));
     return { total: this.connections.size, limit, connections: shown };
   }
@@ -432,8 +430,19 @@ export class ConnectionTable {
 
   /** Adds the connection metrics (the relay server's names) to a registry. */
   registerMetrics(registry: MetricsRegistry): void {
+    // One pass over the relays per scrape, not one per family: found from outside, three passes
+    // (bytes, pauses, held back) were 62% of a scrape's 10 ms with 5000 connections. A scrape is
+    // rendered in one go, so what it computed is forgotten at the next microtask.
+    let scraped: ReturnType<ConnectionTable['stats']> | null = null;
+    const scrape = () => {
+      if (scraped === null) {
+        scraped = this.stats();
+        queueMicrotask(() => (scraped = null));
+      }
+      return scraped;
+    };
     const byDirection = (pick: (t: DirectionTotals) => number) => () => {
-      const { clientToTarget, targetToClient } = this.stats();
+      const { clientToTarget, targetToClient } = scrape();
       return [
         { labels: { direction: 'client_to_target' }, value: pick(clientToTarget) },
         { labels: { direction: 'target_to_client' }, value: pick(targetToClient) },

@@ -44,6 +44,19 @@ export type MetricsText = Pick<MetricsRegistry, 'render'>;
  *   /connections   the open connections as JSON (`?limit=`, busiest first; see connections-view.ts)
  *   /              the live page (and its live.js, live.css, favicon.svg), which polls the three above
  */
+/**
+ * The path and query of a request target: origin form (`/metrics?x`) or absolute form
+ * (`http://host/metrics`, which RFC 9112 3.2.2 has servers accept). The query is everything after
+ * the first `?`, further ones included.
+ */
+export function requestTarget(target: string): { path: string; query: string } {
+  let rest = target;
+  const scheme = /^https?:\/\/[^/?#]*/i.exec(rest);
+  if (scheme) rest = rest.slice(scheme[0].length) || '/';
+  const mark = rest.indexOf('?');
+  return mark === -1 ? { path: rest, query: '' } : { path: rest.slice(0, mark), query: rest.slice(mark + 1) };
+}
+
 export async function startHttpEndpoints(
   listen: Address,
   registry: MetricsText,
@@ -52,7 +65,7 @@ export async function startHttpEndpoints(
 ): Promise<HttpEndpoints> {
   const { connections, proxyHealth, ...serverOptions } = options;
   const answer: RequestListener = (req, res) => {
-    const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
+    const { path, query } = requestTarget(req.url ?? '/');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;

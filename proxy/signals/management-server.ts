@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Address } from '../net/address.js';
 import { guardListener, type ListenerAccounting } from '../net/accept-guard.js';
@@ -9,8 +9,9 @@ import { capConnections, type ConnectionCap } from './connection-cap.js';
  * An HTTP server for a management port (/metrics and /healthz, the control API): whatever its
  * peers do, it holds few descriptors and none for long, so it cannot starve the data plane.
  *
- *   accept --> cap (16; the oldest idle or unfinished one makes room) --> headers within 5 s
- *          --> whole request within 10 s --> answer --> idle keep-alive 5 s; silent 10 s: closed
+ *   accept --> cap (16; the oldest idle, unfinished or unread one makes room) --> headers within 5 s
+ *          --> whole request within 10 s --> answer (a second request before it: closed)
+ *          --> idle keep-alive 5 s; silent 10 s: closed
  *
  * Node's own defaults (no cap, 60 s for headers, 300 s for a request) let 1100 half-sent
  * requests hold 1100 descriptors for a minute.
@@ -57,6 +58,25 @@ export interface ManagementServer {
 
 /** Creates a management server answering with `handler`; see the module comment. */
 export function createManagementServer(handler: RequestListener, options: ManagementServerOptions): ManagementServer {
+  // One request at a time per connection. Node parses every request of a read (a 64 KB chunk holds
+  // a thousand pipelined GETs) and emits each at once, each answer then built and queued behind one
+  // the peer never reads: found from outside, one such connection held 730 MB and the event loop
+  // for seconds. Scrapers and health checkers wait for each answer; a connection that does not is
+  // closed at its second request.
+  const inFlight = new WeakMap<Socket, { req: IncomingMessage; res: ServerResponse }>();
+  const oneAtATime: RequestListener = (req, res) => {
+    const socket = req.socket;
+    if (inFlight.has(socket)) {
+      socket.destroy();
+      return;
+    }
+    const exchange = { req, res };
+    inFlight.set(socket, exchange);
+    res.once('close', () => {
+      if (inFlight.get(socket) === exchange) inFlight.delete(socket);
+    });
+    handler(req, res);
+  };
   const headersTimeout = options.headersTimeoutMs ?? MANAGEMENT_DEFAULTS.headersTimeoutMs;
   const requestTimeout = Math.max(headersTimeout, options.requestTimeoutMs ?? MANAGEMENT_DEFAULTS.requestTimeoutMs);
   const server = createServer(
@@ -67,23 +87,23 @@ export function createManagementServer(handler: RequestListener, options: Manage
       // Node checks the two timeouts above on this interval (default 30 s); a quarter of the header time keeps them close.
       connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))),
     },
-    handler,
+    oneAtATime,
   );
   server.setTimeout(options.idleTimeoutMs ?? MANAGEMENT_DEFAULTS.idleTimeoutMs);
 
-  // A connection is busy from a request's headers until its answer is done; otherwise it may make room.
-  const answering = new WeakMap<Socket, number>();
-  server.on('request', (req: IncomingMessage, res) => {
-    const socket = req.socket;
-    answering.set(socket, (answering.get(socket) ?? 0) + 1);
-    res.once('close', () => answering.set(socket, (answering.get(socket) ?? 1) - 1));
-  });
+  // Busy, so not to be closed for a newcomer: only while the answer is being made, from the whole
+  // request (a body still dribbling in is a slowloris) until the answer is handed over (one the peer
+  // does not read is a slow reader): each of those may make room, as an idle connection may.
+  const isBusy = (socket: Socket): boolean => {
+    const exchange = inFlight.get(socket);
+    return exchange !== undefined && exchange.req.complete && !exchange.res.writableEnded;
+  };
 
   const guard = guardListener(server, options.name, options);
   const cap = capConnections(server, {
     max: options.maxConnections ?? MANAGEMENT_DEFAULTS.maxConnections,
     guard,
-    isBusy: (socket) => (answering.get(socket) ?? 0) > 0,
+    isBusy,
   });
 
   return {

@@ -382,6 +382,22 @@ describe('RelayServer', () => {
     expect([health.status, health.body]).to.deep.equal([200, 'ok\n']);
   });
 
+  it('a scrape passes over the live relays once for its three per-direction families, and a later scrape again', async () => {
+    const target = holdingTarget();
+    const { server, port } = await start(tcp(await listen(target.server)));
+    const registry = new MetricsRegistry();
+    server.registerMetrics(registry);
+    for (let i = 0; i < 3; i++) res.socket(await connectTo(port)).write('x'.repeat(100));
+    await until(() => target.sockets.length === 3 && /sluice_bytes_total\{direction="client_to_target"\} 300/.test(registry.render()), 'three connections with their bytes');
+    const relays = [...(server as unknown as { table: { relays(): Iterable<{ stats(): unknown }> } }).table.relays()];
+    const spies = relays.map((r) => sinon.spy(r, 'stats'));
+    registry.render();
+    expect(spies.map((s) => s.callCount)).to.deep.equal([1, 1, 1]);
+    await Promise.resolve();
+    registry.render();
+    expect(spies.map((s) => s.callCount)).to.deep.equal([2, 2, 2]);
+  });
+
   it('listens and connects over IPv6 and unix sockets', async () => {
     const target = echoServer(res);
     const path = join(tmpdir(), `sluice-test-${process.pid}-${Date.now()}.sock`);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Script } from 'node:vm';
 import { LIVE_PAGE_ASSETS } from '../../../proxy/signals/live-page/index.js';
-import { startHttpEndpoints, type HttpEndpointsOptions } from '../../../proxy/signals/http-endpoints.js';
+import { requestTarget, startHttpEndpoints, type HttpEndpointsOptions } from '../../../proxy/signals/http-endpoints.js';
 import { CONNECTIONS_LIMITS, limitFromQuery, mergePages, type ConnectionView, type ConnectionsPage } from '../../../proxy/signals/connections-view.js';
 import { MetricsRegistry } from '../../../proxy/signals/metrics.js';
 import { httpRequest } from '../../helpers/http.js';
@@ -113,6 +113,23 @@ describe('metrics port: the live page and /connections', () => {
     const head = await httpRequest(port, '/connections', { method: 'HEAD' });
     expect([head.status, head.body]).to.deep.equal([200, '']);
   });
+});
+
+describe('request targets on the metrics port', () => {
+  for (const [target, path, query] of [
+    ['/metrics', '/metrics', ''],
+    ['/connections?limit=1', '/connections', 'limit=1'],
+    // Found from outside: split('?', 2) dropped everything after a second '?'.
+    ['/connections?x=a?b&limit=1', '/connections', 'x=a?b&limit=1'],
+    // Absolute form (RFC 9112 3.2.2) answered 404.
+    ['http://127.0.0.1:9100/metrics', '/metrics', ''],
+    ['HTTP://sluice/healthz?proxy=a', '/healthz', 'proxy=a'],
+    ['http://sluice', '/', ''],
+  ] as const) {
+    it(`${target} -> path ${path}, query "${query}"`, () => {
+      expect(requestTarget(target)).to.deep.equal({ path, query });
+    });
+  }
 });
 
 describe('connections view helpers', () => {

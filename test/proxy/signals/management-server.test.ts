@@ -151,4 +151,52 @@ describe('management port (metrics, /healthz)', () => {
     expect((await fetch(port, '/', { method: 'POST', body: Buffer.alloc(1025) })).status).to.equal(413);
   });
 
+  it('answers one request at a time per connection: a peer that pipelines a thousand is closed at its second, the rest never built', async () => {
+    let built = 0;
+    // Small answers: Node pauses the parser only once answers pile up past the socket's buffer.
+    const management = createManagementServer((_req, res) => (built++, res.end('ok')), { name: 'metrics port', fdReserve: noLimit(), acceptErrors: new AcceptErrorCounts() });
+    started.push(management);
+    const address = await management.listen(tcp(0));
+    const port = address.kind === 'tcp' ? address.port : 0;
+    const greedy = res.socket(await connectTo(port, '127.0.0.1', { allowHalfOpen: false }));
+    const gone = closed(greedy);
+    greedy.resume();
+    greedy.write('GET /metrics HTTP/1.1\r\nHost: sluice\r\n\r\n'.repeat(1000));
+    await gone;
+    expect(built).to.equal(1);
+    // A client that waits for each answer is served as before.
+    expect((await fetch(port, '/metrics')).body).to.equal('ok');
+  });
+
+  for (const [what, start] of [
+    ['whose body is still dribbling in', (s: Socket) => s.write('POST /proxies HTTP/1.1\r\nHost: sluice\r\nContent-Length: 100\r\n\r\n{')],
+    ['that does not read the answer it was handed', (s: Socket) => s.write('GET /big HTTP/1.1\r\nHost: sluice\r\n\r\n')],
+  ] as const) {
+    it(`makes room for a newcomer by closing a connection ${what}`, async () => {
+      const acceptErrors = new AcceptErrorCounts();
+      const handed: string[] = [];
+      const management = createManagementServer(
+        (req, res) => {
+          if (req.method === 'POST') return void readBody(req).then(() => res.end('ok'));
+          handed.push(req.url ?? '');
+          res.end(req.url === '/big' ? Buffer.alloc(32 * 1024 * 1024) : 'ok');
+        },
+        { name: 'control API', maxConnections: 1, fdReserve: noLimit(), acceptErrors },
+      );
+      started.push(management);
+      const address = await management.listen(tcp(0));
+      const port = address.kind === 'tcp' ? address.port : 0;
+      const slow = res.socket(await connectTo(port, '127.0.0.1', { allowHalfOpen: false }));
+      slow.pause(); // reads nothing
+      const gone = closed(slow);
+      start(slow);
+      await until(() => management.cap.size === 1 && (what.startsWith('whose') || handed.length === 1), 'the slow connection held');
+      await twoTurns();
+      expect((await fetch(port, '/healthz')).body).to.equal('ok');
+      expect(acceptErrors.get('management-evicted')).to.equal(1);
+      slow.resume(); // what it was sent before it was closed, then the end
+      await gone;
+    });
+  }
+
 });
