@@ -1,7 +1,7 @@
 import { AdaptiveLimit, type LatencyKind } from '../../windowing/adaptive-limit.js';
 import { computePressure, DEFAULT_EVENT_LOOP_DELAY_TARGET_MS, HeldBackWindow, PressureSignals, type PressureReading } from '../../windowing/pressure.js';
 import { DEFAULT_MEMORY_BUDGET_BYTES, MemoryBudget } from '../../windowing/memory-budget.js';
-import { EventLoopMonitor } from './event-loop-monitor.js';
+import { sharedLoopDelay, type SharedLoopDelay } from './event-loop-monitor.js';
 import type { HealthStatus } from './http-endpoints.js';
 import type { MetricsRegistry } from './metrics.js';
 
@@ -47,7 +47,7 @@ export class Governor {
   readonly signals: PressureSignals;
   readonly limit: AdaptiveLimit | null;
   private readonly heldBack = new HeldBackWindow();
-  private readonly loop = new EventLoopMonitor();
+  private readonly loop: SharedLoopDelay;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | null = null;
   private reading: PressureReading | null = null;
@@ -64,6 +64,8 @@ export class Governor {
       ? new AdaptiveLimit(options.maxConcurrency ? { maxLimit: options.maxConcurrency, initialLimit: Math.min(20, options.maxConcurrency) } : {})
       : null;
     const every = options.sampleEveryMs ?? 100;
+    // Read afresh by whichever governor of the process samples first in each half period.
+    this.loop = sharedLoopDelay(every / 2, this.now);
     this.timer = setInterval(() => this.sample(), every);
     this.timer.unref();
   }
@@ -144,6 +146,6 @@ export class Governor {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    this.loop.close();
+    this.loop.release();
   }
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { EventLoopMonitor, type DelayHistogram } from '../../../proxy/signals/event-loop-monitor.js';
+import { EventLoopMonitor, sharedLoopDelay, type DelayHistogram } from '../../../proxy/signals/event-loop-monitor.js';
 import { until } from '../../helpers/sockets.js';
 
 /** A histogram whose recorded values the test sets. */
@@ -89,5 +89,32 @@ describe('EventLoopMonitor', () => {
     await until(() => monitor.sampleCount > before, 'the tick after the stall');
     // The tick gap spans the whole stall, so it is at least 60 ms; minus the 10 ms resolution.
     expect(monitor.read().maxMs).to.be.at.least(50);
+  });
+});
+
+describe('sharedLoopDelay: one monitor for the process', () => {
+  it('every reader shares one monitor (made once, closed with the last reader); a read within the interval gets the figures of the last one', () => {
+    let made = 0;
+    const fake = new FakeHistogram();
+    const make = () => (made++, new EventLoopMonitor({ resolutionMs: 10, histogram: () => fake }));
+    let t = 0;
+    const readers = [sharedLoopDelay(50, () => t, make), sharedLoopDelay(50, () => t, make), sharedLoopDelay(50, () => t, make)];
+    expect([made, fake.enabled]).to.deep.equal([1, true]);
+    fake.values = [ms(40)];
+    expect(readers[0]!.read().p99Ms).to.equal(30);
+    fake.values = [ms(90)];
+    t = 20; // within the interval: the same figures, the histogram left alone
+    expect(readers[1]!.read().p99Ms).to.equal(30);
+    t = 60;
+    expect(readers[2]!.read().p99Ms).to.equal(80);
+    readers[0]!.release();
+    readers[0]!.release(); // idempotent: counts once
+    readers[1]!.release();
+    expect(fake.enabled).to.equal(true);
+    readers[2]!.release();
+    expect(fake.enabled).to.equal(false);
+    const again = sharedLoopDelay(50, () => t, make);
+    expect(made).to.equal(2);
+    again.release();
   });
 });
