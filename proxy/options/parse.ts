@@ -130,7 +130,8 @@ function describeKind(spec: OptionSpec): string {
     case 'choice':
       return spec.choices?.join('|') ?? '';
     default:
-      return 'a value';
+      // A string flag says what it takes in its placeholder (CIDR[,CIDR...], FILE).
+      return spec.placeholder ?? 'a value';
   }
 }
 
