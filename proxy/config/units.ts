@@ -44,6 +44,8 @@ export function parseDuration(text: string): number {
     throw new RangeError(`expected a duration like 250ms, 5s, 1m or 1h, got "${text}"`);
   }
   const ms = Math.round(Number(m[1]) * unit);
+  // Not 0 by rounding: 0 turns a timeout off, which "0.4ms" does not ask for.
+  if (ms === 0 && Number(m[1]) !== 0) throw new RangeError(`duration "${text}" is shorter than 1 ms`);
   // setTimeout keeps 32-bit signed delays; anything longer fires at once.
   if (ms > 2 ** 31 - 1) throw new RangeError(`duration "${text}" is longer than 24 days`);
   return ms;

@@ -32,6 +32,10 @@ describe('sizes, durations and addresses', () => {
     it(`duration "${bad}" is rejected`, () => expect(() => parseDuration(bad)).to.throw(RangeError, 'expected a duration'));
   }
   it('rejects a duration setTimeout cannot hold', () => expect(() => parseDuration('25d')).to.throw(RangeError));
+  it('rejects a duration that would round to 0 (off) without being 0; 0.5ms is 1 ms', () => {
+    expect(() => parseDuration('0.4ms')).to.throw(RangeError, 'shorter than 1 ms');
+    expect([parseDuration('0.5ms'), parseDuration('0'), parseDuration('0s')]).to.deep.equal([1, 0, 0]);
+  });
 
   // --help shows defaults through these, so they must read as a person would write them.
   const readableSizes: [number, string][] = [
