@@ -1,4 +1,5 @@
 import type { Lender, Stage, StageContext } from '../../pipeline/index.js';
+import { LongTimeout } from './long-timeout.js';
 
 /**
  * `reset_peer`: once data (or the end) arrives, the connection is reset (RST both ways) `timeout`
@@ -9,7 +10,10 @@ export class ResetPeerStage implements Stage {
   readonly heldBytes = 0;
   droppedBytes = 0;
   private context!: StageContext;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timer = new LongTimeout(() => {
+    this.context.upstream.release(this);
+    this.context.connection.reset('reset_peer');
+  });
 
   constructor(private readonly timeoutMs: number) {}
 
@@ -28,22 +32,17 @@ export class ResetPeerStage implements Stage {
   }
 
   flush(): void {
-    if (this.timer) this.context.upstream.release(this);
+    if (this.timer.armed) this.context.upstream.release(this);
     this.close();
   }
 
   close(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.timer.stop();
   }
 
   private arm(): void {
-    if (this.timer) return;
+    if (this.timer.armed) return;
     this.context.upstream.hold(this, 'toxic');
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.context.upstream.release(this);
-      this.context.connection.reset('reset_peer');
-    }, this.timeoutMs);
+    this.timer.start(this.timeoutMs);
   }
 }

@@ -1,4 +1,5 @@
 import type { Lender, Stage, StageContext, StageExit } from '../../pipeline/index.js';
+import { LongTimeout } from './long-timeout.js';
 
 /**
  * `timeout`: nothing gets through (data is dropped, counted in droppedBytes) and the connection is
@@ -10,18 +11,13 @@ export class TimeoutStage implements Stage {
   readonly heldBytes = 0;
   droppedBytes = 0;
   private context!: StageContext;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timer = new LongTimeout(() => this.context.connection.close('timeout'));
 
   constructor(private readonly timeoutMs: number) {}
 
   attach(context: StageContext): void {
     this.context = context;
-    if (this.timeoutMs > 0) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.context.connection.close('timeout');
-      }, this.timeoutMs);
-    }
+    if (this.timeoutMs > 0) this.timer.start(this.timeoutMs);
   }
 
   write(chunk: Buffer, lender: Lender | null): void {
@@ -47,7 +43,6 @@ export class TimeoutStage implements Stage {
   }
 
   close(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.timer.stop();
   }
 }
