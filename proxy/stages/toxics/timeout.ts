@@ -3,8 +3,10 @@ import { LongTimeout } from './long-timeout.js';
 
 /**
  * `timeout`: nothing gets through (data is dropped, counted in droppedBytes) and the connection is
- * closed `timeout` ms after the toxic began; 0 drops until the toxic is removed. Removing it closes
- * the connection too, as toxiproxy's does (its Cleanup): a stream that lost bytes cannot go on.
+ * closed once `timeout` ms pass without data: the clock starts with the toxic and starts again at
+ * every chunk, as toxiproxy's timeout.go waits on a fresh time.After for each. 0 drops until the
+ * toxic is removed. Removing it closes the connection too, as toxiproxy's does (its Cleanup): a
+ * stream that lost bytes cannot go on.
  */
 export class TimeoutStage implements Stage {
   readonly takesLeases = true;
@@ -23,6 +25,7 @@ export class TimeoutStage implements Stage {
   write(chunk: Buffer, lender: Lender | null): void {
     this.droppedBytes += chunk.length;
     lender?.giveBack(chunk, true);
+    if (this.timer.armed) this.timer.start(this.timeoutMs);
   }
 
   end(): void {
