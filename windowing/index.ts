@@ -52,3 +52,4 @@ export {
 } from './message-queue.js';
 export { SpillBudget } from './spill-budget.js';
 export { TimerWheel, type WheelEntry } from './timer-wheel.js';
+export { CloseGrace, type ClosingSide, type GraceDecision } from './close-grace.js';

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { CloseGrace } from '../../windowing/close-grace.js';
 import type { DropReason } from '../../windowing/message-queue.js';
 import type { MemoryBudget } from '../../windowing/memory-budget.js';
 import { TimerWheel, type WheelEntry } from '../../windowing/timer-wheel.js';
@@ -97,7 +98,10 @@ export const DEFAULT_WINDOW_BYTES = 256 * 1024;
 
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
-/** How long close() waits for both sides to close after its FINs before destroying them. */
+/**
+ * How long close() gives a peer to close its end once our FIN to it is out before closing it, and
+ * a peer that stopped reading what is still owed it before resetting it (windowing/close-grace.ts).
+ */
 export const CLOSE_GRACE_MS = 2000;
 
 /**
@@ -123,6 +127,9 @@ export class Relay {
   private idleEntry: IdleCheck | null = null;
   private halfCloseEntry: TimedEntry | null = null;
   private halfCloseTimeoutMs = 0;
+  // While close() lets the sides go: the grace of the client and of the target, and when our FIN
+  // to each was out.
+  private closing: { graces: [CloseGrace, CloseGrace]; finOutAtMs: [number | null, number | null] } | null = null;
   private graceTimer: NodeJS.Timeout | null = null;
   private readonly onDone: ((result: RelayResult) => void) | undefined;
   // `done` is made when first asked for (a relay in a table is told through onDone instead).
@@ -213,21 +220,56 @@ export class Relay {
 
   /**
    * Closes both sides politely: FIN each way, so each peer sees an ordinary end and closes its
-   * side too (a target then counts the connection gone before a freed slot is reused); whatever
-   * has not closed after `graceMs` is destroyed. Each direction ends as if its source had sent FIN
-   * (what its stages hold goes first); what is read after that is discarded.
+   * side too (a target then counts the connection gone before a freed slot is reused). Each
+   * direction ends as if its source had sent FIN: what its stages hold goes first, however long
+   * they hold it; what is read after that is discarded. A side that has not closed `graceMs` after
+   * our FIN to it is closed; one that stops taking what is still owed it for `graceMs` is reset,
+   * so lost bytes are never followed by a clean FIN (windowing/close-grace.ts).
    */
   close(end: RelayEnd, graceMs = CLOSE_GRACE_MS): void {
     this.end ??= end;
-    if (this.graceTimer || this.openSides === 0) return;
+    if (this.closing || this.openSides === 0) return;
+    const now = this.now();
+    this.closing = {
+      graces: [new CloseGrace(graceMs, now, this.targetToClient.deliveredBytes), new CloseGrace(graceMs, now, this.clientToTarget.deliveredBytes)],
+      finOutAtMs: [null, null],
+    };
     this.clientToTarget.finish();
     this.targetToClient.finish();
-    const timer = setTimeout(() => {
-      for (const side of [this.client, this.target]) if (!side.destroyed) side.destroy();
-    }, graceMs);
-    timer.unref();
-    this.graceTimer = timer;
+    this.client.once('finish', () => this.onFinOut(0));
+    this.target.once('finish', () => this.onFinOut(1));
+    if (this.client.writableFinished) this.onFinOut(0);
+    if (this.target.writableFinished) this.onFinOut(1);
+    this.checkGrace();
   }
+
+  private onFinOut(side: 0 | 1): void {
+    if (!this.closing || this.closing.finOutAtMs[side] !== null) return;
+    this.closing.finOutAtMs[side] = this.now();
+    this.checkGrace();
+  }
+
+  // Carries out each side's grace decision, and looks again at the earliest time one asks for.
+  private readonly checkGrace = (): void => {
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = null;
+    const closing = this.closing;
+    if (!closing || this.openSides === 0) return;
+    const now = this.now();
+    let nextMs = Number.POSITIVE_INFINITY;
+    for (const i of [0, 1] as const) {
+      const side = i === 0 ? this.client : this.target;
+      if (side.destroyed) continue;
+      const toward = i === 0 ? this.targetToClient : this.clientToTarget;
+      const decision = closing.graces[i].decide({ finOutAtMs: closing.finOutAtMs[i], deliveredBytes: toward.deliveredBytes, unflushedBytes: side.writableLength }, now);
+      if (decision.action === 'close') side.destroy();
+      else if (decision.action === 'reset') resetOrDestroy(side);
+      else nextMs = Math.min(nextMs, decision.untilMs);
+    }
+    if (nextMs === Number.POSITIVE_INFINITY || this.openSides === 0) return;
+    this.graceTimer = setTimeout(this.checkGrace, Math.max(1, Math.ceil(nextMs - now)));
+    this.graceTimer.unref();
+  };
 
   /** Tears the relay down now: both sides reset (or destroyed when `reset` is false). */
   abort(end: RelayEnd = 'aborted', reset = true): void {
@@ -302,13 +344,14 @@ export class Relay {
       // then get it, then the end, instead of a reset.
       const [fromClosed, toClosed] = other === this.target ? [this.clientToTarget, this.targetToClient] : [this.targetToClient, this.clientToTarget];
       const cleanlyDone = fromClosed.sourceDone && toClosed.ended;
-      if (!cleanlyDone && !other.destroyed) {
+      if (!cleanlyDone && !other.destroyed && !this.closing) {
         this.end ??= 'aborted';
         resetOrDestroy(other);
-      } else if (this.graceTimer && !other.destroyed) {
-        // We are closing it (a timeout, a toxic) and sent our FIN: the other peer need not answer
-        // with its own. Closed, not reset, once our FIN is out: a reset could cost the peer the
-        // bytes it has not read yet.
+      } else if (this.closing && !other.destroyed) {
+        // We are closing it (a timeout, a toxic): what the stages hold toward the other side still
+        // goes out, then our FIN, and the peer need not answer with its own. Closed, not reset, once
+        // our FIN is out: a reset could cost the peer the bytes it has not read yet. A peer that
+        // never takes what it is owed is reset by its grace (checkGrace).
         if (other.writableFinished) other.destroy();
         else other.once('finish', () => other.destroy());
       }

@@ -108,7 +108,7 @@ export class MessageStage implements Stage {
 
   drained(): void {
     if (this.closed) return;
-    this.queue.sinkFlushed(this.queue.inFlightBytes - this.context.pendingAfter());
+    this.settleInFlight();
     this.retryHeld();
     this.pumpOut();
   }
@@ -191,6 +191,15 @@ export class MessageStage implements Stage {
     });
   }
 
+  // In flight is what is still after this stage (later stages and the sink): bytes flushed or
+  // discarded after it leave the window. True when some did.
+  private settleInFlight(): boolean {
+    const gone = this.queue.inFlightBytes - this.context.pendingAfter();
+    if (gone <= 0) return false;
+    this.queue.sinkFlushed(gone);
+    return true;
+  }
+
   private room(): boolean {
     return this.outputHolds.size === 0 && this.context.pendingAfter() < this.queue.windowBytes;
   }
@@ -210,8 +219,13 @@ export class MessageStage implements Stage {
       this.readyAt = 0;
       this.readyLender = null;
     }
-    if (this.queue.queuedMessages > 0 && this.room()) {
+    if (this.settleInFlight()) this.retryHeld();
+    while (this.queue.queuedMessages > 0 && this.room()) {
       for (let m = this.queue.take(); m; m = this.room() ? this.queue.take() : undefined) this.context.next.write(m, null);
+      // A later stage may have discarded what it was given (a drop toxic) and never write it to the
+      // sink: no flush would ever come for those bytes, and the window would stay full for good.
+      if (!this.settleInFlight()) break;
+      this.retryHeld();
     }
     if (this.ready.length === 0 && this.queue.queuedMessages === 0 && this.queue.backlogMessages > 0 && this.room()) this.readBack();
     this.maybeEnd();

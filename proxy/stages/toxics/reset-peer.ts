@@ -1,15 +1,25 @@
-import type { Lender, Stage, StageContext } from '../../pipeline/index.js';
+import type { Stage, StageContext } from '../../pipeline/index.js';
+import { LongTimeout } from './long-timeout.js';
 
 /**
  * `reset_peer`: once data (or the end) arrives, the connection is reset (RST both ways) `timeout`
- * ms later. What arrives meanwhile is dropped, as toxiproxy drops it, and the producer is held.
+ * ms later, and the producer is held meanwhile, as toxiproxy stops reading. What arrives before the
+ * reset is held here, not passed on: the reset discards it (counted in droppedBytes), visibly. Taken
+ * out before it rings (removed, or drawn out by a toxicity update), it hands on what it holds and
+ * the end, and there is no reset: a healed fault must not leave a silent gap. Updated, the new
+ * timeout counts from when the first data came.
  */
 export class ResetPeerStage implements Stage {
-  readonly takesLeases = true;
-  readonly heldBytes = 0;
+  // What it holds is its own (copies), kept until the reset or a flush.
+  readonly takesLeases = false;
+  heldBytes = 0;
+  /** Bytes discarded by the reset. */
   droppedBytes = 0;
   private context!: StageContext;
-  private timer: NodeJS.Timeout | null = null;
+  private held: Buffer[] = [];
+  private endHeld = false;
+  private armedAtMs = 0;
+  private readonly timer = new LongTimeout(() => this.ring());
 
   constructor(private readonly timeoutMs: number) {}
 
@@ -17,33 +27,62 @@ export class ResetPeerStage implements Stage {
     this.context = context;
   }
 
-  write(chunk: Buffer, lender: Lender | null): void {
-    this.droppedBytes += chunk.length;
-    lender?.giveBack(chunk, true);
-    this.arm();
+  write(chunk: Buffer): void {
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    this.arm(this.context.now());
   }
 
   end(): void {
-    this.arm();
+    this.endHeld = true;
+    this.arm(this.context.now());
+  }
+
+  adopt(previous: Stage): boolean {
+    if (!(previous instanceof ResetPeerStage)) return false;
+    if (!previous.timer.armed) return true;
+    this.held = previous.held;
+    this.heldBytes = previous.heldBytes;
+    this.endHeld = previous.endHeld;
+    // Held before the previous version lets go, so the producer never reads in between.
+    this.arm(previous.armedAtMs);
+    previous.context.upstream.release(previous);
+    previous.forget();
+    return true;
   }
 
   flush(): void {
-    if (this.timer) this.context.upstream.release(this);
-    this.close();
+    if (!this.timer.armed) return;
+    this.timer.stop();
+    for (const chunk of this.held) this.context.next.write(chunk, null);
+    const endHeld = this.endHeld;
+    this.forget();
+    this.context.upstream.release(this);
+    if (endHeld) this.context.next.end();
   }
 
   close(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.timer.stop();
+    this.forget();
   }
 
-  private arm(): void {
-    if (this.timer) return;
+  private arm(sinceMs: number): void {
+    if (this.timer.armed) return;
+    this.armedAtMs = sinceMs;
     this.context.upstream.hold(this, 'toxic');
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.context.upstream.release(this);
-      this.context.connection.reset('reset_peer');
-    }, this.timeoutMs);
+    this.timer.start(Math.max(0, sinceMs + this.timeoutMs - this.context.now()));
+  }
+
+  private ring(): void {
+    this.droppedBytes += this.heldBytes;
+    this.forget();
+    this.context.upstream.release(this);
+    this.context.connection.reset('reset_peer');
+  }
+
+  private forget(): void {
+    this.held = [];
+    this.heldBytes = 0;
+    this.endHeld = false;
   }
 }

@@ -1,11 +1,12 @@
 import type { Lender, Stage, StageContext } from '../../pipeline/index.js';
+import { LongTimeout } from './long-timeout.js';
 
 /** `slow_close`: data passes at once; the end (FIN) goes on `delay` ms after it arrived. */
 export class SlowCloseStage implements Stage {
   readonly takesLeases = true;
   readonly heldBytes = 0;
   private context!: StageContext;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timer = new LongTimeout(() => this.context.next.end());
   /** When the end came (it waits for delayMs from then). */
   private endedAtMs = 0;
 
@@ -27,7 +28,7 @@ export class SlowCloseStage implements Stage {
   // Updated while the end waits: it goes on the new delay after it came, not at once.
   adopt(previous: Stage): boolean {
     if (!(previous instanceof SlowCloseStage)) return false;
-    if (previous.timer) {
+    if (previous.timer.armed) {
       previous.close();
       this.endedAtMs = previous.endedAtMs;
       this.armEnd(Math.max(0, this.endedAtMs + this.delayMs - this.context.now()));
@@ -36,20 +37,16 @@ export class SlowCloseStage implements Stage {
   }
 
   private armEnd(waitMs: number): void {
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.context.next.end();
-    }, waitMs);
+    this.timer.start(waitMs);
   }
 
   flush(): void {
-    if (!this.timer) return;
+    if (!this.timer.armed) return;
     this.close();
     this.context.next.end();
   }
 
   close(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.timer.stop();
   }
 }

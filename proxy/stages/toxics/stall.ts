@@ -1,4 +1,5 @@
 import type { Lender, Stage, StageContext } from '../../pipeline/index.js';
+import { LongTimeout } from './long-timeout.js';
 
 /**
  * `stall` (sluice's own): stops reading the source for `duration` ms, or until removed when 0: a
@@ -9,7 +10,7 @@ export class StallStage implements Stage {
   readonly heldBytes = 0;
   private context!: StageContext;
   private holding = false;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timer = new LongTimeout(() => this.letGo());
 
   constructor(private readonly durationMs: number) {}
 
@@ -17,7 +18,7 @@ export class StallStage implements Stage {
     this.context = context;
     this.holding = true;
     context.upstream.hold(this, 'toxic');
-    if (this.durationMs > 0) this.timer = setTimeout(() => this.letGo(), this.durationMs);
+    if (this.durationMs > 0) this.timer.start(this.durationMs);
   }
 
   write(chunk: Buffer, lender: Lender | null): void {
@@ -33,8 +34,7 @@ export class StallStage implements Stage {
   }
 
   close(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.timer.stop();
   }
 
   private letGo(): void {

@@ -1,32 +1,31 @@
 import type { Lender, Stage, StageContext, StageExit } from '../../pipeline/index.js';
+import { LongTimeout } from './long-timeout.js';
 
 /**
  * `timeout`: nothing gets through (data is dropped, counted in droppedBytes) and the connection is
- * closed `timeout` ms after the toxic began; 0 drops until the toxic is removed. Removing it closes
- * the connection too, as toxiproxy's does (its Cleanup): a stream that lost bytes cannot go on.
+ * closed once `timeout` ms pass without data: the clock starts with the toxic and starts again at
+ * every chunk, as toxiproxy's timeout.go waits on a fresh time.After for each. 0 drops until the
+ * toxic is removed. Removing it closes the connection too, as toxiproxy's does (its Cleanup): a
+ * stream that lost bytes cannot go on.
  */
 export class TimeoutStage implements Stage {
   readonly takesLeases = true;
   readonly heldBytes = 0;
   droppedBytes = 0;
   private context!: StageContext;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly timer = new LongTimeout(() => this.context.connection.close('timeout'));
 
   constructor(private readonly timeoutMs: number) {}
 
   attach(context: StageContext): void {
     this.context = context;
-    if (this.timeoutMs > 0) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.context.connection.close('timeout');
-      }, this.timeoutMs);
-    }
+    if (this.timeoutMs > 0) this.timer.start(this.timeoutMs);
   }
 
   write(chunk: Buffer, lender: Lender | null): void {
     this.droppedBytes += chunk.length;
     lender?.giveBack(chunk, true);
+    if (this.timer.armed) this.timer.start(this.timeoutMs);
   }
 
   end(): void {
@@ -47,7 +46,6 @@ export class TimeoutStage implements Stage {
   }
 
   close(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.timer.stop();
   }
 }

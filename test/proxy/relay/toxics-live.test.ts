@@ -1,8 +1,10 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, Socket, type Server } from 'node:net';
 import sinon from 'sinon';
 import { MetricsRegistry, RelayServer, type AccessLogEntry, type Address, type RelayServerOptions } from '../../../proxy/index.js';
+import { LeanSocket } from '../../../proxy/net/lean-socket.js';
+import { CLOSE_GRACE_MS } from '../../../proxy/relay/relay.js';
 import { parseToxicSpec, ToxicSpecError, type ToxicSpec } from '../../../proxy/stages/toxics/index.js';
 import { randomBytes, randomChunks, sha256 } from '../../../scenarios/harness/random.js';
 import { connectTo, listen, Resources, writeAll } from '../../helpers/sockets.js';
@@ -302,6 +304,65 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
     target.end();
     await until(() => logs.length === 1, 'the log line');
     expect([logs[0]!.end, logs[0]!.error]).to.deep.equal(['toxic-closed', 'timeout']);
+  });
+
+  it('a toxic closing the connection while another holds data longer than the grace: all of it arrives, then FIN', async () => {
+    const held = holdingTarget();
+    const { server, port, logs } = await start(tcp(await listen(held.server)));
+    const { client, target, atClient } = await relayed(port, held);
+    const latencyMs = CLOSE_GRACE_MS + 1000;
+    server.setToxics([toxic({ type: 'latency', attributes: { latency: latencyMs } }), toxic({ type: 'limit_data', stream: 'upstream', attributes: { bytes: 5 } })]);
+    const reply = randomBytes(100_000, 11);
+    target.write(reply);
+    await until(() => server.bufferedBytes() === reply.length, 'the reply held by latency');
+    client.write('12345'); // limit_data: the connection closes now
+    await until(() => held.received[0]!.ended, 'FIN at the target');
+    await advance(clock, latencyMs - 1);
+    expect([atClient.bytes, atClient.ended, client.destroyed], 'nothing cut off at the grace').to.deep.equal([0, false, false]);
+    await clock.tickAsync(1);
+    await until(() => atClient.ended, 'FIN at the client');
+    expect(sha256(...atClient.chunks)).to.equal(sha256(reply));
+    client.end();
+    await until(() => logs.length === 1, 'the log line');
+    expect([logs[0]!.end, logs[0]!.error]).to.deep.equal(['toxic-closed', 'limit_data']);
+  });
+
+  it('closing toward a peer that stopped reading: reset once the grace passes without progress, never a FIN after lost bytes', async () => {
+    const held = holdingTarget();
+    const { server, port } = await start(tcp(await listen(held.server)));
+    const { client, target } = await relayed(port, held);
+    target.pause();
+    // Far more than the window and both kernels' buffers, until nothing moves toward the target any more.
+    void writeAll(client, randomChunks(randomBytes(16 << 20, 12), 64 * 1024, 13), false).catch(() => {});
+    let last = -1;
+    for (let still = 0; still < 20; ) {
+      await turns(1);
+      const now = server.bufferedBytes();
+      still = now === last && now > 0 ? still + 1 : 0;
+      last = now;
+    }
+    // Seen from the relay: a paused reader behind a full receive buffer learns of a reset as an
+    // ordinary end on this kernel, so the test watches which close the relay's socket gets.
+    const resetPorts: (number | undefined)[] = [];
+    type Resettable = { resetAndDestroy(): unknown; remotePort?: number | undefined };
+    const resets = [Socket.prototype, LeanSocket.prototype].map((proto: Resettable) => {
+      const original = proto.resetAndDestroy;
+      return sinon.stub(proto, 'resetAndDestroy').callsFake(function (this: Resettable) {
+        resetPorts.push(this.remotePort); // read before the handle goes
+        return original.call(this);
+      });
+    });
+    try {
+      const towardTarget = () => resetPorts.filter((p) => p === target.localPort);
+      server.setToxics([toxic({ type: 'timeout', attributes: { timeout: 100 } })]); // downstream: closes in 100 ms
+      await advance(clock, 100);
+      await advance(clock, CLOSE_GRACE_MS - 1);
+      expect(towardTarget(), 'not before the grace').to.have.length(0);
+      await advance(clock, 1);
+      expect(towardTarget(), 'reset once the grace passed with bytes still owed').to.have.length(1);
+    } finally {
+      for (const spy of resets) spy.restore();
+    }
   });
 
   it('timeout 0 removed: the connection closes (toxiproxy\'s Cleanup)', async () => {

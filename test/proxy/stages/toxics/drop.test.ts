@@ -43,6 +43,24 @@ describe('toxic drop (DropStage)', () => {
     direction.stop();
   });
 
+  it('dropping more than a window of messages never holds the producer, and the end gets through', async () => {
+    const windowBytes = 4096;
+    const messages = new MessageStage({ framing: 'lines', policy: 'block' }, windowBytes, { tooLarge: () => {}, readBackFailed: () => {} });
+    const stage = new DropStage(1, () => {}, Math.random);
+    const { sink, deliver, direction } = toxicDirection(clock, [messages, stage], { windowBytes });
+    const line = 'x'.repeat(99) + '\n';
+    // 40 writes of 10 lines: ten windows' worth, none of it ever reaching the sink to be flushed.
+    for (let i = 0; i < 40; i++) deliver(Buffer.from(line.repeat(10)));
+    await advance(clock, 0);
+    expect([stage.dropped, messages.queue.inFlightBytes, direction.isHeld]).to.deep.equal([400, 0, false]);
+    // More than a window arriving in one write: the messages held back go on as the drops settle.
+    deliver(Buffer.from(line.repeat(100)));
+    direction.end();
+    await advance(clock, 0);
+    expect([stage.dropped, direction.isHeld, sink.bytes().length, direction.ended]).to.deep.equal([500, false, 0, true]);
+    direction.stop();
+  });
+
   it('gives a dropped lent chunk back as consumed', async () => {
     const given: boolean[] = [];
     const lender: Lender = { giveBack: (_chunk, consumed) => given.push(consumed), slackOf: () => 0 };

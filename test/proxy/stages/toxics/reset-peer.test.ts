@@ -8,7 +8,7 @@ describe('toxic reset_peer (ResetPeerStage)', () => {
   beforeEach(() => (clock = sinon.useFakeTimers(TOXIC_FAKES)));
   afterEach(() => clock.restore());
 
-  it('nothing happens before data; RST exactly `timeout` ms after the first data, which is dropped', async () => {
+  it('nothing happens before data; RST exactly `timeout` ms after the first data, which the reset discards', async () => {
     const stage = new ResetPeerStage(250);
     const { sink, deliver, calls, direction } = toxicDirection(clock, [stage]);
     await advance(clock, 10_000);
@@ -17,10 +17,10 @@ describe('toxic reset_peer (ResetPeerStage)', () => {
     await advance(clock, 100);
     deliver(50); // a second chunk does not re-arm
     await advance(clock, 149);
-    expect([calls.resets, sink.received, stage.droppedBytes]).to.deep.equal([[], 0, 150]);
+    expect([calls.resets, sink.received, stage.heldBytes, stage.droppedBytes]).to.deep.equal([[], 0, 150, 0]);
     await advance(clock, 1);
     expect(calls.resets).to.deep.equal([{ why: 'reset_peer', atMs: 10_250 }]);
-    expect(calls.closes).to.deep.equal([]);
+    expect([calls.closes, sink.received, stage.heldBytes, stage.droppedBytes]).to.deep.equal([[], 0, 0, 150]);
     direction.stop();
   });
 
@@ -55,6 +55,61 @@ describe('toxic reset_peer (ResetPeerStage)', () => {
     direction.removeStage(stage);
     await advance(clock, 1000);
     expect([calls.resets, direction.isHeld, clock.countTimers()]).to.deep.equal([[], false, 0]);
+    direction.stop();
+  });
+
+  // Removed, or drawn out by a toxicity update: what arrived before is handed on, then what follows,
+  // then the end: never a gap closed by a normal FIN.
+  for (const why of ['removed', 'updated'] as const) {
+    it(`${why} after data came: that data goes on first, in order, then the rest and the end`, async () => {
+      const stage = new ResetPeerStage(1000);
+      const { sink, deliver, calls, direction } = toxicDirection(clock, [stage]);
+      deliver(Buffer.from('AAAA'));
+      await advance(clock, 300);
+      direction.removeStage(stage, why);
+      deliver(Buffer.from('BBBB'));
+      direction.end();
+      await advance(clock, 1000);
+      expect([sink.bytes().toString(), sink.endedAtMs, calls.resets, direction.isHeld]).to.deep.equal(['AAAABBBB', 300, [], false]);
+      direction.stop();
+    });
+  }
+
+  it('an end held with the data goes on after it when removed', async () => {
+    const stage = new ResetPeerStage(1000);
+    const { sink, deliver, direction } = toxicDirection(clock, [stage]);
+    deliver(Buffer.from('AAAA'));
+    direction.end();
+    await advance(clock, 10);
+    expect(sink.ended).to.equal(false);
+    direction.removeStage(stage);
+    await advance(clock, 0);
+    expect([sink.bytes().toString(), sink.endedAtMs]).to.deep.equal(['AAAA', 10]);
+    direction.stop();
+  });
+
+  it('updated while armed: the reset still comes, the new timeout counted from the first data; the producer stays held', async () => {
+    const stage = new ResetPeerStage(1000);
+    const { sink, deliver, calls, direction } = toxicDirection(clock, [stage]);
+    deliver(Buffer.from('AAAA'));
+    await advance(clock, 300);
+    const updated = new ResetPeerStage(5000);
+    direction.replaceStage(stage, updated);
+    expect([direction.isHeld, updated.heldBytes]).to.deep.equal([true, 4]);
+    await advance(clock, 4699);
+    expect([calls.resets, sink.received]).to.deep.equal([[], 0]);
+    await advance(clock, 1);
+    expect([calls.resets, updated.droppedBytes]).to.deep.equal([[{ why: 'reset_peer', atMs: 5000 }], 4]);
+    direction.stop();
+  });
+
+  it('updated before any data: arms on data under the new timeout', async () => {
+    const stage = new ResetPeerStage(1000);
+    const { deliver, calls, direction } = toxicDirection(clock, [stage]);
+    direction.replaceStage(stage, new ResetPeerStage(50));
+    deliver(1);
+    await advance(clock, 50);
+    expect(calls.resets).to.deep.equal([{ why: 'reset_peer', atMs: 50 }]);
     direction.stop();
   });
 });

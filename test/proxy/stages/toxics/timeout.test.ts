@@ -8,17 +8,29 @@ describe('toxic timeout (TimeoutStage)', () => {
   beforeEach(() => (clock = sinon.useFakeTimers(TOXIC_FAKES)));
   afterEach(() => clock.restore());
 
-  it('drops the data, and closes the connection exactly `timeout` ms after the toxic began (not after data)', async () => {
+  it('drops the data, and closes the connection exactly `timeout` ms after the toxic began when no data comes', async () => {
     const stage = new TimeoutStage(500);
-    const { sink, deliver, calls, direction } = toxicDirection(clock, [stage]);
-    await advance(clock, 200);
-    deliver(1000);
-    await advance(clock, 299);
-    expect([sink.received, stage.droppedBytes, calls.closes]).to.deep.equal([0, 1000, []]);
+    const { sink, calls, direction } = toxicDirection(clock, [stage]);
+    await advance(clock, 499);
+    expect(calls.closes).to.deep.equal([]);
     await advance(clock, 1);
     expect(calls.closes).to.deep.equal([{ why: 'timeout', atMs: 500 }]);
     // The relay finishes the direction: the sink gets a FIN after nothing.
     expect([sink.received, sink.endedAtMs]).to.deep.equal([0, 500]);
+    direction.stop();
+  });
+
+  it('every chunk starts the clock again (toxiproxy waits on a fresh time.After per chunk): closes `timeout` ms after the last', async () => {
+    const stage = new TimeoutStage(500);
+    const { sink, deliver, calls, direction } = toxicDirection(clock, [stage]);
+    for (const at of [200, 600, 1000]) {
+      await advance(clock, at - clock.now);
+      deliver(100);
+    }
+    await advance(clock, 499);
+    expect([sink.received, stage.droppedBytes, calls.closes]).to.deep.equal([0, 300, []]);
+    await advance(clock, 1);
+    expect(calls.closes).to.deep.equal([{ why: 'timeout', atMs: 1500 }]);
     direction.stop();
   });
 
