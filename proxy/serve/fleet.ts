@@ -17,7 +17,9 @@
  */
 import { formatAddress, type Address } from '../net/address.js';
 import type { AccessLogEntry } from '../relay/access-log.js';
+import { RELAY_DEFAULTS } from '../relay/defaults.js';
 import { RelayServer } from '../relay/relay-server.js';
+import type { SpillDirError } from '../spill/index.js';
 import { ConnectionIds } from '../relay/connection-table.js';
 import type { HealthStatus } from '../signals/http-endpoints.js';
 import { MetricsRegistry, type FamilySnapshot } from '../signals/metrics.js';
@@ -415,8 +417,19 @@ export class Fleet implements ControlTarget {
     }
     if (sameRelay(before, spec)) return this.spreadToxics(p);
     const old = p.running;
-    // Same port: the successor takes the listening socket over, so no client is ever refused.
-    p.running = sameListen ? await this.launch(p, spec, old.server.handOverListener()) : await this.launch(p, spec).catch(undo);
+    if (sameListen) {
+      // Same port: the successor takes the listening socket over, so no client is ever refused. What
+      // can fail is tried before the socket changes hands; should the successor still fail, the old
+      // server takes it back and runs on as it was.
+      await checkSpillDir(spec).catch(undo);
+      const listener = old.server.handOverListener();
+      p.running = await this.launch(p, spec, listener).catch((err: unknown) => {
+        old.server.takeBackListener();
+        return undo(err);
+      });
+    } else {
+      p.running = await this.launch(p, spec).catch(undo);
+    }
     const movedOn = !sameListen || before.upstream !== spec.upstream;
     void this.drainAway(p.spec.name, old, movedOn ? drainMs : this.options.drainTimeoutMs);
     this.spreadToxics(p); // a reload may change settings and toxics at once
@@ -452,7 +465,13 @@ export class Fleet implements ControlTarget {
     try {
       address = await server.listen();
     } catch (err) {
+      // A listener handed over is not this server's to close: it goes back to its owner.
+      if (listener) server.handOverListener();
       await server.shutdown(0).catch(() => {});
+      if (spec.options.overflow === 'spill') {
+        const { SpillDirError } = await import('../spill/index.js'); // loaded only by a proxy that spills
+        if (err instanceof SpillDirError) throw spillDirError(err);
+      }
       throw bindError(spec.listenAddress, err as NodeJS.ErrnoException);
     }
     const registry = new MetricsRegistry();
@@ -488,6 +507,24 @@ export class Fleet implements ControlTarget {
 /** A family snapshot with `proxy` added to every sample's labels. */
 function labelled(families: FamilySnapshot[], proxy: string): FamilySnapshot[] {
   return families.map((f) => ({ ...f, samples: f.samples.map((s) => ({ ...s, labels: { proxy, ...s.labels } })) }));
+}
+
+/**
+ * Proves the spill directory of a proxy that spills usable, as its server's listen() would (which
+ * keeps the store it opens; this one is let go at once). Throws the ApiError of spillDirError.
+ */
+async function checkSpillDir(spec: ProxySpec): Promise<void> {
+  if (spec.options.overflow !== 'spill') return;
+  const { SpillStore, SpillDirError } = await import('../spill/index.js'); // loaded only by a proxy that spills
+  const store = await SpillStore.open({ dir: spec.options.spillDir ?? RELAY_DEFAULTS.spillDir, maxBytes: spec.options.spillMaxBytes ?? RELAY_DEFAULTS.spillMaxBytes }).catch((err: unknown) => {
+    throw err instanceof SpillDirError ? spillDirError(err) : err;
+  });
+  await store.close();
+}
+
+/** An unusable spill directory is a bad setting (400) named by its key, not a failure to listen. */
+function spillDirError(err: SpillDirError): ApiError {
+  return new ApiError(400, `spill-dir: ${err.dir} is not a writable directory (${err.reason})`);
 }
 
 /** toxiproxy passes Go's bind error through (clients show it): `listen tcp HOST:PORT: bind: address already in use`. */

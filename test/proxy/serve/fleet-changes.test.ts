@@ -1,0 +1,126 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sinon from 'sinon';
+import { RelayServer } from '../../../proxy/relay/relay-server.js';
+import { loadConfigFile } from '../../../proxy/serve/config-file.js';
+import { ApiError } from '../../../proxy/serve/control.js';
+import { Fleet } from '../../../proxy/serve/fleet.js';
+import { connectTo, echoServer, listen, Resources, until } from '../../helpers/sockets.js';
+
+const portOf = (listen: string) => Number(listen.slice(listen.lastIndexOf(':') + 1));
+
+/** What a socket received, and whether its FIN came. */
+function collect(socket: Socket): { text: () => string; ended: () => boolean } {
+  let text = '';
+  let ended = false;
+  socket.on('data', (d: Buffer) => (text += d.toString()));
+  socket.on('end', () => (ended = true));
+  return { text: () => text, ended: () => ended };
+}
+
+function apiError(p: Promise<unknown>): Promise<[number, string]> {
+  return p.then(
+    () => expect.fail('resolved'),
+    (e: unknown) => {
+      expect(e).to.be.instanceOf(ApiError);
+      return [(e as ApiError).status, (e as ApiError).message];
+    },
+  );
+}
+
+/** Changes that fail leave the proxy as it was; changes that race each other all land; a proxy's connections stay its own. */
+describe('sluice serve: changes to a running fleet', () => {
+  const res = new Resources();
+  let dir: string;
+  let upstream: string;
+  let notices: string[];
+  let fleet: Fleet;
+  let path: string;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-fleet-changes-'));
+    path = join(dir, 'sluice.json');
+    upstream = `127.0.0.1:${await listen(echoServer(res))}`;
+    notices = [];
+    fleet = new Fleet({ drainTimeoutMs: 60_000, configFile: path, onNotice: (t) => notices.push(t) });
+  });
+  afterEach(async () => {
+    sinon.restore();
+    await fleet.shutdown(0);
+    await res.closeAll();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function write(proxies: unknown[]): void {
+    writeFileSync(path, JSON.stringify({ proxies }));
+  }
+
+  async function start(proxies: unknown[]): Promise<void> {
+    write(proxies);
+    await fleet.start(await loadConfigFile(path));
+  }
+
+  /** A connection through `port` that has echoed one line, ready for more. */
+  async function echoing(port: number): Promise<{ client: Socket; got: ReturnType<typeof collect> }> {
+    const client = res.socket(await connectTo(port));
+    const got = collect(client);
+    client.write('ping\n');
+    await until(() => got.text() === 'ping\n', 'the echo');
+    return { client, got };
+  }
+
+  async function echoes(port: number, line: string): Promise<void> {
+    const { client, got } = await echoing(port);
+    client.write(line);
+    await until(() => got.text() === `ping\n${line}`, `"${line.trim()}" echoed`);
+    client.destroy();
+  }
+
+  describe('a settings change whose new server cannot start', () => {
+    // A file where the spill directory should be: mkdir under it fails (ENOTDIR).
+    const unusable = () => {
+      const file = join(dir, 'not-a-dir');
+      writeFileSync(file, '');
+      return join(file, 'spill');
+    };
+
+    it('through the API: 400 naming spill-dir, and the proxy runs on as it was (same settings, same port, open connection intact)', async () => {
+      await start([{ name: 'a', listen: '127.0.0.1:0', upstream, messages: 'lines' }]);
+      const before = fleet.get('a');
+      const port = portOf(before.listen);
+      const live = await echoing(port);
+      const spillDir = unusable();
+      expect(await apiError(fleet.update('a', { overflow: 'spill', 'spill-dir': spillDir }))).to.deep.equal([400, `spill-dir: ${spillDir} is not a writable directory (ENOTDIR)`]);
+      expect(fleet.get('a')).to.deep.equal(before);
+      await echoes(port, 'new\n');
+      live.client.write('old\n');
+      await until(() => live.got.text() === 'ping\nold\n', 'the open connection echoing');
+    });
+
+    it('by a reload: told as a notice naming the proxy and spill-dir, and the proxy runs on as it was', async () => {
+      await start([{ name: 'a', listen: '127.0.0.1:0', upstream, messages: 'lines' }]);
+      const before = fleet.get('a');
+      const spillDir = unusable();
+      write([{ name: 'a', listen: '127.0.0.1:0', upstream, messages: 'lines', overflow: 'spill', 'spill-dir': spillDir }]);
+      await fleet.reload();
+      expect(notices).to.deep.equal([`reload: proxy a: spill-dir: ${spillDir} is not a writable directory (ENOTDIR)`]);
+      expect(fleet.get('a')).to.deep.equal(before);
+      await echoes(portOf(before.listen), 'after\n');
+    });
+
+    it('failing after it took the listening socket over: the old server takes it back and accepts again', async () => {
+      await start([{ name: 'a', listen: '127.0.0.1:0', upstream }]);
+      const before = fleet.get('a');
+      sinon.stub(RelayServer.prototype, 'listen').rejects(new Error('no luck'));
+      const [status] = await apiError(fleet.update('a', { window: '64KiB' }));
+      expect(status).to.equal(500);
+      sinon.restore();
+      expect(fleet.get('a')).to.deep.equal(before);
+      await echoes(portOf(before.listen), 'still here\n');
+    });
+  });
+
+});
