@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { parseProxySpec, ProxyConfigError, type ProxySpec } from './proxy-config.js';
 
 /** Largest config file read: a fleet of proxies fits in far less; a mistake (a log file) is refused early. */
@@ -14,18 +15,10 @@ export class ConfigFileError extends Error {
 
 /**
  * `sluice serve --config FILE`: `{"proxies": [...]}`, or toxiproxy's own config (a bare array of
- * proxies), each entry as parseProxySpec reads it. Names must be unique. Throws ConfigFileError.
+ * proxies), each entry as parseProxySpec reads it. Names must be unique. Only a regular file of at most MAX_CONFIG_BYTES is read. Throws ConfigFileError.
  */
 export async function loadConfigFile(path: string): Promise<ProxySpec[]> {
-  let text: string;
-  try {
-    const buffer = await readFile(path);
-    if (buffer.length > MAX_CONFIG_BYTES) throw new ConfigFileError(`${path}: larger than ${MAX_CONFIG_BYTES} bytes`);
-    text = buffer.toString('utf8');
-  } catch (err) {
-    if (err instanceof ConfigFileError) throw err;
-    throw new ConfigFileError(`${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
+  const text = await readConfigText(path);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -38,6 +31,56 @@ export async function loadConfigFile(path: string): Promise<ProxySpec[]> {
     if (err instanceof ConfigFileError || err instanceof ProxyConfigError) throw new ConfigFileError(`${path}: ${err.message}`);
     throw err;
   }
+}
+
+// A read that never ends would hold the fleet's queue (reload) and SIGTERM behind it, and a huge one
+// the heap. So: opened without blocking (a FIFO's open waits for a writer, holding a libuv thread),
+// refused unless the handle is a regular file within the cap, then read to one byte past the cap at
+// most (a file may grow after the look). The look is on the handle, so a swap cannot slip between.
+async function readConfigText(path: string): Promise<string> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    throw cannotRead(path, err);
+  }
+  try {
+    const stats = await handle.stat().catch((err: unknown) => {
+      throw cannotRead(path, err);
+    });
+    if (!stats.isFile()) throw new ConfigFileError(`${path}: not a regular file (${fileKind(stats)})`);
+    if (stats.size > MAX_CONFIG_BYTES) throw tooLarge(path);
+    const buffer = Buffer.allocUnsafe(MAX_CONFIG_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null).catch((err: unknown) => {
+        throw cannotRead(path, err);
+      });
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > MAX_CONFIG_BYTES) throw tooLarge(path);
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
+function cannotRead(path: string, err: unknown): ConfigFileError {
+  return new ConfigFileError(`${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+}
+
+function tooLarge(path: string): ConfigFileError {
+  return new ConfigFileError(`${path}: larger than ${MAX_CONFIG_BYTES} bytes`);
+}
+
+function fileKind(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a file';
 }
 
 /** The proxies of a parsed config document; throws ProxyConfigError or ConfigFileError. */

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,7 @@ describe('sluice serve: changes to a running fleet', () => {
   let notices: string[];
   let fleet: Fleet;
   let path: string;
+  const fifos: string[] = [];
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sluice-fleet-changes-'));
@@ -49,6 +51,14 @@ describe('sluice serve: changes to a running fleet', () => {
   });
   afterEach(async () => {
     sinon.restore();
+    // Should a reload be stuck reading a FIFO, a writer coming and going ends it (EOF), so the fleet can shut down.
+    for (const fifo of fifos.splice(0)) {
+      try {
+        closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {
+        // no reader waiting
+      }
+    }
     await fleet.shutdown(0);
     await res.closeAll();
     rmSync(dir, { recursive: true, force: true });
@@ -121,6 +131,15 @@ describe('sluice serve: changes to a running fleet', () => {
       expect(fleet.get('a')).to.deep.equal(before);
       await echoes(portOf(before.listen), 'still here\n');
     });
+  });
+
+  it('a reload of a config swapped for a FIFO: 400 at once, and the fleet goes on taking changes and can shut down', async () => {
+    await start([{ name: 'a', listen: '127.0.0.1:0', upstream }]);
+    rmSync(path);
+    execFileSync('mkfifo', [path]);
+    fifos.push(path);
+    expect(await apiError(fleet.reload())).to.deep.equal([400, `${path}: not a regular file (a FIFO)`]);
+    expect((await fleet.create({ name: 'b', listen: '127.0.0.1:0', upstream })).enabled).to.equal(true);
   });
 
 });
