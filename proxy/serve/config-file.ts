@@ -1,5 +1,8 @@
 import { constants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import type { Address } from '../net/address.js';
 import { parseProxySpec, ProxyConfigError, type ProxySpec } from './proxy-config.js';
 
 /** Largest config file read: a fleet of proxies fits in far less; a mistake (a log file) is refused early. */
@@ -15,7 +18,8 @@ export class ConfigFileError extends Error {
 
 /**
  * `sluice serve --config FILE`: `{"proxies": [...]}`, or toxiproxy's own config (a bare array of
- * proxies), each entry as parseProxySpec reads it. Names must be unique. Only a regular file of at most MAX_CONFIG_BYTES is read. Throws ConfigFileError.
+ * proxies), each entry as parseProxySpec reads it. Names must be unique, and so must listen
+ * addresses. Only a regular file of at most MAX_CONFIG_BYTES is read. Throws ConfigFileError.
  */
 export async function loadConfigFile(path: string): Promise<ProxySpec[]> {
   const text = await readConfigText(path);
@@ -92,8 +96,41 @@ export function parseConfig(json: unknown): ProxySpec[] {
   entries.forEach((entry: unknown, i: number) => {
     const spec = parseProxySpec(entry as Record<string, unknown>, `#${i + 1}`);
     if (names.has(spec.name)) throw new ProxyConfigError(spec.name, 'name', 'named twice');
+    // Found here, the whole file is refused; found by bind, one proxy of it would be left out.
+    const other = specs.find((s) => listensOverlap(s.listenAddress, spec.listenAddress));
+    if (other) throw new ProxyConfigError(spec.name, 'listen', `${spec.listen} is where proxy ${other.name} listens${other.listen === spec.listen ? '' : ` (${other.listen})`}`);
     names.add(spec.name);
     specs.push(spec);
   });
   return specs;
+}
+
+/**
+ * True when two listen addresses would take the same socket: the same unix path, or one TCP port
+ * (not 0: any free port) on hosts that are the same literally (localhost as loopback, IPv6 in any
+ * spelling) or where one is a wildcard. No DNS: a name that resolves elsewhere is not seen.
+ */
+export function listensOverlap(a: Address, b: Address): boolean {
+  if (a.kind === 'unix' || b.kind === 'unix') return a.kind === 'unix' && b.kind === 'unix' && resolve(a.path) === resolve(b.path);
+  if (a.port === 0 || a.port !== b.port) return false;
+  const x = literalHost(a.host);
+  const y = literalHost(b.host);
+  if (x === y || WILDCARDS.has(x) || WILDCARDS.has(y)) return true;
+  // localhost is one of the two loopbacks, whichever the resolver gives first.
+  return (x === 'localhost' && LOOPBACKS.has(y)) || (y === 'localhost' && LOOPBACKS.has(x));
+}
+
+// Listening on any address of a family takes the port on all of them (`::` takes IPv4's too, as Node listens dual-stack).
+const WILDCARDS = new Set(['0.0.0.0', '::']);
+const LOOPBACKS = new Set(['127.0.0.1', '::1']);
+
+function literalHost(host: string): string {
+  const h = host.toLowerCase();
+  if (isIP(h) !== 6) return h;
+  const normal = new URL(`http://[${h}]/`).hostname.slice(1, -1);
+  // An IPv4-mapped IPv6 address is that IPv4 address.
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(normal);
+  if (!mapped) return normal;
+  const [hi, lo] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }

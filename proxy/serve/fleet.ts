@@ -24,7 +24,7 @@ import { ConnectionIds } from '../relay/connection-table.js';
 import type { HealthStatus } from '../signals/http-endpoints.js';
 import { MetricsRegistry, type FamilySnapshot } from '../signals/metrics.js';
 import { mergePages, type ConnectionsPage } from '../signals/connections-view.js';
-import { loadConfigFile, ConfigFileError } from './config-file.js';
+import { listensOverlap, loadConfigFile, ConfigFileError } from './config-file.js';
 import { ApiError, PopulateError, type ConnectionView, type ControlTarget, type ProxyInput, type ProxyView, type ReloadResult, type ToxicInput, type ToxicView } from './control.js';
 import { effectiveSettings, parseProxySpec, ProxyConfigError, sameRelay, type ProxySpec } from './proxy-config.js';
 import { asApiError, parseToxic, updateToxic } from './toxic-config.js';
@@ -275,15 +275,21 @@ export class Fleet implements ControlTarget {
         if (err instanceof ConfigFileError) throw new ApiError(400, err.message);
         throw err;
       }
-      const result: ReloadResult = { added: [], removed: [], changed: [], unchanged: [] };
       const named = new Set(specs.map((s) => s.name));
+      const taken = this.listenTaken(specs, named);
+      if (taken) {
+        this.reloads.failure++;
+        throw new ApiError(400, `${file}: ${taken}`);
+      }
+      const result: ReloadResult = { added: [], removed: [], changed: [], unchanged: [] };
       for (const p of [...this.proxies.values()]) {
         if (p.origin === 'file' && !named.has(p.spec.name)) {
           await this.remove_(p, this.options.drainTimeoutMs);
           result.removed.push(p.spec.name);
         }
       }
-      for (const spec of specs) {
+      // Those it disables first, as those it removes: an address they free may be another's now.
+      for (const spec of [...specs.filter((s) => !s.enabled), ...specs.filter((s) => s.enabled)]) {
         const p = this.proxies.get(spec.name);
         try {
           if (!p) {
@@ -305,6 +311,31 @@ export class Fleet implements ControlTarget {
       this.reloads.success++;
       return result;
     });
+  }
+
+  /**
+   * The first proxy of a reloaded file that would bind an address another proxy keeps listening on
+   * (one the file moves elsewhere too, or one made through the API), as a one-line reason; null when
+   * none would. Found before anything is applied, so the file is refused whole instead of applied
+   * in part. Proxies the reload removes or disables free their addresses first (see reload).
+   */
+  private listenTaken(specs: ProxySpec[], named: Set<string>): string | null {
+    const next = new Map(specs.map((s) => [s.name, s]));
+    const holders = [...this.proxies.values()].filter((p) => p.running && (p.origin === 'api' || named.has(p.spec.name)) && next.get(p.spec.name)?.enabled !== false);
+    for (const spec of specs) {
+      if (!spec.enabled) continue;
+      const p = this.proxies.get(spec.name);
+      if (p?.running && this.sameListen(p, spec)) continue; // keeps its own socket
+      for (const holder of holders) {
+        if (holder === p) continue;
+        const at = [holder.running!.address, holder.spec.listenAddress];
+        if (!at.some((a) => listensOverlap(a, spec.listenAddress))) continue;
+        const moving = next.has(holder.spec.name) && !this.sameListen(holder, next.get(holder.spec.name)!);
+        const why = moving ? ` until it moves; one reload cannot pass a listen address from one proxy to another (move proxy ${holder.spec.name} in a reload of its own first)` : '';
+        return `proxy ${spec.name}: listen: ${spec.listen} is where proxy ${holder.spec.name} listens${why}`;
+      }
+    }
+    return null;
   }
 
   // Signals.
@@ -395,8 +426,7 @@ export class Fleet implements ControlTarget {
    */
   private async change(p: Managed, requested: ProxySpec, drainMs: number): Promise<void> {
     const before = p.spec;
-    // The address it is bound to, sent back (a client's "change upstream"), is the same listen.
-    const sameListen = requested.listen === before.listen || (p.bound !== null && formatAddress(requested.listenAddress) === formatAddress(p.bound));
+    const sameListen = this.sameListen(p, requested);
     const spec = sameListen ? { ...requested, listen: before.listen, listenAddress: before.listenAddress } : requested;
     const boundBefore = p.bound;
     if (!sameListen) p.bound = null;
@@ -433,6 +463,11 @@ export class Fleet implements ControlTarget {
     const movedOn = !sameListen || before.upstream !== spec.upstream;
     void this.drainAway(p.spec.name, old, movedOn ? drainMs : this.options.drainTimeoutMs);
     this.spreadToxics(p); // a reload may change settings and toxics at once
+  }
+
+  // The address it is bound to, sent back (a client's "change upstream"), is the same listen.
+  private sameListen(p: Managed, requested: ProxySpec): boolean {
+    return requested.listen === p.spec.listen || (p.bound !== null && formatAddress(requested.listenAddress) === formatAddress(p.bound));
   }
 
   private retire(p: Managed, drainMs: number): Promise<void> {

@@ -125,6 +125,11 @@ describe('sluice serve (command line)', function () {
     await expectUsageError(['serve', '--config', join(dir, 'missing.json'), '--api', '127.0.0.1:0'], /missing\.json: cannot read it \(ENOENT\)/);
   });
 
+  it('a file naming one listen address twice at start: exit 2, one line naming the second proxy and listen', async () => {
+    const path = config({ proxies: [{ name: 'b', listen: 'localhost:25902', upstream: '127.0.0.1:1' }, { name: 'c', listen: '127.0.0.1:25902', upstream: '127.0.0.1:2' }] });
+    await expectUsageError(['serve', '--config', path, '--api', '127.0.0.1:0'], /^sluice serve: .*sluice\.json: proxy c: listen: 127\.0\.0\.1:25902 is where proxy b listens \(localhost:25902\)$/m);
+  });
+
   it('a config that is not a regular file at start (a FIFO, a device): exit 2, one line naming it, nothing read', async () => {
     const fifo = join(dir, 'sluice.fifo');
     execFileSync('mkfifo', [fifo]);

@@ -3,7 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigFileError, loadConfigFile, MAX_CONFIG_BYTES } from '../../../proxy/serve/config-file.js';
+import { parseAddress } from '../../../proxy/net/address.js';
+import { ConfigFileError, listensOverlap, loadConfigFile, MAX_CONFIG_BYTES, parseConfig } from '../../../proxy/serve/config-file.js';
+import { ProxyConfigError } from '../../../proxy/serve/proxy-config.js';
 
 async function loadError(path: string): Promise<ConfigFileError> {
   return loadConfigFile(path).then(
@@ -67,4 +69,45 @@ describe('sluice serve: the config file', () => {
     });
   });
 
+  describe('one listen address, one proxy', () => {
+    const entry = (name: string, listen: string) => ({ name, listen, upstream: '127.0.0.1:1' });
+
+    it('a second proxy on an address already named is refused, naming that proxy, the key and the first one', () => {
+      const err = (() => {
+        try {
+          parseConfig({ proxies: [entry('a', '127.0.0.1:7001'), entry('b', '127.0.0.1:7002'), entry('c', '127.0.0.1:7002')] });
+        } catch (e) {
+          return e;
+        }
+        return expect.fail('parsed');
+      })();
+      expect(err).to.be.instanceOf(ProxyConfigError);
+      expect(err).to.deep.include({ proxy: 'c', key: 'listen' });
+      expect((err as Error).message).to.equal('proxy c: listen: 127.0.0.1:7002 is where proxy b listens');
+      expect(() => parseConfig({ proxies: [entry('b', 'localhost:7002'), entry('c', '127.0.0.1:7002')] })).to.throw(ProxyConfigError, 'proxy c: listen: 127.0.0.1:7002 is where proxy b listens (localhost:7002)');
+    });
+
+    const cases: Array<[string, string, boolean]> = [
+      ['127.0.0.1:7000', '127.0.0.1:7000', true],
+      ['127.0.0.1:7000', 'localhost:7000', true],
+      ['LOCALHOST:7000', '[::1]:7000', true],
+      ['0.0.0.0:7000', '127.0.0.1:7000', true],
+      ['[::]:7000', '10.0.0.1:7000', true],
+      ['[::1]:7000', '[0:0:0:0:0:0:0:1]:7000', true],
+      ['[::ffff:127.0.0.1]:7000', '127.0.0.1:7000', true],
+      ['unix:/tmp/a.sock', 'unix:/tmp/../tmp/a.sock', true],
+      ['127.0.0.1:0', '127.0.0.1:0', false],
+      ['127.0.0.1:7000', '127.0.0.1:7001', false],
+      ['127.0.0.1:7000', '127.0.0.2:7000', false],
+      ['[::1]:7000', '127.0.0.1:7000', false],
+      ['unix:/tmp/a.sock', '127.0.0.1:7000', false],
+      ['example.com:7000', 'example.org:7000', false],
+    ];
+    for (const [a, b, overlap] of cases) {
+      it(`${a} and ${b}: ${overlap ? 'the same socket' : 'two sockets'}`, () => {
+        expect(listensOverlap(parseAddress(a), parseAddress(b))).to.equal(overlap);
+        expect(listensOverlap(parseAddress(b), parseAddress(a))).to.equal(overlap);
+      });
+    }
+  });
 });

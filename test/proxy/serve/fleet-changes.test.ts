@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sinon from 'sinon';
+import { MetricsRegistry } from '../../../proxy/index.js';
 import { RelayServer } from '../../../proxy/relay/relay-server.js';
 import { loadConfigFile } from '../../../proxy/serve/config-file.js';
 import { ApiError } from '../../../proxy/serve/control.js';
@@ -130,6 +131,69 @@ describe('sluice serve: changes to a running fleet', () => {
       sinon.restore();
       expect(fleet.get('a')).to.deep.equal(before);
       await echoes(portOf(before.listen), 'still here\n');
+    });
+  });
+
+  describe('a reload whose listen addresses collide', () => {
+    it('one address named twice: the whole file refused (400 naming the proxy and listen), nothing applied, counted as a failure', async () => {
+      await start([{ name: 'a', listen: '127.0.0.1:0', upstream }]);
+      const before = fleet.list();
+      write([
+        { name: 'a', listen: '127.0.0.1:0', upstream, window: '64KiB' },
+        { name: 'b', listen: '127.0.0.1:25902', upstream },
+        { name: 'c', listen: 'localhost:25902', upstream },
+      ]);
+      expect(await apiError(fleet.reload())).to.deep.equal([400, `${path}: proxy c: listen: localhost:25902 is where proxy b listens (127.0.0.1:25902)`]);
+      expect(fleet.list()).to.deep.equal(before);
+      const registry = new MetricsRegistry();
+      fleet.registerMetrics(registry);
+      expect(registry.render()).to.match(/^sluice_config_reloads_total\{result="success"\} 0$/m);
+      expect(registry.render()).to.match(/^sluice_config_reloads_total\{result="failure"\} 1$/m);
+    });
+
+    it('two proxies swapping addresses: refused whole, saying so; both keep theirs', async () => {
+      await start([
+        { name: 'a', listen: '127.0.0.1:0', upstream },
+        { name: 'b', listen: '127.0.0.1:0', upstream },
+      ]);
+      const [a, b] = [fleet.get('a').listen, fleet.get('b').listen];
+      write([
+        { name: 'a', listen: b, upstream },
+        { name: 'b', listen: a, upstream },
+      ]);
+      expect(await apiError(fleet.reload())).to.deep.equal([
+        400,
+        `${path}: proxy a: listen: ${b} is where proxy b listens until it moves; one reload cannot pass a listen address from one proxy to another (move proxy b in a reload of its own first)`,
+      ]);
+      expect([fleet.get('a').listen, fleet.get('b').listen]).to.deep.equal([a, b]);
+    });
+
+    it('an address a proxy made through the API listens on: refused whole', async () => {
+      await start([{ name: 'a', listen: '127.0.0.1:0', upstream }]);
+      const api = (await fleet.create({ name: 'api', listen: '127.0.0.1:0', upstream })).listen;
+      write([
+        { name: 'a', listen: '127.0.0.1:0', upstream, window: '64KiB' },
+        { name: 'z', listen: api, upstream },
+      ]);
+      expect(await apiError(fleet.reload())).to.deep.equal([400, `${path}: proxy z: listen: ${api} is where proxy api listens`]);
+      expect(fleet.names()).to.deep.equal(['a', 'api']);
+    });
+
+    it('an address freed in the same reload (its proxy removed, or disabled further down the file) is taken', async () => {
+      await start([
+        { name: 'gone', listen: '127.0.0.1:0', upstream },
+        { name: 'off', listen: '127.0.0.1:0', upstream },
+      ]);
+      const [gone, off] = [fleet.get('gone').listen, fleet.get('off').listen];
+      write([
+        { name: 'x', listen: gone, upstream },
+        { name: 'y', listen: off, upstream },
+        { name: 'off', listen: '127.0.0.1:0', upstream, enabled: false },
+      ]);
+      expect(await fleet.reload()).to.deep.include({ added: ['x', 'y'], removed: ['gone'], changed: ['off'] });
+      expect(notices).to.deep.equal([]);
+      await echoes(portOf(gone), 'x\n');
+      await echoes(portOf(off), 'y\n');
     });
   });
 
