@@ -212,27 +212,36 @@ export class Fleet implements ControlTarget {
     });
   }
 
-  addToxic(proxy: string, input: ToxicInput): ToxicView {
-    const p = this.managed(proxy);
-    const toxic = parseToxic(input);
-    if (p.spec.toxics.some((t) => t.name === toxic.name)) throw ApiError.toxicExists();
-    this.setToxics(p, [...p.spec.toxics, toxic]);
-    return { ...toxic };
+  // Toxics go through the queue as well: one added while the proxy's server is being replaced or
+  // started must reach the server that comes out of it, not the one going away (or none).
+
+  addToxic(proxy: string, input: ToxicInput): Promise<ToxicView> {
+    return this.serialized(async () => {
+      const p = this.managed(proxy);
+      const toxic = parseToxic(input);
+      if (p.spec.toxics.some((t) => t.name === toxic.name)) throw ApiError.toxicExists();
+      this.setToxics(p, [...p.spec.toxics, toxic]);
+      return { ...toxic };
+    });
   }
 
-  updateToxic(proxy: string, name: string, input: ToxicInput): ToxicView {
-    const p = this.managed(proxy);
-    const i = p.spec.toxics.findIndex((t) => t.name === name);
-    if (i === -1) throw ApiError.toxicNotFound();
-    const toxic = updateToxic(p.spec.toxics[i]!, input);
-    this.setToxics(p, p.spec.toxics.map((t, j) => (j === i ? toxic : t)));
-    return { ...toxic };
+  updateToxic(proxy: string, name: string, input: ToxicInput): Promise<ToxicView> {
+    return this.serialized(async () => {
+      const p = this.managed(proxy);
+      const i = p.spec.toxics.findIndex((t) => t.name === name);
+      if (i === -1) throw ApiError.toxicNotFound();
+      const toxic = updateToxic(p.spec.toxics[i]!, input);
+      this.setToxics(p, p.spec.toxics.map((t, j) => (j === i ? toxic : t)));
+      return { ...toxic };
+    });
   }
 
-  removeToxic(proxy: string, name: string): void {
-    const p = this.managed(proxy);
-    if (!p.spec.toxics.some((t) => t.name === name)) throw ApiError.toxicNotFound();
-    this.setToxics(p, p.spec.toxics.filter((t) => t.name !== name));
+  removeToxic(proxy: string, name: string): Promise<void> {
+    return this.serialized(async () => {
+      const p = this.managed(proxy);
+      if (!p.spec.toxics.some((t) => t.name === name)) throw ApiError.toxicNotFound();
+      this.setToxics(p, p.spec.toxics.filter((t) => t.name !== name));
+    });
   }
 
   // The proxy's toxics, on its open connections too; one it cannot carry is a 400 and changes nothing.

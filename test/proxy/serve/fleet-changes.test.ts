@@ -206,4 +206,25 @@ describe('sluice serve: changes to a running fleet', () => {
     expect((await fleet.create({ name: 'b', listen: '127.0.0.1:0', upstream })).enabled).to.equal(true);
   });
 
+  it('a toxic added while the proxy is being enabled reaches the server that comes out of it', async () => {
+    const port = portOf((await fleet.create({ name: 'p', listen: '127.0.0.1:0', upstream })).listen);
+    await fleet.update('p', { enabled: false });
+    // The toxic comes while the new server is starting to listen.
+    const listen = RelayServer.prototype.listen;
+    let adding: Promise<unknown> | undefined;
+    sinon.stub(RelayServer.prototype, 'listen').callsFake(function (this: RelayServer) {
+      adding ??= fleet.addToxic('p', { name: 'cap', type: 'limit_data', attributes: { bytes: 5 } });
+      return listen.call(this);
+    });
+    await fleet.update('p', { enabled: true });
+    await adding;
+    sinon.restore();
+    expect(fleet.toxics('p').map((t) => t.name)).to.deep.equal(['cap']);
+    const client = res.socket(await connectTo(port));
+    const got = collect(client);
+    client.write('hello world');
+    await until(() => got.ended(), 'FIN after 5 bytes');
+    expect(got.text()).to.equal('hello');
+  });
+
 });
