@@ -130,10 +130,20 @@ export class Fleet implements ControlTarget {
     return { ...toxic };
   }
 
+  /** The proxy's open connections, oldest first: those a change or reload left draining (still its own) and its running server's. */
   connections(proxy: string, limit = 100): { total: number; connections: ConnectionView[] } {
-    const running = this.managed(proxy).running;
-    if (!running) return { total: 0, connections: [] };
-    return running.server.connectionViews(limit);
+    const p = this.managed(proxy);
+    const servers = [...this.draining].filter((d) => d.proxy === proxy).map((d) => d.running.server);
+    if (p.running) servers.push(p.running.server);
+    let total = 0;
+    const connections: ConnectionView[] = [];
+    for (const server of servers) {
+      const page = server.connectionViews(limit);
+      total += page.total;
+      connections.push(...page.connections);
+    }
+    // Ids come from one sequence, so they order the connections by arrival across servers.
+    return { total, connections: connections.sort((a, b) => a.id - b.id).slice(0, limit) };
   }
 
   /** Every proxy's open connections for `/connections` and the live page, each named by its proxy (draining ones too), busiest first. */

@@ -227,4 +227,27 @@ describe('sluice serve: changes to a running fleet', () => {
     expect(got.text()).to.equal('hello');
   });
 
+  describe("a proxy's connections", () => {
+    it('are listed after a settings change and after a reload, while the old servers drain them (and can be closed)', async () => {
+      await start([{ name: 'a', listen: '127.0.0.1:0', upstream }]);
+      const port = portOf(fleet.get('a').listen);
+      const first = await echoing(port);
+      const [firstId] = fleet.connections('a').connections.map((c) => c.id);
+      await fleet.update('a', { window: '64KiB' });
+      const second = await echoing(port);
+      write([{ name: 'a', listen: '127.0.0.1:0', upstream, window: '128KiB' }]);
+      expect(await fleet.reload()).to.deep.include({ changed: ['a'] });
+      const third = await echoing(port);
+      const listed = fleet.connections('a');
+      expect(listed.total).to.equal(3);
+      expect(listed.connections.map((c) => c.id)[0]).to.equal(firstId);
+      expect(listed.connections.map((c) => c.id)).to.deep.equal([...listed.connections.map((c) => c.id)].sort((x, y) => x - y));
+      expect(fleet.connections('a', 2).connections.map((c) => c.id)).to.deep.equal(listed.connections.slice(0, 2).map((c) => c.id));
+      fleet.closeConnection('a', firstId!);
+      await until(() => first.client.destroyed, 'the first connection reset');
+      expect(fleet.connections('a').total).to.equal(2);
+      second.client.destroy();
+      third.client.destroy();
+    });
+  });
 });
