@@ -101,6 +101,11 @@ export class AcceptGuard {
     this.server.off('error', this.onServerError);
   }
 
+  /** Watches the server again (handed back by an owner that could not start). */
+  attach(): void {
+    this.server.on('error', this.onServerError);
+  }
+
   /**
    * For a data-plane listener, first thing on a new connection: true to keep it; false when the
    * process is inside its descriptor reserve, and then the socket is already closed and counted.

@@ -230,6 +230,18 @@ export class RelayServer {
     return this.server;
   }
 
+  /**
+   * Accepts on the listener again after handOverListener(), as before it: the successor could not
+   * start (it gave the listener up first), and this server keeps running as it was.
+   */
+  takeBackListener(): void {
+    if (!this.listenerHandedOver) return;
+    this.listenerHandedOver = false;
+    this.server.on('connection', this.onAccepted);
+    this.accepts.attach();
+    this.takeAccepts();
+  }
+
   /** The address the server is listening on. */
   address(): Address {
     return listeningAddress(this.server);

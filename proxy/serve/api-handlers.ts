@@ -127,10 +127,10 @@ export const HANDLERS: Record<RouteName, Handler> = {
   },
 
   // 200, not 201: toxiproxy's ToxicCreate never sets a status.
-  ToxicCreate({ target }, { params, body }) {
+  async ToxicCreate({ target }, { params, body }) {
     target.get(params.proxy!);
     const input = parseObjectBody(body);
-    return jsonAnswer(200, renderToxic(target.addToxic(params.proxy!, input)));
+    return jsonAnswer(200, renderToxic(await target.addToxic(params.proxy!, input)));
   },
 
   ToxicShow({ target }, { params }) {
@@ -138,14 +138,14 @@ export const HANDLERS: Record<RouteName, Handler> = {
   },
 
   // toxiproxy looks the toxic up before it decodes the body: a missing one is 404 whatever was sent.
-  ToxicUpdate({ target }, { params, body }) {
+  async ToxicUpdate({ target }, { params, body }) {
     target.toxic(params.proxy!, params.toxic!);
     const input = parseObjectBody(body);
-    return jsonAnswer(200, renderToxic(target.updateToxic(params.proxy!, params.toxic!, input)));
+    return jsonAnswer(200, renderToxic(await target.updateToxic(params.proxy!, params.toxic!, input)));
   },
 
-  ToxicDelete({ target }, { params }) {
-    target.removeToxic(params.proxy!, params.toxic!);
+  async ToxicDelete({ target }, { params }) {
+    await target.removeToxic(params.proxy!, params.toxic!);
     return NO_CONTENT;
   },
 

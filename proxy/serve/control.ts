@@ -123,9 +123,9 @@ export interface ControlTarget {
   reset(): Promise<void>;
   toxics(proxy: string): ToxicView[];
   toxic(proxy: string, name: string): ToxicView;
-  addToxic(proxy: string, input: ToxicInput): ToxicView;
-  updateToxic(proxy: string, name: string, input: ToxicInput): ToxicView;
-  removeToxic(proxy: string, name: string): void;
+  addToxic(proxy: string, input: ToxicInput): Promise<ToxicView>;
+  updateToxic(proxy: string, name: string, input: ToxicInput): Promise<ToxicView>;
+  removeToxic(proxy: string, name: string): Promise<void>;
   connections(proxy: string, limit?: number): { total: number; connections: ConnectionView[] };
   /** DELETE /proxies/{p}/connections/{id}: resets that connection. */
   closeConnection(proxy: string, id: number): void;

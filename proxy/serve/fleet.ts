@@ -17,12 +17,14 @@
  */
 import { formatAddress, type Address } from '../net/address.js';
 import type { AccessLogEntry } from '../relay/access-log.js';
+import { RELAY_DEFAULTS } from '../relay/defaults.js';
 import { RelayServer } from '../relay/relay-server.js';
+import type { SpillDirError } from '../spill/index.js';
 import { ConnectionIds } from '../relay/connection-table.js';
 import type { HealthStatus } from '../signals/http-endpoints.js';
 import { MetricsRegistry, type FamilySnapshot } from '../signals/metrics.js';
 import { mergePages, type ConnectionsPage } from '../signals/connections-view.js';
-import { loadConfigFile, ConfigFileError } from './config-file.js';
+import { listensOverlap, loadConfigFile, ConfigFileError } from './config-file.js';
 import { ApiError, PopulateError, type ConnectionView, type ControlTarget, type ProxyInput, type ProxyView, type ReloadResult, type ToxicInput, type ToxicView } from './control.js';
 import { effectiveSettings, parseProxySpec, ProxyConfigError, sameRelay, type ProxySpec } from './proxy-config.js';
 import { asApiError, parseToxic, updateToxic } from './toxic-config.js';
@@ -128,10 +130,20 @@ export class Fleet implements ControlTarget {
     return { ...toxic };
   }
 
+  /** The proxy's open connections, oldest first: those a change or reload left draining (still its own) and its running server's. */
   connections(proxy: string, limit = 100): { total: number; connections: ConnectionView[] } {
-    const running = this.managed(proxy).running;
-    if (!running) return { total: 0, connections: [] };
-    return running.server.connectionViews(limit);
+    const p = this.managed(proxy);
+    const servers = [...this.draining].filter((d) => d.proxy === proxy).map((d) => d.running.server);
+    if (p.running) servers.push(p.running.server);
+    let total = 0;
+    const connections: ConnectionView[] = [];
+    for (const server of servers) {
+      const page = server.connectionViews(limit);
+      total += page.total;
+      connections.push(...page.connections);
+    }
+    // Ids come from one sequence, so they order the connections by arrival across servers.
+    return { total, connections: connections.sort((a, b) => a.id - b.id).slice(0, limit) };
   }
 
   /** Every proxy's open connections for `/connections` and the live page, each named by its proxy (draining ones too), busiest first. */
@@ -210,27 +222,36 @@ export class Fleet implements ControlTarget {
     });
   }
 
-  addToxic(proxy: string, input: ToxicInput): ToxicView {
-    const p = this.managed(proxy);
-    const toxic = parseToxic(input);
-    if (p.spec.toxics.some((t) => t.name === toxic.name)) throw ApiError.toxicExists();
-    this.setToxics(p, [...p.spec.toxics, toxic]);
-    return { ...toxic };
+  // Toxics go through the queue as well: one added while the proxy's server is being replaced or
+  // started must reach the server that comes out of it, not the one going away (or none).
+
+  addToxic(proxy: string, input: ToxicInput): Promise<ToxicView> {
+    return this.serialized(async () => {
+      const p = this.managed(proxy);
+      const toxic = parseToxic(input);
+      if (p.spec.toxics.some((t) => t.name === toxic.name)) throw ApiError.toxicExists();
+      this.setToxics(p, [...p.spec.toxics, toxic]);
+      return { ...toxic };
+    });
   }
 
-  updateToxic(proxy: string, name: string, input: ToxicInput): ToxicView {
-    const p = this.managed(proxy);
-    const i = p.spec.toxics.findIndex((t) => t.name === name);
-    if (i === -1) throw ApiError.toxicNotFound();
-    const toxic = updateToxic(p.spec.toxics[i]!, input);
-    this.setToxics(p, p.spec.toxics.map((t, j) => (j === i ? toxic : t)));
-    return { ...toxic };
+  updateToxic(proxy: string, name: string, input: ToxicInput): Promise<ToxicView> {
+    return this.serialized(async () => {
+      const p = this.managed(proxy);
+      const i = p.spec.toxics.findIndex((t) => t.name === name);
+      if (i === -1) throw ApiError.toxicNotFound();
+      const toxic = updateToxic(p.spec.toxics[i]!, input);
+      this.setToxics(p, p.spec.toxics.map((t, j) => (j === i ? toxic : t)));
+      return { ...toxic };
+    });
   }
 
-  removeToxic(proxy: string, name: string): void {
-    const p = this.managed(proxy);
-    if (!p.spec.toxics.some((t) => t.name === name)) throw ApiError.toxicNotFound();
-    this.setToxics(p, p.spec.toxics.filter((t) => t.name !== name));
+  removeToxic(proxy: string, name: string): Promise<void> {
+    return this.serialized(async () => {
+      const p = this.managed(proxy);
+      if (!p.spec.toxics.some((t) => t.name === name)) throw ApiError.toxicNotFound();
+      this.setToxics(p, p.spec.toxics.filter((t) => t.name !== name));
+    });
   }
 
   // The proxy's toxics, on its open connections too; one it cannot carry is a 400 and changes nothing.
@@ -273,15 +294,21 @@ export class Fleet implements ControlTarget {
         if (err instanceof ConfigFileError) throw new ApiError(400, err.message);
         throw err;
       }
-      const result: ReloadResult = { added: [], removed: [], changed: [], unchanged: [] };
       const named = new Set(specs.map((s) => s.name));
+      const taken = this.listenTaken(specs, named);
+      if (taken) {
+        this.reloads.failure++;
+        throw new ApiError(400, `${file}: ${taken}`);
+      }
+      const result: ReloadResult = { added: [], removed: [], changed: [], unchanged: [] };
       for (const p of [...this.proxies.values()]) {
         if (p.origin === 'file' && !named.has(p.spec.name)) {
           await this.remove_(p, this.options.drainTimeoutMs);
           result.removed.push(p.spec.name);
         }
       }
-      for (const spec of specs) {
+      // Those it disables first, as those it removes: an address they free may be another's now.
+      for (const spec of [...specs.filter((s) => !s.enabled), ...specs.filter((s) => s.enabled)]) {
         const p = this.proxies.get(spec.name);
         try {
           if (!p) {
@@ -303,6 +330,31 @@ export class Fleet implements ControlTarget {
       this.reloads.success++;
       return result;
     });
+  }
+
+  /**
+   * The first proxy of a reloaded file that would bind an address another proxy keeps listening on
+   * (one the file moves elsewhere too, or one made through the API), as a one-line reason; null when
+   * none would. Found before anything is applied, so the file is refused whole instead of applied
+   * in part. Proxies the reload removes or disables free their addresses first (see reload).
+   */
+  private listenTaken(specs: ProxySpec[], named: Set<string>): string | null {
+    const next = new Map(specs.map((s) => [s.name, s]));
+    const holders = [...this.proxies.values()].filter((p) => p.running && (p.origin === 'api' || named.has(p.spec.name)) && next.get(p.spec.name)?.enabled !== false);
+    for (const spec of specs) {
+      if (!spec.enabled) continue;
+      const p = this.proxies.get(spec.name);
+      if (p?.running && this.sameListen(p, spec)) continue; // keeps its own socket
+      for (const holder of holders) {
+        if (holder === p) continue;
+        const at = [holder.running!.address, holder.spec.listenAddress];
+        if (!at.some((a) => listensOverlap(a, spec.listenAddress))) continue;
+        const moving = next.has(holder.spec.name) && !this.sameListen(holder, next.get(holder.spec.name)!);
+        const why = moving ? ` until it moves; one reload cannot pass a listen address from one proxy to another (move proxy ${holder.spec.name} in a reload of its own first)` : '';
+        return `proxy ${spec.name}: listen: ${spec.listen} is where proxy ${holder.spec.name} listens${why}`;
+      }
+    }
+    return null;
   }
 
   // Signals.
@@ -393,8 +445,7 @@ export class Fleet implements ControlTarget {
    */
   private async change(p: Managed, requested: ProxySpec, drainMs: number): Promise<void> {
     const before = p.spec;
-    // The address it is bound to, sent back (a client's "change upstream"), is the same listen.
-    const sameListen = requested.listen === before.listen || (p.bound !== null && formatAddress(requested.listenAddress) === formatAddress(p.bound));
+    const sameListen = this.sameListen(p, requested);
     const spec = sameListen ? { ...requested, listen: before.listen, listenAddress: before.listenAddress } : requested;
     const boundBefore = p.bound;
     if (!sameListen) p.bound = null;
@@ -415,11 +466,27 @@ export class Fleet implements ControlTarget {
     }
     if (sameRelay(before, spec)) return this.spreadToxics(p);
     const old = p.running;
-    // Same port: the successor takes the listening socket over, so no client is ever refused.
-    p.running = sameListen ? await this.launch(p, spec, old.server.handOverListener()) : await this.launch(p, spec).catch(undo);
+    if (sameListen) {
+      // Same port: the successor takes the listening socket over, so no client is ever refused. What
+      // can fail is tried before the socket changes hands; should the successor still fail, the old
+      // server takes it back and runs on as it was.
+      await checkSpillDir(spec).catch(undo);
+      const listener = old.server.handOverListener();
+      p.running = await this.launch(p, spec, listener).catch((err: unknown) => {
+        old.server.takeBackListener();
+        return undo(err);
+      });
+    } else {
+      p.running = await this.launch(p, spec).catch(undo);
+    }
     const movedOn = !sameListen || before.upstream !== spec.upstream;
     void this.drainAway(p.spec.name, old, movedOn ? drainMs : this.options.drainTimeoutMs);
     this.spreadToxics(p); // a reload may change settings and toxics at once
+  }
+
+  // The address it is bound to, sent back (a client's "change upstream"), is the same listen.
+  private sameListen(p: Managed, requested: ProxySpec): boolean {
+    return requested.listen === p.spec.listen || (p.bound !== null && formatAddress(requested.listenAddress) === formatAddress(p.bound));
   }
 
   private retire(p: Managed, drainMs: number): Promise<void> {
@@ -452,7 +519,13 @@ export class Fleet implements ControlTarget {
     try {
       address = await server.listen();
     } catch (err) {
+      // A listener handed over is not this server's to close: it goes back to its owner.
+      if (listener) server.handOverListener();
       await server.shutdown(0).catch(() => {});
+      if (spec.options.overflow === 'spill') {
+        const { SpillDirError } = await import('../spill/index.js'); // loaded only by a proxy that spills
+        if (err instanceof SpillDirError) throw spillDirError(err);
+      }
       throw bindError(spec.listenAddress, err as NodeJS.ErrnoException);
     }
     const registry = new MetricsRegistry();
@@ -488,6 +561,24 @@ export class Fleet implements ControlTarget {
 /** A family snapshot with `proxy` added to every sample's labels. */
 function labelled(families: FamilySnapshot[], proxy: string): FamilySnapshot[] {
   return families.map((f) => ({ ...f, samples: f.samples.map((s) => ({ ...s, labels: { proxy, ...s.labels } })) }));
+}
+
+/**
+ * Proves the spill directory of a proxy that spills usable, as its server's listen() would (which
+ * keeps the store it opens; this one is let go at once). Throws the ApiError of spillDirError.
+ */
+async function checkSpillDir(spec: ProxySpec): Promise<void> {
+  if (spec.options.overflow !== 'spill') return;
+  const { SpillStore, SpillDirError } = await import('../spill/index.js'); // loaded only by a proxy that spills
+  const store = await SpillStore.open({ dir: spec.options.spillDir ?? RELAY_DEFAULTS.spillDir, maxBytes: spec.options.spillMaxBytes ?? RELAY_DEFAULTS.spillMaxBytes }).catch((err: unknown) => {
+    throw err instanceof SpillDirError ? spillDirError(err) : err;
+  });
+  await store.close();
+}
+
+/** An unusable spill directory is a bad setting (400) named by its key, not a failure to listen. */
+function spillDirError(err: SpillDirError): ApiError {
+  return new ApiError(400, `spill-dir: ${err.dir} is not a writable directory (${err.reason})`);
 }
 
 /** toxiproxy passes Go's bind error through (clients show it): `listen tcp HOST:PORT: bind: address already in use`. */

@@ -146,7 +146,7 @@ export class FakeControlTarget implements ControlTarget {
     return { ...this.findToxic(this.find(proxy), name) };
   }
 
-  addToxic(proxyName: string, input: ToxicInput): ToxicView {
+  async addToxic(proxyName: string, input: ToxicInput): Promise<ToxicView> {
     this.calls.push(['addToxic', proxyName, input]);
     const proxy = this.find(proxyName);
     const type = optionalString(input, 'type', '') ?? '';
@@ -169,7 +169,7 @@ export class FakeControlTarget implements ControlTarget {
     return { ...toxic };
   }
 
-  updateToxic(proxyName: string, name: string, input: ToxicInput): ToxicView {
+  async updateToxic(proxyName: string, name: string, input: ToxicInput): Promise<ToxicView> {
     this.calls.push(['updateToxic', proxyName, name, input]);
     const toxic = this.findToxic(this.find(proxyName), name);
     toxic.attributes = { ...toxic.attributes, ...attributesOf(input) } as Record<string, number>;
@@ -177,7 +177,7 @@ export class FakeControlTarget implements ControlTarget {
     return { ...toxic };
   }
 
-  removeToxic(proxyName: string, name: string): void {
+  async removeToxic(proxyName: string, name: string): Promise<void> {
     this.calls.push(['removeToxic', proxyName, name]);
     const proxy = this.find(proxyName);
     this.findToxic(proxy, name);

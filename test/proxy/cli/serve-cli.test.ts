@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -122,6 +123,18 @@ describe('sluice serve (command line)', function () {
     const path = config({ proxies: [{ name: 'ok', upstream: '127.0.0.1:1' }, { name: 'redis', upstream: '127.0.0.1:6379', 'max-conns': 'many' }] });
     await expectUsageError(['serve', '--config', path, '--api', '127.0.0.1:0'], /^sluice serve: .*sluice\.json: proxy redis: max-conns: expected a whole number, got "many"$/m);
     await expectUsageError(['serve', '--config', join(dir, 'missing.json'), '--api', '127.0.0.1:0'], /missing\.json: cannot read it \(ENOENT\)/);
+  });
+
+  it('a file naming one listen address twice at start: exit 2, one line naming the second proxy and listen', async () => {
+    const path = config({ proxies: [{ name: 'b', listen: 'localhost:25902', upstream: '127.0.0.1:1' }, { name: 'c', listen: '127.0.0.1:25902', upstream: '127.0.0.1:2' }] });
+    await expectUsageError(['serve', '--config', path, '--api', '127.0.0.1:0'], /^sluice serve: .*sluice\.json: proxy c: listen: 127\.0\.0\.1:25902 is where proxy b listens \(localhost:25902\)$/m);
+  });
+
+  it('a config that is not a regular file at start (a FIFO, a device): exit 2, one line naming it, nothing read', async () => {
+    const fifo = join(dir, 'sluice.fifo');
+    execFileSync('mkfifo', [fifo]);
+    await expectUsageError(['serve', '--config', fifo, '--api', '127.0.0.1:0'], /^sluice serve: .*sluice\.fifo: not a regular file \(a FIFO\)$/m);
+    await expectUsageError(['serve', '--config', '/dev/null', '--api', '127.0.0.1:0'], /^sluice serve: \/dev\/null: not a regular file \(a character device\)$/m);
   });
 
   it('refuses --api on a non-loopback address without --api-insecure (exit 2)', async () => {

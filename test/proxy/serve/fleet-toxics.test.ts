@@ -63,7 +63,7 @@ describe('sluice serve: toxics on a proxy\'s open connections', () => {
   it('a toxic added after a settings change reaches the connection the old settings still carry', async () => {
     const { client, got } = await echoing();
     await fleet.update('p', { window: '64KiB' }); // the live connection stays on the draining server
-    fleet.addToxic('p', { name: 'cap', type: 'limit_data', attributes: { bytes: 5 } });
+    await fleet.addToxic('p', { name: 'cap', type: 'limit_data', attributes: { bytes: 5 } });
     client.write('hello world');
     await until(() => got.ended(), 'FIN after 5 bytes');
     expect(got.text()).to.equal('pinghello');
@@ -71,18 +71,18 @@ describe('sluice serve: toxics on a proxy\'s open connections', () => {
 
   it('a toxic removed after a settings change lets go of the connection the old settings carry', async () => {
     const { client, got } = await echoing();
-    fleet.addToxic('p', { name: 'still', type: 'stall', stream: 'upstream' });
+    await fleet.addToxic('p', { name: 'still', type: 'stall', stream: 'upstream' });
     await fleet.update('p', { window: '64KiB' });
     client.write('held');
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r)); // turns in which nothing may come back
     expect(got.text()).to.equal('ping');
-    fleet.removeToxic('p', 'still');
+    await fleet.removeToxic('p', 'still');
     await until(() => got.text() === 'pingheld', 'the echo once the stall is gone');
   });
 
   it('reset clears the toxics of draining connections too', async () => {
     const { client, got } = await echoing();
-    fleet.addToxic('p', { name: 'still', type: 'stall', stream: 'upstream' });
+    await fleet.addToxic('p', { name: 'still', type: 'stall', stream: 'upstream' });
     await fleet.update('p', { window: '64KiB' });
     client.write('held');
     await fleet.reset();

@@ -120,7 +120,7 @@ describe('sluice serve: the fleet of proxies', () => {
     await f.update('p', { 'max-conns': 1, 'max-queue': 0 });
     const first = res.socket(await connectTo(port));
     first.write('x');
-    await until(() => f.connections('p').total === 1, 'the first new client admitted');
+    await until(() => f.connections('p').total === 2, 'the first new client admitted (the old one is listed too)');
     const second = res.socket(await connectTo(port));
     await readAll(second);
     await until(() => logs.some((l) => l.end === 'queue-full'), 'the second turned away');
