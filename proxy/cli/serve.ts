@@ -80,7 +80,7 @@ async function runServe(o: ParsedOptions): Promise<number> {
 
   const onHangup = (): void => {
     void fleet.reload().then(
-      (r) => logLine(`SIGHUP: reloaded ${configFile}: ${r.added.length} added, ${r.removed.length} removed, ${r.changed.length} changed, ${r.unchanged.length} unchanged`),
+      (r) => logLine(`SIGHUP: reloaded ${configFile}: ${r.added.length} added, ${r.removed.length} removed, ${r.changed.length} changed, ${r.unchanged.length} unchanged${r.failed.length > 0 ? `, ${r.failed.length} failed (${r.failed.map((f) => f.name).join(', ')})` : ''}`),
       (err: Error) => logLine(`SIGHUP: ${err instanceof ApiError ? err.message : err.stack ?? String(err)}; the running configuration stays`),
     );
   };

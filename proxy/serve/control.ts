@@ -102,6 +102,8 @@ export interface ReloadResult {
   removed: string[];
   changed: string[];
   unchanged: string[];
+  /** Proxies the file named that could not take their new form (a bind, a spill directory): each keeps running as it was, or stays out if it is new. */
+  failed: { name: string; error: string }[];
 }
 
 /** The fleet of proxies the control API steers; every method throws ApiError for a bad request. */

@@ -75,7 +75,7 @@ export class Fleet implements ControlTarget {
   private readonly proxies = new Map<string, Managed>();
   private readonly draining = new Set<Draining>();
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly reloads = { success: 0, failure: 0 };
+  private readonly reloads = { success: 0, partial: 0, failure: 0 };
   private closed = false;
   // One sequence for every proxy and every server that replaces one: an id names one connection
   // in the access log, `/connections` and the API (draining servers' included) and the UNIQUE_ID.
@@ -300,7 +300,7 @@ export class Fleet implements ControlTarget {
         this.reloads.failure++;
         throw new ApiError(400, `${file}: ${taken}`);
       }
-      const result: ReloadResult = { added: [], removed: [], changed: [], unchanged: [] };
+      const result: ReloadResult = { added: [], removed: [], changed: [], unchanged: [], failed: [] };
       for (const p of [...this.proxies.values()]) {
         if (p.origin === 'file' && !named.has(p.spec.name)) {
           await this.remove_(p, this.options.drainTimeoutMs);
@@ -325,9 +325,11 @@ export class Fleet implements ControlTarget {
         } catch (err) {
           // A proxy that cannot bind its new address keeps running as it was; the others go on.
           this.options.onNotice?.(`reload: proxy ${spec.name}: ${(err as Error).message}`);
+          result.failed.push({ name: spec.name, error: (err as Error).message });
         }
       }
-      this.reloads.success++;
+      if (result.failed.length > 0) this.reloads.partial++;
+      else this.reloads.success++;
       return result;
     });
   }
@@ -386,8 +388,9 @@ export class Fleet implements ControlTarget {
       for (const d of this.draining) out.push(labelled(d.running.registry.snapshot(), d.proxy));
       return out;
     });
-    registry.counter('sluice_config_reloads_total', 'Config file reloads (SIGHUP, POST /reload), by result.', () => [
+    registry.counter('sluice_config_reloads_total', 'Config file reloads (SIGHUP, POST /reload), by result: success, partial (some proxies kept their old form), failure (nothing changed).', () => [
       { labels: { result: 'success' }, value: this.reloads.success },
+      { labels: { result: 'partial' }, value: this.reloads.partial },
       { labels: { result: 'failure' }, value: this.reloads.failure },
     ]);
     registry.gauge('sluice_proxies', 'Proxies configured, by state.', () => {

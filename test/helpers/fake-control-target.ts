@@ -52,7 +52,7 @@ export class FakeControlTarget implements ControlTarget {
   readonly taken = new Set<string>();
   readonly calls: FakeCall[] = [];
   /** What reload() answers, or throws when it is an ApiError. */
-  reloadOutcome: ReloadResult | ApiError = { added: [], removed: [], changed: [], unchanged: [] };
+  reloadOutcome: ReloadResult | ApiError = { added: [], removed: [], changed: [], unchanged: [], failed: [] };
   /** When set, the next asynchronous call waits for this before going on. */
   hold: Promise<void> | null = null;
 

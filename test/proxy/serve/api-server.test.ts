@@ -538,10 +538,10 @@ describe('control API over HTTP (toxiproxy 2.x api.go, against an in-memory flee
     });
 
     it('POST /reload: 200 with what changed; a file that does not validate is 400 with the fleet\'s reason', async () => {
-      fleet.reloadOutcome = { added: ['b'], removed: [], changed: ['redis'], unchanged: [] };
+      fleet.reloadOutcome = { added: ['b'], removed: [], changed: ['redis'], unchanged: [], failed: [] };
       const reply = await call(port, 'POST', '/reload');
       expect(reply.status).to.equal(200);
-      expect(reply.json).to.deep.equal({ added: ['b'], removed: [], changed: ['redis'], unchanged: [] });
+      expect(reply.json).to.deep.equal({ added: ['b'], removed: [], changed: ['redis'], unchanged: [], failed: [] });
       fleet.reloadOutcome = new ApiError(400, 'proxy "b": window: expected a size, got "lots"');
       expectError(await call(port, 'POST', '/reload'), 400, 'proxy "b": window: expected a size, got "lots"');
     });

@@ -111,13 +111,17 @@ describe('sluice serve: changes to a running fleet', () => {
       await until(() => live.got.text() === 'ping\nold\n', 'the open connection echoing');
     });
 
-    it('by a reload: told as a notice naming the proxy and spill-dir, and the proxy runs on as it was', async () => {
+    it('by a reload: told as a notice and in the answer\'s failed list naming the proxy and spill-dir, counted as partial, and the proxy runs on as it was', async () => {
       await start([{ name: 'a', listen: '127.0.0.1:0', upstream, messages: 'lines' }]);
       const before = fleet.get('a');
       const spillDir = unusable();
       write([{ name: 'a', listen: '127.0.0.1:0', upstream, messages: 'lines', overflow: 'spill', 'spill-dir': spillDir }]);
-      await fleet.reload();
-      expect(notices).to.deep.equal([`reload: proxy a: spill-dir: ${spillDir} is not a writable directory (ENOTDIR)`]);
+      const error = `spill-dir: ${spillDir} is not a writable directory (ENOTDIR)`;
+      expect(await fleet.reload()).to.deep.equal({ added: [], removed: [], changed: [], unchanged: [], failed: [{ name: 'a', error }] });
+      expect(notices).to.deep.equal([`reload: proxy a: ${error}`]);
+      const registry = new MetricsRegistry();
+      fleet.registerMetrics(registry);
+      expect(registry.render()).to.match(/^sluice_config_reloads_total\{result="partial"\} 1$/m);
       expect(fleet.get('a')).to.deep.equal(before);
       await echoes(portOf(before.listen), 'after\n');
     });

@@ -186,7 +186,7 @@ describe('sluice serve: the fleet of proxies', () => {
       { name: 'new', listen: '127.0.0.1:0', upstream },
     ]);
     const result = await f.reload();
-    expect(result).to.deep.equal({ added: ['new'], removed: ['drop'], changed: [], unchanged: ['keep'] });
+    expect(result).to.deep.equal({ added: ['new'], removed: ['drop'], changed: [], unchanged: ['keep'], failed: [] });
     expect(f.list().map((p) => p.name).sort()).to.deep.equal(['api', 'keep', 'new']);
     // The removed proxy stopped accepting, but its open connection is drained, not cut.
     await connectTo(dropPort).then((s) => (s.destroy(), expect.fail('still listening')), () => {});
