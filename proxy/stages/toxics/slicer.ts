@@ -1,4 +1,4 @@
-import { TimedQueueStage } from './timed-queue-stage.js';
+import { PIECE_OVERHEAD_BYTES, TimedQueueStage } from './timed-queue-stage.js';
 
 /** Options of a slicer toxic (toxiproxy's attributes). */
 export interface SlicerOptions {
@@ -17,6 +17,7 @@ export interface SlicerOptions {
  */
 export class SlicerStage extends TimedQueueStage {
   private readonly random: () => number;
+  protected override readonly pieceOverheadBytes = PIECE_OVERHEAD_BYTES;
 
   constructor(private readonly options: SlicerOptions) {
     super();

@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import sinon from 'sinon';
 import { SlicerStage, sliceBounds } from '../../../../proxy/stages/toxics/index.js';
-import { randomBytes, seededRandom } from '../../../../scenarios/harness/random.js';
+import { PIECE_OVERHEAD_BYTES } from '../../../../proxy/stages/toxics/timed-queue-stage.js';
+import { feed } from '../../../helpers/pipeline.js';
+import { randomBytes, randomChunks, seededRandom } from '../../../../scenarios/harness/random.js';
 import { advance, TOXIC_FAKES, toxicDirection } from '../../../helpers/toxics.js';
 
 /**
@@ -86,15 +88,38 @@ describe('toxic slicer (SlicerStage)', () => {
     direction.stop();
   });
 
-  it('holds the producer (reason toxic) once the window waits in it, and lets go at half', async () => {
-    const stage = new SlicerStage({ averageSize: 100, sizeVariation: 0, delayUs: 100_000 }); // 100 ms per piece
-    const { deliver, direction } = toxicDirection(clock, [stage], { windowBytes: 800 });
-    deliver(800); // 8 pieces of 100, at 0, 100, ... 700
+  it('holds the producer (reason toxic) once the window waits in it, each piece counting its bookkeeping too, and lets go at half', async () => {
+    const stage = new SlicerStage({ averageSize: 1000, sizeVariation: 0, delayUs: 100_000 }); // 100 ms per piece
+    const window = 8 * (1000 + PIECE_OVERHEAD_BYTES);
+    const { deliver, direction } = toxicDirection(clock, [stage], { windowBytes: window });
+    deliver(8000); // 8 pieces of 1000, at 0, 100, ... 700
     expect(direction.valve.ledger.reasons()).to.deep.equal(['toxic']);
     await advance(clock, 200); // 3 gone
-    expect([stage.heldBytes, direction.isHeld]).to.deep.equal([500, true]);
-    await advance(clock, 100); // 4 gone, 400 left: half
-    expect([stage.heldBytes, direction.isHeld]).to.deep.equal([400, false]);
+    expect([stage.heldBytes, direction.isHeld]).to.deep.equal([5000, true]);
+    await advance(clock, 100); // 4 gone, 4 left: half the window with their bookkeeping
+    expect([stage.heldBytes, direction.isHeld]).to.deep.equal([4000, false]);
+    direction.stop();
+  });
+
+  it('1-byte pieces into a sink that stopped: the pieces queued here and in the sink stay within the window, bookkeeping counted (found from outside: 63 MiB for one connection)', async () => {
+    const stage = new SlicerStage({ averageSize: 1, sizeVariation: 0, delayUs: 0 });
+    const window = 64 * 1024;
+    const { source, sink, direction } = toxicDirection(clock, [stage], { windowBytes: window });
+    sink.held = true;
+    const data = randomBytes(1024 * 1024, 12);
+    void feed(source, randomChunks(data, 16 * 1024, 13));
+    let most = { here: 0, sink: 0 };
+    for (let i = 0; i < 50; i++) {
+      await advance(clock, 10);
+      most = { here: Math.max(most.here, stage.heldBytes), sink: Math.max(most.sink, sink.writableLength) };
+    }
+    // Pieces of 1 + 256 bytes: a window holds 255 of them; one read (16 KiB) may arrive past the limit.
+    const perPiece = 1 + PIECE_OVERHEAD_BYTES;
+    expect(most.sink, 'pieces in the sink\'s queue').to.be.at.most(Math.ceil(window / perPiece) + 1);
+    expect(most.here, 'pieces queued in the slicer').to.be.at.most(Math.ceil(window / perPiece) + 16 * 1024);
+    sink.flush();
+    for (let i = 0; i < 20000 && sink.received < data.length; i++) await advance(clock, 1);
+    expect(sink.bytes().equals(data)).to.equal(true);
     direction.stop();
   });
 
