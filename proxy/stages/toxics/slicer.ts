@@ -31,7 +31,7 @@ export class SlicerStage extends TimedQueueStage {
     let at = Math.max(nowMs, this.lastDueMs + delayMs);
     const bounds = sliceBounds(0, chunk.length, this.options.averageSize, this.options.sizeVariation, this.random);
     for (let i = 1; i < bounds.length; i++) {
-      this.enqueue(chunk.subarray(bounds[i - 1]!, bounds[i]!), at);
+      this.enqueueRange(chunk, bounds[i - 1]!, bounds[i]!, at);
       at += delayMs;
     }
   }

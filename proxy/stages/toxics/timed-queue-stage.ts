@@ -24,7 +24,11 @@ export abstract class TimedQueueStage implements Stage {
   // Pieces are the stage's own (copies), so the direction hands over copies of lent chunks.
   readonly takesLeases = false;
   protected context!: StageContext;
+  // A piece is a range of the chunk it came from: the view is made when it goes, so a chunk cut
+  // into 65 536 pieces costs three numbers and a reference each while it waits, not a Buffer each.
   private pieces: Buffer[] = [];
+  private starts: number[] = [];
+  private ends: number[] = [];
   private dues: number[] = [];
   /** When the chunk each piece came from arrived (an update re-times pieces from it). */
   private arrivals: number[] = [];
@@ -98,6 +102,8 @@ export abstract class TimedQueueStage implements Stage {
     this.waitingForDrain = false;
     this.releasedPieces = 0;
     this.pieces = [];
+    this.starts = [];
+    this.ends = [];
     this.dues = [];
     this.arrivals = [];
     this.head = this.queuedBytes = 0;
@@ -121,12 +127,19 @@ export abstract class TimedQueueStage implements Stage {
   protected lastDueMs = Number.NEGATIVE_INFINITY;
 
   protected enqueue(piece: Buffer, dueMs: number): void {
+    this.enqueueRange(piece, 0, piece.length, dueMs);
+  }
+
+  /** Queues `chunk[start, end)` as one piece (its view made when it goes). */
+  protected enqueueRange(chunk: Buffer, start: number, end: number, dueMs: number): void {
     const due = Math.max(dueMs, this.lastDueMs);
     this.lastDueMs = due;
-    this.pieces.push(piece);
+    this.pieces.push(chunk);
+    this.starts.push(start);
+    this.ends.push(end);
     this.dues.push(due);
     this.arrivals.push(this.arrivalMs);
-    this.queuedBytes += piece.length;
+    this.queuedBytes += end - start;
     if (!this.timer) this.arm(this.context.now());
   }
 
@@ -183,16 +196,20 @@ export abstract class TimedQueueStage implements Stage {
   };
 
   private take(): Buffer {
-    const piece = this.pieces[this.head]!;
+    const piece = this.pieceAt(this.head);
     this.head++;
     this.queuedBytes -= piece.length;
     if (this.head === this.pieces.length) {
       this.pieces = [];
+      this.starts = [];
+      this.ends = [];
       this.dues = [];
       this.arrivals = [];
       this.head = 0;
     } else if (this.head >= 1024 && this.head * 2 >= this.pieces.length) {
       this.pieces = this.pieces.slice(this.head);
+      this.starts = this.starts.slice(this.head);
+      this.ends = this.ends.slice(this.head);
       this.dues = this.dues.slice(this.head);
       this.arrivals = this.arrivals.slice(this.head);
       this.head = 0;
@@ -200,10 +217,19 @@ export abstract class TimedQueueStage implements Stage {
     return piece;
   }
 
+  private pieceAt(i: number): Buffer {
+    const chunk = this.pieces[i]!;
+    const start = this.starts[i]!;
+    const end = this.ends[i]!;
+    return start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
+  }
+
   // Gives up what is queued to the stage that replaces this one: no timer, nothing sent (its hold
   // is let go by the adopter, once it has taken it over).
   private surrender(): { pieces: Buffer[]; arrivals: number[]; endQueued: boolean; holding: boolean } {
-    const handed = { pieces: this.pieces.slice(this.head), arrivals: this.arrivals.slice(this.head), endQueued: this.endQueued, holding: this.holding };
+    const pieces: Buffer[] = [];
+    for (let i = this.head; i < this.pieces.length; i++) pieces.push(this.pieceAt(i));
+    const handed = { pieces, arrivals: this.arrivals.slice(this.head), endQueued: this.endQueued, holding: this.holding };
     this.close();
     this.endQueued = false;
     return handed;
