@@ -20,6 +20,7 @@ export { loadTlsFiles, serverTlsOptions, clientTlsOptions, type TlsFiles, type T
 export { parseSize, parseDuration, formatSize, formatDuration } from './config/units.js';
 export { MetricsRegistry, type MetricFamily, type Sample } from './signals/metrics.js';
 export { startHttpEndpoints, type HealthStatus, type HttpEndpoints, type HttpEndpointsOptions } from './signals/http-endpoints.js';
+export type { ConnectionPhase, ConnectionsPage, ConnectionsSource, ConnectionView, DirectionView, MessagesView, StreamView } from './signals/connections-view.js';
 export { startAgentCheck, formatAgentReply, MAX_AGENT_REPLY_BYTES, type AgentCheckResponder, type AgentCheckOptions } from './signals/agent-check.js';
 export { createManagementServer, readBody, BodyTooLargeError, MANAGEMENT_DEFAULTS, type ManagementServer, type ManagementServerOptions } from './signals/management-server.js';
 export { FdReserve, type FdReserveOptions } from './net/fd-reserve.js';

@@ -35,16 +35,6 @@ export interface HttpEndpointsOptions extends Partial<ManagementServerOptions> {
 export type MetricsText = Pick<MetricsRegistry, 'render'>;
 
 /**
- * Serves, on a management server (capped connections and short timeouts, so slow peers cannot
- * take the relay's descriptors), and only to GET and HEAD:
- *
- *   /metrics       Prometheus text format
- *   /healthz       200, or 503 with Retry-After while `health()` says the instance is under pressure;
- *                  `?proxy=NAME` asks the same of one proxy (`proxyHealth`), 404 for a name it does not know
- *   /connections   the open connections as JSON (`?limit=`, busiest first; see connections-view.ts)
- *   /              the live page (and its live.js, live.css, favicon.svg), which polls the three above
- */
-/**
  * The path and query of a request target: origin form (`/metrics?x`) or absolute form
  * (`http://host/metrics`, which RFC 9112 3.2.2 has servers accept). The query is everything after
  * the first `?`, further ones included.
@@ -57,6 +47,16 @@ export function requestTarget(target: string): { path: string; query: string } {
   return mark === -1 ? { path: rest, query: '' } : { path: rest.slice(0, mark), query: rest.slice(mark + 1) };
 }
 
+/**
+ * Serves, on a management server (capped connections and short timeouts, so slow peers cannot
+ * take the relay's descriptors), and only to GET and HEAD:
+ *
+ *   /metrics       Prometheus text format
+ *   /healthz       200, or 503 with Retry-After while `health()` says the instance is under pressure;
+ *                  `?proxy=NAME` asks the same of one proxy (`proxyHealth`), 404 for a name it does not know
+ *   /connections   the open connections as JSON (`?limit=`, busiest first; see connections-view.ts)
+ *   /              the live page (and its live.js, live.css, favicon.svg), which polls the three above
+ */
 export async function startHttpEndpoints(
   listen: Address,
   registry: MetricsText,
@@ -78,14 +78,19 @@ export async function startHttpEndpoints(
       answerConnections(req, res, connections, limitFromQuery(query));
       return;
     }
+    // What the metrics and health read is the caller's code as well as ours (a library user's gauge):
+    // a read that throws answers 500 with its message, never an uncaught exception in this handler.
     if (path === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(registry.render());
+      const body = attempt(() => registry.render());
+      if (body.ok) res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body.value);
+      else answerFailure(res, body.error);
       return;
     }
     if (path === '/healthz') {
       const proxy = new URLSearchParams(query).get('proxy');
-      const status = proxy === null ? health() : (proxyHealth?.(proxy) ?? null);
-      if (status) answerHealth(res, status);
+      const status = attempt(() => (proxy === null ? health() : (proxyHealth?.(proxy) ?? null)));
+      if (!status.ok) answerFailure(res, status.error);
+      else if (status.value) answerHealth(res, status.value);
       else res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`no proxy named ${JSON.stringify(proxy)}\n`);
       return;
     }
@@ -133,6 +138,19 @@ function answerHealth(res: ServerResponse, status: HealthStatus): void {
   const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' };
   if (!status.ok) headers['retry-after'] = String(Math.max(1, Math.ceil(status.retryAfterS ?? 1)));
   res.writeHead(status.ok ? 200 : 503, headers).end(body);
+}
+
+function attempt<T>(read: () => T): { ok: true; value: T } | { ok: false; error: unknown } {
+  try {
+    return { ok: true, value: read() };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+function answerFailure(res: ServerResponse, error: unknown): void {
+  const text = error instanceof Error ? error.message : String(error);
+  res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`${text}\n`);
 }
 
 function answerConnections(req: IncomingMessage, res: ServerResponse, source: ConnectionsSource, limit: number): void {

@@ -86,7 +86,7 @@ export class MetricsRegistry {
     for (const family of [...own, ...merged]) {
       lines.push(`# HELP ${family.name} ${escapeHelp(family.help)}`, `# TYPE ${family.name} ${family.type}`);
       for (const sample of family.samples) {
-        lines.push(`${family.name}${formatLabels(sample.labels)} ${formatValue(sample.value)}`);
+        lines.push(`${family.name}${formatLabels(family.name, sample.labels)} ${formatValue(sample.value)}`);
       }
     }
     return lines.join('\n') + '\n';
@@ -97,11 +97,15 @@ function escapeHelp(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 
-function formatLabels(labels: Record<string, string> | undefined): string {
+// Prometheus refuses a whole scrape over one bad label name, so one is refused here, naming it.
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+function formatLabels(family: string, labels: Record<string, string> | undefined): string {
   if (!labels) return '';
-  const parts = Object.entries(labels).map(
-    ([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`,
-  );
+  const parts = Object.entries(labels).map(([k, v]) => {
+    if (!LABEL_NAME.test(k) || k.startsWith('__')) throw new RangeError(`metric ${family}: label name ${JSON.stringify(k)} is not a Prometheus label name`);
+    return `${k}="${String(v).replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`;
+  });
   return parts.length === 0 ? '' : `{${parts.join(',')}}`;
 }
 

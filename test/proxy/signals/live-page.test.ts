@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { Script } from 'node:vm';
 import { LIVE_PAGE_ASSETS } from '../../../proxy/signals/live-page/index.js';
 import { requestTarget, startHttpEndpoints, type HttpEndpointsOptions } from '../../../proxy/signals/http-endpoints.js';
-import { CONNECTIONS_LIMITS, limitFromQuery, mergePages, type ConnectionView, type ConnectionsPage } from '../../../proxy/signals/connections-view.js';
+import { CONNECTIONS_LIMITS, limitFromQuery, mergePages } from '../../../proxy/signals/connections-view.js';
+// From the public entry point, as README says a library user takes them (the build checks it).
+import type { ConnectionView, ConnectionsPage } from '../../../proxy/index.js';
 import { MetricsRegistry } from '../../../proxy/signals/metrics.js';
 import { httpRequest } from '../../helpers/http.js';
 import { tcp } from '../../helpers/tunnel.js';
@@ -98,6 +100,25 @@ describe('metrics port: the live page and /connections', () => {
     expect((await httpRequest(port, '/nothing')).body).to.equal('not found: try /, /connections, /metrics or /healthz\n');
     // A process that runs no named proxies (relay, tunnel sidecars) knows no name.
     expect(await httpRequest(port, '/healthz?proxy=redis')).to.deep.include({ status: 404, body: 'no proxy named "redis"\n' });
+  });
+
+  it('a metric or health read that throws (a library user\'s gauge) answers 500 with its message; the port goes on answering', async () => {
+    const registry = new MetricsRegistry();
+    let down = true;
+    registry.gauge('app_flaky', 'help', () => {
+      if (down) throw new Error('db down');
+      return 1;
+    });
+    const endpoints = await startHttpEndpoints(tcp(0), registry, () => {
+      if (down) throw new Error('no health');
+      return { ok: true };
+    });
+    started.push(endpoints);
+    const port = endpoints.address.kind === 'tcp' ? endpoints.address.port : 0;
+    expect(await httpRequest(port, '/metrics')).to.deep.include({ status: 500, body: 'db down\n' });
+    expect(await httpRequest(port, '/healthz')).to.deep.include({ status: 500, body: 'no health\n' });
+    down = false;
+    expect((await httpRequest(port, '/metrics')).body).to.include('app_flaky 1');
   });
 
   it('changes nothing: every method but GET and HEAD is refused with 405, before the source is asked', async () => {

@@ -11,6 +11,12 @@ describe('metrics and access log formats', () => {
     );
   });
 
+  it('refuses to render a label name Prometheus would refuse the whole scrape for, naming the family and the label', () => {
+    const registry = new MetricsRegistry();
+    registry.gauge('app_queue', 'help', () => [{ labels: { 'bad-label': 'x' }, value: 1 }]);
+    expect(() => registry.render()).to.throw(RangeError, 'metric app_queue: label name "bad-label" is not a Prometheus label name');
+  });
+
   it('refuses duplicate and malformed names', () => {
     const r = new MetricsRegistry();
     r.gauge('a', 'A.', () => 1);
