@@ -30,7 +30,7 @@ async function globalHelp(): Promise<string> {
     'Examples:',
     ...commands.flatMap((c) => c.examples.slice(0, 1).map((e) => `  ${e}`)),
     '',
-    'Sizes: 65536, 64KiB, 1MiB, 1GiB. Durations: 250ms, 5s, 1m, 1h.',
+    'Sizes: 65536, 64KiB, 1MiB, 1GiB. Durations: 250ms, 5s, 1m, 1h (a bare number is milliseconds).',
   ].join('\n');
 }
 

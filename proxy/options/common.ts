@@ -13,7 +13,7 @@ export const COMMON_OPTIONS: OptionSpec[] = [
   { name: 'max-conns', kind: 'count', default: String(D.maxConns), help: 'most connections to the target at once; extra clients wait in a queue (0 = no limit)' },
   { name: 'max-queue', kind: 'count', default: String(D.maxQueue), help: 'most clients waiting for a slot; past it new clients are closed' },
   { name: 'queue-timeout', kind: 'duration', default: formatDuration(D.queueTimeoutMs), min: 1, help: 'how long a client may wait for a slot before it is closed' },
-  { name: 'connect-timeout', kind: 'duration', default: formatDuration(D.connectTimeoutMs), min: 1, help: 'give up connecting to the target after this long and close the client' },
+  { name: 'connect-timeout', kind: 'duration', default: formatDuration(D.connectTimeoutMs), min: 1, help: 'give up connecting onward after this long and close the client (the target; on tunnel-client the link dial and its TLS handshake)' },
   { name: 'idle-timeout', kind: 'duration', default: formatDuration(D.idleTimeoutMs), help: 'close a connection after this long with no bytes either way, queued time included (0 = never)' },
   { name: 'half-close-timeout', kind: 'duration', default: formatDuration(D.halfCloseTimeoutMs), help: 'after one side ends its half (FIN), how long the other may take to finish before both are closed (0 = no limit)' },
   { name: 'drain-timeout', kind: 'duration', default: formatDuration(D.drainTimeoutMs), help: 'on SIGTERM/SIGINT, how long open connections may finish before they are reset' },
@@ -62,7 +62,7 @@ export const RELAY_ONLY_OPTIONS: OptionSpec[] = [
   { name: 'connect-retry', kind: 'duration', default: formatDuration(RELAY_DEFAULTS.connectRetryMs), help: 'retry a refused connect with backoff for this long (a target restarting), never past --connect-timeout (0 = no retry)' },
   { name: 'memory-budget', kind: 'size', default: formatSize(RELAY_DEFAULTS.memoryBudgetBytes), min: 64 * 1024, help: 'cap on all buffered bytes: windows shrink as it fills, new clients are turned away at 95%' },
   { name: 'adaptive-concurrency', kind: 'flag', help: 'adapt the limit on target connections to the target\'s latency (Gradient2); --max-conns caps it' },
-  { name: 'shed-at', kind: 'number', default: String(RELAY_DEFAULTS.shedAt), min: 0.05, max: 1, help: 'pressure (0..1) from which /healthz answers 503 and the agent weight falls' },
+  { name: 'shed-at', kind: 'number', default: String(RELAY_DEFAULTS.shedAt), min: 0.05, max: 1, help: 'pressure (0.05..1) from which /healthz answers 503 and the agent weight falls' },
   { name: 'agent', kind: 'address', help: 'answer HAProxy agent checks on this HOST:PORT (weight N%, drain, up)' },
   { name: 'rate', kind: 'size', default: formatSize(RELAY_DEFAULTS.rateBytesPerS), help: 'bytes per second per direction per connection (token bucket; 0 = unlimited)' },
 ];

@@ -1,5 +1,5 @@
 import { parseAddress, type Address } from '../net/address.js';
-import { parseDuration, parseSize } from '../config/units.js';
+import { formatDuration, formatSize, parseDuration, parseSize } from '../config/units.js';
 
 /** A command-line mistake: reported as one line naming the flag, exit code 2. */
 export class UsageError extends Error {
@@ -110,8 +110,10 @@ function parseValue(spec: OptionSpec, text: string): number | string | Address {
 }
 
 function bounded(spec: OptionSpec, n: number, text: string): number {
-  if (spec.min !== undefined && n < spec.min) throw new UsageError(`--${spec.name}: must be at least ${spec.min}, got "${text}"`);
-  if (spec.max !== undefined && n > spec.max) throw new UsageError(`--${spec.name}: must be at most ${spec.max}, got "${text}"`);
+  // In the flag's own units: "at least 500ms", "at least 4KiB", not a bare number.
+  const shown = (limit: number) => (spec.kind === 'duration' ? formatDuration(limit) : spec.kind === 'size' ? formatSize(limit) : String(limit));
+  if (spec.min !== undefined && n < spec.min) throw new UsageError(`--${spec.name}: must be at least ${shown(spec.min)}, got "${text}"`);
+  if (spec.max !== undefined && n > spec.max) throw new UsageError(`--${spec.name}: must be at most ${shown(spec.max)}, got "${text}"`);
   return n;
 }
 

@@ -39,6 +39,8 @@ describe('sluice command line', () => {
     [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--log', 'xml'], /--log: expected one of text\|json/],
     [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--bogus'], /unknown flag --bogus/],
     [['relay', '--listen'], /--listen needs a value/],
+    // Limits in the flag's own units.
+    [['demo', '--duration', '0'], /--duration: must be at least 500ms, got "0"$/m],
     [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--accept-proxy-from'], /--accept-proxy-from needs a value \(CIDR\[,CIDR\.\.\.\]\)$/m],
     [['teleport'], /unknown command "teleport"/],
     [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--overflow', 'drop-newest'], /--overflow drop-newest needs --messages/],

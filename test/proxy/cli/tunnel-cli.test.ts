@@ -20,7 +20,7 @@ describe('sluice tunnel-client / tunnel-server command line', function () {
     [['tunnel-server', '--listen', '[2001:db8::1]:0', '--target', '127.0.0.1:1'], /refusing plain links on non-loopback \[2001:db8::1\]:0/],
     [['tunnel-client', '--listen', '127.0.0.1:0'], /--server is required/],
     [['tunnel-server', '--listen', '127.0.0.1:0'], /--target is required/],
-    [[...server, '--window', '128KiB'], /--window: must be at least 262144/],
+    [[...server, '--window', '128KiB'], /--window: must be at least 256KiB, got "128KiB"/],
     [[...server, '--window', '32MiB'], /--window: must be at most --max-window \(16MiB\), got 32MiB/],
     [[...client, '--links', '0'], /--links: must be at least 1/],
     [[...client, '--keepalive', 'often'], /--keepalive: expected a duration/],
