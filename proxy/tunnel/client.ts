@@ -48,11 +48,11 @@ export interface TunnelClientOptions extends TunnelSidecarOptions {
   random?: () => number;
 }
 
-/** Defaults this sidecar adds to TUNNEL_DEFAULTS. */
-export const TUNNEL_CLIENT_DEFAULTS = {
+/** Defaults this sidecar adds to TUNNEL_DEFAULTS (frozen, like them). */
+export const TUNNEL_CLIENT_DEFAULTS = Object.freeze({
   links: 1,
   linkWaitMs: 5_000, // like the connect timeout: a client waits about as long as a connect would
-} as const;
+} as const);
 
 /** The access log's error for a connection that got no stream, by why. */
 const LINK_WAIT_ERRORS: Record<LinkWaitFailure, string> = {

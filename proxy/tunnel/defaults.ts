@@ -7,8 +7,9 @@ import { TUNNEL_SESSION_DEFAULTS } from './session.js';
 /**
  * Defaults of the tunnel sidecars: the connection defaults every sidecar shares, the session's
  * (windowing/yamux/constants.ts says where each comes from) and the two below, each with its reason.
+ * Frozen, like CONNECTION_DEFAULTS.
  */
-export const TUNNEL_DEFAULTS = {
+export const TUNNEL_DEFAULTS = Object.freeze({
   ...CONNECTION_DEFAULTS,
   /** Receive window each stream starts with: the yamux initial window, also the least a stream may have. */
   windowBytes: INITIAL_STREAM_WINDOW_BYTES,
@@ -36,7 +37,7 @@ export const TUNNEL_DEFAULTS = {
    * peer that connects and says nothing holds a socket for seconds, not until the keepalive.
    */
   handshakeTimeoutMs: 5_000,
-} as const;
+} as const);
 
 /**
  * The flood budgets of a link's session (HARDENING rows 3 and 5-8), as the sidecars take them;

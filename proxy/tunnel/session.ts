@@ -70,13 +70,13 @@ export interface TunnelSessionOptions extends Omit<SessionOptions, 'role'> {
   reads?: LinkReads;
 }
 
-/** Defaults of the options this layer adds. */
-export const TUNNEL_SESSION_DEFAULTS = {
+/** Defaults of the options this layer adds (frozen, like every exported defaults object). */
+export const TUNNEL_SESSION_DEFAULTS = Object.freeze({
   keepaliveIntervalMs: 30_000, // yamux KeepAliveInterval
   closeLingerMs: 5_000, // how long an ending link may take to flush and close before it is destroyed
   errorLingerMs: 500, // the same after an error: only the go away is left to flush
   handshakeTimeoutMs: 0, // off in the library; tunnel-server sets 5 s
-} as const;
+} as const);
 
 /** Counters and gauges of one session, for metrics. */
 export interface TunnelSessionStats extends SessionStats {
