@@ -3,6 +3,8 @@ import { DEFAULT_MEMORY_BUDGET_BYTES } from '../../windowing/memory-budget.js';
 import { DEFAULT_SHED_AT } from '../../windowing/pressure.js';
 import { DEFAULT_SPILL_DIR, DEFAULT_SPILL_MAX_BYTES } from '../spill/defaults.js';
 import { DEFAULT_WINDOW_BYTES } from './relay.js';
+import type { SidecarConnectionOptions } from './connection-table.js';
+import { bool, durationMs, func, object, oneOf, text, whole, type Checks } from './option-checks.js';
 
 /**
  * What a sidecar uses for each option left out (reasons in DESIGN.md's and README's tables). The
@@ -43,3 +45,27 @@ export const RELAY_DEFAULTS = Object.freeze({
   spillDir: DEFAULT_SPILL_DIR,
   spillMaxBytes: DEFAULT_SPILL_MAX_BYTES,
 } as const);
+
+/**
+ * What every sidecar accepts for the shared options (option-checks.ts), with the bounds the CLI's
+ * flags have: the timeouts a client waits under are at least 1 ms (0 would refuse every client
+ * at once), those that 0 turns off may be 0.
+ */
+export const CONNECTION_CHECKS: Checks<SidecarConnectionOptions> = {
+  connectTimeoutMs: durationMs(1),
+  idleTimeoutMs: durationMs(0),
+  halfCloseTimeoutMs: durationMs(0),
+  maxConns: whole(0),
+  maxQueue: whole(0),
+  queueTimeoutMs: durationMs(1),
+  onAccessLog: func,
+  now: func,
+  readPath: oneOf(['onread', 'stream']),
+  acceptProxy: bool,
+  acceptProxyFrom: text, // parsed by proxyProtocolFrom, which names it too
+  proxyHeaderTimeoutMs: durationMs(1),
+  sendProxy: oneOf(['v1', 'v2']),
+  onNotice: func,
+  fdReserve: object,
+  acceptErrors: object,
+};
