@@ -18,7 +18,7 @@ export interface BackoffOptions {
 }
 
 /** Default options, each with its reason above. */
-export const BACKOFF_DEFAULTS = { initialMs: 100, multiplier: 2, maxMs: 10_000, jitter: 0.2 } as const;
+export const BACKOFF_DEFAULTS = Object.freeze({ initialMs: 100, multiplier: 2, maxMs: 10_000, jitter: 0.2 } as const);
 
 /** Counts failed attempts and says how long to wait before the next one. */
 export class Backoff {

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { DROP_REASONS, type DropReason, type OverflowPolicy } from '../../windowing/message-queue.js';
-import type { MessageFraming } from '../../windowing/message-framer.js';
+import { DROP_REASONS, OVERFLOW_POLICIES, type DropReason, type OverflowPolicy } from '../../windowing/message-queue.js';
+import { MAX_MESSAGE_LIMIT_BYTES, MESSAGE_FRAMINGS, type MessageFraming } from '../../windowing/message-framer.js';
 import { clientEndpointOf, formatAddress, type Address } from '../net/address.js';
 import { asSocket, leanTcp, type LeanSocket } from '../net/lean-socket.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
@@ -16,9 +16,10 @@ import { BlockPool } from '../memory/block-pool.js';
 import { collectGarbage } from '../memory/full-gc.js';
 import { ArrivalBurstCollector } from '../memory/arrival-burst.js';
 import { connectionChargeFor } from './connection-charge.js';
-import type { Relay, RelayResult } from './relay.js';
+import { WINDOW_BYTES_CHECK, type Relay, type RelayResult } from './relay.js';
 import type { SpillStore } from '../spill/spill-store.js';
-import { RELAY_DEFAULTS } from './defaults.js';
+import { CONNECTION_CHECKS, RELAY_DEFAULTS } from './defaults.js';
+import { above, address, bool, checkOptions, durationMs, func, list, object, oneOf, text, whole, type Checks } from './option-checks.js';
 import { proxyProtocolFrom } from './proxy-protocol.js';
 import { checkToxicsFit, ConnectionToxics } from './connection-toxics.js';
 import type { ToxicSpec } from '../stages/toxics/index.js';
@@ -82,6 +83,31 @@ export interface RelayServerOptions extends SidecarConnectionOptions {
   proxyName?: string;
 }
 
+/** What RelayServer accepts for each option (option-checks.ts); bounds as the CLI's flags have them. */
+const RELAY_SERVER_CHECKS: Checks<RelayServerOptions> = {
+  ...CONNECTION_CHECKS,
+  listen: address,
+  target: address,
+  connectionIds: object,
+  windowBytes: WINDOW_BYTES_CHECK,
+  connectRetryMs: durationMs(0),
+  // The governor's read blocks and per-connection charge are carved out of it (--memory-budget's bound).
+  memoryBudgetBytes: whole(64 * 1024),
+  adaptiveConcurrency: bool,
+  shedAt: above(0, 1),
+  rateBytesPerS: whole(0),
+  messages: oneOf(MESSAGE_FRAMINGS),
+  overflow: oneOf(OVERFLOW_POLICIES),
+  maxMessageBytes: whole(1, MAX_MESSAGE_LIMIT_BYTES),
+  spillDir: text,
+  spillMaxBytes: whole(64 * 1024), // --spill-max's bound: a segment is at least 64 KiB
+  collectAfterBurst: bool,
+  listener: object,
+  toxics: list, // each checked against the relay by checkToxicsFit
+  random: func,
+  proxyName: text,
+};
+
 type OptionalKeys = 'proxyName' | 'onAccessLog' | 'collectAfterBurst' | 'memoryBudgetBytes' | 'shedAt' | 'messages' | 'onNotice' | 'fdReserve' | 'acceptErrors' | 'acceptProxy' | 'acceptProxyFrom' | 'proxyHeaderTimeoutMs' | 'sendProxy' | 'listener' | 'toxics' | 'random' | 'connectionIds';
 type Options = Required<Omit<RelayServerOptions, OptionalKeys>> & Pick<RelayServerOptions, OptionalKeys>;
 
@@ -111,6 +137,8 @@ export class RelayServer {
   private readonly messagesDroppedBy: Record<DropReason, number> = { 'drop-newest': 0, 'drop-oldest': 0, 'too-large': 0, incomplete: 0, closed: 0, toxic: 0 };
 
   constructor(options: RelayServerOptions) {
+    // Everything that can refuse the options runs before the governor starts its timer.
+    checkOptions(options, RELAY_SERVER_CHECKS, ['listen', 'target']);
     this.options = {
       windowBytes: options.windowBytes ?? RELAY_DEFAULTS.windowBytes,
       connectTimeoutMs: options.connectTimeoutMs ?? RELAY_DEFAULTS.connectTimeoutMs,
@@ -142,6 +170,11 @@ export class RelayServer {
     if (this.options.overflow !== 'block' && !this.options.messages) {
       throw new RangeError(`overflow ${this.options.overflow} needs message boundaries (messages: lines or u32be)`);
     }
+    const proxyProtocol = proxyProtocolFrom(options, RELAY_DEFAULTS.proxyHeaderTimeoutMs);
+    if (options.toxics) checkToxicsFit(options.toxics, options.messages !== undefined);
+    // From here on the governor samples on an interval and holds the process's event-loop monitor:
+    // a constructor that throws must give both back, or its timer would run against a server that
+    // was never made (and crash the process that caught the error).
     this.governor = new Governor(
       {
         relayingConnections: () => this.table.relayingConnections(),
@@ -156,31 +189,36 @@ export class RelayServer {
         now: this.options.now,
       },
     );
-    this.blocks = new BlockPool({ budget: this.governor.budget, ...(options.collectAfterBurst !== false ? { afterBurst: () => this.collectAfterBurst() } : {}) });
-    this.arrivalBursts = options.collectAfterBurst !== false ? new ArrivalBurstCollector(() => this.collectAfterBurst()) : null;
-    this.connectionChargeBytes = connectionChargeFor(this.governor.budget.budgetBytes);
-    this.table = new ConnectionTable({
-      targetText: formatAddress(options.target),
-      maxConns: this.governor.limit ? this.governor.limit.limit : this.options.maxConns,
-      maxQueue: this.options.maxQueue,
-      queueTimeoutMs: this.options.queueTimeoutMs,
-      idleTimeoutMs: this.options.idleTimeoutMs,
-      halfCloseTimeoutMs: this.options.halfCloseTimeoutMs,
-      windowBytes: this.options.windowBytes,
-      now: this.options.now,
-      ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
-      proxyName: options.proxyName,
-      proxyProtocol: proxyProtocolFrom(options, RELAY_DEFAULTS.proxyHeaderTimeoutMs),
-      ...(options.connectionIds ? { ids: options.connectionIds } : {}),
-      gate: () => (this.governor.accepting ? null : 'overloaded'),
-      relayOptions: () => this.relayOptions(),
-      onFinished: (result) => this.countMessages(result),
-    });
-    if (options.toxics) this.setToxics(options.toxics);
-    // pauseOnConnect: nothing is read from a client until the table decides what to do with it.
-    this.server = options.listener ?? createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
-    this.server.on('connection', this.onAccepted);
-    this.accepts = guardListener(this.server, 'relay listener', this.options);
+    try {
+      this.blocks = new BlockPool({ budget: this.governor.budget, ...(options.collectAfterBurst !== false ? { afterBurst: () => this.collectAfterBurst() } : {}) });
+      this.arrivalBursts = options.collectAfterBurst !== false ? new ArrivalBurstCollector(() => this.collectAfterBurst()) : null;
+      this.connectionChargeBytes = connectionChargeFor(this.governor.budget.budgetBytes);
+      this.table = new ConnectionTable({
+        targetText: formatAddress(options.target),
+        maxConns: this.governor.limit ? this.governor.limit.limit : this.options.maxConns,
+        maxQueue: this.options.maxQueue,
+        queueTimeoutMs: this.options.queueTimeoutMs,
+        idleTimeoutMs: this.options.idleTimeoutMs,
+        halfCloseTimeoutMs: this.options.halfCloseTimeoutMs,
+        windowBytes: this.options.windowBytes,
+        now: this.options.now,
+        ...(options.onAccessLog ? { onAccessLog: options.onAccessLog } : {}),
+        proxyName: options.proxyName,
+        proxyProtocol,
+        ...(options.connectionIds ? { ids: options.connectionIds } : {}),
+        gate: () => (this.governor.accepting ? null : 'overloaded'),
+        relayOptions: () => this.relayOptions(),
+        onFinished: (result) => this.countMessages(result),
+      });
+      if (options.toxics) this.setToxics(options.toxics);
+      // pauseOnConnect: nothing is read from a client until the table decides what to do with it.
+      this.server = options.listener ?? createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+      this.server.on('connection', this.onAccepted);
+      this.accepts = guardListener(this.server, 'relay listener', this.options);
+    } catch (err) {
+      this.governor.close();
+      throw err;
+    }
   }
 
   /**

@@ -7,6 +7,9 @@ import { resetOrDestroy } from '../net/reset.js';
 import { Direction, type ConnectionActions, type DirectionOptions, type SourceReader, type Stage } from '../pipeline/index.js';
 import { StreamReader } from '../reads/stream-reader.js';
 import { MessageStage, RateStage, type MessageModeOptions } from '../stages/index.js';
+import { MAX_MESSAGE_LIMIT_BYTES, MESSAGE_FRAMINGS } from '../../windowing/message-framer.js';
+import { OVERFLOW_POLICIES } from '../../windowing/message-queue.js';
+import { checkOptions, durationMs, finite, func, object, oneOf, OptionRangeError, whole, type Checks } from './option-checks.js';
 
 /** How a relayed connection ended. */
 export type RelayEnd =
@@ -96,6 +99,47 @@ export interface RelayOptions {
 /** Default per-direction window: the yamux stream window, between HAProxy's 16 KiB and Envoy's 1 MiB. */
 export const DEFAULT_WINDOW_BYTES = 256 * 1024;
 
+/** A relay's window: at least a byte (0 would let a side buffer without bound), at most what --window takes. */
+export const WINDOW_BYTES_CHECK = whole(1, 2 ** 32 - 1);
+
+/** What message mode takes, as relay() and RelayServer check it. */
+export const MESSAGE_MODE_CHECKS: Checks<MessageModeOptions> = {
+  framing: oneOf(MESSAGE_FRAMINGS),
+  maxMessageBytes: whole(1, MAX_MESSAGE_LIMIT_BYTES),
+  policy: oneOf(OVERFLOW_POLICIES),
+  spool: object,
+};
+
+const RELAY_OPTION_CHECKS: Checks<RelayOptions> = {
+  windowBytes: WINDOW_BYTES_CHECK,
+  lowBytes: whole(0), // and below windowBytes: checkRelayOptions
+  idleTimeoutMs: durationMs(0),
+  quietSinceMs: finite,
+  halfCloseTimeoutMs: durationMs(0),
+  now: func,
+  clientReader: object,
+  targetReader: object,
+  budget: object,
+  onResume: func,
+  rateBytesPerS: whole(0),
+  timers: object,
+  messages: object, // and what is in it: checkRelayOptions
+  stages: object,
+  beforeStart: func,
+  onDone: func,
+};
+
+// Everything a relay is given is checked as it is made: the windows are built when first needed,
+// from a socket's 'data' handler, where a bad value would crash the caller's process.
+function checkRelayOptions(options: RelayOptions): void {
+  checkOptions(options, RELAY_OPTION_CHECKS);
+  const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
+  if (options.lowBytes !== undefined && options.lowBytes >= windowBytes) {
+    throw new OptionRangeError('lowBytes', `below windowBytes (${windowBytes})`, options.lowBytes);
+  }
+  if (options.messages) checkOptions(options.messages, MESSAGE_MODE_CHECKS, ['framing', 'policy'], 'messages.');
+}
+
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
 /**
@@ -142,6 +186,7 @@ export class Relay {
     private readonly target: Duplex,
     options: RelayOptions = {},
   ) {
+    checkRelayOptions(options);
     this.now = options.now ?? (() => performance.now());
     this.startedMs = this.now();
     this.onDone = options.onDone;
@@ -224,9 +269,11 @@ export class Relay {
    * direction ends as if its source had sent FIN: what its stages hold goes first, however long
    * they hold it; what is read after that is discarded. A side that has not closed `graceMs` after
    * our FIN to it is closed; one that stops taking what is still owed it for `graceMs` is reset,
-   * so lost bytes are never followed by a clean FIN (windowing/close-grace.ts).
+   * so lost bytes are never followed by a clean FIN (windowing/close-grace.ts). `end` is what the
+   * result reports (unless the relay had ended already): by default 'closed', which is what the
+   * peers saw, an ordinary FIN each way; timeouts and toxics pass their own.
    */
-  close(end: RelayEnd, graceMs = CLOSE_GRACE_MS): void {
+  close(end: RelayEnd = 'closed', graceMs = CLOSE_GRACE_MS): void {
     this.end ??= end;
     if (this.closing || this.openSides === 0) return;
     const now = this.now();

@@ -139,3 +139,8 @@ export function sharedLoopDelay(
 }
 
 let shared: { monitor: EventLoopMonitor; readers: number; readAtMs: number; last: EventLoopDelay } | null = null;
+
+/** Readers holding the process's shared monitor now (0: none is running); what a leak test reads. */
+export function sharedLoopDelayReaders(): number {
+  return shared?.readers ?? 0;
+}

@@ -18,7 +18,7 @@ import { capConnections, type ConnectionCap } from './connection-cap.js';
  */
 
 /** The defaults, with their reasons. */
-export const MANAGEMENT_DEFAULTS = {
+export const MANAGEMENT_DEFAULTS = Object.freeze({
   // HAProxy's stats socket allows 10 at once; a scraper and a few health checkers need fewer,
   // and each answer takes milliseconds. The cap makes room for newcomers, so it is not a queue.
   maxConnections: 16,
@@ -32,7 +32,7 @@ export const MANAGEMENT_DEFAULTS = {
   idleTimeoutMs: 10_000,
   // A request body (control API) larger than this is refused with 413.
   maxBodyBytes: 64 * 1024,
-} as const;
+} as const);
 
 /** How a management server is set up; every limit has a default in MANAGEMENT_DEFAULTS (accounting: this process's). */
 export interface ManagementServerOptions extends ListenerAccounting {

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { MemoryBudget } from '../../windowing/memory-budget.js';
-import type { BackoffOptions } from '../../windowing/backoff.js';
+import { Backoff, type BackoffOptions } from '../../windowing/backoff.js';
 import { clientEndpointOf, formatAddress, type Address } from '../net/address.js';
 import { asSocket, leanTcp } from '../net/lean-socket.js';
 import { LISTEN_BACKLOG, listeningAddress, listenOn } from '../net/listen.js';
@@ -14,7 +14,8 @@ import type { MetricsRegistry } from '../signals/metrics.js';
 import { readAccepted } from '../reads/socket-readers.js';
 import { CreditReader } from './credit-reader.js';
 import { CONNECTION_DEFAULTS } from '../relay/defaults.js';
-import { pickBudgets, TUNNEL_DEFAULTS, type TunnelSidecarOptions } from './defaults.js';
+import { checkTunnelOptions, pickBudgets, TUNNEL_DEFAULTS, type TunnelSidecarOptions } from './defaults.js';
+import { address, durationMs, func, object, objectOrNull, whole, type Check } from '../relay/option-checks.js';
 import { LinkMetrics } from './metrics.js';
 import { proxyProtocolFrom } from '../relay/proxy-protocol.js';
 import { tunnelArrivalBursts } from './arrival-bursts.js';
@@ -48,11 +49,21 @@ export interface TunnelClientOptions extends TunnelSidecarOptions {
   random?: () => number;
 }
 
-/** Defaults this sidecar adds to TUNNEL_DEFAULTS. */
-export const TUNNEL_CLIENT_DEFAULTS = {
+/** Defaults this sidecar adds to TUNNEL_DEFAULTS (frozen, like them). */
+export const TUNNEL_CLIENT_DEFAULTS = Object.freeze({
   links: 1,
   linkWaitMs: 5_000, // like the connect timeout: a client waits about as long as a connect would
-} as const;
+} as const);
+
+// The backoff's own rule (windowing/backoff.ts), its option named as part of `backoff`.
+const backoffCheck: Check = (name, value) => {
+  object(name, value);
+  try {
+    new Backoff(value as BackoffOptions);
+  } catch (err) {
+    throw new RangeError(`${name}.${(err as Error).message}`);
+  }
+};
 
 /** The access log's error for a connection that got no stream, by why. */
 const LINK_WAIT_ERRORS: Record<LinkWaitFailure, string> = {
@@ -76,6 +87,8 @@ export class TunnelClient {
   private readonly arrivalBursts = tunnelArrivalBursts();
 
   constructor(private readonly options: TunnelClientOptions) {
+    // Checked here, not when each link is dialled: a bad value would fail every link.
+    checkTunnelOptions(options, { listen: address, server: address, tls: objectOrNull, links: whole(1), linkWaitMs: durationMs(0), backoff: backoffCheck, random: func }, ['listen', 'server']);
     this.now = options.now ?? (() => performance.now());
     this.readPath = options.readPath ?? TUNNEL_DEFAULTS.readPath;
     this.windowBytes = CONNECTION_DEFAULTS.windowBytes;

@@ -7,7 +7,8 @@ import { guardListener, type AcceptGuard } from '../net/accept-guard.js';
 import { adoptWithReadHook } from '../reads/adopt-socket.js';
 import { connectTarget } from '../net/connect.js';
 import { LinkReads, linkReadPool } from './link-reads.js';
-import { pickBudgets, TUNNEL_DEFAULTS, type TunnelSidecarOptions } from './defaults.js';
+import { checkTunnelOptions, pickBudgets, TUNNEL_DEFAULTS, type TunnelSidecarOptions } from './defaults.js';
+import { address, durationMs, objectOrNull } from '../relay/option-checks.js';
 import { MemoryBudget } from '../../windowing/memory-budget.js';
 import { ConnectionTable } from '../relay/connection-table.js';
 import { tunnelStreamOf } from './stream-view.js';
@@ -74,6 +75,8 @@ export class TunnelServer {
   private handshakesRefused = 0;
 
   constructor(private readonly options: TunnelServerOptions) {
+    // Checked here, not when each link's session is made: a bad value would fail every link.
+    checkTunnelOptions(options, { listen: address, target: address, tls: objectOrNull, handshakeTimeoutMs: durationMs(0) }, ['listen', 'target']);
     this.now = options.now ?? (() => performance.now());
     this.table = new ConnectionTable({
       targetText: formatAddress(options.target),

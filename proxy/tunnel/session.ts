@@ -32,7 +32,8 @@ import {
   TunnelProtocolError,
 } from './errors.js';
 import { isPooledRead, retainRead, type LinkReads } from './link-reads.js';
-import { TunnelStream, type CreditMode, type StreamCarrier } from './stream.js';
+import { CREDIT_MODES, TunnelStream, type CreditMode, type StreamCarrier } from './stream.js';
+import { bool, checkOptions, durationMs, func, object, oneOf, type Checks } from '../relay/option-checks.js';
 
 /** Options for a tunnel session; everything but `role` has a default. */
 export interface TunnelSessionOptions extends Omit<SessionOptions, 'role'> {
@@ -70,13 +71,29 @@ export interface TunnelSessionOptions extends Omit<SessionOptions, 'role'> {
   reads?: LinkReads;
 }
 
-/** Defaults of the options this layer adds. */
-export const TUNNEL_SESSION_DEFAULTS = {
+/** Defaults of the options this layer adds (frozen, like every exported defaults object). */
+export const TUNNEL_SESSION_DEFAULTS = Object.freeze({
   keepaliveIntervalMs: 30_000, // yamux KeepAliveInterval
   closeLingerMs: 5_000, // how long an ending link may take to flush and close before it is destroyed
   errorLingerMs: 500, // the same after an error: only the go away is left to flush
   handshakeTimeoutMs: 0, // off in the library; tunnel-server sets 5 s
-} as const;
+} as const);
+
+/**
+ * What the options this layer adds must be (option-checks.ts); the yamux ones are checked by the
+ * Session (windowing/yamux/limits.ts). A credit mode that is neither would leave every stream
+ * without credit, stalled for good.
+ */
+const SESSION_LAYER_CHECKS: Checks<Omit<TunnelSessionOptions, Exclude<keyof SessionOptions, 'role'>>> = {
+  role: oneOf(['dialer', 'acceptor']),
+  keepaliveIntervalMs: durationMs(0),
+  credit: oneOf(CREDIT_MODES),
+  autoAccept: bool,
+  handshakeTimeoutMs: durationMs(0),
+  errorLingerMs: durationMs(0),
+  now: func,
+  reads: object,
+};
 
 /** Counters and gauges of one session, for metrics. */
 export interface TunnelSessionStats extends SessionStats {
@@ -149,11 +166,12 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
 
   constructor(readonly link: Duplex, options: TunnelSessionOptions) {
     super();
+    checkOptions(options, SESSION_LAYER_CHECKS, ['role']);
     const { keepaliveIntervalMs, handshakeTimeoutMs, errorLingerMs, credit, autoAccept, now, reads, ...sessionOptions } = options;
     this.framing = new Session(sessionOptions);
-    this.keepaliveIntervalMs = wholeMs('keepaliveIntervalMs', keepaliveIntervalMs ?? TUNNEL_SESSION_DEFAULTS.keepaliveIntervalMs);
-    const handshakeMs = wholeMs('handshakeTimeoutMs', handshakeTimeoutMs ?? TUNNEL_SESSION_DEFAULTS.handshakeTimeoutMs);
-    this.errorLingerMs = wholeMs('errorLingerMs', errorLingerMs ?? TUNNEL_SESSION_DEFAULTS.errorLingerMs);
+    this.keepaliveIntervalMs = keepaliveIntervalMs ?? TUNNEL_SESSION_DEFAULTS.keepaliveIntervalMs;
+    const handshakeMs = handshakeTimeoutMs ?? TUNNEL_SESSION_DEFAULTS.handshakeTimeoutMs;
+    this.errorLingerMs = errorLingerMs ?? TUNNEL_SESSION_DEFAULTS.errorLingerMs;
     this.credit = credit ?? 'read';
     this.autoAccept = autoAccept ?? true;
     this.now = now ?? (() => performance.now());
@@ -587,11 +605,6 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
       if (!this.link.destroyed) this.link.end(() => this.link.destroy());
     });
   }
-}
-
-function wholeMs(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a whole number >= 0, got ${value}`);
-  return value;
 }
 
 function copyOf(bytes: Buffer): Buffer {

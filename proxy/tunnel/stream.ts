@@ -27,7 +27,10 @@ import { StreamResetError } from './errors.js';
  * the stream (a generic duplex); 'manual' only when the owner calls acknowledge(n), e.g. once the
  * bytes were written onward and flushed (the sidecars).
  */
-export type CreditMode = 'read' | 'manual';
+export type CreditMode = (typeof CREDIT_MODES)[number];
+
+/** Every credit mode there is. */
+export const CREDIT_MODES = ['read', 'manual'] as const;
 
 /** What a TunnelStream needs from the session that carries it. */
 export interface StreamCarrier {

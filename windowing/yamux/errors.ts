@@ -148,7 +148,7 @@ export abstract class UsageError extends WindowingError {}
 /** An option is missing its bounds; the message names the option and the bound. */
 export class InvalidOptionError extends UsageError {
   readonly code = 'ERR_INVALID_OPTION';
-  constructor(readonly option: string, bound: string, value: unknown) {
+  constructor(readonly option: string, readonly bound: string, value: unknown) {
     super(`${option} must be ${bound}, got ${String(value)}`);
   }
 }

@@ -396,8 +396,8 @@ describe('TunnelSession (library)', () => {
       it('rejects a handshakeTimeoutMs or errorLingerMs that is not a whole number >= 0', () => {
         const [a] = duplexPair();
         cleanups.push(() => a.destroy());
-        expect(() => new TunnelSession(a, { role: 'dialer', handshakeTimeoutMs: -1 })).to.throw(RangeError, 'handshakeTimeoutMs must be a whole number >= 0, got -1');
-        expect(() => new TunnelSession(a, { role: 'dialer', errorLingerMs: 1.5 })).to.throw(RangeError, 'errorLingerMs must be a whole number >= 0, got 1.5');
+        expect(() => new TunnelSession(a, { role: 'dialer', handshakeTimeoutMs: -1 })).to.throw(RangeError, 'handshakeTimeoutMs must be a whole number from 0 to 2147483647, got -1');
+        expect(() => new TunnelSession(a, { role: 'dialer', errorLingerMs: 1.5 })).to.throw(RangeError, 'errorLingerMs must be a whole number from 0 to 2147483647, got 1.5');
       });
 
       it('an answered ping keeps the link up and gives a round-trip time; the first answer is followed by a second ping at once', async () => {
