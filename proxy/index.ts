@@ -5,7 +5,8 @@
  * sizes, metrics, signals). Plumbing (readers, buffer pools, socket adoption) stays inside.
  * The pure flow-control decisions and the yamux codec are `sluice/windowing`.
  */
-export { relay, Relay, DEFAULT_WINDOW_BYTES, type RelayOptions, type RelayResult, type RelayEnd, type DirectionStats, type MessageCounts } from './relay/relay.js';
+export { relay, Relay, DEFAULT_WINDOW_BYTES, WheelTimers, wheelTickMs, type TimedEntry, type RelayOptions, type RelayResult, type RelayEnd, type DirectionStats, type MessageCounts } from './relay/relay.js';
+export { OptionTypeError, OptionRangeError } from './relay/option-checks.js';
 export { RelayServer, type RelayServerOptions } from './relay/relay-server.js';
 export { ConnectionIds } from './relay/connection-table.js';
 export { CONNECTION_DEFAULTS, RELAY_DEFAULTS } from './relay/defaults.js';
