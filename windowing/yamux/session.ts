@@ -293,6 +293,7 @@ export class Session {
       this.stats.dataFramesSent++;
     }
     this.stats.bytesSent += sentBytes;
+    if (sentBytes > 0) stream.answered = true;
     const canSendMore = stream.send.creditBytes >= minSendFrameBytes;
     if (sentBytes < bytes.byteLength || !canSendMore) stream.blocked = true;
     return { sentBytes, canSendMore };
@@ -589,10 +590,13 @@ export class Session {
   private handleEndFlags(header: FrameHeader, nowMs: number, events: SessionEvent[]): void {
     const rst = hasFlag(header.flags, Flag.RST);
     if (!rst && !hasFlag(header.flags, Flag.FIN)) return;
-    // Only resets of streams the peer opened count: open-then-reset churn is the peer's attack
-    // (Rapid Reset); refusing or cancelling streams we opened is its right and costs it as much as us.
-    if (rst && !this.isLocalId(header.streamId) && this.resets.take(nowMs)) throw new ResetFloodError();
+    // Only premature resets count: of streams the peer opened (refusing or cancelling ours is its
+    // right and costs it as much as us), before we sent anything on them. Open-then-reset churn
+    // (Rapid Reset) is that; a client that resets after its answer (SO_LINGER 0, as many health
+    // checkers and balancers close) is not, and counting those took the link down for every stream
+    // at 33 such clients a second (found from outside).
     const stream = this.streams.get(header.streamId);
+    if (rst && !this.isLocalId(header.streamId) && !stream?.answered && this.resets.take(nowMs)) throw new ResetFloodError();
     if (stream === undefined) return;
     if (rst) {
       this.removeStream(stream);

@@ -46,6 +46,8 @@ export class Stream {
   remoteClosed = false;
   /** A send came up short; a 'writable' event is due when credit returns. */
   blocked = false;
+  /** We sent payload on it: a reset from now on is not open-then-reset churn. */
+  answered = false;
   /** Start of the current auto-tuning epoch (first byte, then each window update); null before any data. */
   epochStartMs: number | null = null;
   /** Bytes consumed in the current epoch. */

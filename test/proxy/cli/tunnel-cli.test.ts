@@ -23,6 +23,7 @@ describe('sluice tunnel-client / tunnel-server command line', function () {
     [[...server, '--window', '128KiB'], /--window: must be at least 256KiB, got "128KiB"/],
     [[...server, '--window', '32MiB'], /--window: must be at most --max-window \(16MiB\), got 32MiB/],
     [[...client, '--links', '0'], /--links: must be at least 1/],
+    [[...client, '--keepalive', '20ms'], /--keepalive: 0 \(off\) or at least 100ms, got 20ms$/m],
     [[...client, '--keepalive', 'often'], /--keepalive: expected a duration/],
     [[...server, '--tls-cert', 'a.pem'], /^sluice tunnel-server: --tls-key is required with --tls-cert \(mutual TLS needs --tls-cert, --tls-key and --tls-ca\)$/m],
     [[...client, '--tls-cert', '/nonexistent/c.pem', '--tls-key', '/nonexistent/k.pem', '--tls-ca', '/nonexistent/ca.pem'], /--tls-cert: cannot read \/nonexistent\/c.pem: ENOENT/],

@@ -695,6 +695,19 @@ describe('Session', () => {
       expect(err.code).to.equal('ERR_RESET_FLOOD');
     });
 
+    it('resets of streams we answered (sent payload on) do not spend the reset budget: a client closing with RST after its exchange is no churn', () => {
+      const s = acceptor({ resetBurst: 1, resetsPerSecond: 0 });
+      for (let id = 1; id <= 9; id += 2) {
+        expect(summarize(s.receive(frame(WindowUpdate, SYN, id, 0), 0))).to.deep.equal([`streamOpened ${id}`]);
+        expect(s.send(id, Buffer.from('answer')).sentBytes).to.equal(6);
+        expect(summarize(s.receive(frame(WindowUpdate, RST, id, 0), 0))).to.deep.equal([`streamReset ${id}`]);
+      }
+      // One unanswered reset is within the burst; a second is the flood.
+      const openReset = (id: number) => Buffer.concat([frame(WindowUpdate, SYN, id, 0), frame(WindowUpdate, RST, id, 0)]);
+      expect(summarize(s.receive(openReset(11), 0))).to.deep.equal(['streamOpened 11', 'streamReset 11']);
+      expect(errorOf(s.receive(openReset(13), 0))).to.be.instanceOf(ResetFloodError);
+    });
+
     it('resets of streams we opened (refusals, cancels) do not spend the reset budget', () => {
       const s = dialer({ resetBurst: 1, resetsPerSecond: 0 });
       for (let i = 0; i < 5; i++) {
