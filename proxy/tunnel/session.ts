@@ -32,7 +32,7 @@ import {
   TunnelProtocolError,
 } from './errors.js';
 import { isPooledRead, retainRead, type LinkReads } from './link-reads.js';
-import { CREDIT_MODES, TunnelStream, type CreditMode, type StreamCarrier } from './stream.js';
+import { CREDIT_MODES, TunnelStream, type CreditMode, type PinAllowance, type StreamCarrier } from './stream.js';
 import { bool, checkOptions, durationMs, func, object, oneOf, type Checks } from '../relay/option-checks.js';
 
 /** Options for a tunnel session; everything but `role` has a default. */
@@ -108,7 +108,7 @@ export interface TunnelSessionStats extends SessionStats {
 
 type FlushCallback = (err?: Error | null) => void;
 
-/** Pooled read buffers a stream may pin with small pieces before they are copied instead (16 link read buffers). */
+/** Pooled read buffers the streams of one link may pin with small pieces before they are copied instead (16 link read buffers). */
 export const SMALL_PIECE_PIN_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -140,6 +140,9 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
   private readonly autoAccept: boolean;
   private readonly now: () => number;
   private readonly reads: LinkReads | null;
+  // One allowance for every stream of the link: per stream, a peer stalling many streams could pin
+  // SMALL_PIECE_PIN_BYTES on each (found from outside: 150 stalled streams took 400 MiB).
+  private readonly smallPieceAllowance: PinAllowance = { usedBytes: 0, limitBytes: SMALL_PIECE_PIN_BYTES };
   private readonly streams = new Map<number, TunnelStream>();
   private waiters: FlushCallback[] = [];
   // The waiters of the last batch handed to the link, until its write callback ran: a flush with
@@ -395,13 +398,13 @@ export class TunnelSession extends EventEmitter implements StreamCarrier {
         // or a peer could make a stalled stream hold many times its window (1-byte frames
         // interleaved with other streams' data, say). A piece of at least a quarter of its buffer
         // pins at most four times itself. Smaller ones are copied, except from pooled link reads,
-        // where a stream may pin up to SMALL_PIECE_PIN_BYTES of buffers with them first (each
-        // buffer counted once, however many of its pieces the stream holds): a stream that keeps
-        // up never pays for the copies.
+        // where the link's streams together may pin up to SMALL_PIECE_PIN_BYTES of buffers with them
+        // first (each buffer counted once per stream, however many of its pieces the stream holds):
+        // streams that keep up never pay for the copies.
         let bytes = event.bytes;
         const small = bytes.length * 4 < bytes.buffer.byteLength;
         if (this.reads !== null && isPooledRead(bytes)) {
-          if (!small || stream.pinSmallPiece(bytes, SMALL_PIECE_PIN_BYTES)) retainRead(bytes);
+          if (!small || stream.pinSmallPiece(bytes, this.smallPieceAllowance)) retainRead(bytes);
           else bytes = copyOf(bytes);
         } else if (small) bytes = copyOf(bytes);
         stream.onFrameData(bytes);

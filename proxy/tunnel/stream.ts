@@ -22,6 +22,13 @@ import type { StreamInfo } from '../../windowing/yamux/stream.js';
 import { isPooledRead, releaseRead } from './link-reads.js';
 import { StreamResetError } from './errors.js';
 
+
+/** Link read buffers the small pieces of a session's streams may pin together (SMALL_PIECE_PIN_BYTES). */
+export interface PinAllowance {
+  usedBytes: number;
+  readonly limitBytes: number;
+}
+
 /**
  * When the peer gets credit back for bytes it sent: 'read' as soon as the reader takes them from
  * the stream (a generic duplex); 'manual' only when the owner calls acknowledge(n), e.g. once the
@@ -77,6 +84,8 @@ export class TunnelStream extends Duplex {
   pinnedSmallBytes = 0;
   // Those buffers, with how many of its small pieces each holds; made at the first one.
   private smallPins: Map<ArrayBufferLike, number> | null = null;
+  // The session's allowance they are counted in.
+  private allowance: PinAllowance | null = null;
   private credited = 0;
   private acknowledged = 0;
   // The write in progress: its chunks not yet framed (null between writes: no array per idle stream), its callback, its size.
@@ -134,16 +143,18 @@ export class TunnelStream extends Duplex {
    * (`limitBytes` of buffers, each counted once however many pieces it holds): false when its
    * buffer is not pinned yet and would not fit (the caller copies the piece instead).
    */
-  pinSmallPiece(piece: Buffer, limitBytes: number): boolean {
+  pinSmallPiece(piece: Buffer, allowance: PinAllowance): boolean {
     const buffer = piece.buffer;
     const pieces = this.smallPins?.get(buffer);
     if (pieces !== undefined) {
       this.smallPins!.set(buffer, pieces + 1);
       return true;
     }
-    if (this.pinnedSmallBytes + buffer.byteLength > limitBytes) return false;
+    if (allowance.usedBytes + buffer.byteLength > allowance.limitBytes) return false;
     (this.smallPins ??= new Map()).set(buffer, 1);
     this.pinnedSmallBytes += buffer.byteLength;
+    allowance.usedBytes += buffer.byteLength;
+    this.allowance = allowance;
     return true;
   }
 
@@ -165,6 +176,15 @@ export class TunnelStream extends Duplex {
     }
     this.smallPins!.delete(buffer);
     this.pinnedSmallBytes -= buffer.byteLength;
+    if (this.allowance) this.allowance.usedBytes -= buffer.byteLength;
+  }
+
+  // Pieces still held when the stream goes may never be released (their writer abandoned): the
+  // session's allowance gets their share back now, once.
+  private returnPins(): void {
+    if (this.allowance) this.allowance.usedBytes -= this.pinnedSmallBytes;
+    this.pinnedSmallBytes = 0;
+    this.smallPins = null;
   }
 
   /** True unless the bytes waiting here already use up the peer's remaining credit. */
@@ -233,6 +253,7 @@ export class TunnelStream extends Duplex {
     this.callback = null;
     this.pending = null;
     this.carrier.forgetStream(this);
+    this.returnPins();
     // Part of that write may already be framed and waiting in the link: its bytes are the writer's
     // until the link has sent them, so it hears of the failure only then.
     if (pending !== null) {

@@ -17,6 +17,7 @@ import {
 import { duplexPair, linkPair, type LinkKind } from '../../helpers/duplex-pair.js';
 import { BufferPool } from '../../../proxy/memory/buffer-pool.js';
 import { LinkReads, LINK_READ_BUFFER_BYTES } from '../../../proxy/tunnel/link-reads.js';
+import { SMALL_PIECE_PIN_BYTES } from '../../../proxy/tunnel/session.js';
 import { randomBytes, randomChunks, sha256 } from '../../../scenarios/harness/random.js';
 
 const KiB = 1024;
@@ -324,6 +325,43 @@ describe('TunnelSession (library)', () => {
       expect(stream!.pinnedSmallBytes).to.equal(LINK_READ_BUFFER_BYTES);
       stream!.releaseChunk(chunks[19]!);
       expect(stream!.pinnedSmallBytes).to.equal(0);
+    });
+
+    it('pooled link reads: the streams of one link together pin at most SMALL_PIECE_PIN_BYTES with small pieces; past it pieces are copied, and a stream that goes gives its share back', async () => {
+      const [ours, peer] = duplexPair();
+      const reads = new LinkReads(new BufferPool({ bufferBytes: LINK_READ_BUFFER_BYTES, maxCached: 4 }));
+      const session = new TunnelSession(ours, { role: 'acceptor', keepaliveIntervalMs: 0, credit: 'manual', reads });
+      cleanups.push(() => {
+        session.destroy();
+        peer.destroy();
+      });
+      const got = new Map<number, { stream: TunnelStream; chunks: Buffer[] }>();
+      session.on('stream', (s: TunnelStream) => {
+        const entry = { stream: s, chunks: [] as Buffer[] };
+        got.set(s.streamId, entry);
+        s.on('data', (d: Buffer) => entry.chunks.push(d));
+      });
+      // A stalled stream each: one 1 KiB piece per stream, each from a read buffer of its own.
+      const deliver = async (id: number): Promise<Buffer> => {
+        const wire = Buffer.concat([frame(FrameType.WindowUpdate, Flag.SYN, id, 0), frame(FrameType.Data, 0, id, KiB, Buffer.alloc(KiB, id))]);
+        const buffer = reads.onread.buffer();
+        wire.copy(buffer);
+        reads.onread.callback(wire.length, buffer);
+        await new Promise((r) => setImmediate(r));
+        return buffer;
+      };
+      const allowed = SMALL_PIECE_PIN_BYTES / LINK_READ_BUFFER_BYTES;
+      const pinned = () => [...got.values()].reduce((sum, e) => sum + e.stream.pinnedSmallBytes, 0);
+      const buffers: Buffer[] = [];
+      for (let i = 0; i < allowed + 4; i++) buffers.push(await deliver(2 * i + 1));
+      expect(pinned()).to.equal(SMALL_PIECE_PIN_BYTES);
+      const views = [...got.values()].map((e, i) => e.chunks[0]!.buffer === buffers[i]!.buffer);
+      expect(views.filter(Boolean)).to.have.length(allowed);
+      expect(views.slice(allowed), 'past the allowance: copies').to.deep.equal([false, false, false, false]);
+      got.get(1)!.stream.destroy();
+      expect(pinned()).to.equal(SMALL_PIECE_PIN_BYTES - LINK_READ_BUFFER_BYTES);
+      const again = await deliver(2 * (allowed + 4) + 1);
+      expect(got.get(2 * (allowed + 4) + 1)!.chunks[0]!.buffer).to.equal(again.buffer);
     });
 
     describe('a peer that sends pings and never reads (fake timers)', () => {
