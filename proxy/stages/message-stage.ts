@@ -92,7 +92,13 @@ export class MessageStage implements Stage {
 
   write(chunk: Buffer): void {
     if (this.inputEnded || this.closed) return;
-    for (const message of this.framer.push(chunk)) this.arrive(message);
+    // Each message is handed on before the next is offered: the policy must see the window as it
+    // is when that message arrives, not with the rest of its read chunk queued in front of it (a
+    // chunk larger than the window would otherwise look like a full window to an idle target).
+    for (const message of this.framer.push(chunk)) {
+      this.arrive(message);
+      this.pumpOut();
+    }
     if (this.framer.error) return this.fail(this.framer.error);
     this.pumpOut();
   }
