@@ -52,9 +52,9 @@ const COMPACT_AFTER = 1024;
 /** Options of a message queue. */
 export interface MessageQueueOptions {
   policy: OverflowPolicy;
-  /** Bytes allowed in memory toward the target: queued plus handed to the sink and not yet flushed. */
+  /** Bytes allowed in memory toward the target: queued plus handed to the sink and not yet flushed (see `resize`). */
   windowBytes: number;
-  /** After a `block`, offers are refused until the bytes in memory fall to this; defaults to half the window. */
+  /** After a `block`, offers are refused until the bytes in memory fall to this; defaults to half the window (and follows it). */
   lowBytes?: number;
 }
 
@@ -78,8 +78,6 @@ export interface Sized {
  */
 export class MessageQueue<T extends Sized = Buffer> {
   readonly policy: OverflowPolicy;
-  readonly windowBytes: number;
-  readonly lowBytes: number;
 
   /** Messages offered, plus those counted by `recordDrop`. */
   offered = 0;
@@ -103,6 +101,9 @@ export class MessageQueue<T extends Sized = Buffer> {
   private backlog = 0;
   private backlogSize = 0;
   private blocked = false;
+  private window: number;
+  private low: number;
+  private readonly givenLowBytes: number | undefined;
 
   constructor(options: MessageQueueOptions) {
     if (!(OVERFLOW_POLICIES as readonly string[]).includes(options.policy)) {
@@ -117,8 +118,33 @@ export class MessageQueue<T extends Sized = Buffer> {
       throw new RangeError(`lowBytes must be a whole number >= 0 and below windowBytes (${windowBytes}), got ${lowBytes}`);
     }
     this.policy = options.policy;
-    this.windowBytes = windowBytes;
-    this.lowBytes = lowBytes;
+    this.window = windowBytes;
+    this.low = lowBytes;
+    this.givenLowBytes = options.lowBytes;
+  }
+
+  /** The window now (see `resize`). */
+  get windowBytes(): number {
+    return this.window;
+  }
+
+  /** The low mark now: as given, else half the window. */
+  get lowBytes(): number {
+    return this.low;
+  }
+
+  /**
+   * Sets the window for the offers that follow (a memory budget shrinks it as it fills, and lets it
+   * grow back). Nothing queued is discarded for it: a smaller window only takes effect as what is
+   * in memory drains, or as drop-oldest makes room for the next message. The low mark follows
+   * (half the window, or the one given, kept below the window).
+   */
+  resize(windowBytes: number): void {
+    if (!Number.isSafeInteger(windowBytes) || windowBytes < 1) {
+      throw new RangeError(`windowBytes must be a whole number >= 1, got ${windowBytes}`);
+    }
+    this.window = windowBytes;
+    this.low = Math.min(this.givenLowBytes ?? Math.floor(windowBytes / 2), windowBytes - 1);
   }
 
   /** Messages waiting in memory. */

@@ -397,14 +397,21 @@ export class SpillSpool {
         for (const b of batch) this.pendingBytes += b.length;
         this.reserved -= first.length;
         this.store.budget.release(first.length);
+        // The last refused byte is handed over: recover now, as a reader whose backlog this empties
+        // asks for nothing more (a message stage reads only while it has spilled messages).
+        if (this.pendingBytes === 0) await this.caughtUp(segment);
         return first;
       }
-      // Everything was read back: a caught-up segment is deleted now to give its bytes back,
-      // and after a write failure the disk gets another chance.
-      if (segment !== undefined) await this.deleteIfDone(segment, true);
-      this.diskError = null;
+      await this.caughtUp(segment);
       return null;
     }
+  }
+
+  // Everything was read back: a caught-up segment is deleted now to give its bytes back, and
+  // after a write failure the disk gets another chance.
+  private async caughtUp(segment: Segment | undefined): Promise<void> {
+    if (segment !== undefined) await this.deleteIfDone(segment, true);
+    this.diskError = null;
   }
 
   /** Memory for a read of `n` bytes: a released read buffer if one fits, else a new one (full-size unless the read is small). */
@@ -418,10 +425,14 @@ export class SpillSpool {
     return buffer;
   }
 
-  /** Deletes the oldest segment if it is fully read and nothing more will be written to it (or `caughtUp`). */
+  /**
+   * Deletes the oldest segment if it is fully read and nothing more will be written to it (or
+   * `caughtUp`: nothing is being or waiting to be written, or what waits never goes to disk
+   * because the disk refused it and it is handed over from RAM).
+   */
   private async deleteIfDone(segment: Segment, caughtUp = false): Promise<void> {
     if (segment.readOffset < segment.written || this.segments[0] !== segment) return;
-    if (!segment.sealed && !(caughtUp && this.flushing === null && this.pendingBytes === 0)) return;
+    if (!segment.sealed && !(caughtUp && this.flushing === null && (this.pendingBytes === 0 || this.diskError !== null))) return;
     segment.sealed = true;
     this.segments.shift();
     await this.deleteSegment(segment, true);

@@ -66,6 +66,7 @@ export class MessageStage implements Stage {
 
   constructor(
     options: MessageModeOptions,
+    /** The queue's window until the stage is attached; from then on it follows the direction's (StageContext.windowBytes). */
     windowBytes: number,
     private readonly events: MessageStageEvents,
   ) {
@@ -92,7 +93,13 @@ export class MessageStage implements Stage {
 
   write(chunk: Buffer): void {
     if (this.inputEnded || this.closed) return;
-    for (const message of this.framer.push(chunk)) this.arrive(message);
+    // Each message is handed on before the next is offered: the policy must see the window as it
+    // is when that message arrives, not with the rest of its read chunk queued in front of it (a
+    // chunk larger than the window would otherwise look like a full window to an idle target).
+    for (const message of this.framer.push(chunk)) {
+      this.arrive(message);
+      this.pumpOut();
+    }
     if (this.framer.error) return this.fail(this.framer.error);
     this.pumpOut();
   }
@@ -143,6 +150,7 @@ export class MessageStage implements Stage {
 
   // Offers one message; null when taken (queued, dropped or spilled), else why it must wait.
   private offer(message: Buffer): HoldReason | null {
+    this.followWindow();
     const decision = this.queue.offer(message, this.spool ? this.spool.canAppend(message.length) === 'ok' : false);
     switch (decision.action) {
       case 'enqueue':
@@ -166,6 +174,7 @@ export class MessageStage implements Stage {
   }
 
   private retryHeld(): void {
+    if (this.held.length > 0) this.followWindow();
     while (this.held.length > 0 && this.queue.shouldRetry) {
       const reason = this.offer(this.held[0]!);
       if (reason !== null) {
@@ -201,7 +210,15 @@ export class MessageStage implements Stage {
   }
 
   private room(): boolean {
-    return this.outputHolds.size === 0 && this.context.pendingAfter() < this.queue.windowBytes;
+    return this.outputHolds.size === 0 && this.context.pendingAfter() < this.followWindow();
+  }
+
+  // The queue decides against the direction's window as it is now, which the memory budget shrinks
+  // as it fills: with a fixed window, many slow connections' queues together outgrow the budget.
+  private followWindow(): number {
+    const windowBytes = Math.max(1, this.context.windowBytes());
+    if (windowBytes !== this.queue.windowBytes) this.queue.resize(windowBytes);
+    return windowBytes;
   }
 
   // Moves messages on while there is room (records read back first: while anything is spilled,
@@ -234,7 +251,7 @@ export class MessageStage implements Stage {
   private readBack(): void {
     if (this.readingBack || !this.spool) return;
     this.readingBack = true;
-    const room = Math.max(1, this.queue.windowBytes - this.context.pendingAfter());
+    const room = Math.max(1, this.followWindow() - this.context.pendingAfter());
     this.spool.read(room).then(
       (batch) => {
         this.readingBack = false;

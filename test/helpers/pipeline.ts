@@ -1,5 +1,5 @@
 import { PassThrough, Writable } from 'node:stream';
-import { DirectionWindow } from '../../windowing/index.js';
+import { DirectionWindow, type MemoryBudget } from '../../windowing/index.js';
 import { Direction, type Lender, type Stage, type StageContext } from '../../proxy/pipeline/index.js';
 import { StreamReader } from '../../proxy/reads/stream-reader.js';
 
@@ -43,7 +43,7 @@ export class CollectingSink extends Writable {
 }
 
 /** A source (a PassThrough read through 'data' events) -> stages -> a collecting sink. */
-export function testDirection(stages: Stage[], options: { windowBytes?: number; now: () => number; sink?: CollectingSink }): {
+export function testDirection(stages: Stage[], options: { windowBytes?: number; now: () => number; sink?: CollectingSink; budget?: MemoryBudget }): {
   source: PassThrough;
   sink: CollectingSink;
   direction: Direction;
@@ -54,7 +54,7 @@ export function testDirection(stages: Stage[], options: { windowBytes?: number; 
     reader: new StreamReader(source),
     sink,
     stages,
-    window: new DirectionWindow({ windowBytes: options.windowBytes ?? 64 * 1024 }),
+    window: new DirectionWindow({ windowBytes: options.windowBytes ?? 64 * 1024, ...(options.budget ? { budget: options.budget } : {}) }),
     now: options.now,
   });
   direction.start();

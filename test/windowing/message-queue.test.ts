@@ -221,6 +221,56 @@ describe('MessageQueue', () => {
     expectBalanced(q);
   });
 
+  describe('resize (the window a memory budget shrinks and grows)', () => {
+    for (const policy of ['drop-newest', 'drop-oldest'] as const) {
+      it(`${policy}: offers after a shrink are decided against the new window; what is queued stays`, () => {
+        const q = new MessageQueue<Msg>({ policy, windowBytes: 100 });
+        for (let i = 0; i < 5; i++) expect(q.offer(msg(10)).action).to.equal('enqueue');
+        q.resize(40);
+        expect(q.queuedBytes, 'nothing discarded by the shrink itself').to.equal(50);
+        const decision = q.offer(msg(10));
+        if (policy === 'drop-newest') expect(decision.action).to.equal('drop');
+        else expect(decision).to.deep.equal({ action: 'enqueue', evicted: 2 });
+        expect(q.usedBytes).to.equal(policy === 'drop-newest' ? 50 : 40);
+        q.resize(100);
+        expect(q.offer(msg(10)).action).to.equal('enqueue');
+        expectBalanced(q);
+      });
+    }
+
+    const lows: [string, { windowBytes: number; lowBytes?: number }, number, number][] = [
+      ['half the window by default', { windowBytes: 100 }, 40, 20],
+      ['the one given, while below the window', { windowBytes: 100, lowBytes: 10 }, 40, 10],
+      ['the one given, kept below a smaller window', { windowBytes: 100, lowBytes: 60 }, 40, 39],
+      ['0 at a window of 1', { windowBytes: 100 }, 1, 0],
+    ];
+    for (const [title, options, windowBytes, lowBytes] of lows) {
+      it(`the low mark follows: ${title} (window ${options.windowBytes} -> ${windowBytes}: low ${lowBytes})`, () => {
+        const q = new MessageQueue<Msg>({ policy: 'block', ...options });
+        q.resize(windowBytes);
+        expect([q.windowBytes, q.lowBytes]).to.deep.equal([windowBytes, lowBytes]);
+      });
+    }
+
+    it('block: a blocked queue is offered again once memory falls to the low mark of the window now', () => {
+      const q = new MessageQueue<Msg>({ policy: 'block', windowBytes: 100 });
+      q.offer(msg(90));
+      expect(q.offer(msg(20)).action).to.equal('block');
+      q.resize(40);
+      q.take();
+      q.sinkFlushed(70); // 20 in flight: at the new low mark
+      expect(q.shouldRetry).to.equal(true);
+      expect(q.offer(msg(20)).action).to.equal('enqueue');
+    });
+
+    for (const bytes of [0, 1.5, -1]) {
+      it(`rejects a window of ${bytes}`, () => {
+        const q = new MessageQueue<Msg>({ policy: 'block', windowBytes: 10 });
+        expect(() => q.resize(bytes)).to.throw(RangeError, `windowBytes must be a whole number >= 1, got ${bytes}`);
+      });
+    }
+  });
+
   const bad: [object, RegExp][] = [
     [{ policy: 'lossy', windowBytes: 10 }, /policy must be one of block, drop-newest, drop-oldest, spill, got lossy/],
     [{ policy: 'block', windowBytes: 0 }, /windowBytes must be a whole number >= 1, got 0/],

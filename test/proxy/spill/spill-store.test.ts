@@ -412,5 +412,43 @@ describe('SpillStore', () => {
       expect(store.budget.usedBytes).to.equal(0);
       expect(await readdir(store.runDir)).to.deep.equal([]);
     });
+
+    it('recovers as the last refused byte is handed back, with no further read (a reader stops once its backlog is empty), and deletes the segment once read out', async () => {
+      const disk = failingDisk(5000);
+      const store = await openStore({ writeBatchBytes: 2048, openSegment: disk.openSegment });
+      const a = store.openSpool();
+      const accepted: Buffer[] = [];
+      for (const m of messages(7, 2000, 60)) {
+        let answer = a.append(m);
+        while (answer === 'busy') {
+          await a.whenWritable();
+          answer = a.append(m);
+        }
+        if (answer === 'full') break;
+        accepted.push(m);
+      }
+      await a.flush();
+      expect(a.diskError?.code).to.equal('ENOSPC');
+      expect(a.segmentCount).to.equal(1);
+      // Read as a message stage does: only while something is spilled.
+      const got: Buffer[] = [];
+      let segmentGoneWhileRamLeft = false;
+      while (a.backlogMessages > 0) {
+        got.push(...(await a.read(700)));
+        if (a.segmentCount === 0 && a.bufferedBytes > 0) segmentGoneWhileRamLeft = true;
+      }
+      expectSame(got, accepted);
+      expect(segmentGoneWhileRamLeft, 'the segment is deleted once read out, before the bytes in RAM are').to.equal(true);
+      expect(a.diskError).to.equal(null);
+      expect(a.bytesOnDisk).to.equal(0);
+      expect(await readdir(store.runDir)).to.deep.equal([]);
+      expect(store.budget.usedBytes).to.equal(0);
+      // The disk has room again: the connection spills again.
+      disk.allow(1e9);
+      expect(a.append(Buffer.from('again'))).to.equal('ok');
+      await a.flush();
+      expect(a.diskError).to.equal(null);
+      expectSame(await readAllBack(a), [Buffer.from('again')]);
+    });
   });
 });
