@@ -147,3 +147,17 @@ export async function until(condition: () => boolean, what = 'condition'): Promi
     await new Promise((r) => setImmediate(r));
   }
 }
+
+/** The port of a `HOST:PORT` text (as the control API's `listen` answers). */
+export function portOf(hostPort: string): number {
+  return Number(hostPort.slice(hostPort.lastIndexOf(':') + 1));
+}
+
+/** What a socket received so far as text, and whether its FIN came. */
+export function collectText(socket: Socket): { text: () => string; ended: () => boolean } {
+  let text = '';
+  let ended = false;
+  socket.on('data', (d: Buffer) => (text += d.toString()));
+  socket.on('end', () => (ended = true));
+  return { text: () => text, ended: () => ended };
+}

@@ -2,9 +2,7 @@ import { expect } from 'chai';
 import type { ControlApi } from '../../../proxy/serve/api-server.js';
 import { Fleet } from '../../../proxy/serve/fleet.js';
 import { call, json, startTestApi } from '../../helpers/control-api.js';
-import { closeError, connectTo, echoServer, listen, Resources, until } from '../../helpers/sockets.js';
-
-const portOf = (listen: string) => Number(listen.slice(listen.lastIndexOf(':') + 1));
+import { closeError, connectTo, echoServer, listen, Resources, until, portOf } from '../../helpers/sockets.js';
 
 /** The control API in front of the real fleet, over raw HTTP: where the two meet. */
 describe('control API in front of the fleet (raw HTTP)', () => {

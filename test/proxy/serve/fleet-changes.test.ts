@@ -10,18 +10,7 @@ import { RelayServer } from '../../../proxy/relay/relay-server.js';
 import { loadConfigFile } from '../../../proxy/serve/config-file.js';
 import { ApiError } from '../../../proxy/serve/control.js';
 import { Fleet } from '../../../proxy/serve/fleet.js';
-import { connectTo, echoServer, listen, Resources, until } from '../../helpers/sockets.js';
-
-const portOf = (listen: string) => Number(listen.slice(listen.lastIndexOf(':') + 1));
-
-/** What a socket received, and whether its FIN came. */
-function collect(socket: Socket): { text: () => string; ended: () => boolean } {
-  let text = '';
-  let ended = false;
-  socket.on('data', (d: Buffer) => (text += d.toString()));
-  socket.on('end', () => (ended = true));
-  return { text: () => text, ended: () => ended };
-}
+import { connectTo, echoServer, listen, Resources, until, portOf, collectText } from '../../helpers/sockets.js';
 
 function apiError(p: Promise<unknown>): Promise<[number, string]> {
   return p.then(
@@ -75,9 +64,9 @@ describe('sluice serve: changes to a running fleet', () => {
   }
 
   /** A connection through `port` that has echoed one line, ready for more. */
-  async function echoing(port: number): Promise<{ client: Socket; got: ReturnType<typeof collect> }> {
+  async function echoing(port: number): Promise<{ client: Socket; got: ReturnType<typeof collectText> }> {
     const client = res.socket(await connectTo(port));
-    const got = collect(client);
+    const got = collectText(client);
     client.write('ping\n');
     await until(() => got.text() === 'ping\n', 'the echo');
     return { client, got };
@@ -225,7 +214,7 @@ describe('sluice serve: changes to a running fleet', () => {
     sinon.restore();
     expect(fleet.toxics('p').map((t) => t.name)).to.deep.equal(['cap']);
     const client = res.socket(await connectTo(port));
-    const got = collect(client);
+    const got = collectText(client);
     client.write('hello world');
     await until(() => got.ended(), 'FIN after 5 bytes');
     expect(got.text()).to.equal('hello');

@@ -5,18 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile } from '../../../proxy/serve/config-file.js';
 import { Fleet } from '../../../proxy/serve/fleet.js';
-import { connectTo, echoServer, listen, Resources, until } from '../../helpers/sockets.js';
-
-const portOf = (listen: string) => Number(listen.slice(listen.lastIndexOf(':') + 1));
-
-/** What a socket received, and whether its FIN came. */
-function collect(socket: Socket): { text: () => string; ended: () => boolean } {
-  let text = '';
-  let ended = false;
-  socket.on('data', (d: Buffer) => (text += d.toString()));
-  socket.on('end', () => (ended = true));
-  return { text: () => text, ended: () => ended };
-}
+import { connectTo, echoServer, listen, Resources, until, portOf, collectText } from '../../helpers/sockets.js';
 
 /** The fleet's toxics reach every open connection of a proxy, also those of a server a settings change left draining. */
 describe('sluice serve: toxics on a proxy\'s open connections', () => {
@@ -52,9 +41,9 @@ describe('sluice serve: toxics on a proxy\'s open connections', () => {
     return { fromFile, write };
   }
 
-  async function echoing(): Promise<{ client: Socket; got: ReturnType<typeof collect> }> {
+  async function echoing(): Promise<{ client: Socket; got: ReturnType<typeof collectText> }> {
     const client = res.socket(await connectTo(port));
-    const got = collect(client);
+    const got = collectText(client);
     client.write('ping');
     await until(() => got.text() === 'ping', 'the echo');
     return { client, got };

@@ -10,9 +10,7 @@ import { ApiError } from '../../../proxy/serve/control.js';
 import { Fleet } from '../../../proxy/serve/fleet.js';
 import { resourceBaseline, settledSince } from '../../helpers/handles.js';
 import { randomBytes, sha256 } from '../../../scenarios/harness/random.js';
-import { closeError, connectTo, echoServer, listen, readAll, readSlowly, Resources, until, writeAll } from '../../helpers/sockets.js';
-
-const portOf = (listen: string) => Number(listen.slice(listen.lastIndexOf(':') + 1));
+import { closeError, connectTo, echoServer, listen, readAll, readSlowly, Resources, until, writeAll, portOf } from '../../helpers/sockets.js';
 
 describe('sluice serve: the fleet of proxies', () => {
   const res = new Resources();

@@ -1,9 +1,7 @@
 import { expect } from 'chai';
 import { createServer, type Socket } from 'node:net';
 import { Fleet } from '../../../proxy/serve/fleet.js';
-import { connectTo, listen, Resources, until } from '../../helpers/sockets.js';
-
-const portOf = (listen: string) => Number(listen.slice(listen.lastIndexOf(':') + 1));
+import { connectTo, listen, Resources, until, portOf } from '../../helpers/sockets.js';
 
 describe('sluice serve: /connections names each connection\'s proxy', () => {
   const res = new Resources();

@@ -4,7 +4,7 @@ import type { ControlApi } from '../../../proxy/serve/api-server.js';
 import { Fleet } from '../../../proxy/serve/fleet.js';
 import { randomBytes } from '../../../scenarios/harness/random.js';
 import { call, json, startTestApi } from '../../helpers/control-api.js';
-import { connectTo, echoServer, listen, Resources, until } from '../../helpers/sockets.js';
+import { connectTo, echoServer, listen, Resources, until, portOf } from '../../helpers/sockets.js';
 
 /** The error a promise rejects with; fails the test when it resolves. */
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -16,8 +16,6 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   expect(outcome.error).to.be.instanceOf(ToxiproxyError);
   return outcome.error as Error;
 }
-
-const portOf = (listen: string) => Number(listen.slice(listen.lastIndexOf(':') + 1));
 
 /**
  * Each of toxiproxy's toxic types: what the client sends, what toxiproxy answers (every attribute,

@@ -4,7 +4,7 @@ import type { ControlApi } from '../../../proxy/serve/api-server.js';
 import { Fleet } from '../../../proxy/serve/fleet.js';
 import { randomBytes, sha256 } from '../../../scenarios/harness/random.js';
 import { startTestApi } from '../../helpers/control-api.js';
-import { connectTo, echoServer, listen, readAll, Resources, writeAll } from '../../helpers/sockets.js';
+import { connectTo, echoServer, listen, readAll, Resources, writeAll, portOf } from '../../helpers/sockets.js';
 
 /** The error a promise rejects with; fails the test when it resolves. */
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -16,8 +16,6 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   expect(outcome.error).to.be.instanceOf(ToxiproxyError);
   return outcome.error as Error;
 }
-
-const portOf = (listen: string) => Number(listen.slice(listen.lastIndexOf(':') + 1));
 
 // The client's Type union predates noop.
 const NOOP = 'noop' as ToxicType;

@@ -42,6 +42,21 @@ async function appendAll(spool: SpillSpool, msgs: Buffer[], onEach?: () => void)
   }
 }
 
+/** Appends, waiting out `busy`, until the spool answers `full`: the messages it took. */
+async function appendUntilFull(spool: SpillSpool, msgs: Buffer[]): Promise<Buffer[]> {
+  const accepted: Buffer[] = [];
+  for (const m of msgs) {
+    let answer = spool.append(m);
+    while (answer === 'busy') {
+      await spool.whenWritable();
+      answer = spool.append(m);
+    }
+    if (answer === 'full') break;
+    accepted.push(m);
+  }
+  return accepted;
+}
+
 /** A segment opener whose writes fail with `code` once `allowBytes` (shared by all files) are used up. */
 function failingDisk(allowBytes: number, code = 'ENOSPC'): { openSegment: (path: string) => Promise<SegmentFile>; allow: (bytes: number) => void } {
   let left = allowBytes;
@@ -378,16 +393,7 @@ describe('SpillStore', () => {
       const a = store.openSpool();
       const b = store.openSpool();
       const msgs = messages(6, 2000, 60);
-      const accepted: Buffer[] = [];
-      for (const m of msgs) {
-        let answer = a.append(m);
-        while (answer === 'busy') {
-          await a.whenWritable();
-          answer = a.append(m);
-        }
-        if (answer === 'full') break;
-        accepted.push(m);
-      }
+      const accepted = await appendUntilFull(a, msgs);
       await a.flush();
       expect(a.diskError?.code).to.equal('ENOSPC');
       expect(a.append(Buffer.from('x'))).to.equal('full');
@@ -417,16 +423,7 @@ describe('SpillStore', () => {
       const disk = failingDisk(5000);
       const store = await openStore({ writeBatchBytes: 2048, openSegment: disk.openSegment });
       const a = store.openSpool();
-      const accepted: Buffer[] = [];
-      for (const m of messages(7, 2000, 60)) {
-        let answer = a.append(m);
-        while (answer === 'busy') {
-          await a.whenWritable();
-          answer = a.append(m);
-        }
-        if (answer === 'full') break;
-        accepted.push(m);
-      }
+      const accepted = await appendUntilFull(a, messages(7, 2000, 60));
       await a.flush();
       expect(a.diskError?.code).to.equal('ENOSPC');
       expect(a.segmentCount).to.equal(1);

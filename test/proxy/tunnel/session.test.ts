@@ -298,7 +298,8 @@ describe('TunnelSession (library)', () => {
       expect(second!.buffer.byteLength).to.be.below(chunk.length / 4);
     });
 
-    it('pooled link reads: small pieces of one read buffer pin it once for their stream, however many there are (none copied)', async () => {
+    /** An acceptor reading its link through pooled buffers; `feed` lands bytes in one of them, as a link read does, and lets the session handle it. */
+    function pooledReadSession(): { session: TunnelSession; feed: (wire: Buffer) => Promise<Buffer> } {
       const [ours, peer] = duplexPair();
       const reads = new LinkReads(new BufferPool({ bufferBytes: LINK_READ_BUFFER_BYTES, maxCached: 4 }));
       const session = new TunnelSession(ours, { role: 'acceptor', keepaliveIntervalMs: 0, credit: 'manual', reads });
@@ -306,6 +307,18 @@ describe('TunnelSession (library)', () => {
         session.destroy();
         peer.destroy();
       });
+      const feed = async (wire: Buffer): Promise<Buffer> => {
+        const buffer = reads.onread.buffer();
+        wire.copy(buffer);
+        reads.onread.callback(wire.length, buffer);
+        await new Promise((r) => setImmediate(r));
+        return buffer;
+      };
+      return { session, feed };
+    }
+
+    it('pooled link reads: small pieces of one read buffer pin it once for their stream, however many there are (none copied)', async () => {
+      const { session, feed } = pooledReadSession();
       const chunks: Buffer[] = [];
       let stream: TunnelStream | undefined;
       session.on('stream', (s: TunnelStream) => {
@@ -314,10 +327,7 @@ describe('TunnelSession (library)', () => {
       });
       // 20 pieces of 1 KiB: 20 x 256 KiB counted per piece would be past SMALL_PIECE_PIN_BYTES (4 MiB).
       const wire = Buffer.concat([frame(FrameType.WindowUpdate, Flag.SYN, 1, 0), ...Array.from({ length: 20 }, (_, i) => frame(FrameType.Data, 0, 1, KiB, Buffer.alloc(KiB, i)))]);
-      const buffer = reads.onread.buffer();
-      wire.copy(buffer);
-      reads.onread.callback(wire.length, buffer);
-      await new Promise((r) => setImmediate(r));
+      const buffer = await feed(wire);
       expect(chunks).to.have.length(20);
       expect(chunks.every((c) => c.buffer === buffer.buffer), 'every piece a view of the read buffer').to.equal(true);
       expect(stream!.pinnedSmallBytes).to.equal(LINK_READ_BUFFER_BYTES);
@@ -328,13 +338,7 @@ describe('TunnelSession (library)', () => {
     });
 
     it('pooled link reads: the streams of one link together pin at most SMALL_PIECE_PIN_BYTES with small pieces; past it pieces are copied, and a stream that goes gives its share back', async () => {
-      const [ours, peer] = duplexPair();
-      const reads = new LinkReads(new BufferPool({ bufferBytes: LINK_READ_BUFFER_BYTES, maxCached: 4 }));
-      const session = new TunnelSession(ours, { role: 'acceptor', keepaliveIntervalMs: 0, credit: 'manual', reads });
-      cleanups.push(() => {
-        session.destroy();
-        peer.destroy();
-      });
+      const { session, feed } = pooledReadSession();
       const got = new Map<number, { stream: TunnelStream; chunks: Buffer[] }>();
       session.on('stream', (s: TunnelStream) => {
         const entry = { stream: s, chunks: [] as Buffer[] };
@@ -342,14 +346,8 @@ describe('TunnelSession (library)', () => {
         s.on('data', (d: Buffer) => entry.chunks.push(d));
       });
       // A stalled stream each: one 1 KiB piece per stream, each from a read buffer of its own.
-      const deliver = async (id: number): Promise<Buffer> => {
-        const wire = Buffer.concat([frame(FrameType.WindowUpdate, Flag.SYN, id, 0), frame(FrameType.Data, 0, id, KiB, Buffer.alloc(KiB, id))]);
-        const buffer = reads.onread.buffer();
-        wire.copy(buffer);
-        reads.onread.callback(wire.length, buffer);
-        await new Promise((r) => setImmediate(r));
-        return buffer;
-      };
+      const deliver = (id: number): Promise<Buffer> =>
+        feed(Buffer.concat([frame(FrameType.WindowUpdate, Flag.SYN, id, 0), frame(FrameType.Data, 0, id, KiB, Buffer.alloc(KiB, id))]));
       const allowed = SMALL_PIECE_PIN_BYTES / LINK_READ_BUFFER_BYTES;
       const pinned = () => [...got.values()].reduce((sum, e) => sum + e.stream.pinnedSmallBytes, 0);
       const buffers: Buffer[] = [];
