@@ -59,6 +59,28 @@ describe('toxic bandwidth (BandwidthStage)', () => {
     direction.stop();
   });
 
+  it('a link free for less than 10 ms was not idle: the gap is made up (the producer resuming late), so the rate holds', async () => {
+    const { sink, deliver, direction } = toxicDirection(clock, [new BandwidthStage({ rateKBps: 1000 })]);
+    deliver(10_000); // due at 10 ms
+    await advance(clock, 13);
+    deliver(10_000); // 3 ms after the link went free: due at 20 ms, not 23
+    await advance(clock, 6);
+    expect(sink.received).to.equal(10_000);
+    await advance(clock, 1);
+    expect(sink.arrivals).to.deep.equal([
+      { atMs: 10, bytes: 10_000 },
+      { atMs: 20, bytes: 10_000 },
+    ]);
+    // 11 ms free is idle: the next chunk takes its full time from when it came.
+    await advance(clock, 11);
+    deliver(10_000);
+    await advance(clock, 9);
+    expect(sink.received).to.equal(20_000);
+    await advance(clock, 1);
+    expect(sink.arrivals.at(-1)).to.deep.equal({ atMs: 41, bytes: 10_000 });
+    direction.stop();
+  });
+
   it('holds the producer (reason toxic) once the window waits in it, and lets go at half', async () => {
     const stage = new BandwidthStage({ rateKBps: 10 });
     const { deliver, direction, source } = toxicDirection(clock, [stage], { windowBytes: 4000 });
