@@ -259,7 +259,7 @@ export class ConnectionTable {
     for (const c of this.connections) {
       if (c.id !== id) continue;
       if (c.relay) c.relay.abort('aborted', true);
-      else this.refuse(c, 'shutdown', true);
+      else this.abandon(c, 'shutdown', true);
       return true;
     }
     return false;
@@ -320,8 +320,14 @@ export class ConnectionTable {
 
   // The client went away (a reset) before its relay started: while its PROXY header was awaited too.
   private closedEarly(conn: Connection): void {
+    this.abandon(conn, 'client-reset', false);
+  }
+
+  // Refuses a connection that never got its say: one awaiting its PROXY header is counted
+  // (`aborted`), so the header results add up to the connections asked for one.
+  private abandon(conn: Connection, end: AccessLogEntry['end'], reset: boolean): void {
     if (conn.phase === 'header' && this.connections.has(conn)) this.options.proxyProtocol?.abandoned();
-    this.refuse(conn, 'client-reset', false);
+    this.refuse(conn, end, reset);
   }
 
   private admit(conn: Connection): void {
@@ -423,7 +429,7 @@ export class ConnectionTable {
   /** Resets every connection now: waiters first (so no freed slot admits anyone), then openings, then relays. */
   abortAll(): void {
     const left = [...this.connections];
-    for (const c of left) if (c.phase === 'header' || c.phase === 'queued') this.refuse(c, 'shutdown', true);
+    for (const c of left) if (c.phase === 'header' || c.phase === 'queued') this.abandon(c, 'shutdown', true);
     for (const c of left) if (c.phase === 'opening') this.refuse(c, 'shutdown', true);
     for (const c of left) c.relay?.abort('aborted', true);
   }

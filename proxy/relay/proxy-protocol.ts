@@ -57,7 +57,7 @@ export class ProxyProtocol {
     return late ? 'proxy-header-timeout' : 'proxy-header-invalid';
   }
 
-  /** A client that reset (or vanished) while its header was awaited: counted, so the results add up to the connections asked for one. */
+  /** A connection closed while its header was awaited (the client reset, a shutdown, the API's DELETE): counted, so the results add up to the connections asked for one. */
   abandoned(): void {
     this.count('aborted');
   }

@@ -225,6 +225,23 @@ describe('PROXY protocol (--accept-proxy, --accept-proxy-from, --send-proxy)', (
     expect([await metric(server, 'empty'), await metric(server, 'aborted'), await metric(server, 'invalid'), target.accepted()]).to.deep.equal([1, 1, 0, 0]);
   });
 
+  it('a connection still waiting for its header when the server shuts down, or reset by the API, counts as aborted: one count per connection asked for a header', async () => {
+    const target = recordingTarget(res);
+    const { server, port, logs } = await start(await listen(target.server), { acceptProxy: true });
+    const deleted = res.socket(await connectTo(port));
+    await until(() => server.connectionViews(10).total === 1, 'the first client waiting for its header');
+    const deletedClosed = readAll(deleted).catch(() => undefined);
+    expect(server.resetConnection(server.connectionViews(10).connections[0]!.id)).to.equal(true);
+    await deletedClosed;
+    const silent = res.socket(await connectTo(port));
+    const silentClosed = readAll(silent).catch(() => undefined);
+    await until(() => server.connectionViews(10).total === 1, 'the second client waiting for its header');
+    await server.shutdown(0);
+    await silentClosed;
+    expect(logs.map((l) => l.end)).to.deep.equal(['shutdown', 'shutdown']);
+    expect([await metric(server, 'aborted'), await metric(server, 'timeout'), target.accepted()]).to.deep.equal([2, 0, 0]);
+  });
+
   it('--send-proxy for a client on a unix socket: v2 sends LOCAL (as HAProxy does: it refuses PROXY with UNSPEC), v1 UNKNOWN', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-pp-'));
     try {
