@@ -21,7 +21,7 @@ import { resolveSessionOptions } from '../../../windowing/index.js';
 
 /**
  * One source of truth for defaults: every flag's --help default, parsed, is the default the library
- * uses for the option it sets (named by proxy/config/option-names.ts), each flag really sets that
+ * uses for the option it sets (named by proxy/options/names.ts), each flag really sets that
  * option, and README's tables of defaults say the same. A hand-copied default that drifts fails here.
  */
 
