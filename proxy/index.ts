@@ -2,7 +2,10 @@
  * Public face of sluice as a library: the relay for any two connected duplex streams and the
  * stages a direction is built from, the three sidecars (relay server, tunnel client and server),
  * the tunnel session for your own multiplexed protocols, and the pieces around them (addresses,
- * sizes, metrics, signals). Plumbing (readers, buffer pools, socket adoption) stays inside.
+ * sizes, metrics, signals). Of the readers, only what a relay of your own needs comes out: the
+ * `SourceReader` interface (a Relay's `clientReader`/`targetReader`) and the `ReadTarget` it
+ * delivers to, and `CreditReader`, which reads a `credit: 'manual'` tunnel stream; the rest of the
+ * plumbing (pooled socket reads, buffer pools, socket adoption) stays inside.
  * The pure flow-control decisions and the yamux codec are `sluice/windowing`.
  */
 export { relay, Relay, DEFAULT_WINDOW_BYTES, WheelTimers, wheelTickMs, type TimedEntry, type RelayOptions, type RelayResult, type RelayEnd, type DirectionStats, type MessageCounts } from './relay/relay.js';
