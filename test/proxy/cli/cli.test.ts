@@ -52,6 +52,13 @@ describe('sluice command line', () => {
     [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--workers', '2', '--messages', 'lines', '--overflow', 'spill', '--spill-dir', '/proc/x'], /--spill-dir \/proc\/x is not a writable directory \(E[A-Z]+\)$/m],
     [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--shed-at', '1.5'], /--shed-at: must be at most 1/],
     [['demo', '--strategies', 'block,teleport'], /--strategies: unknown strategy "teleport"/],
+    // --toxic: the same parser as the API's toxics, its errors named by the flag (the primary checks it before any worker starts).
+    [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--toxic', 'walrus'], /^sluice relay: --toxic: unknown toxic type "walrus" \(one of noop, latency, /m],
+    [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--toxic', 'latency:downstream:latency=soon'], /^sluice relay: --toxic: attributes\.latency must be a whole number >= 0 \(milliseconds\)$/m],
+    [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--toxic', 'latency:sideways'], /^sluice relay: --toxic: stream was invalid, can be either upstream or downstream$/m],
+    [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--toxic', 'latency:latency=1,bogus=2'], /^sluice relay: --toxic: latency has no attribute 'bogus' \(it has latency, jitter\)$/m],
+    [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--toxic', 'drop:upstream:probability=0.5'], /^sluice relay: --toxic: toxic drop_upstream: drop needs message mode \(messages\)$/m],
+    [['relay', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--workers', '2', '--toxic', 'walrus'], /^sluice relay: --toxic: unknown toxic type "walrus"/m],
   ];
   for (const [args, message] of bad) {
     it(`\`sluice ${args.join(' ')}\` exits 2 with one line naming the problem`, async () => {
