@@ -237,6 +237,29 @@ describe('sluice serve: the fleet of proxies', () => {
     expect(text).to.match(/^sluice_memory_used_bytes\{proxy="fast"\} 0$/m);
   });
 
+  it('the agent answers for the whole process: full weight with no proxy, the worst proxy\'s reply (drain) while one is held back, not drain once it is gone', async () => {
+    const f = fleet();
+    expect(f.agentReply()).to.equal('up ready 100%\n');
+    const stalled = res.server(createServer({ allowHalfOpen: true }, (s) => s.pause()));
+    const target = echoServer(res);
+    // The idle one first: the reply must come from the worst proxy, not from the first.
+    await f.create({ name: 'idle', upstream: `127.0.0.1:${await listen(target)}` });
+    const held = await f.create({ name: 'held', upstream: `127.0.0.1:${await listen(stalled)}`, window: '64KiB' });
+    // One connection to `held`, its target reading nothing: every connection it has is held back.
+    const client = res.socket(await connectTo(portOf(held.listen)));
+    const chunk = Buffer.alloc(256 * 1024, 7);
+    const flood = () => {
+      while (!client.destroyed && client.write(chunk));
+    };
+    client.on('drain', flood);
+    flood();
+    await until(() => f.agentReply() === 'drain\n', 'the held-back proxy draining the whole process');
+    expect(f.health('held')!.ok).to.equal(false);
+    await f.remove('held');
+    await until(() => f.agentReply() !== 'drain\n', 'the whole process ready again once the held-back proxy is gone');
+    expect(f.agentReply()).to.match(/^up ready \d+%\n$/);
+  });
+
   it('metrics carry proxy="NAME" on every family of every proxy', async () => {
     const target = echoServer(res);
     const upstream = `127.0.0.1:${await listen(target)}`;
