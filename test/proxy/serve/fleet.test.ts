@@ -10,7 +10,7 @@ import { ApiError } from '../../../proxy/serve/control.js';
 import { Fleet } from '../../../proxy/serve/fleet.js';
 import { resourceBaseline, settledSince } from '../../helpers/handles.js';
 import { randomBytes, sha256 } from '../../../scenarios/harness/random.js';
-import { closeError, connectTo, echoServer, listen, readAll, readSlowly, Resources, until, writeAll, portOf } from '../../helpers/sockets.js';
+import { closeError, connectTo, echoServer, listen, readAll, readSlowly, Resources, until, writeAll, portOf, collectText } from '../../helpers/sockets.js';
 
 describe('sluice serve: the fleet of proxies', () => {
   const res = new Resources();
@@ -194,6 +194,96 @@ describe('sluice serve: the fleet of proxies', () => {
     expect(await got).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
     expect(portOf(f.get('keep').listen)).to.equal(keepPort);
     await echoThrough(portOf(f.get('new').listen), 1000, 8);
+  });
+
+  it('reload: a moved listen binds the new address and drains the old (its open connection carries on, no new one there); new settings reach new connections; an unchanged proxy\'s transfer stays intact', async () => {
+    const target = echoServer(res);
+    const upstream = `127.0.0.1:${await listen(target)}`;
+    const path = writeConfig([
+      { name: 'keep', listen: '127.0.0.1:0', upstream },
+      { name: 'move', listen: '127.0.0.1:0', upstream, window: '256KiB' },
+    ]);
+    const f = fleet(path);
+    await f.start(await loadConfigFile(path));
+    const keepPort = portOf(f.get('keep').listen);
+    const oldPort = portOf(f.get('move').listen);
+    const data = randomBytes(6 * 1024 * 1024, 21);
+    const live = res.socket(await connectTo(keepPort));
+    const got = readSlowly(live, 22, 64 * 1024);
+    // Half before the reload, half after: the transfer spans it whatever the machine's speed.
+    await writeAll(live, [data.subarray(0, data.length / 2)], false);
+    // Open on the old address across the move: one round trip before, one after.
+    const old = res.socket(await connectTo(oldPort));
+    const oldGot = collectText(old);
+    old.write('before,');
+    await until(() => oldGot.text() === 'before,', 'the echo before the move');
+
+    // Another loopback address: a new listen, bound before the old one lets go.
+    writeConfig([
+      { name: 'keep', listen: '127.0.0.1:0', upstream },
+      { name: 'move', listen: '127.0.0.2:0', upstream, window: '64KiB', 'max-conns': 1, 'max-queue': 0 },
+    ]);
+    const result = await f.reload();
+    expect(result).to.deep.equal({ added: [], removed: [], changed: ['move'], unchanged: ['keep'], failed: [] });
+    const writing = writeAll(live, [data.subarray(data.length / 2)]);
+    const moved = f.get('move');
+    expect(moved.listen).to.match(/^127\.0\.0\.2:\d+$/);
+    expect(moved.settings).to.include({ window: '64KiB', 'max-conns': 1, 'max-queue': 0 });
+    const newPort = portOf(moved.listen);
+
+    // The old address takes no new connection; the one open there still works and ends cleanly.
+    await connectTo(oldPort).then(
+      (s) => (s.destroy(), expect.fail('the old address still accepts')),
+      (e: NodeJS.ErrnoException) => expect(e.code).to.equal('ECONNREFUSED'),
+    );
+    old.write('after');
+    await until(() => oldGot.text() === 'before,after', 'the echo after the move, on the old connection');
+    old.end();
+    await until(() => oldGot.ended(), 'the old connection finished');
+
+    // New connections at the new address get the new settings: max-conns 1, max-queue 0.
+    const first = res.socket(await connectTo(newPort, '127.0.0.2'));
+    const firstGot = collectText(first);
+    first.write('new');
+    await until(() => firstGot.text() === 'new', 'the first new client relayed');
+    const second = res.socket(await connectTo(newPort, '127.0.0.2'));
+    await readAll(second);
+    await until(() => logs.some((l) => l.proxy === 'move' && l.end === 'queue-full'), 'the second new client turned away by max-conns 1');
+    expect(first.destroyed).to.equal(false);
+
+    await writing;
+    expect(await got).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
+    expect(portOf(f.get('keep').listen)).to.equal(keepPort);
+  });
+
+  it('reload: a bad file while a transfer runs changes nothing, is counted, and the transfer completes intact', async () => {
+    const target = echoServer(res);
+    const upstream = `127.0.0.1:${await listen(target)}`;
+    const path = writeConfig([{ name: 'p', listen: '127.0.0.1:0', upstream, window: '64KiB' }]);
+    const f = fleet(path);
+    await f.start(await loadConfigFile(path));
+    const before = f.list();
+    const port = portOf(before[0]!.listen);
+    const data = randomBytes(6 * 1024 * 1024, 23);
+    const live = res.socket(await connectTo(port));
+    const got = readSlowly(live, 24, 64 * 1024);
+    await writeAll(live, [data.subarray(0, data.length / 2)], false);
+    writeFileSync(path, '{"proxies": [{"name": "p", "listen": "127.0.0.1:0", "upstream": ');
+    const refused = await f.reload().then(() => null, (e: ApiError) => e);
+    expect(refused?.status).to.equal(400);
+    expect(refused?.message).to.include('not JSON');
+    writeConfig([{ name: 'p', listen: '127.0.0.1:0', upstream, window: 'wide' }]);
+    const invalid = await f.reload().then(() => null, (e: ApiError) => e);
+    expect(invalid?.message).to.match(/proxy p: window: /);
+    expect(f.list()).to.deep.equal(before);
+    await writeAll(live, [data.subarray(data.length / 2)]);
+    expect(await got).to.deep.equal({ bytes: data.length, sha256: sha256(data) });
+    await echoThrough(port, 1000, 25); // still listening, on the same port
+    const registry = new MetricsRegistry();
+    f.registerMetrics(registry);
+    const text = registry.render();
+    expect(text).to.match(/^sluice_config_reloads_total\{result="failure"\} 2$/m);
+    expect(text).to.match(/^sluice_config_reloads_total\{result="success"\} 0$/m);
   });
 
   it('reload: a file that does not parse or validate changes nothing and is counted', async () => {
