@@ -4,7 +4,9 @@ import type { ControlApi } from '../../../proxy/serve/api-server.js';
 import { Fleet } from '../../../proxy/serve/fleet.js';
 import { randomBytes } from '../../../scenarios/harness/random.js';
 import { call, json, startTestApi } from '../../helpers/control-api.js';
-import { connectTo, echoServer, listen, Resources, until, portOf } from '../../helpers/sockets.js';
+import { createServer } from 'node:net';
+import { collectText, connectTo, echoServer, listen, Resources, until, portOf } from '../../helpers/sockets.js';
+import { turns } from '../../helpers/toxics.js';
 
 /** The error a promise rejects with; fails the test when it resolves. */
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -129,6 +131,74 @@ describe('toxics through toxiproxy-node-client 4.1.0', () => {
     again.write(data);
     await until(() => Buffer.concat(echoed).length === data.length, 'the whole echo');
     expect(Buffer.concat(echoed).equals(data)).to.equal(true);
+  });
+
+  describe('sluice\'s own types through the same client (a type name it does not know is passed as is)', () => {
+    /** The one open connection of `name`, as /connections lists it. */
+    const only = (name: string) => {
+      const views = fleet.liveConnections(10).connections.filter((c) => c.proxy === name);
+      expect(views).to.have.length(1);
+      return views[0]!;
+    };
+
+    it('stall: the client is not read while it is on (its direction held by the toxic); removed, what waited is read and echoed', async () => {
+      const client = res.socket(await connectTo(portOf(proxy.listen)));
+      const got = collectText(client);
+      client.write('ping;');
+      await until(() => got.text() === 'ping;', 'the echo before the toxic');
+      const stall = await proxy.addToxic({ name: 'stop', type: 'stall' as ToxicType, stream: 'upstream', toxicity: 1, attributes: { duration: 0 } as never });
+      expect(stall.toJson()).to.deep.include({ type: 'stall', stream: 'upstream', attributes: { duration: 0 } });
+      expect(only('redis').clientToTarget).to.deep.include({ held: true, holdReasons: ['toxic'], bytes: 5 });
+      client.write('waiting');
+      await turns(50);
+      expect([got.text(), only('redis').clientToTarget!.bytes]).to.deep.equal(['ping;', 5]);
+      await stall.remove();
+      await until(() => got.text() === 'ping;waiting', 'read and echoed once removed');
+      expect(only('redis').clientToTarget!.held).to.equal(false);
+    });
+
+    it('window: a small window while it is on (the relay holds the client once a little waits for the target), the proxy\'s own once removed', async () => {
+      const stalled = res.server(createServer({ allowHalfOpen: true }, (s) => s.pause()));
+      const held = await toxiproxy.createProxy({ name: 'held', listen: '127.0.0.1:0', upstream: `127.0.0.1:${await listen(stalled)}` });
+      const small = await held.addToxic({ name: 'narrow', type: 'window' as ToxicType, stream: 'upstream', toxicity: 1, attributes: { bytes: 4096 } as never });
+      expect(small.toJson()).to.deep.include({ type: 'window', attributes: { bytes: 4096 } });
+      const client = res.socket(await connectTo(portOf(held.listen)));
+      const chunk = Buffer.alloc(256 * 1024, 7);
+      const flood = () => {
+        while (!client.destroyed && client.write(chunk));
+      };
+      client.on('drain', flood);
+      flood();
+      // Once the kernel's buffers toward the target are full, bytes wait in the relay: held as soon
+      // as the window toxic's 4 KiB wait, so at most that and one read (64 KiB) are buffered.
+      const up = () => only('held').clientToTarget;
+      await until(() => up()?.held === true && up()!.bufferedBytes >= 4096, 'the client held by the small window');
+      const bound = 4096 + 64 * 1024;
+      expect(up()!.bufferedBytes).to.be.below(bound);
+      expect(up()!.windowBytes).to.be.above(2 * bound); // the proxy's own (256 KiB by default)
+      await small.remove();
+      // The proxy's own window: the relay reads on, past what the toxic allowed.
+      await until(() => up()!.bufferedBytes >= 2 * bound, 'more buffered than the small window allows, once the toxic is gone');
+    });
+
+    it('drop (a proxy in message mode): every message dropped and counted while it is on; removed, messages go through', async () => {
+      await fleet.create({ name: 'lines', listen: '127.0.0.1:0', upstream, messages: 'lines' });
+      const lines = await toxiproxy.get('lines');
+      const client = res.socket(await connectTo(portOf(lines.listen)));
+      const got = collectText(client);
+      client.write('first\n');
+      await until(() => got.text() === 'first\n', 'the echo before the toxic');
+      const drop = await lines.addToxic({ name: 'lossy', type: 'drop' as ToxicType, stream: 'upstream', toxicity: 1, attributes: { probability: 1 } as never });
+      expect(drop.toJson()).to.deep.include({ type: 'drop', stream: 'upstream', attributes: { probability: 1 } });
+      client.write('lost one\nlost two\n');
+      await until(() => only('lines').messages?.droppedByReason.toxic === 2, 'both messages dropped, counted as the toxic\'s');
+      await drop.remove();
+      client.write('kept\n');
+      await until(() => got.text() === 'first\nkept\n', 'a message through once removed');
+      expect(only('lines').messages!.droppedByReason.toxic).to.equal(2);
+      const refused = await call(apiPort, 'POST', '/proxies/redis/toxics', json({ type: 'drop', stream: 'upstream' }));
+      expect(refused.status).to.equal(400); // a proxy not in message mode cannot carry it
+    });
   });
 
   it('reset: every toxic gone from the open connections too', async () => {
