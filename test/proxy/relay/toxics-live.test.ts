@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { createServer, Socket, type Server } from 'node:net';
+import { Socket } from 'node:net';
 import sinon from 'sinon';
 import { MetricsRegistry, RelayServer, type AccessLogEntry, type Address, type RelayServerOptions } from '../../../proxy/index.js';
 import { LeanSocket } from '../../../proxy/net/lean-socket.js';
@@ -9,38 +9,7 @@ import { parseToxicSpec, ToxicSpecError, type ToxicSpec } from '../../../proxy/s
 import { randomBytes, randomChunks, sha256 } from '../../../scenarios/harness/random.js';
 import { connectTo, listen, Resources, writeAll } from '../../helpers/sockets.js';
 import { advance, scripted, TOXIC_FAKES, turns } from '../../helpers/toxics.js';
-
-/** What a socket has received so far. */
-interface Collected {
-  chunks: Buffer[];
-  ended: boolean;
-  readonly text: string;
-  readonly bytes: number;
-}
-
-function collect(socket: Socket): Collected {
-  const c: Collected = {
-    chunks: [],
-    ended: false,
-    get text() {
-      return Buffer.concat(this.chunks).toString();
-    },
-    get bytes() {
-      return this.chunks.reduce((n, b) => n + b.length, 0);
-    },
-  };
-  socket.on('data', (d: Buffer) => c.chunks.push(d));
-  socket.on('end', () => (c.ended = true));
-  return c;
-}
-
-/** Polls `condition` once per event-loop turn; fails naming `what` after many turns (no clock involved). */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; !condition(); i++) {
-    if (i > 50_000) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
+import { collect, holdingTarget, relayed, untilTurns as until } from '../../helpers/live-relay.js';
 
 const tcp = (port: number): Address => ({ kind: 'tcp', host: '127.0.0.1', port });
 const toxic = (input: Record<string, unknown>): ToxicSpec => parseToxicSpec(input);
@@ -61,19 +30,6 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
     await res.closeAll();
   });
 
-  /** A target that keeps every connection it accepts, with what each has received. */
-  function holdingTarget(): { server: Server; sockets: Socket[]; received: Collected[] } {
-    const sockets: Socket[] = [];
-    const received: Collected[] = [];
-    const server = res.server(
-      createServer({ allowHalfOpen: true }, (s) => {
-        sockets.push(s);
-        received.push(collect(s));
-      }),
-    );
-    return { server, sockets, received };
-  }
-
   async function start(target: Address, options: Partial<RelayServerOptions> = {}) {
     const logs: AccessLogEntry[] = [];
     const server = new RelayServer({ listen: tcp(0), target, now: () => clock.now, onAccessLog: (e) => logs.push(e), ...options });
@@ -82,27 +38,10 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
     return { server, port: address.kind === 'tcp' ? address.port : 0, logs };
   }
 
-  /** A relayed connection: the client socket, the target's socket, what each received; a line each way has gone through. */
-  async function relayed(port: number, held: ReturnType<typeof holdingTarget>) {
-    const n = held.sockets.length;
-    const client = res.socket(await connectTo(port));
-    const atClient = collect(client);
-    await until(() => held.sockets.length === n + 1, 'the target connection');
-    const target = held.sockets[n]!;
-    const atTarget = held.received[n]!;
-    // A whole line each way, so message mode lets it through too.
-    client.write('>\n');
-    target.write('<\n');
-    await until(() => atTarget.bytes === 2 && atClient.bytes === 2, 'a line each way');
-    atTarget.chunks.length = 0;
-    atClient.chunks.length = 0;
-    return { client, target, atClient, atTarget };
-  }
-
   it('latency added to an open connection: data held exactly `latency` ms on the clock; removed: data flows at once', async () => {
-    const held = holdingTarget();
+    const held = holdingTarget(res);
     const { server, port } = await start(tcp(await listen(held.server)));
-    const { target, atClient } = await relayed(port, held);
+    const { target, atClient } = await relayed(res, port, held);
     server.setToxics([toxic({ type: 'latency', attributes: { latency: 1000 } })]); // downstream: target to client
     target.write('ping');
     await until(() => server.bufferedBytes() === 4, 'the relay reading ping');
@@ -116,9 +55,9 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
   });
 
   it('removing a toxic that holds data hands it on at once, in order', async () => {
-    const held = holdingTarget();
+    const held = holdingTarget(res);
     const { server, port } = await start(tcp(await listen(held.server)));
-    const { client, atTarget } = await relayed(port, held);
+    const { client, atTarget } = await relayed(res, port, held);
     server.setToxics([toxic({ type: 'latency', stream: 'upstream', attributes: { latency: 60_000 } })]);
     client.write('one,');
     client.write('two,');
@@ -129,9 +68,9 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
   });
 
   it('a client done both ways while a toxic still holds its last bytes: they still reach the target, then FIN', async () => {
-    const held = holdingTarget();
+    const held = holdingTarget(res);
     const { server, port, logs } = await start(tcp(await listen(held.server)));
-    const { client, target, atClient, atTarget } = await relayed(port, held);
+    const { client, target, atClient, atTarget } = await relayed(res, port, held);
     server.setToxics([toxic({ type: 'latency', stream: 'upstream', attributes: { latency: 1000 } })]);
     client.end('last words');
     target.end('reply');
@@ -146,7 +85,7 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
   });
 
   it('a connection opened after the toxics were set gets them too', async () => {
-    const held = holdingTarget();
+    const held = holdingTarget(res);
     const { server, port } = await start(tcp(await listen(held.server)), { toxics: [toxic({ type: 'latency', stream: 'upstream', attributes: { latency: 500 } })] });
     const client = res.socket(await connectTo(port));
     await until(() => held.sockets.length === 1, 'the target connection');
@@ -160,7 +99,7 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
 
   for (const readPath of ['onread', 'stream'] as const) {
     it(`bytes a client sent while it waited for a slot go through the toxics too (${readPath} reads)`, async () => {
-      const held = holdingTarget();
+      const held = holdingTarget(res);
       const { server, port } = await start(tcp(await listen(held.server)), {
         readPath,
         maxConns: 1,
@@ -188,9 +127,9 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
     [0.5, 0.6, false],
   ] as const) {
     it(`toxicity ${toxicity} with random() = ${draw}: ${applies ? 'applies' : 'leaves the connection alone'}`, async () => {
-      const held = holdingTarget();
+      const held = holdingTarget(res);
       const { server, port } = await start(tcp(await listen(held.server)), { random: () => draw });
-      const { target, atClient } = await relayed(port, held);
+      const { target, atClient } = await relayed(res, port, held);
       server.setToxics([toxic({ type: 'timeout', toxicity })]);
       const before = server.stats().targetToClient.bytes;
       target.write('data');
@@ -205,10 +144,10 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
   }
 
   it('toxicity is drawn per connection: two connections, one drawn in, one out', async () => {
-    const held = holdingTarget();
+    const held = holdingTarget(res);
     const { server, port } = await start(tcp(await listen(held.server)), { random: scripted(0.3, 0.7) });
-    const one = await relayed(port, held);
-    const two = await relayed(port, held);
+    const one = await relayed(res, port, held);
+    const two = await relayed(res, port, held);
     server.setToxics([toxic({ type: 'timeout', toxicity: 0.5 })]);
     const before = server.stats().targetToClient.bytes;
     one.target.write('one');
@@ -223,7 +162,7 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
       this.timeout(120_000);
       const up = randomBytes(300_000, 41);
       const down = randomBytes(300_000, 42);
-      const held = holdingTarget();
+      const held = holdingTarget(res);
       const { server, port, logs } = await start(tcp(await listen(held.server)), { readPath, windowBytes: 64 * 1024, random: () => 0 });
       const client = res.socket(await connectTo(port));
       await until(() => held.sockets.length === 1, 'the target connection');
@@ -274,9 +213,9 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
   }
 
   it('limit_data: exactly `bytes` reach the target, then FIN both ways; the log says toxic-closed by limit_data', async () => {
-    const held = holdingTarget();
+    const held = holdingTarget(res);
     const { server, port, logs } = await start(tcp(await listen(held.server)));
-    const { client, atTarget, atClient } = await relayed(port, held);
+    const { client, atTarget, atClient } = await relayed(res, port, held);
     server.setToxics([toxic({ type: 'limit_data', stream: 'upstream', attributes: { bytes: 1000 } })]);
     const data = randomBytes(5000, 7);
     void writeAll(client, randomChunks(data, 700, 8), false);
@@ -288,9 +227,9 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
   });
 
   it('timeout: data dropped, FIN both ways exactly `timeout` ms after it was added; the log says toxic-closed by timeout', async () => {
-    const held = holdingTarget();
+    const held = holdingTarget(res);
     const { server, port, logs } = await start(tcp(await listen(held.server)));
-    const { client, target, atClient, atTarget } = await relayed(port, held);
+    const { client, target, atClient, atTarget } = await relayed(res, port, held);
     server.setToxics([toxic({ type: 'timeout', attributes: { timeout: 500 } })]);
     const before = server.stats().targetToClient.bytes;
     target.write('lost');
@@ -307,9 +246,9 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
   });
 
   it('a toxic closing the connection while another holds data longer than the grace: all of it arrives, then FIN', async () => {
-    const held = holdingTarget();
+    const held = holdingTarget(res);
     const { server, port, logs } = await start(tcp(await listen(held.server)));
-    const { client, target, atClient } = await relayed(port, held);
+    const { client, target, atClient } = await relayed(res, port, held);
     const latencyMs = CLOSE_GRACE_MS + 1000;
     server.setToxics([toxic({ type: 'latency', attributes: { latency: latencyMs } }), toxic({ type: 'limit_data', stream: 'upstream', attributes: { bytes: 5 } })]);
     const reply = randomBytes(100_000, 11);
@@ -328,9 +267,9 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
   });
 
   it('closing toward a peer that stopped reading: reset once the grace passes without progress, never a FIN after lost bytes', async () => {
-    const held = holdingTarget();
+    const held = holdingTarget(res);
     const { server, port } = await start(tcp(await listen(held.server)));
-    const { client, target } = await relayed(port, held);
+    const { client, target } = await relayed(res, port, held);
     target.pause();
     // Far more than the window and both kernels' buffers, until nothing moves toward the target any more.
     void writeAll(client, randomChunks(randomBytes(16 << 20, 12), 64 * 1024, 13), false).catch(() => {});
@@ -366,9 +305,9 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
   });
 
   it('timeout 0 removed: the connection closes (toxiproxy\'s Cleanup)', async () => {
-    const held = holdingTarget();
+    const held = holdingTarget(res);
     const { server, port, logs } = await start(tcp(await listen(held.server)));
-    const { atClient, atTarget, target } = await relayed(port, held);
+    const { atClient, atTarget, target } = await relayed(res, port, held);
     server.setToxics([toxic({ type: 'timeout' })]);
     await advance(clock, 10_000);
     expect(atClient.ended).to.equal(false);
@@ -380,9 +319,9 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
   });
 
   it('slow_close: the target\'s FIN reaches the client exactly `delay` ms later, after its data', async () => {
-    const held = holdingTarget();
+    const held = holdingTarget(res);
     const { server, port } = await start(tcp(await listen(held.server)));
-    const { target, atClient } = await relayed(port, held);
+    const { target, atClient } = await relayed(res, port, held);
     server.setToxics([toxic({ type: 'slow_close', attributes: { delay: 300 } })]);
     target.end('bye');
     await until(() => atClient.text === 'bye', 'the data at once');
@@ -393,9 +332,9 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
   });
 
   it('reset_peer: both sides reset `timeout` ms after the first data; the log says toxic-reset', async () => {
-    const held = holdingTarget();
+    const held = holdingTarget(res);
     const { server, port, logs } = await start(tcp(await listen(held.server)));
-    const { client, target, atTarget } = await relayed(port, held);
+    const { client, target, atTarget } = await relayed(res, port, held);
     const errors: (string | undefined)[] = [];
     for (const s of [client, target]) s.on('error', (e: NodeJS.ErrnoException) => errors.push(e.code));
     server.setToxics([toxic({ type: 'reset_peer', stream: 'upstream', attributes: { timeout: 200 } })]);
@@ -412,9 +351,9 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
   });
 
   it('stall (until removed): the client is not read meanwhile; removed, it is', async () => {
-    const held = holdingTarget();
+    const held = holdingTarget(res);
     const { server, port } = await start(tcp(await listen(held.server)));
-    const { client, atTarget } = await relayed(port, held);
+    const { client, atTarget } = await relayed(res, port, held);
     server.setToxics([toxic({ type: 'stall', stream: 'upstream' })]);
     const before = server.stats().clientToTarget.bytes;
     client.write('waiting');
@@ -425,10 +364,10 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
   });
 
   it('drop (message mode): whole messages dropped, counted as reason toxic in messagesDroppedByReason and sluice_messages_dropped_total', async () => {
-    const held = holdingTarget();
+    const held = holdingTarget(res);
     // Draws: the toxicity (0 < 1), then one per message: drop when < 0.5.
     const { server, port } = await start(tcp(await listen(held.server)), { messages: 'lines', random: scripted(0, 0.9, 0.1, 0.9, 0.1, 0.1, 0.9) });
-    const { client, atTarget } = await relayed(port, held);
+    const { client, atTarget } = await relayed(res, port, held);
     server.setToxics([toxic({ type: 'drop', stream: 'upstream', attributes: { probability: 0.5 } })]);
     client.write('one\ntwo\nthr');
     client.write('ee\nfour\nfive\nsix\n');
@@ -446,7 +385,7 @@ describe('toxics on live connections (RelayServer.setToxics)', () => {
   });
 
   it('a toxic the relay cannot carry is refused and changes nothing', async () => {
-    const held = holdingTarget();
+    const held = holdingTarget(res);
     const { server } = await start(tcp(await listen(held.server)));
     const latency = toxic({ type: 'latency' });
     server.setToxics([latency]);
