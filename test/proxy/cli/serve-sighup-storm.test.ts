@@ -47,10 +47,10 @@ function tcpSocketsOf(pid: number): TcpSocket[] {
   return sockets;
 }
 
-/** Polls `condition` every 10 ms (a pace, reading /proc is not free); fails naming `what` after 3000 tries. */
-async function eventually(condition: () => boolean, what: string): Promise<void> {
+/** Polls `condition` every 10 ms (a pace, reading /proc is not free); fails with `what()` (read then) after 3000 tries. */
+async function eventually(condition: () => boolean, what: () => string): Promise<void> {
   for (let i = 0; !condition(); i++) {
-    if (i > 3000) throw new Error(`gave up waiting for ${what}`);
+    if (i > 3000) throw new Error(`gave up waiting for ${what()}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -101,10 +101,7 @@ describe('sluice serve: a SIGHUP storm (50 in about a second) with connections o
     writeFileSync(path, JSON.stringify(shapes[0]));
     cli = startCli(['serve', '--config', path, '--api', '127.0.0.1:0', '--drain-timeout', '60s', '--quiet']);
     const apiPort = await readyPort(cli, 'serve');
-    const listenPorts = async () => {
-      const proxies = JSON.parse((await httpRequest(apiPort, '/proxies')).body) as Record<string, { listen: string }>;
-      return Object.values(proxies).map((p) => portOf(p.listen));
-    };
+    // Where each proxy listens now, as the API says.
     const hosts = async () => {
       const proxies = JSON.parse((await httpRequest(apiPort, '/proxies')).body) as Record<string, { listen: string }>;
       return Object.values(proxies).map((p) => ({ host: p.listen.slice(0, p.listen.lastIndexOf(':')), port: portOf(p.listen) }));
@@ -142,11 +139,11 @@ describe('sluice serve: a SIGHUP storm (50 in about a second) with connections o
 
     // Exactly the API's and the proxies' listeners; two sockets per open connection (the client's
     // and the upstream's), nothing else.
-    const ports = await listenPorts();
+    const ports = proxies.map((p) => p.port);
     const listening = () => tcpSocketsOf(pid).filter((s) => s.state === 'LISTEN').map((s) => s.localPort).sort((a, b) => a - b);
     expect(listening()).to.deep.equal([apiPort, ...ports].sort((a, b) => a - b));
     const established = () => tcpSocketsOf(pid).filter((s) => s.state !== 'LISTEN');
-    await eventually(() => established().length === 2 * open.length, `two sockets per open connection (${JSON.stringify(established())})`);
+    await eventually(() => established().length === 2 * open.length, () => `two sockets per open connection (${JSON.stringify(established())})`);
     expect(established().filter((s) => s.remotePort === echoPort)).to.have.length(open.length);
 
     // The open connections still work (on the servers the storm left draining), then end cleanly.
@@ -161,7 +158,7 @@ describe('sluice serve: a SIGHUP storm (50 in about a second) with connections o
     }
 
     // Every connection closed: nothing left but the listeners.
-    await eventually(() => established().length === 0, `no socket behind (${JSON.stringify(established())})`);
+    await eventually(() => established().length === 0, () => `no socket behind (${JSON.stringify(established())})`);
     expect(listening()).to.deep.equal([apiPort, ...ports].sort((a, b) => a - b));
   });
 });
