@@ -90,14 +90,26 @@ export const LIVE_SCRIPT = String.raw`'use strict';
 
   // A bar for 'value' out of 'max': full (and red) at or past the max.
   function bar(value, max) {
+    const outer = el('div', 'bar');
+    outer.appendChild(el('div', 'fill'));
+    return updateBar(outer, value, max);
+  }
+
+  // Sets a bar made by bar() to 'value' out of 'max', touching only what changed.
+  function updateBar(outer, value, max) {
     const fraction = max > 0 ? Math.min(1, value / max) : value > 0 ? 1 : 0;
-    const outer = el('div', 'bar' + (fraction >= 1 ? ' full' : ''));
-    const fill = el('div', 'fill');
-    fill.style.width = (fraction * 100).toFixed(1) + '%';
-    outer.appendChild(fill);
-    outer.dataset.fill = fraction.toFixed(2);
-    outer.title = formatBytes(value) + ' of ' + formatBytes(max);
+    outer.classList.toggle('full', fraction >= 1);
+    const width = (fraction * 100).toFixed(1) + '%';
+    if (outer.firstChild.style.width !== width) outer.firstChild.style.width = width;
+    const fill = fraction.toFixed(2);
+    if (outer.dataset.fill !== fill) outer.dataset.fill = fill;
+    const title = formatBytes(value) + ' of ' + formatBytes(max);
+    if (outer.title !== title) outer.title = title;
     return outer;
+  }
+
+  function setText(node, text) {
+    if (node.textContent !== text) node.textContent = text;
   }
 
   // Every element with data-metric shows that family's value (data-labels narrows it, as JSON).
@@ -203,14 +215,18 @@ export const LIVE_SCRIPT = String.raw`'use strict';
     svg.parentElement.querySelector('.span').textContent = 'last ' + formatMs(span).replace(/ 0 s$/, '');
   }
 
-  function directionCell(direction) {
-    const cell = el('td', 'dir');
-    if (!direction) return cell;
-    cell.appendChild(bar(direction.bufferedBytes, direction.windowBytes));
-    cell.appendChild(el('span', 'num', formatBytes(direction.bufferedBytes) + ' / ' + formatBytes(direction.windowBytes)));
-    cell.appendChild(el('span', 'total', formatBytes(direction.bytes)));
-    if (direction.held) cell.classList.add('held');
-    return cell;
+  // A direction's cell: its bar, buffered / window and bytes relayed; empty while there is none.
+  function updateDirectionCell(cell, direction) {
+    cell.classList.toggle('held', Boolean(direction && direction.held));
+    if (!direction) {
+      if (cell.firstChild) cell.replaceChildren();
+      return;
+    }
+    if (!cell.firstChild) cell.append(bar(0, 0), el('span', 'num'), el('span', 'total'));
+    const [outer, buffered, relayed] = cell.children;
+    updateBar(outer, direction.bufferedBytes, direction.windowBytes);
+    setText(buffered, formatBytes(direction.bufferedBytes) + ' / ' + formatBytes(direction.windowBytes));
+    setText(relayed, formatBytes(direction.bytes));
   }
 
   function heldText(view) {
@@ -236,33 +252,69 @@ export const LIVE_SCRIPT = String.raw`'use strict';
     return '#' + s.id + ' (' + s.side + ') send ' + formatBytes(s.sendWindowBytes) + ' · recv ' + formatBytes(s.recvBufferedBytes) + ' / ' + formatBytes(s.recvWindowBytes);
   }
 
+  // Rows are kept per connection and updated in place: building a hundred rows afresh every
+  // refresh cost the browser about 0.1 s of CPU each time (new nodes styled, laid out, painted).
+  let rowsByKey = new Map();
+
+  function newRow() {
+    const cells = {
+      id: el('td', 'num'),
+      proxy: el('td', 'proxy'),
+      client: el('td', 'client'),
+      target: el('td', 'target'),
+      phase: el('td', 'phase'),
+      age: el('td', 'num'),
+      up: el('td', 'dir'),
+      down: el('td', 'dir'),
+      held: el('td', 'held-text'),
+      messages: el('td', 'messages'),
+      stream: el('td', 'stream'),
+    };
+    const row = el('tr');
+    row.append(...Object.values(cells));
+    return { row, cells };
+  }
+
+  function updateRow({ row, cells }, view) {
+    const id = String(view.id);
+    if (row.dataset.id !== id) row.dataset.id = id;
+    if (row.dataset.client !== view.client) row.dataset.client = view.client;
+    row.classList.toggle('held', Boolean(view.held));
+    setText(cells.id, id);
+    setText(cells.proxy, view.proxy || '');
+    setText(cells.client, view.client);
+    setText(cells.target, view.target);
+    setText(cells.phase, view.phase);
+    setText(cells.age, formatMs(view.ageMs));
+    updateDirectionCell(cells.up, view.clientToTarget);
+    updateDirectionCell(cells.down, view.targetToClient);
+    setText(cells.held, heldText(view));
+    setText(cells.messages, messagesText(view.messages));
+    setText(cells.stream, streamText(view.stream));
+  }
+
   function renderConnections(page) {
     const body = $('#connections tbody');
-    const rows = document.createDocumentFragment();
     // Steady rows: by proxy, worker and id (ids are per proxy and per worker), not by how busy.
     const views = page.connections.slice().sort((a, b) => (a.proxy || '').localeCompare(b.proxy || '') || (a.worker || 0) - (b.worker || 0) || a.id - b.id);
     const anyProxy = views.some((v) => v.proxy !== undefined);
     const anyMessages = views.some((v) => v.messages);
     const anyStream = views.some((v) => v.stream);
+    const kept = new Map();
+    const rows = [];
     for (const view of views) {
-      const row = el('tr');
-      row.dataset.id = String(view.id);
-      row.dataset.client = view.client;
-      if (view.held) row.classList.add('held');
-      row.appendChild(el('td', 'num', String(view.id)));
-      if (anyProxy) row.appendChild(el('td', '', view.proxy || ''));
-      row.appendChild(el('td', 'client', view.client));
-      row.appendChild(el('td', 'target', view.target));
-      row.appendChild(el('td', 'phase', view.phase));
-      row.appendChild(el('td', 'num', formatMs(view.ageMs)));
-      row.appendChild(directionCell(view.clientToTarget));
-      row.appendChild(directionCell(view.targetToClient));
-      row.appendChild(el('td', 'held-text', heldText(view)));
-      if (anyMessages) row.appendChild(el('td', '', messagesText(view.messages)));
-      if (anyStream) row.appendChild(el('td', '', streamText(view.stream)));
-      rows.appendChild(row);
+      const key = (view.proxy || '') + ' ' + (view.worker || 0) + ' ' + view.id;
+      const entry = rowsByKey.get(key) || newRow();
+      updateRow(entry, view);
+      kept.set(key, entry);
+      rows.push(entry.row);
     }
-    body.replaceChildren(rows);
+    rowsByKey = kept;
+    // The body is rebuilt only when connections came, went or moved.
+    const shown = body.children;
+    let same = shown.length === rows.length;
+    for (let i = 0; same && i < rows.length; i++) same = shown[i] === rows[i];
+    if (!same) body.replaceChildren(...rows);
     const table = $('#connections');
     table.classList.toggle('has-proxy', anyProxy);
     table.classList.toggle('has-messages', anyMessages);
