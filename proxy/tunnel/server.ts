@@ -38,6 +38,20 @@ import { tunnelArrivalBursts } from './arrival-bursts.js';
  * for the drain time, resets the rest and closes the links.
  */
 
+// The peer of each TLS link still in its handshake, as its TCP accept saw it.
+const peers = new WeakMap<Socket, string>();
+
+/**
+ * Why a TLS handshake failed, in one line: OpenSSL's reason without its source file and line (its
+ * message spans two lines), or why the client certificate was not accepted (Node then reports
+ * only "socket hang up").
+ */
+export function handshakeFailure(err: Error & { reason?: string; code?: string }, socket: { authorizationError?: Error | string | null }): string {
+  if (socket.authorizationError) return `client certificate not accepted: ${String(socket.authorizationError)}`;
+  if (typeof err.reason === 'string' && err.reason !== '') return err.reason;
+  return err.message.split('\n')[0]!.trim();
+}
+
 /** Everything a tunnel server needs; the CLI fills it from flags. */
 export interface TunnelServerOptions extends TunnelSidecarOptions {
   listen: Address;
@@ -96,9 +110,22 @@ export class TunnelServer {
     if (options.tls) {
       const tls = { handshakeTimeout: options.handshakeTimeoutMs ?? TUNNEL_DEFAULTS.handshakeTimeoutMs, ...options.tls };
       const server = tlsModule().createServer(tls, (socket) => this.onLink(socket));
+      // A handshake holds a descriptor from the TCP accept on: the reserve must apply there, or
+      // clients that never finish theirs take every descriptor (found from outside: 250 of them
+      // under a limit of 200 left /healthz unanswered and target connects failing with EMFILE).
+      // Node's own 'connection' listener wraps the socket in TLS; this one runs first.
+      server.prependListener('connection', (raw: Socket) => {
+        if (!this.accepts.admit(raw)) return;
+        this.accepts.track(raw);
+        // Read now: a socket refused for its certificate is destroyed before tlsClientError.
+        peers.set(raw, describePeer(raw));
+      });
       server.on('tlsClientError', (err, socket) => {
+        const raw = (socket as unknown as { _parent?: Socket })._parent;
+        // A socket the reserve closed above was already counted and told.
+        if (raw?.destroyed && !peers.has(raw)) return socket.destroy();
         this.handshakesRefused++;
-        options.onLinkLog?.(`link from ${describePeer(socket)} refused: ${err.message}`);
+        options.onLinkLog?.(`link from ${(raw && peers.get(raw)) ?? describePeer(socket)} refused: ${handshakeFailure(err, socket)}`);
         // Node reports a handshake timeout here and leaves the socket open: a client that never
         // finishes its handshake would hold it for good.
         socket.destroy();
@@ -154,7 +181,8 @@ export class TunnelServer {
   }
 
   private onLink(accepted: Socket): void {
-    if (!this.accepts.admit(accepted)) return;
+    // A TLS link was admitted and tracked at its TCP accept (see the constructor).
+    if (!this.options.tls && !this.accepts.admit(accepted)) return;
     let socket = accepted;
     let reads: LinkReads | undefined;
     if (!this.options.tls && (this.options.readPath ?? TUNNEL_DEFAULTS.readPath) === 'onread') {
@@ -164,7 +192,7 @@ export class TunnelServer {
       else reads = undefined;
     }
     socket.setNoDelay(true);
-    this.accepts.track(socket);
+    if (!this.options.tls) this.accepts.track(socket);
     const session = new TunnelSession(socket, {
       ...(reads ? { reads } : {}),
       role: 'acceptor',

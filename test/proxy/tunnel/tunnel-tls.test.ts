@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { clientTlsOptions, loadTlsFiles, serverTlsOptions, type TlsMaterial } from '../../../proxy/index.js';
 import { randomBytes, sha256 } from '../../../scenarios/harness/random.js';
-import { connectTo, echoServer, listen, readAll, Resources, until } from '../../helpers/sockets.js';
+import { closed, connectTo, echoServer, listen, readAll, Resources, until } from '../../helpers/sockets.js';
+import { AcceptErrorCounts } from '../../../proxy/net/accept-guard.js';
+import { FdReserve } from '../../../proxy/net/fd-reserve.js';
 import { makePki, pkiUnavailableReason, type Party, type TestPki } from '../../helpers/tls-certs.js';
 import { startTunnel, tcp, type Tunnel } from '../../helpers/tunnel.js';
 
@@ -56,6 +58,10 @@ describe('tunnel links over mutual TLS (throwaway CA made with openssl)', functi
     const t = await tunnelWith(material(pki.server, pki.ca), clientTlsOptions(material(pki.rogueClient, pki.ca)));
     expect((await echoThrough(t, Buffer.from('let me in'))).bytes).to.equal(0);
     await until(() => t.linkLines.some((l) => /^server: link from .* refused/.test(l)), 'the refusal to be logged');
+    // Node reports this refusal as "socket hang up" from a socket it already destroyed (no address).
+    expect(t.linkLines.find((l) => l.includes('refused'))).to.match(
+      /^server: link from 127\.0\.0\.1:\d+ refused: client certificate not accepted: UNABLE_TO_VERIFY_LEAF_SIGNATURE$/,
+    );
     expect(t.server.liveLinks()).to.have.length(0);
     await until(() => t.clientLogs.length === 1, 'the client log line');
     expect(t.clientLogs[0]).to.include({ end: 'connect-timeout' });
@@ -81,6 +87,49 @@ describe('tunnel links over mutual TLS (throwaway CA made with openssl)', functi
     const t = await tunnelWith(material(pki.server, pki.ca), clientTlsOptions(material(pki.client, pki.ca), 'db.example'));
     expect((await echoThrough(t, Buffer.from('hello?'))).bytes).to.equal(0);
     await until(() => t.linkLines.some((l) => /^client: link 0 cannot connect: .*(altnames|Hostname)/i.test(l)), 'the refusal to be logged');
+  });
+
+  it('a client that is not speaking TLS is refused in one line that says why', async () => {
+    const t = await tunnelWith(material(pki.server, pki.ca), clientTlsOptions(material(pki.client, pki.ca)));
+    const plain = res.socket(await connectTo(t.serverPort));
+    plain.on('error', () => {}).on('end', () => plain.end());
+    const port = plain.localPort;
+    plain.write('GET / HTTP/1.0\r\n\r\n');
+    await closed(plain);
+    await until(() => t.linkLines.some((l) => l.includes('refused')), 'the refusal to be logged');
+    // OpenSSL's own message runs over two lines and names its source file.
+    expect(t.linkLines.filter((l) => l.includes('refused'))).to.deep.equal([`server: link from 127.0.0.1:${port} refused: http request`]);
+  });
+
+  it('a handshake holds a descriptor of the reserve from its TCP accept, and past the reserve is closed at once', async () => {
+    let open = 0;
+    const fdReserve = new FdReserve({ limit: 100, reserve: 10, countOpen: () => open, recountMs: 0 });
+    const acceptErrors = new AcceptErrorCounts();
+    const notices: string[] = [];
+    const target = echoServer(res);
+    const t = await startTunnel(
+      tcp(await listen(target)),
+      { tls: serverTlsOptions(material(pki.server, pki.ca), 60_000), fdReserve, acceptErrors, onNotice: (n) => notices.push(n) },
+      { tls: clientTlsOptions(material(pki.client, pki.ca)), linkWaitMs: 400 },
+    );
+    tunnels.push(t);
+    await until(() => t.server.liveLinks().length === 1, 'the client link');
+    const linkFds = fdReserve.inUse;
+    // Three clients that connect and never start their handshake: each holds a descriptor.
+    const silent = await Promise.all([0, 1, 2].map(async () => res.socket(await connectTo(t.serverPort))));
+    await until(() => fdReserve.inUse === linkFds + 3, `3 more descriptors than the link's ${linkFds} (in use: ${fdReserve.inUse})`);
+    // With the reserve reached a new one is closed at once, long before its handshake timeout.
+    open = 90; // the whole count: 10 free of 100
+    const late = res.socket(await connectTo(t.serverPort));
+    late.setTimeout(10_000, () => late.destroy(new Error('still open: the reserve did not close it')));
+    late.on('error', () => {}).on('end', () => late.end());
+    await closed(late);
+    expect(acceptErrors.get('fd-reserve')).to.equal(1);
+    expect(notices.some((n) => n.includes('new clients are closed at once'))).to.equal(true);
+    expect(t.linkLines.filter((l) => l.includes('refused'))).to.deep.equal([]);
+    open = 0;
+    silent.forEach((s) => s.destroy());
+    await until(() => fdReserve.inUse === linkFds, 'the silent clients\' descriptors to be given back');
   });
 
   it('loadTlsFiles names the flag of a file it cannot read', () => {
