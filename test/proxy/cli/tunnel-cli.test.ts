@@ -131,5 +131,24 @@ describe('sluice tunnel-client / tunnel-server command line', function () {
       );
       await echo(port, 200_000);
     });
+
+    // Before, each of these was a stack trace and exit 1 (tunnel-client: "cannot listen: ..."),
+    // and a CA file with no certificate started a server that refused every client.
+    for (const [what, files, message] of [
+      ['a key file that is not a key', (p: TestPki) => [p.server.cert, p.server.cert, p.ca], /^sluice tunnel-server: --tls-key: .* is not a usable PEM private key \(.+\)$/m],
+      ['a key of another certificate', (p: TestPki) => [p.server.cert, p.client.key, p.ca], /^sluice tunnel-server: --tls-key: .* is not the key of --tls-cert .*$/m],
+      ['a certificate file that is not a certificate', (p: TestPki) => [p.server.key, p.server.key, p.ca], /^sluice tunnel-server: --tls-cert: .* is not a usable PEM certificate \(.+\)$/m],
+      ['a CA file with no certificate in it', (p: TestPki) => [p.server.cert, p.server.key, p.server.key], /^sluice tunnel-server: --tls-ca: .* holds no PEM certificate$/m],
+    ] as const) {
+      it(`exits 2 with one line naming the flag for ${what}`, async () => {
+        const [cert, key, ca] = files(pki!);
+        await expectUsageError([...server, '--tls-cert', cert, '--tls-key', key, '--tls-ca', ca], message);
+      });
+    }
+
+    it('tunnel-client also exits 2 with one line for a key file that is not a key', async () => {
+      const p = pki!;
+      await expectUsageError([...client, '--tls-cert', p.client.cert, '--tls-key', p.ca, '--tls-ca', p.ca], /^sluice tunnel-client: --tls-key: .* is not a usable PEM private key \(.+\)$/m);
+    });
   });
 });

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MAX_PEM_FILE_BYTES } from '../../../proxy/net/tls-options.js';
 import { clientTlsOptions, loadTlsFiles, serverTlsOptions, type TlsMaterial } from '../../../proxy/index.js';
 import { randomBytes, sha256 } from '../../../scenarios/harness/random.js';
 import { closed, connectTo, echoServer, listen, readAll, Resources, until } from '../../helpers/sockets.js';
@@ -28,6 +30,7 @@ describe('tunnel links over mutual TLS (throwaway CA made with openssl)', functi
     await res.closeAll();
   });
 
+  const pem = (path: string): string => (writeFileSync(path, ''), path);
   const material = (party: Party, ca: string): TlsMaterial => loadTlsFiles({ certPath: party.cert, keyPath: party.key, caPath: ca });
 
   async function tunnelWith(server: TlsMaterial, client: ReturnType<typeof clientTlsOptions>): Promise<Tunnel> {
@@ -130,6 +133,14 @@ describe('tunnel links over mutual TLS (throwaway CA made with openssl)', functi
     open = 0;
     silent.forEach((s) => s.destroy());
     await until(() => fdReserve.inUse === linkFds, 'the silent clients\' descriptors to be given back');
+  });
+
+  it('loadTlsFiles refuses a file larger than any PEM file before reading it', () => {
+    const huge = join(pki.dir, 'huge-key.pem');
+    truncateSync(pem(huge), MAX_PEM_FILE_BYTES + 1); // sparse: nothing is written
+    expect(() => loadTlsFiles({ certPath: pki.client.cert, keyPath: huge, caPath: pki.ca })).to.throw(
+      new RegExp(`^--tls-key: .*huge-key.pem is ${MAX_PEM_FILE_BYTES + 1} bytes, more than a PEM file can be`),
+    );
   });
 
   it('loadTlsFiles names the flag of a file it cannot read', () => {
