@@ -75,6 +75,8 @@ interface Slot {
    * streams closes, or when the server acknowledges one (the backlog of unacknowledged streams shrank).
    */
   full: 'too-many-streams' | 'backlog-full' | null;
+  /** The failure last logged and how often in a row it came; cleared once a link is up. */
+  failure: { why: string; times: number } | null;
 }
 
 /** Called with a stream, or with null and why there is none. */
@@ -116,6 +118,7 @@ export class LinkPool {
       dial: null,
       timer: null,
       backoff: new Backoff(options.backoff),
+      failure: null,
       full: null,
     }));
     this.maxStreamsPerLink = options.session?.maxStreams ?? DEFAULT_MAX_STREAMS;
@@ -261,6 +264,7 @@ export class LinkPool {
         if (slot.session !== session) return;
         slot.state = 'up';
         slot.backoff.reset();
+        slot.failure = null;
         this.options.onLog?.(`link ${slot.label} up`);
         this.serveWaiters();
       });
@@ -296,7 +300,16 @@ export class LinkPool {
     if (this.stopped) return;
     const delayMs = slot.backoff.next(this.random());
     slot.state = 'backoff';
-    this.options.onLog?.(`link ${slot.label} ${why}; retrying in ${delayMs} ms`);
+    // A server that is down, or a certificate that is wrong, fails every attempt the same way: say
+    // so twice (the second time that it goes on), not once per attempt for as long as it lasts.
+    const times = slot.failure?.why === why ? slot.failure.times + 1 : 1;
+    slot.failure = { why, times };
+    if (times === 1) this.options.onLog?.(`link ${slot.label} ${why}; retrying in ${delayMs} ms`);
+    else if (times === 2) {
+      this.options.onLog?.(
+        `link ${slot.label} ${why} again; retrying with backoff up to ${slot.backoff.maxMs} ms, not logged again until the failure changes or the link is up (sluice_tunnel_link_reconnects_total counts the attempts)`,
+      );
+    }
     this.reconnects++;
     slot.timer = setTimeout(() => this.dial(slot), delayMs);
   }

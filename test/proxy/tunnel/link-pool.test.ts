@@ -37,7 +37,7 @@ describe('LinkPool (reconnect with backoff; fake timers, real sockets)', () => {
     await res.closeAll();
   });
 
-  it('dials again after 100, 200, 400 ms while the server is down, then starts over once a link answered a ping', async () => {
+  it('dials again after 100, 200, 400, 800 ms while the server is down, saying so twice, not per attempt, then starts over once a link answered a ping', async () => {
     const freePort = await unusedPort();
 
     clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
@@ -52,29 +52,35 @@ describe('LinkPool (reconnect with backoff; fake timers, real sockets)', () => {
       onLog: (l) => lines.push(l),
     });
     pool.start();
-    const refusedAfter = async (n: number, delayMs: number) => {
-      await until(() => lines.length === n, `dial ${n}`);
-      expect(lines[n - 1]).to.match(new RegExp(`^link 0 cannot connect: .*ECONNREFUSED.*; retrying in ${delayMs} ms$`));
-    };
-    await refusedAfter(1, 100);
-    await clock.tickAsync(99);
+    const refusedAfter = async (n: number) => until(() => pool!.reconnects === n, `dial ${n}`);
+    await refusedAfter(1);
     expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(/^link 0 cannot connect: .*ECONNREFUSED.*; retrying in 100 ms$/);
+    await clock.tickAsync(99);
+    expect(pool.reconnects).to.equal(1);
     await clock.tickAsync(1);
-    await refusedAfter(2, 200);
-    await clock.tickAsync(200);
-    await refusedAfter(3, 400);
-    expect(pool.reconnects).to.equal(3);
+    await refusedAfter(2);
+    await clock.tickAsync(199);
+    expect(pool.reconnects).to.equal(2);
+    await clock.tickAsync(1);
+    await refusedAfter(3);
+    // The same failure is told once more (that it goes on), then not per attempt.
+    expect(lines).to.have.length(2);
+    expect(lines[1]).to.match(/^link 0 cannot connect: .*ECONNREFUSED.* again; retrying with backoff up to 10000 ms, not logged again until the failure changes or the link is up/);
+    await clock.tickAsync(400);
+    await refusedAfter(4);
+    expect(lines).to.have.length(2);
 
     // The server comes back: the next attempt gets a link, and its first ping answer resets the backoff.
     const sessions: TunnelSession[] = [];
     const server = acceptorServer(res, sessions);
     await new Promise<void>((r) => server.listen(freePort, '127.0.0.1', () => r()));
-    await clock.tickAsync(400);
+    await clock.tickAsync(800);
     await until(() => lines.includes('link 0 up'), 'the link');
     expect(pool.linksUp).to.equal(1);
     sessions[0]!.destroy();
-    await until(() => lines.length === 5, 'the loss');
-    expect(lines[4]).to.equal('link 0 lost: the server closed it; retrying in 100 ms');
+    await until(() => lines.length === 4, 'the loss');
+    expect(lines[3]).to.equal('link 0 lost: the server closed it; retrying in 100 ms');
   });
 
   it('a link that never answers its first ping is dropped after the connect timeout and dialled again', async () => {
