@@ -87,6 +87,8 @@ export class TunnelServer {
   private closing = false;
   private readonly arrivalBursts = tunnelArrivalBursts();
   private handshakesRefused = 0;
+  /** TLS links still in their handshake (their TCP sockets): not links yet, so shutdown closes them itself. */
+  private readonly handshaking = new Set<Socket>();
 
   constructor(private readonly options: TunnelServerOptions) {
     // Checked here, not when each link's session is made: a bad value would fail every link.
@@ -117,13 +119,16 @@ export class TunnelServer {
       server.prependListener('connection', (raw: Socket) => {
         if (!this.accepts.admit(raw)) return;
         this.accepts.track(raw);
+        this.handshaking.add(raw);
+        raw.once('close', () => this.handshaking.delete(raw));
         // Read now: a socket refused for its certificate is destroyed before tlsClientError.
         peers.set(raw, describePeer(raw));
       });
       server.on('tlsClientError', (err, socket) => {
         const raw = (socket as unknown as { _parent?: Socket })._parent;
         // A socket the reserve closed above was already counted and told.
-        if (raw?.destroyed && !peers.has(raw)) return socket.destroy();
+        // So was one shutdown closed ("socket hang up" would blame the client).
+        if ((raw?.destroyed && !peers.has(raw)) || this.closing) return socket.destroy();
         this.handshakesRefused++;
         options.onLinkLog?.(`link from ${(raw && peers.get(raw)) ?? describePeer(socket)} refused: ${handshakeFailure(err, socket)}`);
         // Node reports a handshake timeout here and leaves the socket open: a client that never
@@ -160,6 +165,9 @@ export class TunnelServer {
   async shutdown(drainTimeoutMs: number = TUNNEL_DEFAULTS.drainTimeoutMs): Promise<void> {
     this.closing = true;
     this.arrivalBursts.close();
+    // The listener closes only once every socket has: a client that never finishes its handshake
+    // would hold shutdown for its whole --handshake-timeout, past --drain-timeout.
+    for (const raw of this.handshaking) raw.destroy();
     const listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const link of this.links) link.session.goAway();
     await this.table.shutdown(drainTimeoutMs);
@@ -183,6 +191,7 @@ export class TunnelServer {
   private onLink(accepted: Socket): void {
     // A TLS link was admitted and tracked at its TCP accept (see the constructor).
     if (!this.options.tls && !this.accepts.admit(accepted)) return;
+    if (this.options.tls) this.handshaking.delete((accepted as unknown as { _parent?: Socket })._parent!);
     let socket = accepted;
     let reads: LinkReads | undefined;
     if (!this.options.tls && (this.options.readPath ?? TUNNEL_DEFAULTS.readPath) === 'onread') {

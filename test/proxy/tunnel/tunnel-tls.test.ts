@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MAX_PEM_FILE_BYTES } from '../../../proxy/net/tls-options.js';
-import { clientTlsOptions, loadTlsFiles, serverTlsOptions, type TlsMaterial } from '../../../proxy/index.js';
+import { clientTlsOptions, loadTlsFiles, serverTlsOptions, TunnelServer, type TlsMaterial } from '../../../proxy/index.js';
 import { randomBytes, sha256 } from '../../../scenarios/harness/random.js';
 import { closed, connectTo, echoServer, listen, readAll, Resources, until } from '../../helpers/sockets.js';
 import { AcceptErrorCounts } from '../../../proxy/net/accept-guard.js';
@@ -133,6 +133,21 @@ describe('tunnel links over mutual TLS (throwaway CA made with openssl)', functi
     open = 0;
     silent.forEach((s) => s.destroy());
     await until(() => fdReserve.inUse === linkFds, 'the silent clients\' descriptors to be given back');
+  });
+
+  it('shutdown closes clients still in their handshake instead of waiting out their handshake timeout', async () => {
+    const fdReserve = new FdReserve({ limit: 100, reserve: 10, countOpen: () => 0, recountMs: 0 });
+    const lines: string[] = [];
+    const server = new TunnelServer({ listen: tcp(0), target: tcp(1), tls: serverTlsOptions(material(pki.server, pki.ca), 600_000), fdReserve, onLinkLog: (l) => lines.push(l) });
+    const address = await server.listen();
+    const silent = res.socket(await connectTo(address.kind === 'tcp' ? address.port : 0));
+    silent.on('error', () => {}).on('end', () => silent.end());
+    await until(() => fdReserve.inUse === 1, 'the silent client accepted');
+    // Before, this waited for the silent client's 10-minute handshake timeout.
+    await server.shutdown(0);
+    await closed(silent);
+    expect(fdReserve.inUse).to.equal(0);
+    expect(lines, 'closed by the shutdown, not refused').to.deep.equal([]);
   });
 
   it('loadTlsFiles refuses a file larger than any PEM file before reading it', () => {
