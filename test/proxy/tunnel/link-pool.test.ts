@@ -121,6 +121,23 @@ describe('LinkPool (reconnect with backoff; fake timers, real sockets)', () => {
     });
   }
 
+  it('a server going away after the link stayed up 10 s gets a fresh link at once, the backoff started over', async () => {
+    const sessions: TunnelSession[] = [];
+    const port = await listen(acceptorServer(res, sessions));
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const lines: string[] = [];
+    pool = new LinkPool({ server: tcp(port), links: 1, connectTimeoutMs: 5_000, tls: null, random: () => 0.5, now: () => clock!.now, session: { keepaliveIntervalMs: 0 }, onLog: (l) => lines.push(l) });
+    pool.start();
+    await until(() => pool!.linksUp === 1, 'the link');
+    await clock.tickAsync(10_000);
+    sessions[0]!.goAway();
+    await until(() => lines.length === 3, 'the fresh link, no timer needed');
+    expect(lines).to.deep.equal(['link 0 up', 'link 0: the server is going away; dialling a fresh link', 'link 0 up']);
+    sessions[1]!.destroy();
+    await until(() => lines.length === 4, 'the loss');
+    expect(lines[3]).to.match(/^link 0 lost: .*; retrying in 100 ms$/);
+  });
+
   it('a link that never answers its first ping is dropped after the connect timeout and dialled again', async () => {
     const silent: Socket[] = [];
     const server = res.server(createServer((s) => silent.push(s)));
