@@ -16,10 +16,11 @@ import type { TunnelStream } from './stream.js';
  * first ping and lived on) for the backoff's longest delay, so a server that answers and then drops
  * or goes away at once is redialled ever more slowly, not in a storm. A link whose server says go
  * away keeps its streams until they finish, while the slot dials a fresh link: at once after a
- * link that stayed up that long, else after the backoff. New streams go to the usable link with the fewest streams; callers that
- * find none wait, for a bounded time, for one to come up. A pool holds at most `links` x
- * `maxStreams` streams (1000 by default): past that, callers wait for a stream to close, and the
- * pool says so in a log line (at most once a minute) and in `waitTimeouts` (why each wait failed).
+ * link that stayed up that long, else after the backoff. New streams go to the usable link with
+ * the fewest streams; callers that find none wait, for a bounded time, for one to come up. A pool
+ * holds at most `links` x `maxStreams` streams (1000 by default): past that, callers wait for a
+ * stream to close, and the pool says so in a log line (at most once a minute) and in
+ * `waitTimeouts` (why each wait failed).
  *
  *   slot: connecting --dial ok, first ping answered--> up --close--> backoff --timer--> connecting ...
  *            '--dial fails, or closed before the ping--> backoff     '--go away--> (retiring) + connecting
@@ -285,13 +286,13 @@ export class LinkPool {
         this.retiring.set(session, `${slot.label}-going-away-${++this.retiredCount}`);
         void session.close().then(() => this.retiring.delete(session));
         const upAt = slot.upAt;
-        if (this.stayedUp(slot)) {
+        if (this.settleBackoff(slot)) {
           this.options.onLog?.(`link ${slot.label}: the server is going away; dialling a fresh link`);
           this.reconnects++;
           this.dial(slot);
         } else {
-          const upFor = upAt === null ? 'before it answered a ping' : `${Math.round(this.now() - upAt)} ms after the link came up`;
-          this.retry(slot, `: the server is going away ${upFor}`);
+          const why = upAt === null ? 'refused: the server is going away before the link answered a ping' : `lost: the server is going away ${Math.round(this.now() - upAt)} ms after the link came up`;
+          this.retry(slot, why);
         }
       });
       session.once('close', (why: Error | null) => {
@@ -300,18 +301,19 @@ export class LinkPool {
         if (slot.session !== session) return;
         slot.session = null;
         const wasUp = slot.state === 'up';
-        this.stayedUp(slot);
+        this.settleBackoff(slot);
         this.retry(slot, `${wasUp ? 'lost' : 'refused'}: ${why?.message ?? 'the server closed it'}`);
       });
     }, reads);
   }
 
   /**
-   * Whether the slot's link, now gone, stayed up for the backoff's longest delay; if so the backoff
-   * starts over. Resetting on the first ping alone let a server that answers and then drops (or
-   * goes away) have us redial ten times a second, or at once, forever.
+   * Starts the backoff over if the slot's link, now gone, stayed up for the backoff's longest
+   * delay, and says whether it did. Starting over on the first ping alone let a server that
+   * answers and then drops the link (or goes away) have us redial ten times a second, or at once,
+   * forever.
    */
-  private stayedUp(slot: Slot): boolean {
+  private settleBackoff(slot: Slot): boolean {
     const upAt = slot.upAt;
     slot.upAt = null;
     if (upAt === null || this.now() - upAt < slot.backoff.maxMs) return false;
@@ -323,7 +325,7 @@ export class LinkPool {
     if (this.stopped) return;
     const delayMs = slot.backoff.next(this.random());
     slot.state = 'backoff';
-    this.options.onLog?.(`link ${slot.label}${why.startsWith(':') ? '' : ' '}${why}; retrying in ${delayMs} ms`);
+    this.options.onLog?.(`link ${slot.label} ${why}; retrying in ${delayMs} ms`);
     this.reconnects++;
     slot.timer = setTimeout(() => this.dial(slot), delayMs);
   }

@@ -99,7 +99,7 @@ describe('LinkPool (reconnect with backoff; fake timers, real sockets)', () => {
 
   for (const [what, then, line] of [
     ['drops it', (s: Socket) => s.destroy(), (ms: number) => new RegExp(`^link 0 lost: .*; retrying in ${ms} ms$`)],
-    ['says go away (0)', (s: Socket) => s.write(frame(FrameType.GoAway, 0, 0, 0)), (ms: number) => new RegExp(`^link 0: the server is going away \\d+ ms after the link came up; retrying in ${ms} ms$`)],
+    ['says go away (0)', (s: Socket) => s.write(frame(FrameType.GoAway, 0, 0, 0)), (ms: number) => new RegExp(`^link 0 lost: the server is going away \\d+ ms after the link came up; retrying in ${ms} ms$`)],
   ] as const) {
     it(`a server that answers the first ping and at once ${what} is redialled after 100, 200, 400 ms, not in a storm`, async () => {
       const port = await listen(answersThen(then));
