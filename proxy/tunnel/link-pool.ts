@@ -12,15 +12,19 @@ import type { TunnelStream } from './stream.js';
 /**
  * The tunnel client's links to its server: `links` slots, each keeping one link up. A slot dials,
  * runs a session while the link lives, and when the link drops (its streams are reset by the
- * session) dials again after a backoff; the backoff starts over once a link answered a ping. A
- * link whose server says go away keeps its streams until they finish, while the slot dials a
- * fresh link at once. New streams go to the usable link with the fewest streams; callers that
- * find none wait, for a bounded time, for one to come up. A pool holds at most `links` x
- * `maxStreams` streams (1000 by default): past that, callers wait for a stream to close, and the
- * pool says so in a log line (at most once a minute) and in `waitTimeouts` (why each wait failed).
+ * session) dials again after a backoff; the backoff starts over once a link stayed up (answered its
+ * first ping and lived on) for the backoff's longest delay, so a server that answers and then drops
+ * or goes away at once is redialled ever more slowly, not in a storm. A link whose server says go
+ * away keeps its streams until they finish, while the slot dials a fresh link: at once after a
+ * link that stayed up that long, else after the backoff. New streams go to the usable link with
+ * the fewest streams; callers that find none wait, for a bounded time, for one to come up. A pool
+ * holds at most `links` x `maxStreams` streams (1000 by default): past that, callers wait for a
+ * stream to close, and the pool says so in a log line (at most once a minute) and in
+ * `waitTimeouts` (why each wait failed).
  *
  *   slot: connecting --dial ok, first ping answered--> up --close--> backoff --timer--> connecting ...
  *            '--dial fails, or closed before the ping--> backoff     '--go away--> (retiring) + connecting
+ *                                                                        (or + backoff, if up only briefly)
  */
 
 /** Session options a pool passes to every link. */
@@ -70,6 +74,8 @@ interface Slot {
   dial: PendingDial | null;
   timer: NodeJS.Timeout | null;
   readonly backoff: Backoff;
+  /** When the current link answered its first ping (now()), or null while it has not. */
+  upAt: number | null;
   /**
    * Why the current link refused to open a stream (its limits), or null; cleared when one of its
    * streams closes, or when the server acknowledges one (the backlog of unacknowledged streams shrank).
@@ -119,6 +125,7 @@ export class LinkPool {
       timer: null,
       backoff: new Backoff(options.backoff),
       failure: null,
+      upAt: null,
       full: null,
     }));
     this.maxStreamsPerLink = options.session?.maxStreams ?? DEFAULT_MAX_STREAMS;
@@ -263,7 +270,7 @@ export class LinkPool {
         clearTimeout(handshake);
         if (slot.session !== session) return;
         slot.state = 'up';
-        slot.backoff.reset();
+        slot.upAt = this.now();
         slot.failure = null;
         this.options.onLog?.(`link ${slot.label} up`);
         this.serveWaiters();
@@ -279,21 +286,43 @@ export class LinkPool {
       session.on('goAway', (code: number) => {
         if (code !== 0 || slot.session !== session) return;
         // The server is going away: its live streams finish here, new ones need a fresh link.
-        this.options.onLog?.(`link ${slot.label}: the server is going away; dialling a fresh link`);
         slot.session = null;
         this.retiring.set(session, `${slot.label}-going-away-${++this.retiredCount}`);
         void session.close().then(() => this.retiring.delete(session));
-        this.reconnects++;
-        this.dial(slot);
+        const upAt = slot.upAt;
+        if (this.settleBackoff(slot)) {
+          this.options.onLog?.(`link ${slot.label}: the server is going away; dialling a fresh link`);
+          this.reconnects++;
+          this.dial(slot);
+        } else {
+          const why = upAt === null ? 'refused: the server is going away before the link answered a ping' : `lost: the server is going away ${Math.round(this.now() - upAt)} ms after the link came up`;
+          this.retry(slot, why);
+        }
       });
       session.once('close', (why: Error | null) => {
         clearTimeout(handshake);
         this.retiring.delete(session);
         if (slot.session !== session) return;
         slot.session = null;
-        this.retry(slot, `${slot.state === 'up' ? 'lost' : 'refused'}: ${why?.message ?? 'the server closed it'}`);
+        const wasUp = slot.state === 'up';
+        this.settleBackoff(slot);
+        this.retry(slot, `${wasUp ? 'lost' : 'refused'}: ${why?.message ?? 'the server closed it'}`);
       });
     }, reads);
+  }
+
+  /**
+   * Starts the backoff over if the slot's link, now gone, stayed up for the backoff's longest
+   * delay, and says whether it did. Starting over on the first ping alone let a server that
+   * answers and then drops the link (or goes away) have us redial ten times a second, or at once,
+   * forever.
+   */
+  private settleBackoff(slot: Slot): boolean {
+    const upAt = slot.upAt;
+    slot.upAt = null;
+    if (upAt === null || this.now() - upAt < slot.backoff.maxMs) return false;
+    slot.backoff.reset();
+    return true;
   }
 
   private retry(slot: Slot, why: string): void {

@@ -5,6 +5,8 @@ import { TunnelSession, type TunnelStream } from '../../../proxy/index.js';
 import { LinkPool } from '../../../proxy/tunnel/link-pool.js';
 import { listen, Resources, until } from '../../helpers/sockets.js';
 import { tcp } from '../../helpers/tunnel.js';
+import { frame } from '../../helpers/wire.js';
+import { Flag, FrameType } from '../../../windowing/index.js';
 
 /** A yamux acceptor on every connection, answering pings (what a link needs to count as up). */
 function acceptorServer(res: Resources, sessions: TunnelSession[]): Server {
@@ -37,7 +39,7 @@ describe('LinkPool (reconnect with backoff; fake timers, real sockets)', () => {
     await res.closeAll();
   });
 
-  it('dials again after 100, 200, 400, 800 ms while the server is down, saying so twice, not per attempt, then starts over once a link answered a ping', async () => {
+  it('dials again after 100, 200, 400, 800 ms while the server is down, saying so twice, not per attempt, then starts over once a link stayed up for the longest delay (10 s)', async () => {
     const freePort = await unusedPort();
 
     clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
@@ -48,6 +50,7 @@ describe('LinkPool (reconnect with backoff; fake timers, real sockets)', () => {
       connectTimeoutMs: 5_000,
       tls: null,
       random: () => 0.5, // the middle of the jitter band: the bare schedule
+      now: () => clock!.now,
       session: { keepaliveIntervalMs: 0 },
       onLog: (l) => lines.push(l),
     });
@@ -71,16 +74,74 @@ describe('LinkPool (reconnect with backoff; fake timers, real sockets)', () => {
     await refusedAfter(4);
     expect(lines).to.have.length(2);
 
-    // The server comes back: the next attempt gets a link, and its first ping answer resets the backoff.
+    // The server comes back: the next attempt gets a link, which stays up for the longest delay.
     const sessions: TunnelSession[] = [];
     const server = acceptorServer(res, sessions);
     await new Promise<void>((r) => server.listen(freePort, '127.0.0.1', () => r()));
     await clock.tickAsync(800);
     await until(() => lines.includes('link 0 up'), 'the link');
     expect(pool.linksUp).to.equal(1);
+    await clock.tickAsync(10_000);
     sessions[0]!.destroy();
     await until(() => lines.length === 4, 'the loss');
     expect(lines[3]).to.equal('link 0 lost: the server closed it; retrying in 100 ms');
+  });
+
+  /** A server that answers the first ping, then does `then` to the link (drop it, go away). */
+  function answersThen(then: (socket: Socket) => void): Server {
+    return res.server(
+      createServer((socket: Socket) => {
+        socket.on('error', () => {});
+        socket.once('data', (chunk: Buffer) => {
+          // The client's first bytes are its ping (12 bytes, type 2, flag SYN): answer it with an ACK.
+          const reply = Buffer.from(chunk.subarray(0, 12));
+          reply.writeUInt16BE(Flag.ACK, 2);
+          socket.write(reply);
+          setImmediate(() => then(socket));
+        });
+      }),
+    );
+  }
+
+  for (const [what, then, line] of [
+    ['drops it', (s: Socket) => s.destroy(), (ms: number) => new RegExp(`^link 0 lost: .*; retrying in ${ms} ms$`)],
+    ['says go away (0)', (s: Socket) => s.write(frame(FrameType.GoAway, 0, 0, 0)), (ms: number) => new RegExp(`^link 0 lost: the server is going away \\d+ ms after the link came up; retrying in ${ms} ms$`)],
+  ] as const) {
+    it(`a server that answers the first ping and at once ${what} is redialled after 100, 200, 400 ms, not in a storm`, async () => {
+      const port = await listen(answersThen(then));
+      clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const lines: string[] = [];
+      pool = new LinkPool({ server: tcp(port), links: 1, connectTimeoutMs: 5_000, tls: null, random: () => 0.5, now: () => clock!.now, session: { keepaliveIntervalMs: 0 }, onLog: (l) => lines.push(l) });
+      pool.start();
+      for (const delayMs of [100, 200, 400]) {
+        await until(() => lines.length >= 2 && lines.at(-2) === 'link 0 up' && /retrying/.test(lines.at(-1)!), `the loss before ${delayMs} ms`);
+        expect(lines.at(-1)).to.match(line(delayMs));
+        const seen = lines.length;
+        await clock.tickAsync(delayMs - 1);
+        expect(lines, 'no dial before the delay').to.have.length(seen);
+        await clock.tickAsync(1);
+        await until(() => lines.length >= seen + 2, 'the next link');
+      }
+      expect(lines.at(-1)).to.match(line(800));
+      expect(pool.reconnects).to.equal(4);
+    });
+  }
+
+  it('a server going away after the link stayed up 10 s gets a fresh link at once, the backoff started over', async () => {
+    const sessions: TunnelSession[] = [];
+    const port = await listen(acceptorServer(res, sessions));
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const lines: string[] = [];
+    pool = new LinkPool({ server: tcp(port), links: 1, connectTimeoutMs: 5_000, tls: null, random: () => 0.5, now: () => clock!.now, session: { keepaliveIntervalMs: 0 }, onLog: (l) => lines.push(l) });
+    pool.start();
+    await until(() => pool!.linksUp === 1, 'the link');
+    await clock.tickAsync(10_000);
+    sessions[0]!.goAway();
+    await until(() => lines.length === 3, 'the fresh link, no timer needed');
+    expect(lines).to.deep.equal(['link 0 up', 'link 0: the server is going away; dialling a fresh link', 'link 0 up']);
+    sessions[1]!.destroy();
+    await until(() => lines.length === 4, 'the loss');
+    expect(lines[3]).to.match(/^link 0 lost: .*; retrying in 100 ms$/);
   });
 
   it('a link that never answers its first ping is dropped after the connect timeout and dialled again', async () => {
