@@ -69,7 +69,7 @@ const backoffCheck: Check = (name, value) => {
 const LINK_WAIT_ERRORS: Record<LinkWaitFailure, string> = {
   'stream-limit': 'every tunnel link at its stream limit (--max-streams)',
   'backlog-full': 'every tunnel link awaiting acknowledgements (--accept-backlog)',
-  'no-link': 'no tunnel link',
+  'no-link': 'no tunnel link up',
 };
 
 /** A listening tunnel client; see the module comment. */

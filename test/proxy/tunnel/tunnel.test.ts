@@ -233,7 +233,7 @@ describe('tunnel-client -> tunnel-server (end to end, in process)', () => {
     const client = res.socket(await connectTo(t.port));
     await readAll(client).catch(() => undefined);
     await until(() => t.clientLogs.length === 1, 'the log line');
-    expect(t.clientLogs[0]).to.include({ end: 'connect-timeout', error: 'no tunnel link' });
+    expect(t.clientLogs[0]).to.include({ end: 'connect-timeout', error: 'no tunnel link up' });
   });
 
   it('--max-streams on the client: a connection past the limit waits --link-wait, is closed, and the access log, a log line and a counter name the limit', async () => {
