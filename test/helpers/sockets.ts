@@ -161,3 +161,12 @@ export function collectText(socket: Socket): { text: () => string; ended: () => 
   socket.on('end', () => (ended = true));
   return { text: () => text, ended: () => ended };
 }
+
+/** Writes `chunk` until the socket says stop, again on every drain, until it closes (a producer that never lets up). */
+export function flood(socket: Socket, chunk: Buffer = Buffer.alloc(256 * 1024, 7)): void {
+  const go = (): void => {
+    while (!socket.destroyed && socket.write(chunk));
+  };
+  socket.on('drain', go);
+  go();
+}

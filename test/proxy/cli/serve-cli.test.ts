@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectUsageError, readyPort, startCli, type RunningCli } from '../../helpers/cli.js';
 import { httpRequest, type HttpAnswer } from '../../helpers/http.js';
-import { connectTo, echoServer, listen, readAll, Resources, until } from '../../helpers/sockets.js';
+import { connectTo, flood, echoServer, listen, readAll, Resources, until } from '../../helpers/sockets.js';
 
 /** One request to the API (or the metrics port) on 127.0.0.1:port, with a JSON body if given. */
 function api(port: number, method: string, path: string, body?: unknown): Promise<HttpAnswer> {
@@ -83,12 +83,7 @@ describe('sluice serve (command line)', function () {
     // One connection to `held`, its target reading nothing: every connection it has is held back.
     const heldPort = Number((JSON.parse((await api(apiPort, 'GET', '/proxies/held')).body) as { listen: string }).listen.split(':')[1]);
     const client = res.socket(await connectTo(heldPort));
-    const chunk = Buffer.alloc(256 * 1024, 7);
-    const flood = () => {
-      while (!client.destroyed && client.write(chunk));
-    };
-    client.on('drain', flood);
-    flood();
+    flood(client);
     // Asked every 100 ms (a pace, not a deadline) until the held-back share has filled its window.
     let held = await healthz('?proxy=held');
     while (held.status !== 503) {

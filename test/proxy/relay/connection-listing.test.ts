@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createServer, type Socket } from 'node:net';
 import { RelayServer, type Address, type RelayServerOptions } from '../../../proxy/index.js';
 import type { ConnectionView } from '../../../proxy/signals/connections-view.js';
-import { connectTo, listen, Resources, until } from '../../helpers/sockets.js';
+import { connectTo, flood, listen, Resources, until } from '../../helpers/sockets.js';
 
 const tcp = (port: number): Address => ({ kind: 'tcp', host: '127.0.0.1', port });
 
@@ -38,14 +38,6 @@ describe('RelayServer.connections (what /connections lists)', () => {
     return { server, port: address.kind === 'tcp' ? address.port : 0 };
   }
 
-  /** Writes until the socket says stop, again on every drain, until it closes. */
-  function flood(socket: Socket, chunk: Buffer = Buffer.alloc(256 * 1024, 7)): void {
-    const go = () => {
-      while (!socket.destroyed && socket.write(chunk));
-    };
-    socket.on('drain', go);
-    go();
-  }
 
   const only = (server: RelayServer): ConnectionView | undefined => server.connections(10).connections[0];
 

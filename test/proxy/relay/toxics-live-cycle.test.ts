@@ -3,7 +3,7 @@ import sinon from 'sinon';
 import { RelayServer, type AccessLogEntry, type Address, type RelayServerOptions } from '../../../proxy/index.js';
 import { parseToxicSpec } from '../../../proxy/stages/toxics/index.js';
 import type { DirectionView } from '../../../proxy/signals/connections-view.js';
-import { listen, Resources } from '../../helpers/sockets.js';
+import { flood, listen, Resources } from '../../helpers/sockets.js';
 import { advance, TOXIC_FAKES, turns } from '../../helpers/toxics.js';
 import { holdingTarget, relayed, untilTurns as until, type RelayedConnection } from '../../helpers/live-relay.js';
 
@@ -86,12 +86,7 @@ const CYCLES: Cycle[] = [
     async on(live) {
       const { client, target, up } = live;
       target.pause();
-      const chunk = Buffer.alloc(256 * 1024, 7);
-      const flood = () => {
-        while (!client.destroyed && client.write(chunk));
-      };
-      client.on('drain', flood);
-      flood();
+      flood(client);
       // Once the kernel's buffers toward the target are full, bytes wait in the relay: held once
       // the toxic's 4 KiB wait, so at most that and one read (64 KiB) are buffered.
       await until(() => up().held && up().bufferedBytes >= 4096, 'the client held by the small window');

@@ -10,7 +10,7 @@ import { ApiError } from '../../../proxy/serve/control.js';
 import { Fleet } from '../../../proxy/serve/fleet.js';
 import { resourceBaseline, settledSince } from '../../helpers/handles.js';
 import { randomBytes, sha256 } from '../../../scenarios/harness/random.js';
-import { closeError, connectTo, echoServer, listen, readAll, readSlowly, Resources, until, writeAll, portOf, collectText } from '../../helpers/sockets.js';
+import { closeError, connectTo, echoServer, listen, readAll, readSlowly, Resources, until, writeAll, portOf, collectText, flood } from '../../helpers/sockets.js';
 
 describe('sluice serve: the fleet of proxies', () => {
   const res = new Resources();
@@ -337,12 +337,7 @@ describe('sluice serve: the fleet of proxies', () => {
     const held = await f.create({ name: 'held', upstream: `127.0.0.1:${await listen(stalled)}`, window: '64KiB' });
     // One connection to `held`, its target reading nothing: every connection it has is held back.
     const client = res.socket(await connectTo(portOf(held.listen)));
-    const chunk = Buffer.alloc(256 * 1024, 7);
-    const flood = () => {
-      while (!client.destroyed && client.write(chunk));
-    };
-    client.on('drain', flood);
-    flood();
+    flood(client);
     await until(() => f.agentReply() === 'drain\n', 'the held-back proxy draining the whole process');
     expect(f.health('held')!.ok).to.equal(false);
     await f.remove('held');

@@ -5,7 +5,7 @@ import { Fleet } from '../../../proxy/serve/fleet.js';
 import { randomBytes } from '../../../scenarios/harness/random.js';
 import { call, json, startTestApi } from '../../helpers/control-api.js';
 import { createServer } from 'node:net';
-import { collectText, connectTo, echoServer, listen, Resources, until, portOf } from '../../helpers/sockets.js';
+import { collectText, connectTo, echoServer, listen, Resources, until, portOf, flood } from '../../helpers/sockets.js';
 import { turns } from '../../helpers/toxics.js';
 
 /** The error a promise rejects with; fails the test when it resolves. */
@@ -163,12 +163,7 @@ describe('toxics through toxiproxy-node-client 4.1.0', () => {
       const small = await held.addToxic({ name: 'narrow', type: 'window' as ToxicType, stream: 'upstream', toxicity: 1, attributes: { bytes: 4096 } as never });
       expect(small.toJson()).to.deep.include({ type: 'window', attributes: { bytes: 4096 } });
       const client = res.socket(await connectTo(portOf(held.listen)));
-      const chunk = Buffer.alloc(256 * 1024, 7);
-      const flood = () => {
-        while (!client.destroyed && client.write(chunk));
-      };
-      client.on('drain', flood);
-      flood();
+      flood(client);
       // Once the kernel's buffers toward the target are full, bytes wait in the relay: held as soon
       // as the window toxic's 4 KiB wait, so at most that and one read (64 KiB) are buffered.
       const up = () => only('held').clientToTarget;

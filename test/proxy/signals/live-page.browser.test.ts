@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { MetricsRegistry, RelayServer, startHttpEndpoints } from '../../../proxy/index.js';
 import { registerProcessMetrics } from '../../../proxy/signals/process-metrics.js';
 import { browserMissing, launchChromium } from '../../../scenarios/harness/chromium.js';
-import { connectTo, listen, Resources, until } from '../../helpers/sockets.js';
+import { connectTo, flood, listen, Resources, until } from '../../helpers/sockets.js';
 import { getText } from '../../helpers/http.js';
 import { tcp } from '../../helpers/tunnel.js';
 
@@ -100,15 +100,6 @@ describe('live page in a real browser (headless chromium)', function () {
   const refreshesAtLeast = (n: number) =>
     page!.waitForFunction((least) => Number((globalThis as unknown as PageGlobals).document.body.dataset.refreshes ?? '0') >= least, n, { timeout: 30_000 });
 
-  /** Writes until the socket says stop, again on every drain. */
-  function flood(socket: Socket): void {
-    const chunk = Buffer.alloc(256 * 1024, 7);
-    const go = () => {
-      while (!socket.destroyed && socket.write(chunk));
-    };
-    socket.on('drain', go);
-    go();
-  }
 
   it('loads with no console errors, and asks only its own origin, only with GET', async () => {
     await open();
