@@ -1,3 +1,5 @@
+import { MAX_TIMER_MS } from '../../windowing/timer-limit.js';
+
 /**
  * Sizes and durations as people write them on a command line: `65536`, `64KiB`, `1MiB`,
  * `250ms`, `5s`, `1m`, `1h`. Parsers throw UsageError-friendly RangeErrors naming the value.
@@ -46,8 +48,7 @@ export function parseDuration(text: string): number {
   const ms = Math.round(Number(m[1]) * unit);
   // Not 0 by rounding: 0 turns a timeout off, which "0.4ms" does not ask for.
   if (ms === 0 && Number(m[1]) !== 0) throw new RangeError(`duration "${text}" is shorter than 1 ms`);
-  // setTimeout keeps 32-bit signed delays; anything longer fires at once.
-  if (ms > 2 ** 31 - 1) throw new RangeError(`duration "${text}" is longer than 24 days`);
+  if (ms > MAX_TIMER_MS) throw new RangeError(`duration "${text}" is longer than 24 days`);
   return ms;
 }
 

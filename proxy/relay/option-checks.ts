@@ -6,8 +6,7 @@
  * checked: they take their defaults.
  */
 
-/** The longest delay setTimeout keeps; a longer one fires at once (parseDuration has the same bound). */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS } from '../../windowing/timer-limit.js';
 
 /** An option of the wrong type (a string where a number belongs). */
 export class OptionTypeError extends TypeError {

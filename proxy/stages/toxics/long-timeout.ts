@@ -1,12 +1,9 @@
-/**
- * The longest delay Node's setTimeout keeps: a longer one (or a non-number) fires after 1 ms with a
- * TimeoutOverflowWarning. Toxic times are toxiproxy's int64 fields, so they may be far longer.
- */
-export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS } from '../../../windowing/timer-limit.js';
 
 /**
  * A one-shot timer for any delay a toxic accepts (up to Number.MAX_SAFE_INTEGER ms): a delay past
- * MAX_TIMEOUT_MS waits in steps of at most that, so it neither fires early nor spins.
+ * MAX_TIMER_MS (past which setTimeout fires after 1 ms with a TimeoutOverflowWarning; toxic times are
+ * toxiproxy's int64 fields) waits in steps of at most that, so it neither fires early nor spins.
  */
 export class LongTimeout {
   private timer: NodeJS.Timeout | null = null;
@@ -32,7 +29,7 @@ export class LongTimeout {
   }
 
   private step(): void {
-    const waitMs = Math.min(this.leftMs, MAX_TIMEOUT_MS);
+    const waitMs = Math.min(this.leftMs, MAX_TIMER_MS);
     this.leftMs -= waitMs;
     this.timer = setTimeout(this.onStep, waitMs);
   }

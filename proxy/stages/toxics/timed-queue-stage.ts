@@ -1,5 +1,5 @@
 import type { Stage, StageContext } from '../../pipeline/index.js';
-import { MAX_TIMEOUT_MS } from './long-timeout.js';
+import { MAX_TIMER_MS } from '../../../windowing/timer-limit.js';
 
 /**
  * The shape of the toxics that hold data for a while (latency, bandwidth, slicer): pieces wait in
@@ -148,7 +148,7 @@ export abstract class TimedQueueStage implements Stage {
     // least 1 ms whenever the head is not due yet, and send everything due when it fires. A head
     // due past what setTimeout keeps is waited for in steps: onTimer sends only what is due.
     const waitMs = this.dues[this.head]! - nowMs;
-    this.timer = setTimeout(this.onTimer, waitMs <= 0 ? 0 : Math.min(MAX_TIMEOUT_MS, Math.max(1, Math.ceil(waitMs))));
+    this.timer = setTimeout(this.onTimer, waitMs <= 0 ? 0 : Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(waitMs))));
   }
 
   /** The sink flushed a write: pieces held back by what follows may go on. */

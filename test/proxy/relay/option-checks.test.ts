@@ -1,11 +1,11 @@
 import { expect } from 'chai';
+import { MAX_TIMER_MS } from '../../../windowing/timer-limit.js';
 import {
   address,
   above,
   bool,
   checkOptions,
   durationMs,
-  MAX_TIMER_MS,
   oneOf,
   OptionRangeError,
   OptionTypeError,

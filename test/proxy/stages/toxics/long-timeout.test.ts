@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import type { Stage } from '../../../../proxy/pipeline/index.js';
 import { LatencyStage, ResetPeerStage, SlicerStage, SlowCloseStage, StallStage, TimeoutStage } from '../../../../proxy/stages/toxics/index.js';
-import { LongTimeout, MAX_TIMEOUT_MS } from '../../../../proxy/stages/toxics/long-timeout.js';
+import { LongTimeout } from '../../../../proxy/stages/toxics/long-timeout.js';
+import { MAX_TIMER_MS } from '../../../../windowing/timer-limit.js';
 import { advance, TOXIC_FAKES, toxicDirection, type TimedSink, type ConnectionCalls } from '../../../helpers/toxics.js';
 import type { Direction } from '../../../../proxy/pipeline/index.js';
 
@@ -14,7 +15,7 @@ describe('long toxic times (LongTimeout)', () => {
   beforeEach(() => (clock = sinon.useFakeTimers(TOXIC_FAKES)));
   afterEach(() => clock.restore());
 
-  for (const delayMs of [0, 1, MAX_TIMEOUT_MS, MAX_TIMEOUT_MS + 1, 2 * MAX_TIMEOUT_MS + 5, HUGE_MS]) {
+  for (const delayMs of [0, 1, MAX_TIMER_MS, MAX_TIMER_MS + 1, 2 * MAX_TIMER_MS + 5, HUGE_MS]) {
     it(`fires once, exactly ${delayMs} ms after start`, async () => {
       const fired: number[] = [];
       const timer = new LongTimeout(() => fired.push(clock.now));
@@ -30,7 +31,7 @@ describe('long toxic times (LongTimeout)', () => {
     const fired: number[] = [];
     const timer = new LongTimeout(() => fired.push(clock.now));
     timer.start(HUGE_MS);
-    await clock.tickAsync(MAX_TIMEOUT_MS + 10);
+    await clock.tickAsync(MAX_TIMER_MS + 10);
     timer.stop();
     await clock.tickAsync(HUGE_MS);
     expect([fired, clock.countTimers()]).to.deep.equal([[], 0]);
@@ -57,7 +58,7 @@ describe('long toxic times (LongTimeout)', () => {
       act({ direction, deliver });
       await advance(clock, 0);
       clock.next();
-      expect(clock.now).to.be.at.least(MAX_TIMEOUT_MS);
+      expect(clock.now).to.be.at.least(MAX_TIMER_MS);
       await advance(clock, 0);
       expect(when(sink, calls, direction)).to.equal(null);
       await advance(clock, HUGE_MS - 1 - clock.now);
